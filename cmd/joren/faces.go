@@ -1,0 +1,97 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"joren/vision"
+	"joren/vision/dlib"
+	"joren/vision/picture"
+)
+
+// faceFlags are the flags of every subcommand that finds faces.
+type faceFlags struct {
+	detector string
+	jitter   int
+	maxSide  int
+	workers  int
+}
+
+func (f *faceFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.detector, "detector", string(dlib.HOG), "face detector: hog (fast) or cnn (finds more faces, seconds per image)")
+	cmd.Flags().IntVar(&f.jitter, "jitter", 0, "average each descriptor over this many jittered copies (slower, steadier)")
+	cmd.Flags().IntVar(&f.maxSide, "max-side", 2000, "scale larger images down to this many pixels on their longer side before detection (0: never)")
+	cmd.Flags().IntVar(&f.workers, "workers", min(runtime.NumCPU(), 2), "images processed at once (each loads its own copy of the models)")
+}
+
+// faceFinder finds the faces of image files.
+type faceFinder struct {
+	recs  []*dlib.Recognizer
+	free  chan *dlib.Recognizer
+	opts  picture.Options
+	model vision.Model
+}
+
+func (f *faceFlags) open(modelDir string) (*faceFinder, error) {
+	det, err := dlib.ParseDetector(f.detector)
+	if err != nil {
+		return nil, usagef("--detector: %v", err)
+	}
+	if f.jitter < 0 || f.maxSide < 0 {
+		return nil, usagef("--jitter and --max-side must not be negative")
+	}
+	n := max(1, f.workers)
+	ff := &faceFinder{free: make(chan *dlib.Recognizer, n), opts: picture.Options{MaxSide: f.maxSide}}
+	for i := 0; i < n; i++ {
+		r, err := dlib.Open(modelDir, dlib.Options{Detector: det, Jitter: f.jitter})
+		if err != nil {
+			ff.Close()
+			return nil, err
+		}
+		ff.recs = append(ff.recs, r)
+		ff.free <- r
+	}
+	ff.model = ff.recs[0].Model()
+	return ff, nil
+}
+
+// Workers is how many images can be processed at once.
+func (ff *faceFinder) Workers() int { return len(ff.recs) }
+
+// File returns every face of an image file, in the file's own pixel
+// coordinates. The error names the file.
+func (ff *faceFinder) File(path string) ([]vision.Face, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err // *PathError names the file
+	}
+	if len(data) == 0 {
+		return nil, fmt.Errorf("%s: empty file", path)
+	}
+	p, err := picture.Prepare(data, ff.opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	r := <-ff.free
+	faces, err := r.Faces(p.JPEG)
+	ff.free <- r
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	for i := range faces {
+		faces[i].Box = p.Unscale(faces[i].Box)
+		for k, pt := range faces[i].Landmarks {
+			faces[i].Landmarks[k] = p.UnscalePoint(pt)
+		}
+	}
+	return faces, nil
+}
+
+func (ff *faceFinder) Close() {
+	for _, r := range ff.recs {
+		r.Close()
+	}
+}

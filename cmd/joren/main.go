@@ -1,0 +1,61 @@
+// Command joren is the firmware of the Joren door camera and the tools to
+// set it up: model provisioning, the article's compare/embed/cluster
+// workflow, and (in later subcommands) the live pipeline.
+//
+// Only this file handles signals and exit codes; every subcommand returns
+// an error.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes.
+const (
+	exitOK      = 0
+	exitFailure = 1 // the work failed, or some inputs did
+	exitUsage   = 2 // the command line is wrong
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := newRootCommand().ExecuteContext(ctx)
+	os.Exit(exitCode(err))
+}
+
+func exitCode(err error) int {
+	if err == nil {
+		return exitOK
+	}
+	var u usageError
+	if errors.As(err, &u) {
+		fmt.Fprintf(os.Stderr, "joren: %v\n", err)
+		return exitUsage
+	}
+	var p partialError
+	if !errors.As(err, &p) { // a partial failure was reported input by input
+		fmt.Fprintf(os.Stderr, "joren: %v\n", err)
+	}
+	return exitFailure
+}
+
+// usageError marks a wrong command line (exit status 2).
+type usageError struct{ error }
+
+func (u usageError) Unwrap() error { return u.error }
+
+func usagef(format string, a ...any) error { return usageError{fmt.Errorf(format, a...)} }
+
+// partialError says some inputs failed and each failure was already
+// reported; the command exits 1 without repeating them.
+type partialError struct{ failed, total int }
+
+func (p partialError) Error() string {
+	return fmt.Sprintf("%d of %d inputs failed", p.failed, p.total)
+}

@@ -1,0 +1,67 @@
+// Package testenv finds what the tests run against: the model directory
+// built by `make models` and the read-only shared data beside the checkout.
+// Tests fail, not skip, when either is missing: CI provisions both, and a
+// test that silently does nothing is worse than one that says what to run.
+package testenv
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+)
+
+// Root is the repository root (the directory holding go.mod).
+func Root(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("testenv: no go.mod above the test's directory")
+		}
+		dir = parent
+	}
+}
+
+// Models is the model directory: $JOREN_MODELS, or models/ at the root.
+func Models(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("JOREN_MODELS")
+	if dir == "" {
+		dir = filepath.Join(Root(t), "models")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "MANIFEST")); err != nil {
+		t.Fatalf("testenv: no models in %s (run `make models`): %v", dir, err)
+	}
+	return dir
+}
+
+// Shared is the read-only shared data: $JOREN_SHARED, or ../shared beside
+// the checkout.
+func Shared(t testing.TB) string {
+	t.Helper()
+	dir := os.Getenv("JOREN_SHARED")
+	if dir == "" {
+		dir = filepath.Join(Root(t), "..", "shared")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "faces", "descriptors-dev.jsonl")); err != nil {
+		t.Fatalf("testenv: shared data not found at %s (set JOREN_SHARED): %v", dir, err)
+	}
+	return dir
+}
+
+// Faces is the shared face images folder.
+func Faces(t testing.TB) string {
+	return filepath.Join(Shared(t), "faces", "images")
+}
+
+// DevDescriptors is the shared file of labelled dlib descriptors.
+func DevDescriptors(t testing.TB) string {
+	return filepath.Join(Shared(t), "faces", "descriptors-dev.jsonl")
+}

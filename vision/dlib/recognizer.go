@@ -1,0 +1,178 @@
+package dlib
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	face "github.com/Kagami/go-face"
+
+	"joren/vision"
+	"joren/vision/models"
+)
+
+// Dim is the length of dlib's ResNet descriptors. It is the only place the
+// project says 128.
+const Dim = 128
+
+// ModelName is the network family recorded with every descriptor.
+const ModelName = "dlib_resnet_v1"
+
+// DefaultThreshold is the Euclidean distance under which two single dlib
+// descriptors are called the same person. dlib documents 0.6, measured on
+// LFW; on the project's labelled data (docs/clustering.md) 0.6 calls 93% of
+// pairs of different people the same, and the equal-error point is 0.44
+// (77% of same-person pairs and 81% of different-person pairs right).
+const DefaultThreshold = 0.44
+
+// Detector selects go-face's face detector.
+type Detector string
+
+const (
+	// HOG is dlib's frontal face detector: fast, misses faces under about
+	// 80 pixels and strong profiles.
+	HOG Detector = "hog"
+	// CNN is dlib's MMOD detector: finds more faces, seconds per picture on
+	// a CPU.
+	CNN Detector = "cnn"
+)
+
+// ParseDetector reads a detector name from a flag or configuration.
+func ParseDetector(s string) (Detector, error) {
+	switch Detector(s) {
+	case HOG, CNN:
+		return Detector(s), nil
+	}
+	return "", fmt.Errorf("unknown face detector %q (want %q or %q)", s, HOG, CNN)
+}
+
+// Options tune the recognizer.
+type Options struct {
+	Detector Detector
+	// Jitter > 0 averages the descriptor over that many jittered copies of
+	// the face: steadier descriptors at Jitter times the cost.
+	Jitter int
+}
+
+// Recognizer finds faces and computes their descriptors. go-face serialises
+// calls on one recognizer, so one per process is enough.
+type Recognizer struct {
+	rec   *face.Recognizer
+	model vision.Model
+	opts  Options
+}
+
+// Open loads the three model files from dir. A missing or unreadable file is
+// named in the error before dlib is asked to parse anything.
+func Open(dir string, opts Options) (*Recognizer, error) {
+	if opts.Detector == "" {
+		opts.Detector = HOG
+	}
+	if _, err := ParseDetector(string(opts.Detector)); err != nil {
+		return nil, err
+	}
+	if err := CheckFiles(dir); err != nil {
+		return nil, err
+	}
+	digest, err := fileDigest(filepath.Join(dir, models.ResNetFile))
+	if err != nil {
+		return nil, err
+	}
+	// 150 pixels and 0.25 padding are dlib's face chip for this network.
+	rec, err := face.NewRecognizerWithConfig(dir, 150, 0.25, opts.Jitter)
+	if err != nil {
+		return nil, fmt.Errorf("loading dlib models from %s: %w", dir, err)
+	}
+	return &Recognizer{
+		rec:  rec,
+		opts: opts,
+		model: withDigest(Describe(), digest),
+	}, nil
+}
+
+// CheckFiles tells which model file of dir is missing or empty, if any.
+func CheckFiles(dir string) error {
+	var errs []error
+	for _, name := range models.Files {
+		p := filepath.Join(dir, name)
+		st, err := os.Stat(p)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			errs = append(errs, fmt.Errorf("model file %s is missing (run `joren models build` or `joren models fetch`)", p))
+		case err != nil:
+			errs = append(errs, fmt.Errorf("model file %s: %w", p, err))
+		case st.IsDir() || st.Size() == 0:
+			errs = append(errs, fmt.Errorf("model file %s is empty or not a file", p))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+func fileDigest(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", fmt.Errorf("reading model file: %w", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("reading model file %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
+}
+
+// Model describes the descriptors this recognizer computes.
+func (r *Recognizer) Model() vision.Model { return r.model }
+
+// Faces finds every face of a JPEG picture, sorted as dlib sorts rectangles,
+// with landmarks and descriptors. A picture without faces gives an empty
+// slice and no error.
+func (r *Recognizer) Faces(jpeg []byte) ([]vision.Face, error) {
+	var (
+		found []face.Face
+		err   error
+	)
+	if r.opts.Detector == CNN {
+		found, err = r.rec.RecognizeCNN(jpeg)
+	} else {
+		found, err = r.rec.Recognize(jpeg)
+	}
+	if err != nil {
+		var load face.ImageLoadError
+		if errors.As(err, &load) {
+			return nil, fmt.Errorf("decoding JPEG: %s", string(load))
+		}
+		return nil, fmt.Errorf("recognising faces: %w", err)
+	}
+	faces := make([]vision.Face, len(found))
+	for i, f := range found {
+		d := make([]float32, Dim)
+		copy(d, f.Descriptor[:])
+		faces[i] = vision.Face{Box: f.Rectangle, Landmarks: f.Shapes, Descriptor: d}
+	}
+	return faces, nil
+}
+
+// Close frees dlib's memory. The recognizer must not be used afterwards.
+func (r *Recognizer) Close() error {
+	if r.rec != nil {
+		r.rec.Close()
+		r.rec = nil
+	}
+	return nil
+}
+
+// Describe returns the model description of dlib's descriptors without
+// loading anything; its Digest is empty (any copy of the weights).
+func Describe() vision.Model {
+	return vision.Model{Name: ModelName, Dim: Dim, Metric: vision.Euclidean, Threshold: DefaultThreshold}
+}
+
+func withDigest(m vision.Model, digest string) vision.Model {
+	m.Digest = digest
+	return m
+}

@@ -1,0 +1,190 @@
+package models
+
+import (
+	"compress/bzip2"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+)
+
+// DlibBaseURL is where dlib's author publishes the official model files.
+const DlibBaseURL = "http://dlib.net/files/"
+
+// Remote is one compressed model file to download.
+type Remote struct {
+	// Name is the installed (decompressed) file name.
+	Name string
+	// URL is where the .bz2 file is downloaded from.
+	URL string
+	// SHA256 is the pinned hex sha256 of the .bz2 file as downloaded.
+	SHA256 string
+	// Licence of the file.
+	Licence string
+}
+
+// The sha256 of dlib's .bz2 files as published on dlib.net (and in the
+// dlib-models repository). The MMOD detector's was checked here against the
+// CC0 copy in ../shared/models, recompressed with bzip2 -9.
+const (
+	officialShapePredictorBZ2 = "6e787bbebf5c9efdb793f6cd1f023230c4413306605f24f299f12869f95aa472"
+	officialResNetBZ2         = "abb1f61041e434465855ce81c2bd546e830d28bcbed8d27ffbe5bb408b11553a"
+	officialDetectorBZ2       = "db9e9e40f092c118d5eb3e643935b216838170793559515541c56a2b50d9fc84"
+	// OfficialDetectorSHA256 is the sha256 of the decompressed MMOD detector.
+	OfficialDetectorSHA256 = "be467b1a76f482693de3b0f6a1ff91d092319be71523d4d4b0628f6a53fcb87a"
+)
+
+// Official lists dlib's three files under baseURL (DlibBaseURL, or a mirror
+// holding the same files).
+func Official(baseURL string) []Remote {
+	if !strings.HasSuffix(baseURL, "/") {
+		baseURL += "/"
+	}
+	return []Remote{
+		{Name: ShapePredictorFile, URL: baseURL + ShapePredictorFile + ".bz2", SHA256: officialShapePredictorBZ2, Licence: "CC0-1.0 (dlib-models, Davis King)"},
+		{Name: ResNetFile, URL: baseURL + ResNetFile + ".bz2", SHA256: officialResNetBZ2, Licence: "CC0-1.0 (dlib-models, Davis King)"},
+		{Name: DetectorFile, URL: baseURL + DetectorFile + ".bz2", SHA256: officialDetectorBZ2, Licence: "CC0-1.0 (dlib-models, Davis King)"},
+	}
+}
+
+// FetchOptions configure Fetch.
+type FetchOptions struct {
+	// Dir is the model directory; it is created if needed.
+	Dir string
+	// Remotes are the files to fetch (Official(DlibBaseURL) in production).
+	Remotes []Remote
+	// Client does the downloads; nil means a client with a 10-minute timeout.
+	Client *http.Client
+	// Attempts is how many times a download that failed on the network is
+	// tried; 0 means 3. A checksum mismatch is never retried.
+	Attempts int
+	// Progress, if set, wraps each download's body (for a progress bar).
+	Progress func(name string, size int64, r io.Reader) io.Reader
+	Log      *slog.Logger
+}
+
+// ChecksumError says a downloaded file is not the pinned one.
+type ChecksumError struct {
+	URL       string
+	Got, Want string
+}
+
+func (e *ChecksumError) Error() string {
+	return fmt.Sprintf("checksum mismatch for %s: sha256 %s, want %s (file changed upstream or corrupted in transit; nothing was installed)", e.URL, e.Got, e.Want)
+}
+
+// Fetch downloads, checks and decompresses every remote file into Dir. A
+// file already installed with the same origin is kept. Each file is
+// installed atomically, and only after its checksum matched; a failure
+// leaves Dir as it was for that file.
+func Fetch(ctx context.Context, o FetchOptions) error {
+	if o.Client == nil {
+		o.Client = &http.Client{Timeout: 10 * time.Minute}
+	}
+	if o.Attempts <= 0 {
+		o.Attempts = 3
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.DiscardHandler)
+	}
+	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
+		return fmt.Errorf("creating model directory: %w", err)
+	}
+	man, err := ReadManifest(o.Dir)
+	if err != nil {
+		return err
+	}
+	for _, r := range o.Remotes {
+		origin := "downloaded from " + r.URL + " (sha256 of .bz2 " + r.SHA256 + ")"
+		if e, ok := man.Lookup(r.Name); ok && e.Origin == origin {
+			if sum, _, err := fileSHA256(filepath.Join(o.Dir, r.Name)); err == nil && sum == e.SHA256 {
+				o.Log.Info("model file already present", "file", r.Name)
+				continue
+			}
+		}
+		var entry Entry
+		for attempt := 1; ; attempt++ {
+			entry, err = fetchOne(ctx, o, r)
+			var ce *ChecksumError
+			if err == nil || errors.As(err, &ce) || ctx.Err() != nil || attempt >= o.Attempts {
+				break
+			}
+			wait := time.Duration(attempt) * 2 * time.Second
+			o.Log.Warn("download failed, retrying", "url", r.URL, "attempt", attempt, "wait", wait, "err", err)
+			select {
+			case <-ctx.Done():
+			case <-time.After(wait):
+			}
+		}
+		if err != nil {
+			return err
+		}
+		entry.Origin = origin
+		man.Set(entry)
+		if err := man.write(o.Dir); err != nil {
+			return err
+		}
+		o.Log.Info("model file installed", "file", r.Name, "sha256", entry.SHA256)
+	}
+	return nil
+}
+
+func fetchOne(ctx context.Context, o FetchOptions, r Remote) (Entry, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL, nil)
+	if err != nil {
+		return Entry{}, fmt.Errorf("downloading %s: %w", r.URL, err)
+	}
+	resp, err := o.Client.Do(req)
+	if err != nil {
+		return Entry{}, fmt.Errorf("downloading %s: %w", r.URL, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return Entry{}, fmt.Errorf("downloading %s: HTTP %s", r.URL, resp.Status)
+	}
+	// The compressed file goes to disk first: its checksum must match before
+	// anything is decompressed or installed.
+	part, err := os.CreateTemp(o.Dir, "."+r.Name+".bz2.*.part")
+	if err != nil {
+		return Entry{}, fmt.Errorf("creating download file: %w", err)
+	}
+	defer func() {
+		part.Close()
+		os.Remove(part.Name())
+	}()
+	var body io.Reader = resp.Body
+	if o.Progress != nil {
+		body = o.Progress(filepath.Base(r.URL), resp.ContentLength, body)
+	}
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(part, h), body)
+	if err != nil {
+		return Entry{}, fmt.Errorf("downloading %s: %w after %d bytes (truncated download; nothing was installed)", r.URL, err, n)
+	}
+	if resp.ContentLength >= 0 && n != resp.ContentLength {
+		return Entry{}, fmt.Errorf("downloading %s: got %d of %d bytes (truncated download; nothing was installed)", r.URL, n, resp.ContentLength)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != r.SHA256 {
+		return Entry{}, &ChecksumError{URL: r.URL, Got: got, Want: r.SHA256}
+	}
+	if _, err := part.Seek(0, io.SeekStart); err != nil {
+		return Entry{}, fmt.Errorf("reading back %s: %w", part.Name(), err)
+	}
+	out := filepath.Join(o.Dir, r.Name)
+	if err := writeFileAtomic(out, bzip2.NewReader(part)); err != nil {
+		return Entry{}, fmt.Errorf("decompressing %s: %w", r.URL, err)
+	}
+	sum, size, err := fileSHA256(out)
+	if err != nil {
+		return Entry{}, err
+	}
+	return Entry{Name: r.Name, SHA256: sum, Size: size, Licence: r.Licence, Installed: time.Now().UTC()}, nil
+}

@@ -1,0 +1,139 @@
+package models
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+)
+
+// Entry records one file of a model directory.
+type Entry struct {
+	Name   string `json:"name"`
+	SHA256 string `json:"sha256"`
+	Size   int64  `json:"size"`
+	// Origin says where the file came from and how it was made.
+	Origin string `json:"origin"`
+	// Licence is the file's licence as far as it is known.
+	Licence string `json:"licence"`
+	// Note warns about the file, such as a licence that excludes commercial
+	// use.
+	Note string `json:"note,omitempty"`
+	// Installed is when the file was put in place.
+	Installed time.Time `json:"installed"`
+}
+
+// Manifest is the MANIFEST file of a model directory.
+type Manifest struct {
+	Files []Entry `json:"files"`
+}
+
+// ReadManifest reads dir's MANIFEST. A directory without one gives an empty
+// manifest and no error.
+func ReadManifest(dir string) (Manifest, error) {
+	var m Manifest
+	b, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if errors.Is(err, os.ErrNotExist) {
+		return m, nil
+	}
+	if err != nil {
+		return m, fmt.Errorf("reading model manifest: %w", err)
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		return m, fmt.Errorf("parsing model manifest %s: %w", filepath.Join(dir, ManifestFile), err)
+	}
+	return m, nil
+}
+
+// Lookup returns the entry for name.
+func (m Manifest) Lookup(name string) (Entry, bool) {
+	for _, e := range m.Files {
+		if e.Name == name {
+			return e, true
+		}
+	}
+	return Entry{}, false
+}
+
+// Set adds or replaces the entry of e.Name.
+func (m *Manifest) Set(e Entry) {
+	for i := range m.Files {
+		if m.Files[i].Name == e.Name {
+			m.Files[i] = e
+			return
+		}
+	}
+	m.Files = append(m.Files, e)
+	sort.Slice(m.Files, func(i, j int) bool { return m.Files[i].Name < m.Files[j].Name })
+}
+
+// write replaces dir's MANIFEST atomically.
+func (m Manifest) write(dir string) error {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	return writeFileAtomic(filepath.Join(dir, ManifestFile), bytes.NewReader(b))
+}
+
+// writeFileAtomic writes r to a temporary file beside path, syncs it and
+// renames it over path, so that path is either the old file or the whole new
+// one, even across a power cut.
+func writeFileAtomic(path string, r io.Reader) error {
+	dir := filepath.Dir(path)
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.part")
+	if err != nil {
+		return fmt.Errorf("creating a file in %s: %w", dir, err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}
+	}()
+	if _, err := io.Copy(tmp, r); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Chmod(0o644); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Sync(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("moving %s into place: %w", path, err)
+	}
+	done = true
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// fileSHA256 returns the hex sha256 and size of a file.
+func fileSHA256(path string) (string, int64, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return "", 0, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), n, nil
+}

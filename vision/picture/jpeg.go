@@ -1,0 +1,108 @@
+package picture
+
+import (
+	"bytes"
+	"encoding/binary"
+)
+
+// jpegComplete walks a JPEG's markers and entropy-coded segments and tells
+// whether the stream reaches its end-of-image marker. Data after the marker
+// (phones append videos and maker notes) is allowed; OpenCV's decoder fills
+// a truncated picture with grey instead of failing, so this is how a cut
+// download is told from a picture.
+func jpegComplete(b []byte) bool {
+	i := 2 // after SOI
+	for i+1 < len(b) {
+		if b[i] != 0xFF {
+			return false
+		}
+		m := b[i+1]
+		switch {
+		case m == 0xFF: // fill byte before a marker
+			i++
+			continue
+		case m == 0xD9: // EOI
+			return true
+		case m == 0x01 || (m >= 0xD0 && m <= 0xD7): // markers without a length
+			i += 2
+			continue
+		}
+		if i+4 > len(b) {
+			return false
+		}
+		i += 2 + int(binary.BigEndian.Uint16(b[i+2:]))
+		if m != 0xDA { // not SOS: the segment is all there is
+			continue
+		}
+		// Entropy-coded data runs to the next marker; 0xFF is stuffed as
+		// FF 00 inside it, and FF D0-D7 are restart markers.
+		for {
+			j := bytes.IndexByte(b[min(i, len(b)):], 0xFF)
+			if j < 0 {
+				return false
+			}
+			i += j
+			if i+1 >= len(b) {
+				return false
+			}
+			if n := b[i+1]; n == 0x00 || (n >= 0xD0 && n <= 0xD7) {
+				i += 2
+				continue
+			} else if n == 0xFF {
+				i++
+				continue
+			}
+			break
+		}
+	}
+	return false
+}
+
+// orientation returns the EXIF orientation of a JPEG (1-8), or 0 if it has
+// none. Values other than 1 mean the pixels must be turned to be upright.
+func orientation(b []byte) int {
+	i := 2
+	for i+4 <= len(b) && b[i] == 0xFF {
+		m := b[i+1]
+		if m == 0xDA || m == 0xD9 {
+			return 0 // EXIF comes before the image data
+		}
+		n := int(binary.BigEndian.Uint16(b[i+2:]))
+		seg := b[i+4 : min(len(b), i+2+n)]
+		if m == 0xE1 && bytes.HasPrefix(seg, []byte("Exif\x00\x00")) {
+			return exifOrientation(seg[6:])
+		}
+		i += 2 + n
+	}
+	return 0
+}
+
+func exifOrientation(t []byte) int {
+	if len(t) < 8 {
+		return 0
+	}
+	var bo binary.ByteOrder
+	switch string(t[:2]) {
+	case "II":
+		bo = binary.LittleEndian
+	case "MM":
+		bo = binary.BigEndian
+	default:
+		return 0
+	}
+	ifd := int(bo.Uint32(t[4:]))
+	if ifd < 8 || ifd+2 > len(t) {
+		return 0
+	}
+	count := int(bo.Uint16(t[ifd:]))
+	for k := 0; k < count; k++ {
+		e := ifd + 2 + 12*k
+		if e+12 > len(t) {
+			return 0
+		}
+		if bo.Uint16(t[e:]) == 0x0112 {
+			return int(bo.Uint16(t[e+8:]))
+		}
+	}
+	return 0
+}
