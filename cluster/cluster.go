@@ -57,6 +57,11 @@ type Params struct {
 	MaxRadius float64
 	// Seed makes Whispers repeatable.
 	Seed uint64
+	// Apart, if set, has one value per point: points with the same value
+	// >= 0 are known to be different people (faces of one photo, or tracks
+	// seen at the same moment) and are never put together by Adaptive,
+	// AverageLink or Whispers.
+	Apart []int
 }
 
 // The defaults, measured on dlib descriptors of 70 people
@@ -153,7 +158,11 @@ func Cluster(points [][]float32, model vision.Model, p Params) (Labels, error) {
 	if len(points) == 1 {
 		return Labels{0}, nil
 	}
+	if p.Apart != nil && len(p.Apart) != len(points) {
+		return nil, fmt.Errorf("cluster: %d apart values for %d points", len(p.Apart), len(points))
+	}
 	m := NewMatrix(points, model.Distance)
+	m.separate(p.Apart)
 	switch p.Method {
 	case Adaptive:
 		if err := LocalScale(m, p.Neighbours, p.MaxRadius); err != nil {

@@ -81,6 +81,13 @@ func Agglomerative(m *Matrix, threshold float64, link Linkage) (Labels, error) {
 				best, bestD = j, v
 			}
 		}
+		if best < 0 {
+			// Every other group is infinitely far (cannot-link): a is final.
+			active[a] = false
+			remaining--
+			chain = chain[:len(chain)-1]
+			continue
+		}
 		if best != prev {
 			chain = append(chain, best)
 			continue

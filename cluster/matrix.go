@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"sync"
@@ -41,6 +42,30 @@ func NewMatrix(points [][]float32, dist func(a, b []float32) float64) *Matrix {
 	}
 	wg.Wait()
 	return m
+}
+
+// separate sets the distance between points of the same group (>= 0) to
+// +Inf. Under average and complete linkage a group holding one of them then
+// stays infinitely far from a group holding the other, so they never end
+// up together.
+func (m *Matrix) separate(group []int) {
+	if group == nil {
+		return
+	}
+	by := map[int][]int{}
+	for i, g := range group {
+		if g >= 0 {
+			by[g] = append(by[g], i)
+		}
+	}
+	inf := float32(math.Inf(1))
+	for _, pts := range by {
+		for a := 0; a < len(pts); a++ {
+			for b := a + 1; b < len(pts); b++ {
+				m.d[m.index(pts[a], pts[b])] = inf
+			}
+		}
+	}
 }
 
 // Len is the number of points.

@@ -2,6 +2,7 @@ package cluster
 
 import (
 	"fmt"
+	"math"
 	"math/rand/v2"
 )
 
@@ -23,7 +24,7 @@ func ChineseWhispers(m *Matrix, threshold float64, iterations int, seed uint64) 
 	adj := make([][]int, n)
 	for i := 0; i < n; i++ {
 		for j := i + 1; j < n; j++ {
-			if m.At(i, j) < threshold {
+			if d := m.At(i, j); d < threshold && !math.IsInf(d, 1) {
 				adj[i] = append(adj[i], j)
 				adj[j] = append(adj[j], i)
 			}

@@ -305,10 +305,18 @@ func clusterFolder(ctx context.Context, g *globals, f *clusterFlags, dir string)
 		return fmt.Errorf("%s: no faces found in %d image(s) (%d unreadable)", dir, len(files), failed)
 	}
 	points := make([][]float32, len(faces))
+	params := f.params()
+	// Two faces of one photo are two people.
+	params.Apart = make([]int, len(faces))
+	photo := map[string]int{}
 	for i, fc := range faces {
 		points[i] = fc.Face.Descriptor
+		if _, ok := photo[fc.File]; !ok {
+			photo[fc.File] = len(photo)
+		}
+		params.Apart[i] = photo[fc.File]
 	}
-	labels, err := cluster.Cluster(points, finder.model, f.params())
+	labels, err := cluster.Cluster(points, finder.model, params)
 	if err != nil {
 		return err
 	}

@@ -88,8 +88,8 @@ func Open(dir string, opts Options) (*Recognizer, error) {
 		return nil, fmt.Errorf("loading dlib models from %s: %w", dir, err)
 	}
 	return &Recognizer{
-		rec:  rec,
-		opts: opts,
+		rec:   rec,
+		opts:  opts,
 		model: withDigest(Describe(), digest),
 	}, nil
 }
