@@ -59,8 +59,8 @@ type Params struct {
 	Seed uint64
 	// Apart, if set, has one value per point: points with the same value
 	// >= 0 are known to be different people (faces of one photo, or tracks
-	// seen at the same moment) and are never put together by Adaptive,
-	// AverageLink or Whispers.
+	// seen at the same moment) and are never put together by Adaptive or
+	// AverageLink. Whispers only drops their direct link; DBSCAN ignores it.
 	Apart []int
 }
 

@@ -243,7 +243,9 @@ func imageFiles(dir string) ([]string, error) {
 		}
 		switch strings.ToLower(filepath.Ext(p)) {
 		case ".jpg", ".jpeg", ".png":
-			if d.Type().IsRegular() {
+			// Symbolic links to pictures count; links to folders are not
+			// followed (no loops).
+			if st, err := os.Stat(p); err == nil && st.Mode().IsRegular() {
 				files = append(files, p)
 			}
 		}

@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -26,21 +27,23 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := newRootCommand().ExecuteContext(ctx)
-	os.Exit(exitCode(err))
+	os.Exit(exitCode(err, os.Stderr))
 }
 
-func exitCode(err error) int {
+// exitCode reports err on stderr (unless it was reported input by input)
+// and returns the process's exit status.
+func exitCode(err error, stderr io.Writer) int {
 	if err == nil {
 		return exitOK
 	}
 	var u usageError
 	if errors.As(err, &u) {
-		fmt.Fprintf(os.Stderr, "joren: %v\n", err)
+		fmt.Fprintf(stderr, "joren: %v\n", err)
 		return exitUsage
 	}
 	var p partialError
 	if !errors.As(err, &p) { // a partial failure was reported input by input
-		fmt.Fprintf(os.Stderr, "joren: %v\n", err)
+		fmt.Fprintf(stderr, "joren: %v\n", err)
 	}
 	return exitFailure
 }

@@ -94,7 +94,7 @@ func Build(ctx context.Context, o BuildOptions) (warnings []string, err error) {
 	resOrigin := fmt.Sprintf("converted by joren from npm %s@%s (%s, sha256 %s; %s sha256 %s)",
 		FaceAPI.Package, FaceAPI.Version, FaceAPIWeights, FaceAPI.WeightsSHA256, FaceAPIManifest, FaceAPI.ManifestSHA256)
 	if !upToDate(o.Dir, man, ResNetFile, resOrigin) {
-		fsys, err := faceAPIFiles(ctx, o)
+		fsys, err := LoadFaceAPI(ctx, o.FaceAPI, o.CacheDir, o.Client, o.Log)
 		if err != nil {
 			return nil, err
 		}
@@ -230,12 +230,16 @@ func checkSums(dir, name, want string) error {
 	return nil
 }
 
-// faceAPIFiles returns face-api's two ResNet files, checked against their
-// pinned checksums, from a directory, a tarball, or the npm registry.
-func faceAPIFiles(ctx context.Context, o BuildOptions) (fs.FS, error) {
-	src := o.FaceAPI
+// LoadFaceAPI returns face-api's two ResNet files, checked against their
+// pinned checksums, from src (a directory or the npm tarball) or, if src is
+// empty, from the pinned tarball in cacheDir, downloaded from the npm
+// registry first if needed (cacheDir "" is the user cache directory).
+func LoadFaceAPI(ctx context.Context, src, cacheDir string, client *http.Client, log *slog.Logger) (fs.FS, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	if src == "" {
-		p, err := cachedTarball(ctx, o)
+		p, err := cachedTarball(ctx, cacheDir, client, log)
 		if err != nil {
 			return nil, err
 		}
@@ -304,8 +308,7 @@ func readTarball(p string, into fstest.MapFS) error {
 
 // cachedTarball returns the pinned npm tarball from the cache, downloading
 // it from the registry first if needed.
-func cachedTarball(ctx context.Context, o BuildOptions) (string, error) {
-	dir := o.CacheDir
+func cachedTarball(ctx context.Context, dir string, client *http.Client, log *slog.Logger) (string, error) {
 	if dir == "" {
 		d, err := os.UserCacheDir()
 		if err != nil {
@@ -320,8 +323,7 @@ func cachedTarball(ctx context.Context, o BuildOptions) (string, error) {
 	if sum, _, err := fileSHA256(p); err == nil && sum == FaceAPI.TarballSHA256 {
 		return p, nil
 	}
-	o.Log.Info("downloading face-api weights from the npm registry", "url", FaceAPI.TarballURL)
-	client := o.Client
+	log.Info("downloading face-api weights from the npm registry", "url", FaceAPI.TarballURL)
 	if client == nil {
 		client = &http.Client{Timeout: 5 * time.Minute}
 	}

@@ -63,11 +63,23 @@ func jpegComplete(b []byte) bool {
 func orientation(b []byte) int {
 	i := 2
 	for i+4 <= len(b) && b[i] == 0xFF {
+		// The markers are walked as jpegComplete walks them: a parser out
+		// of step with it can land on arbitrary bytes of a file it accepted.
 		m := b[i+1]
-		if m == 0xDA || m == 0xD9 {
+		switch {
+		case m == 0xFF: // fill byte before a marker
+			i++
+			continue
+		case m == 0x01 || (m >= 0xD0 && m <= 0xD7): // markers without a length
+			i += 2
+			continue
+		case m == 0xDA || m == 0xD9:
 			return 0 // EXIF comes before the image data
 		}
 		n := int(binary.BigEndian.Uint16(b[i+2:]))
+		if n < 2 { // the length counts its own two bytes: corrupt
+			return 0
+		}
 		seg := b[i+4 : min(len(b), i+2+n)]
 		if m == 0xE1 && bytes.HasPrefix(seg, []byte("Exif\x00\x00")) {
 			return exifOrientation(seg[6:])
@@ -91,7 +103,7 @@ func exifOrientation(t []byte) int {
 		return 0
 	}
 	ifd := int(bo.Uint32(t[4:]))
-	if ifd < 8 || ifd+2 > len(t) {
+	if ifd < 8 || ifd > len(t)-2 { // not ifd+2: it overflows int on 32-bit ARM
 		return 0
 	}
 	count := int(bo.Uint16(t[ifd:]))

@@ -1,0 +1,273 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"joren/internal/testenv"
+)
+
+// run executes joren in-process with args and returns its output and exit
+// status, as main would.
+func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	cmd := newRootCommand()
+	cmd.SetArgs(append([]string{"--models", testenv.Models(t)}, args...))
+	cmd.SetOut(&out)
+	cmd.SetErr(&errb)
+	code = exitCode(cmd.Execute(), &errb)
+	return out.String(), errb.String(), code
+}
+
+func face(t *testing.T, name string) string { return filepath.Join(testenv.Faces(t), name) }
+
+// fixtures writes the bad inputs the commands must survive.
+func fixtures(t *testing.T) (notImage, truncated, noFace string) {
+	dir := t.TempDir()
+	notImage = filepath.Join(dir, "notes.jpg")
+	os.WriteFile(notImage, []byte("shopping list: milk, eggs\n"), 0o644)
+	b, err := os.ReadFile(face(t, "bona2.jpg"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	truncated = filepath.Join(dir, "truncated.jpg")
+	os.WriteFile(truncated, b[:len(b)/2], 0o644)
+	img := image.NewRGBA(image.Rect(0, 0, 320, 240))
+	for y := 0; y < 240; y++ {
+		for x := 0; x < 320; x++ {
+			img.Set(x, y, color.RGBA{uint8(x), uint8(y), 90, 255})
+		}
+	}
+	noFace = filepath.Join(dir, "wall.png")
+	f, _ := os.Create(noFace)
+	png.Encode(f, img)
+	f.Close()
+	return
+}
+
+func TestCompare(t *testing.T) {
+	out, _, code := run(t, "compare", "--json", face(t, "jimin6.jpg"), face(t, "jimin7.jpg"))
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	var res compareResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	if !res.Same || res.Distance <= 0 || res.Distance >= res.Threshold || res.A.Faces != 1 || !strings.HasPrefix(res.Model, "dlib_resnet_v1@") {
+		t.Errorf("jimin6 vs jimin7: %+v", res)
+	}
+	// pristin.jpg has ten faces; its largest is compared. Jimin and a
+	// member of PRISTIN are different people.
+	out, _, code = run(t, "compare", face(t, "jimin6.jpg"), face(t, "pristin.jpg"))
+	if code != exitOK || !strings.Contains(out, "pristin.jpg: 10 face(s)") || !strings.Contains(out, "different people") {
+		t.Errorf("exit %d: %s", code, out)
+	}
+	// A looser threshold given by the user is used.
+	out, _, _ = run(t, "compare", "--threshold", "0.9", face(t, "jimin6.jpg"), face(t, "pristin.jpg"))
+	if !strings.Contains(out, "threshold 0.90: same person") {
+		t.Errorf("--threshold ignored: %s", out)
+	}
+}
+
+func TestCompareBadInputs(t *testing.T) {
+	notImage, truncated, noFace := fixtures(t)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"no face", []string{"compare", noFace, face(t, "bona.jpg")}, exitFailure, "wall.png: no face found"},
+		{"not an image", []string{"compare", face(t, "bona.jpg"), notImage}, exitFailure, "notes.jpg: not an image"},
+		{"truncated", []string{"compare", truncated, face(t, "bona.jpg")}, exitFailure, "truncated.jpg: truncated or corrupt JPEG"},
+		{"missing file", []string{"compare", "/nonexistent.jpg", face(t, "bona.jpg")}, exitFailure, "/nonexistent.jpg: no such file"},
+		{"one argument", []string{"compare", face(t, "bona.jpg")}, exitUsage, "needs two image files"},
+		{"bad flag", []string{"compare", "--treshold", "1", "a", "b"}, exitUsage, "unknown flag: --treshold"},
+		{"bad detector", []string{"compare", "--detector", "haar", "a", "b"}, exitUsage, "unknown face detector"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := run(t, tc.args...)
+			if code != tc.code || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr, tc.code, tc.want)
+			}
+		})
+	}
+}
+
+func TestEmbedJSON(t *testing.T) {
+	notImage, truncated, noFace := fixtures(t)
+	files := []string{face(t, "bona.jpg"), notImage, face(t, "pristin.jpg"), truncated, noFace}
+	out, stderr, code := run(t, append([]string{"embed", "--json"}, files...)...)
+	if code != exitFailure {
+		t.Errorf("exit %d with two bad images, want %d", code, exitFailure)
+	}
+	if !strings.Contains(stderr, "2 of 5 images failed") {
+		t.Errorf("stderr %q", stderr)
+	}
+	var lines []embedLine
+	sc := bufio.NewScanner(strings.NewReader(out))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		var l embedLine
+		if err := json.Unmarshal(sc.Bytes(), &l); err != nil {
+			t.Fatalf("line %q: %v", sc.Text(), err)
+		}
+		lines = append(lines, l)
+	}
+	if len(lines) != len(files) {
+		t.Fatalf("%d lines for %d images", len(lines), len(files))
+	}
+	for i, l := range lines {
+		if l.File != files[i] {
+			t.Errorf("line %d is %s, want %s (input order)", i, l.File, files[i])
+		}
+	}
+	if len(lines[0].Faces) != 1 || len(lines[0].Faces[0].Descriptor) != 128 || lines[0].Faces[0].Box[2] <= lines[0].Faces[0].Box[0] {
+		t.Errorf("bona.jpg: %+v", lines[0])
+	}
+	if !strings.Contains(lines[1].Error, "not an image") || lines[1].Faces != nil {
+		t.Errorf("notes.jpg: %+v", lines[1])
+	}
+	if len(lines[2].Faces) != 10 {
+		t.Errorf("pristin.jpg: %d faces", len(lines[2].Faces))
+	}
+	if !strings.Contains(lines[3].Error, "truncated") {
+		t.Errorf("truncated.jpg: %+v", lines[3])
+	}
+	if lines[4].Error != "" || len(lines[4].Faces) != 0 {
+		t.Errorf("wall.png (no face, no error): %+v", lines[4])
+	}
+	// The raw JSON has exactly the documented keys.
+	first := strings.SplitN(out, "\n", 2)[0]
+	for _, key := range []string{`"file":`, `"faces":[{"box":[`, `"descriptor":[`} {
+		if !strings.Contains(first, key) {
+			t.Errorf("first line lacks %s: %.200s", key, first)
+		}
+	}
+}
+
+func TestEmbedText(t *testing.T) {
+	out, _, code := run(t, "embed", face(t, "tzuyu.jpg"))
+	if code != exitOK || !strings.Contains(out, "tzuyu.jpg: 1 face(s)") || !strings.Contains(out, "descriptor[128]") {
+		t.Errorf("exit %d: %s", code, out)
+	}
+}
+
+func TestClusterFolder(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"jimin6.jpg", "jimin7.jpg", "bona.jpg", "bona3.jpg", "pristin.jpg", "tzuyu.jpg"} {
+		os.Symlink(face(t, n), filepath.Join(dir, n))
+	}
+	os.WriteFile(filepath.Join(dir, "readme.txt"), []byte("not an image, not listed"), 0o644)
+	plot := filepath.Join(t.TempDir(), "faces.svg")
+	out, stderr, code := run(t, "cluster", "--plot", plot, dir)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	rows := strings.Split(strings.TrimSpace(out), "\n")
+	if len(rows) != 1+2+2+10+1 {
+		t.Fatalf("%d rows for 15 faces:\n%s", len(rows), out)
+	}
+	clusterOf := map[string]string{}
+	seen := map[string]bool{}
+	for _, r := range rows[1:] {
+		f := strings.Fields(r)
+		name := filepath.Base(f[2])
+		if name == "pristin.jpg" {
+			// The ten faces of the group photo are ten people.
+			if seen[f[0]] {
+				t.Errorf("two faces of pristin.jpg in cluster %s", f[0])
+			}
+			seen[f[0]] = true
+			continue
+		}
+		clusterOf[name] = f[0]
+	}
+	// dlib puts these two pairs of photos closest (0.34 and 0.41 apart):
+	// two clusters of two, listed first.
+	if clusterOf["jimin6.jpg"] != clusterOf["jimin7.jpg"] || clusterOf["bona.jpg"] != clusterOf["bona3.jpg"] || clusterOf["bona.jpg"] == clusterOf["jimin6.jpg"] {
+		t.Errorf("clusters %v:\n%s", clusterOf, out)
+	}
+	for _, r := range rows[1:5] {
+		if f := strings.Fields(r); f[1] != "2" {
+			t.Errorf("row %q: the pairs come first", r)
+		}
+	}
+	if b, err := os.ReadFile(plot); err != nil || !bytes.Contains(b, []byte("<svg")) {
+		t.Errorf("plot not written: %v", err)
+	}
+}
+
+func TestClusterEmbeddings(t *testing.T) {
+	dev := testenv.DevDescriptors(t)
+	out, _, code := run(t, "cluster", "--json", "--embeddings", dev)
+	if code != exitOK {
+		t.Fatalf("exit %d", code)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 675 {
+		t.Fatalf("%d lines, want 675", len(lines))
+	}
+	for i, l := range lines {
+		var v struct{ Line, Cluster int }
+		if err := json.Unmarshal([]byte(l), &v); err != nil || v.Line != i+1 || v.Cluster < -1 {
+			t.Fatalf("line %d: %s (%v)", i+1, l, err)
+		}
+	}
+	out, _, _ = run(t, "cluster", "--embeddings", dev, "--evaluate", "--method", "dbscan", "--eps", "0.33")
+	if !strings.Contains(out, "dbscan: BCubed F1 0.4") {
+		t.Errorf("dbscan evaluation: %s", out)
+	}
+}
+
+func TestClusterBadInputs(t *testing.T) {
+	empty := t.TempDir()
+	bad := filepath.Join(t.TempDir(), "bad.jsonl")
+	os.WriteFile(bad, []byte("{\"descriptor\":[0.1,0.2]}\n"), 0o644)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"empty folder", []string{"cluster", empty}, exitFailure, "no JPEG or PNG images"},
+		{"wrong length", []string{"cluster", "--embeddings", bad}, exitFailure, "bad.jsonl:1: descriptor has 2 values, want 128"},
+		{"both inputs", []string{"cluster", "--embeddings", bad, empty}, exitUsage, "not both"},
+		{"bad method", []string{"cluster", "--method", "kmeans", empty}, exitUsage, "unknown clustering method"},
+		{"unlabelled evaluate", []string{"cluster", "--embeddings", bad, "--evaluate"}, exitFailure, "descriptor has 2 values"},
+		{"bad plot", []string{"cluster", "--embeddings", testenv.DevDescriptors(t), "--plot", "x.gif"}, exitUsage, "must end in .png or .svg"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := run(t, tc.args...)
+			if code != tc.code || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr, tc.code, tc.want)
+			}
+		})
+	}
+}
+
+func TestModelsVerifyMissing(t *testing.T) {
+	dir := t.TempDir()
+	var out, errb bytes.Buffer
+	cmd := newRootCommand()
+	cmd.SetArgs([]string{"--models", dir, "models", "verify"})
+	cmd.SetOut(&out)
+	cmd.SetErr(&errb)
+	err := cmd.Execute()
+	if err == nil || !strings.Contains(err.Error(), "shape_predictor_5_face_landmarks.dat: missing") {
+		t.Errorf("verify of an empty directory: %v", err)
+	}
+	if !strings.Contains(out.String(), "missing") {
+		t.Errorf("status table: %s", out.String())
+	}
+}
