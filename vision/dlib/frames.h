@@ -1,0 +1,37 @@
+// C interface of frames.cc: dlib's detectors, landmarks and ResNet on raw
+// BGR pixels (camera frames), without go-face's JPEG round trip.
+#ifndef JOREN_FRAMES_H
+#define JOREN_FRAMES_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct joren_frames joren_frames;
+
+// joren_frames_open loads the shape predictor and ResNet from dir (and the
+// MMOD detector if cnn is set). On failure it returns NULL and sets *err
+// (to be freed by the caller).
+joren_frames* joren_frames_open(const char* dir, int cnn, char** err);
+void joren_frames_close(joren_frames* f);
+
+// joren_frames_detect finds faces in a BGR image of rows x cols pixels,
+// step bytes per row. It writes up to max rectangles (left, top, right,
+// bottom) and confidences and returns how many faces there are (which may
+// exceed max), or -1 with *err set.
+int joren_frames_detect(joren_frames* f, const uint8_t* bgr, int rows, int cols, int step, int cnn,
+	long* rects, double* scores, int max, char** err);
+
+// joren_frames_describe computes, for the face in rect, its landmarks
+// (up to max_parts points as x, y pairs; returns the number of parts) and,
+// if desc is not NULL, its 128 descriptor values. Returns -1 with *err set.
+int joren_frames_describe(joren_frames* f, const uint8_t* bgr, int rows, int cols, int step,
+	const long* rect, long* points, int max_parts, float* desc, char** err);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
