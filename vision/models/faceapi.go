@@ -199,6 +199,12 @@ func decodeTensor(w weightSpec, data []byte) (tensor, int, error) {
 		if d <= 0 {
 			return tensor{}, 0, fmt.Errorf("bad shape %v", w.Shape)
 		}
+		// Every value takes at least a byte: a count beyond the bytes left
+		// is a truncated file, and checking before multiplying keeps n
+		// from overflowing (or from asking make for terabytes).
+		if d > len(data)/n {
+			return tensor{}, 0, fmt.Errorf("shape %v needs more than the %d bytes left: weights file truncated", w.Shape, len(data))
+		}
 		n *= d
 	}
 	if w.Dtype != "float32" {

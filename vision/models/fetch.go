@@ -63,8 +63,9 @@ type FetchOptions struct {
 	Remotes []Remote
 	// Client does the downloads; nil means a client with a 10-minute timeout.
 	Client *http.Client
-	// Attempts is how many times a download that failed on the network is
-	// tried; 0 means 3. A checksum mismatch is never retried.
+	// Attempts is how many times a download that failed on the network or
+	// with a server error is tried; 0 means 3. A checksum mismatch or a
+	// client error such as 404 is never retried.
 	Attempts int
 	// Progress, if set, wraps each download's body (for a progress bar).
 	Progress func(name string, size int64, r io.Reader) io.Reader
@@ -113,8 +114,11 @@ func Fetch(ctx context.Context, o FetchOptions) error {
 		var entry Entry
 		for attempt := 1; ; attempt++ {
 			entry, err = fetchOne(ctx, o, r)
-			var ce *ChecksumError
-			if err == nil || errors.As(err, &ce) || ctx.Err() != nil || attempt >= o.Attempts {
+			var (
+				ce *ChecksumError
+				pe permanentError
+			)
+			if err == nil || errors.As(err, &ce) || errors.As(err, &pe) || ctx.Err() != nil || attempt >= o.Attempts {
 				break
 			}
 			wait := time.Duration(attempt) * 2 * time.Second
@@ -137,6 +141,11 @@ func Fetch(ctx context.Context, o FetchOptions) error {
 	return nil
 }
 
+// permanentError is a download failure that trying again cannot cure.
+type permanentError struct{ error }
+
+func (e permanentError) Unwrap() error { return e.error }
+
 func fetchOne(ctx context.Context, o FetchOptions, r Remote) (Entry, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL, nil)
 	if err != nil {
@@ -148,7 +157,11 @@ func fetchOne(ctx context.Context, o FetchOptions, r Remote) (Entry, error) {
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return Entry{}, fmt.Errorf("downloading %s: HTTP %s", r.URL, resp.Status)
+		err := fmt.Errorf("downloading %s: HTTP %s", r.URL, resp.Status)
+		if c := resp.StatusCode; c >= 400 && c < 500 && c != http.StatusRequestTimeout && c != http.StatusTooManyRequests {
+			return Entry{}, permanentError{err} // asking again gets the same answer
+		}
+		return Entry{}, err
 	}
 	// The compressed file goes to disk first: its checksum must match before
 	// anything is decompressed or installed.
