@@ -89,6 +89,14 @@ func Build(ctx context.Context, o BuildOptions) (warnings []string, err error) {
 	if err != nil {
 		return nil, err
 	}
+	// Cheap checks first: a missing input must not cost a download and a
+	// conversion.
+	if o.DetectorDir == "" {
+		return nil, errors.New("models: no detector directory given (--detector-dir, holding mmod_human_face_detector.dat and SHA256SUMS)")
+	}
+	if _, err := os.Stat(o.ShapePredictor68); err != nil {
+		return nil, fmt.Errorf("68-point landmark model: %w (install Debian's libdlib-data)", err)
+	}
 
 	// (a) The ResNet, converted from face-api.
 	resOrigin := fmt.Sprintf("converted by joren from npm %s@%s (%s, sha256 %s; %s sha256 %s)",
@@ -122,9 +130,6 @@ func Build(ctx context.Context, o BuildOptions) (warnings []string, err error) {
 
 	// (b) The MMOD detector, checked against its directory's SHA256SUMS and
 	// the official checksum.
-	if o.DetectorDir == "" {
-		return nil, errors.New("models: no detector directory given (--detector-dir, holding mmod_human_face_detector.dat and SHA256SUMS)")
-	}
 	src := filepath.Join(o.DetectorDir, DetectorFile)
 	detOrigin := "copied from " + src + " (official dlib-models file, sha256 " + OfficialDetectorSHA256 + ")"
 	if !upToDate(o.Dir, man, DetectorFile, detOrigin) {
@@ -144,9 +149,6 @@ func Build(ctx context.Context, o BuildOptions) (warnings []string, err error) {
 	// face chip from either.
 	spOrigin := "copied from " + o.ShapePredictor68 + " (dlib's 68-point model, Debian libdlib-data)"
 	if !upToDate(o.Dir, man, ShapePredictorFile, spOrigin) {
-		if _, err := os.Stat(o.ShapePredictor68); err != nil {
-			return nil, fmt.Errorf("68-point landmark model: %w (install Debian's libdlib-data)", err)
-		}
 		if err := copyInto(o.Dir, o.ShapePredictor68, ShapePredictorFile); err != nil {
 			return nil, err
 		}
