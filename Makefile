@@ -29,7 +29,7 @@ build: deps
 	$(GO) build -o $(BIN) ./cmd/joren
 
 models: build
-	$(BIN) --models $(MODELS) models build --detector-dir $(DETECTOR_DIR)
+	$(BIN) --models $(MODELS) models build --detector-dir $(DETECTOR_DIR) --test-onnx
 	$(BIN) --models $(MODELS) models verify
 
 test: models test-pure test-cgo

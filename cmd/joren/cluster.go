@@ -20,6 +20,8 @@ import (
 	"joren/cluster/figure"
 	"joren/vision"
 	"joren/vision/dlib"
+	"joren/vision/models"
+	"joren/vision/onnx"
 )
 
 type clusterFlags struct {
@@ -120,17 +122,23 @@ func clusterEmbeddings(ctx context.Context, g *globals, f *clusterFlags) error {
 		defer fh.Close()
 		r, name = fh, f.embeddings
 	}
-	model := dlib.Describe()
+	model, err := embeddingsModel(g.modelDir, &f.ff)
+	if err != nil {
+		return err
+	}
 	es, err := cluster.ReadEmbeddings(r, name, model.Dim)
 	if err != nil {
 		return err
+	}
+	if model.Dim == 0 { // an ONNX network's dimension: the file's
+		model.Dim = len(es[0].Descriptor)
 	}
 	points := make([][]float32, len(es))
 	truth := make([]string, len(es))
 	labelled := true
 	for i, e := range es {
-		if e.Model != "" && !strings.HasPrefix(e.Model, model.Name) {
-			return fmt.Errorf("%s:%d: descriptor of model %q; this build clusters %s descriptors", name, e.Line, e.Model, model.Name)
+		if e.Model != "" && e.Model != model.Name && !strings.HasPrefix(e.Model, model.Name+"@") {
+			return fmt.Errorf("%s:%d: descriptor of model %q, but --embedder %s is %s", name, e.Line, e.Model, f.ff.embedder, model.Name)
 		}
 		points[i], truth[i] = e.Descriptor, e.Person
 		labelled = labelled && e.Person != ""
@@ -506,4 +514,20 @@ func grid(from, to, step float64) []float64 {
 		}
 		out = append(out, v)
 	}
+}
+
+// embeddingsModel is the model of a descriptor file: the one --embedder
+// names (a file does not say which threshold or metric its numbers need).
+func embeddingsModel(modelDir string, ff *faceFlags) (vision.Model, error) {
+	switch ff.embedder {
+	case embedderDlib:
+		return dlib.Describe(), nil
+	case embedderONNX:
+		s, err := models.FindONNX(modelDir, ff.onnxModel)
+		if err != nil {
+			return vision.Model{}, err
+		}
+		return onnx.Describe(s), nil
+	}
+	return vision.Model{}, usagef("--embedder %q: want %s or %s", ff.embedder, embedderDlib, embedderONNX)
 }

@@ -3,24 +3,37 @@ package main
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
 
 	"github.com/spf13/cobra"
 
 	"joren/vision"
 	"joren/vision/dlib"
+	"joren/vision/models"
+	"joren/vision/onnx"
 	"joren/vision/picture"
 )
 
 // faceFlags are the flags of every subcommand that finds faces.
 type faceFlags struct {
-	detector string
-	jitter   int
-	maxSide  int
-	workers  int
+	embedder  string
+	onnxModel string
+	detector  string
+	jitter    int
+	maxSide   int
+	workers   int
 }
 
+// Embedders selectable with --embedder.
+const (
+	embedderDlib = "dlib"
+	embedderONNX = "onnx"
+)
+
 func (f *faceFlags) register(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&f.embedder, "embedder", embedderDlib, "face descriptors: dlib (ResNet, 128-D) or onnx (a registered ArcFace-style network)")
+	cmd.Flags().StringVar(&f.onnxModel, "onnx-model", "", "with --embedder onnx: the registered network's name (default: the only one)")
 	cmd.Flags().StringVar(&f.detector, "detector", string(dlib.HOG), "face detector: hog (fast) or cnn (finds more faces, seconds per image)")
 	cmd.Flags().IntVar(&f.jitter, "jitter", 0, "average each descriptor over this many jittered copies (slower, steadier)")
 	cmd.Flags().IntVar(&f.maxSide, "max-side", 2000, "scale larger images down to this many pixels on their longer side before detection (0: never)")
@@ -29,8 +42,8 @@ func (f *faceFlags) register(cmd *cobra.Command) {
 
 // faceFinder finds the faces of image files.
 type faceFinder struct {
-	recs  []*dlib.Recognizer
-	free  chan *dlib.Recognizer
+	recs  []vision.Embedder
+	free  chan vision.Embedder
 	opts  picture.Options
 	model vision.Model
 }
@@ -43,19 +56,51 @@ func (f *faceFlags) open(modelDir string) (*faceFinder, error) {
 	if f.jitter < 0 || f.maxSide < 0 {
 		return nil, usagef("--jitter and --max-side must not be negative")
 	}
+	var open func() (vision.Embedder, error)
+	switch f.embedder {
+	case embedderDlib:
+		open = func() (vision.Embedder, error) {
+			return dlib.Open(modelDir, dlib.Options{Detector: det, Jitter: f.jitter})
+		}
+	case embedderONNX:
+		if f.jitter != 0 {
+			return nil, usagef("--jitter works with --embedder dlib only")
+		}
+		settings, err := models.FindONNX(modelDir, f.onnxModel)
+		if err != nil {
+			return nil, err
+		}
+		open = func() (vision.Embedder, error) { return openONNX(modelDir, settings, det == dlib.CNN) }
+	default:
+		return nil, usagef("--embedder %q: want %s or %s", f.embedder, embedderDlib, embedderONNX)
+	}
 	n := max(1, f.workers)
-	ff := &faceFinder{free: make(chan *dlib.Recognizer, n), opts: picture.Options{MaxSide: f.maxSide}}
+	ff := &faceFinder{free: make(chan vision.Embedder, n), opts: picture.Options{MaxSide: f.maxSide}}
 	for i := 0; i < n; i++ {
-		r, err := dlib.Open(modelDir, dlib.Options{Detector: det, Jitter: f.jitter})
+		e, err := open()
 		if err != nil {
 			ff.Close()
 			return nil, err
 		}
-		ff.recs = append(ff.recs, r)
-		ff.free <- r
+		ff.recs = append(ff.recs, e)
+		ff.free <- e
 	}
 	ff.model = ff.recs[0].Model()
 	return ff, nil
+}
+
+// openONNX loads a registered network with dlib's detector and landmarks.
+func openONNX(modelDir string, s models.ONNX, cnn bool) (*onnx.Embedder, error) {
+	net, err := onnx.Open(filepath.Join(modelDir, s.File()), s)
+	if err != nil {
+		return nil, err
+	}
+	frames, err := dlib.OpenFrames(modelDir, cnn)
+	if err != nil {
+		net.Close()
+		return nil, err
+	}
+	return onnx.NewEmbedder(frames, net, cnn), nil
 }
 
 // Workers is how many images can be processed at once.

@@ -15,6 +15,15 @@ import (
 	"joren/internal/testenv"
 )
 
+// TestMain lets the test binary stand in for joren where a command runs
+// joren as a child process (models add-onnx tries networks in one).
+func TestMain(m *testing.M) {
+	if os.Getenv("JOREN_RUN_MAIN") == "1" {
+		main()
+	}
+	os.Exit(m.Run())
+}
+
 // run executes joren in-process with args and returns its output and exit
 // status, as main would.
 func run(t *testing.T, args ...string) (stdout, stderr string, code int) {
@@ -269,5 +278,87 @@ func TestModelsVerifyMissing(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "missing") {
 		t.Errorf("status table: %s", out.String())
+	}
+}
+
+func TestONNXEmbedder(t *testing.T) {
+	out, stderr, code := run(t, "compare", "--json", "--embedder", "onnx", face(t, "jimin6.jpg"), face(t, "jimin7.jpg"))
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	var res compareResult
+	if err := json.Unmarshal([]byte(out), &res); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(res.Model, "onnx:mobilefacenet-test@") || !res.Same || res.Threshold != 0.66 {
+		t.Errorf("onnx compare: %+v", res)
+	}
+	out, _, code = run(t, "embed", "--json", "--embedder", "onnx", face(t, "tzuyu.jpg"))
+	var l embedLine
+	if err := json.Unmarshal([]byte(out), &l); code != exitOK || err != nil || len(l.Faces) != 1 || len(l.Faces[0].Descriptor) != 512 {
+		t.Errorf("onnx embed: exit %d, %v, %+v", code, err, l)
+	}
+	// Clustering a folder works with either embedder; the network tells
+	// Jimin's photos apart from Bona's as dlib does.
+	dir := t.TempDir()
+	for _, n := range []string{"jimin6.jpg", "jimin7.jpg", "bona.jpg", "bona3.jpg"} {
+		os.Symlink(face(t, n), filepath.Join(dir, n))
+	}
+	out, stderr, code = run(t, "cluster", "--json", "--embedder", "onnx", dir)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	clusters := map[string]int{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var v struct {
+			Cluster int
+			File    string
+		}
+		json.Unmarshal([]byte(line), &v)
+		clusters[filepath.Base(v.File)] = v.Cluster
+	}
+	if clusters["jimin6.jpg"] != clusters["jimin7.jpg"] || clusters["bona.jpg"] != clusters["bona3.jpg"] || clusters["bona.jpg"] == clusters["jimin6.jpg"] {
+		t.Errorf("onnx clusters %v", clusters)
+	}
+	if _, stderr, code := run(t, "compare", "--embedder", "onnx", "--onnx-model", "nope", face(t, "bona.jpg"), face(t, "bona3.jpg")); code != exitFailure || !strings.Contains(stderr, `no ONNX model called "nope"`) {
+		t.Errorf("unknown network: exit %d, %s", code, stderr)
+	}
+	if _, stderr, code := run(t, "compare", "--embedder", "arcface", "a", "b"); code != exitUsage || !strings.Contains(stderr, "want dlib or onnx") {
+		t.Errorf("unknown embedder: exit %d, %s", code, stderr)
+	}
+}
+
+func TestModelsAddONNX(t *testing.T) {
+	dir := t.TempDir()
+	junk := filepath.Join(t.TempDir(), "junk.onnx")
+	os.WriteFile(junk, []byte("definitely not a network"), 0o644)
+	real := filepath.Join(testenv.Models(t), "mobilefacenet-test.onnx")
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"junk", []string{junk, "--name", "junk", "--threshold", "0.5"}, exitFailure, "not an ONNX model"},
+		{"wrong input size", []string{real, "--name", "small", "--threshold", "0.5", "--size", "96"}, exitFailure, "OpenCV cannot run this network"},
+		{"no threshold", []string{real, "--name", "x"}, exitFailure, "threshold 0"},
+		{"wrong checksum", []string{real, "--name", "x", "--threshold", "0.6", "--sha256", strings.Repeat("0", 64)}, exitFailure, "sha256"},
+		{"ok", []string{real, "--name", "mine", "--threshold", "0.6", "--licence", "test only"}, exitOK, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out, errb bytes.Buffer
+			cmd := newRootCommand()
+			cmd.SetArgs(append([]string{"--models", dir, "models", "add-onnx"}, tc.args...))
+			cmd.SetOut(&out)
+			cmd.SetErr(&errb)
+			code := exitCode(cmd.Execute(), &errb)
+			if code != tc.code || !strings.Contains(errb.String(), tc.want) {
+				t.Errorf("exit %d, stderr %q; want %d and %q", code, errb.String(), tc.code, tc.want)
+			}
+		})
+	}
+	man, err := os.ReadFile(filepath.Join(dir, "MANIFEST"))
+	if err != nil || !bytes.Contains(man, []byte(`"name": "mine"`)) || bytes.Contains(man, []byte(`"small"`)) || bytes.Contains(man, []byte("junk")) {
+		t.Errorf("MANIFEST after registrations: %s (%v)", man, err)
 	}
 }

@@ -1,14 +1,20 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
 	"joren/vision/dlib"
 	"joren/vision/models"
+	"joren/vision/onnx"
 )
 
 func newModelsCommand(g *globals) *cobra.Command {
@@ -23,7 +29,7 @@ func newModelsCommand(g *globals) *cobra.Command {
 fetch downloads dlib's official files (needs internet); build makes them offline
 from face-api's weights, a checked detector file and Debian's landmark model.`,
 	}
-	cmd.AddCommand(newModelsFetchCommand(g), newModelsBuildCommand(g), newModelsVerifyCommand(g))
+	cmd.AddCommand(newModelsFetchCommand(g), newModelsBuildCommand(g), newModelsVerifyCommand(g), newModelsAddONNXCommand(g), newModelsProbeONNXCommand())
 	return cmd
 }
 
@@ -52,7 +58,10 @@ func newModelsFetchCommand(g *globals) *cobra.Command {
 }
 
 func newModelsBuildCommand(g *globals) *cobra.Command {
-	var o models.BuildOptions
+	var (
+		o        models.BuildOptions
+		testONNX bool
+	)
 	cmd := &cobra.Command{
 		Use:   "build",
 		Short: "Build the model files offline (converted ResNet, checked detector, Debian's landmarks)",
@@ -72,6 +81,12 @@ func newModelsBuildCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("building models into %s: %w", g.modelDir, err)
 			}
+			if testONNX {
+				if err := models.RegisterTestONNX(cmd.Context(), g.modelDir, o.CacheDir, nil, g.log, probeONNX); err != nil {
+					return fmt.Errorf("registering the test ONNX model: %w", err)
+				}
+				warnings = append(warnings, "the test ONNX model "+models.TestONNX.Settings.Name+"'s licence is "+models.TestONNX.Licence)
+			}
 			for _, w := range warnings {
 				fmt.Fprintf(g.stderr, "WARNING: %s\n", w)
 			}
@@ -83,6 +98,103 @@ func newModelsBuildCommand(g *globals) *cobra.Command {
 	cmd.Flags().StringVar(&o.CacheDir, "cache", "", "download cache (default: the user cache directory, joren/)")
 	cmd.Flags().StringVar(&o.DetectorDir, "detector-dir", "", "directory with "+models.DetectorFile+" and SHA256SUMS (required)")
 	cmd.Flags().StringVar(&o.ShapePredictor68, "shape-predictor", models.DebianShapePredictor68, "dlib 68-point landmark model to install")
+	cmd.Flags().BoolVar(&testONNX, "test-onnx", false, "also register the ONNX test network (npm "+models.TestONNX.Package+"@"+models.TestONNX.Version+"; tests and measurement only)")
+	return cmd
+}
+
+func newModelsAddONNXCommand(g *globals) *cobra.Command {
+	var (
+		o    models.RegisterOptions
+		swap bool
+	)
+	cmd := &cobra.Command{
+		Use:   "add-onnx FILE.onnx --name NAME --threshold T [--size 112 --scale S --mean M --swap-rb]",
+		Short: "Register an ArcFace-style ONNX face network for --embedder onnx",
+		Long: `add-onnx copies an ONNX face recognition network into the model directory and
+records its input settings and sha256 in MANIFEST. The network must take an
+aligned size x size face (ArcFace's 112-pixel template) and output one
+descriptor, compared by cosine distance. It is loaded and run once before it is
+accepted.
+
+Input: pixels are (value - mean) * scale, in RGB order with --swap-rb.
+  OpenCV Zoo's SFace (Apache-2.0):  --size 112 --scale 1 --mean 0 --swap-rb
+  InsightFace-style MobileFaceNet:  --size 112 --scale 0.0078125 --mean 127.5 --swap-rb
+--threshold is the cosine distance under which two faces are one person:
+measure it on labelled photos of your own with ` + "`joren evaluate`" + `.`,
+		Args: exactArgs(1, "one .onnx file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			o.Dir, o.Source, o.Probe = g.modelDir, args[0], probeONNX
+			o.Settings.SwapRB = swap
+			if err := models.RegisterONNX(o); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "registered %s as %s in %s (use --embedder onnx)\n", args[0], o.Settings.Name, g.modelDir)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.Settings.Name, "name", "", "name of the network (required)")
+	f.IntVar(&o.Settings.Size, "size", 112, "side of the square input, in pixels")
+	f.Float64Var(&o.Settings.Scale, "scale", 1.0/128, "multiplier applied after the mean is subtracted")
+	f.Float64Var(&o.Settings.Mean, "mean", 127.5, "value subtracted from every channel")
+	f.BoolVar(&swap, "swap-rb", true, "feed RGB (most networks) instead of OpenCV's BGR")
+	f.Float64Var(&o.Settings.Threshold, "threshold", 0, "same-person cosine distance, measured (required)")
+	f.StringVar(&o.SHA256, "sha256", "", "expected sha256 of the file")
+	f.StringVar(&o.Licence, "licence", "", "the network's licence, recorded in MANIFEST")
+	return cmd
+}
+
+// probeONNX loads and runs a network once, in a child process: OpenCV
+// aborts the process on a network it cannot run (its C++ exception crosses
+// gocv uncaught), and that must not take joren down with it.
+func probeONNX(path string, s models.ONNX) error {
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("trying the network: %w", err)
+	}
+	settings, _ := json.Marshal(s)
+	cmd := exec.Command(exe, "models", "probe-onnx", "--settings", string(settings), path)
+	// A test binary runs main when it sees this (see main_test.go).
+	cmd.Env = append(os.Environ(), "JOREN_RUN_MAIN=1")
+	out, err := cmd.CombinedOutput()
+	if err == nil {
+		return nil
+	}
+	// Keep OpenCV's own explanation (the exception's what()), or joren's
+	// error, and drop the Go runtime's stack dump.
+	why := err.Error()
+	for _, l := range strings.Split(string(out), "\n") {
+		if _, msg, ok := strings.Cut(l, "what():"); ok {
+			why = strings.TrimSpace(msg)
+			break
+		}
+		if msg, ok := strings.CutPrefix(l, "joren: "); ok {
+			why = msg
+		}
+	}
+	return fmt.Errorf("OpenCV cannot run this network with these settings: %s", why)
+}
+
+func newModelsProbeONNXCommand() *cobra.Command {
+	var settings string
+	cmd := &cobra.Command{
+		Use:    "probe-onnx --settings JSON FILE",
+		Short:  "Load and run an ONNX network once (used by add-onnx, in a child process)",
+		Hidden: true,
+		Args:   exactArgs(1, "one .onnx file"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var s models.ONNX
+			if err := json.Unmarshal([]byte(settings), &s); err != nil {
+				return usagef("--settings: %v", err)
+			}
+			n, err := onnx.Open(args[0], s)
+			if err != nil {
+				return err
+			}
+			return n.Close()
+		},
+	}
+	cmd.Flags().StringVar(&settings, "settings", "", "the network's settings as JSON")
 	return cmd
 }
 
@@ -97,7 +209,19 @@ func newModelsVerifyCommand(g *globals) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				return r.Close()
+				r.Close()
+				man, err := models.ReadManifest(dir)
+				if err != nil {
+					return err
+				}
+				for _, e := range man.Files {
+					if e.ONNX != nil {
+						if err := probeONNX(filepath.Join(dir, e.Name), *e.ONNX); err != nil {
+							return err
+						}
+					}
+				}
+				return nil
 			})
 			printModelStatus(g.stdout, status)
 			if err != nil {

@@ -56,6 +56,7 @@ embed every face of some images, cluster a folder into people and plot it.`,
 		newCompareCommand(g),
 		newEmbedCommand(g),
 		newClusterCommand(g),
+		newEvaluateCommand(g),
 	)
 	return root
 }

@@ -17,6 +17,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing/fstest"
 	"time"
@@ -241,7 +242,7 @@ func LoadFaceAPI(ctx context.Context, src, cacheDir string, client *http.Client,
 		log = slog.New(slog.DiscardHandler)
 	}
 	if src == "" {
-		p, err := cachedTarball(ctx, cacheDir, client, log)
+		p, err := cachedDownload(ctx, cacheDir, FaceAPI.TarballURL, FaceAPI.TarballSHA256, "face-api weights from the npm registry", client, log)
 		if err != nil {
 			return nil, err
 		}
@@ -260,7 +261,7 @@ func LoadFaceAPI(ctx context.Context, src, cacheDir string, client *http.Client,
 			}
 			files[name] = &fstest.MapFile{Data: b}
 		}
-	} else if err := readTarball(src, files); err != nil {
+	} else if err := readTarball(src, []string{FaceAPIManifest, FaceAPIWeights}, files); err != nil {
 		return nil, err
 	}
 	for name, want := range map[string]string{FaceAPIManifest: FaceAPI.ManifestSHA256, FaceAPIWeights: FaceAPI.WeightsSHA256} {
@@ -276,16 +277,17 @@ func LoadFaceAPI(ctx context.Context, src, cacheDir string, client *http.Client,
 	return files, nil
 }
 
-// readTarball takes face-api's two ResNet files out of the npm tarball.
-func readTarball(p string, into fstest.MapFS) error {
+// readTarball takes the files named in want (base names) out of the
+// package/model/ folder of an npm tarball.
+func readTarball(p string, want []string, into fstest.MapFS) error {
 	f, err := os.Open(p)
 	if err != nil {
-		return fmt.Errorf("face-api tarball: %w", err)
+		return fmt.Errorf("npm tarball: %w", err)
 	}
 	defer f.Close()
 	gz, err := gzip.NewReader(f)
 	if err != nil {
-		return fmt.Errorf("face-api tarball %s: %w", p, err)
+		return fmt.Errorf("npm tarball %s: %w", p, err)
 	}
 	tr := tar.NewReader(gz)
 	for {
@@ -294,60 +296,61 @@ func readTarball(p string, into fstest.MapFS) error {
 			return nil
 		}
 		if err != nil {
-			return fmt.Errorf("face-api tarball %s: %w", p, err)
+			return fmt.Errorf("npm tarball %s: %w", p, err)
 		}
 		name := path.Base(h.Name)
-		if path.Dir(h.Name) != "package/model" || (name != FaceAPIManifest && name != FaceAPIWeights) {
+		if path.Dir(h.Name) != "package/model" || !slices.Contains(want, name) {
 			continue
 		}
 		b, err := io.ReadAll(io.LimitReader(tr, 64<<20))
 		if err != nil {
-			return fmt.Errorf("face-api tarball %s: %s: %w", p, h.Name, err)
+			return fmt.Errorf("npm tarball %s: %s: %w", p, h.Name, err)
 		}
 		into[name] = &fstest.MapFile{Data: b}
 	}
 }
 
-// cachedTarball returns the pinned npm tarball from the cache, downloading
-// it from the registry first if needed.
-func cachedTarball(ctx context.Context, dir string, client *http.Client, log *slog.Logger) (string, error) {
+// cachedDownload returns the file at url from the cache directory dir ("":
+// the user cache directory's joren/), downloading it first if it is not
+// there with the pinned sha256. what names the download in errors.
+func cachedDownload(ctx context.Context, dir, url, sha, what string, client *http.Client, log *slog.Logger) (string, error) {
 	if dir == "" {
 		d, err := os.UserCacheDir()
 		if err != nil {
-			return "", fmt.Errorf("no cache directory for the face-api tarball (set --face-api or XDG_CACHE_HOME): %w", err)
+			return "", fmt.Errorf("no cache directory for %s (set XDG_CACHE_HOME): %w", what, err)
 		}
 		dir = filepath.Join(d, "joren")
 	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", fmt.Errorf("creating cache directory: %w", err)
 	}
-	p := filepath.Join(dir, path.Base(FaceAPI.TarballURL))
-	if sum, _, err := fileSHA256(p); err == nil && sum == FaceAPI.TarballSHA256 {
+	p := filepath.Join(dir, path.Base(url))
+	if sum, _, err := fileSHA256(p); err == nil && sum == sha {
 		return p, nil
 	}
-	log.Info("downloading face-api weights from the npm registry", "url", FaceAPI.TarballURL)
+	log.Info("downloading "+what, "url", url)
 	if client == nil {
 		client = &http.Client{Timeout: 5 * time.Minute}
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, FaceAPI.TarballURL, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return "", err
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return "", fmt.Errorf("downloading %s: %w (offline? pass --face-api with the tarball or its model/ directory)", FaceAPI.TarballURL, err)
+		return "", fmt.Errorf("downloading %s: %w (offline? give the file instead)", url, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return "", fmt.Errorf("downloading %s: HTTP %s", FaceAPI.TarballURL, resp.Status)
+		return "", fmt.Errorf("downloading %s: HTTP %s", url, resp.Status)
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
 	if err != nil {
-		return "", fmt.Errorf("downloading %s: %w", FaceAPI.TarballURL, err)
+		return "", fmt.Errorf("downloading %s: %w", url, err)
 	}
 	sum := sha256.Sum256(body)
-	if got := hex.EncodeToString(sum[:]); got != FaceAPI.TarballSHA256 {
-		return "", &ChecksumError{URL: FaceAPI.TarballURL, Got: got, Want: FaceAPI.TarballSHA256}
+	if got := hex.EncodeToString(sum[:]); got != sha {
+		return "", &ChecksumError{URL: url, Got: got, Want: sha}
 	}
 	if err := writeFileAtomic(p, bytes.NewReader(body)); err != nil {
 		return "", err

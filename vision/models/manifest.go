@@ -26,6 +26,8 @@ type Entry struct {
 	// Note warns about the file, such as a licence that excludes commercial
 	// use.
 	Note string `json:"note,omitempty"`
+	// ONNX holds a registered ONNX network's input settings.
+	ONNX *ONNX `json:"onnx,omitempty"`
 	// Installed is when the file was put in place.
 	Installed time.Time `json:"installed"`
 }

@@ -27,7 +27,13 @@ func Verify(dir string, load func(dir string) error) ([]Status, error) {
 		out  []Status
 		errs []error
 	)
-	for _, name := range Files {
+	names := append([]string(nil), Files...)
+	for _, e := range man.Files {
+		if e.ONNX != nil {
+			names = append(names, e.Name)
+		}
+	}
+	for _, name := range names {
 		st := Status{Entry: Entry{Name: name}}
 		p := filepath.Join(dir, name)
 		e, listed := man.Lookup(name)

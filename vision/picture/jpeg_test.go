@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"image"
+	"joren/vision/internal/matleak"
 	"testing"
 
 	"gocv.io/x/gocv"
@@ -79,7 +80,7 @@ func toGray(img image.Image) *image.Gray {
 }
 
 func TestJPEGCompleteAndEveryTruncation(t *testing.T) {
-	noMatLeak(t)
+	matleak.Check(t)
 	for _, c := range completeJPEGs(t) {
 		t.Run(c.name, func(t *testing.T) {
 			b := c.data

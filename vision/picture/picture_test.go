@@ -16,25 +16,12 @@ import (
 	"gocv.io/x/gocv"
 
 	"joren/internal/testenv"
+	"joren/vision/internal/matleak"
 )
 
 // TestMatProfileOn guards the leak checks: without gocv's profile they
 // would pass by counting nothing.
-func TestMatProfileOn(t *testing.T) {
-	if !matProfileOn {
-		t.Fatal("vision/picture tests must run with -tags matprofile (as `make test-cgo` does) so that Mat leaks are counted")
-	}
-	before := liveMats()
-	m := gocv.NewMat()
-	if got := liveMats(); got != before+1 {
-		m.Close()
-		t.Fatalf("live Mats after NewMat = %d, want %d: the leak check counts nothing", got, before+1)
-	}
-	m.Close()
-	if got := liveMats(); got != before {
-		t.Fatalf("live Mats after Close = %d, want %d", got, before)
-	}
-}
+func TestMatProfileOn(t *testing.T) { matleak.Required(t) }
 
 func encodePNG(t testing.TB, img image.Image) []byte {
 	t.Helper()
@@ -150,7 +137,7 @@ func TestPrepare(t *testing.T) {
 		{"MaxSide larger than a PNG", encodePNG(t, big), Options{MaxSide: 400}, true, 200, 100, 1, 200, 100, leftRight, red, blue},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			noMatLeak(t)
+			matleak.Check(t)
 			in := bytes.Clone(c.data)
 			p, err := Prepare(in, c.opts)
 			if err != nil {
@@ -200,7 +187,7 @@ func TestPrepare(t *testing.T) {
 // TestPrepareUnscaleFindsTheOriginal locates a square in the scaled-down
 // picture and maps it back with Unscale and UnscalePoint.
 func TestPrepareUnscaleFindsTheOriginal(t *testing.T) {
-	noMatLeak(t)
+	matleak.Check(t)
 	img := image.NewNRGBA(image.Rect(0, 0, 400, 240))
 	for i := range img.Pix {
 		img.Pix[i] = 255 // white
@@ -300,7 +287,7 @@ func TestPrepareErrors(t *testing.T) {
 		{"empty", nil, []string{"not an image"}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			noMatLeak(t)
+			matleak.Check(t)
 			p, err := Prepare(c.data, Options{MaxSide: 1000})
 			if err == nil {
 				t.Fatalf("Prepare succeeded (%d-byte JPEG, %dx%d), want an error", len(p.JPEG), p.Width, p.Height)
@@ -340,7 +327,7 @@ func progressiveCut(t *testing.T) []byte {
 // length 1. orientation once sliced b[i+4:i+3] there and panicked inside
 // Prepare: a crafted upload could crash the program.
 func TestPrepareMalformedHeaderDoesNotPanic(t *testing.T) {
-	noMatLeak(t)
+	matleak.Check(t)
 	base := encodeJPEG(t, twoTone(32, 16, red, blue), 90)
 	data := []byte{0xFF, 0xD8, 0xFF, 0xD0} // SOI, a stray restart marker
 	// Read as a segment, the restart marker's "length" is the next
@@ -380,9 +367,9 @@ func TestPrepareMalformedHeaderDoesNotPanic(t *testing.T) {
 }
 
 func TestFromMat(t *testing.T) {
-	noMatLeak(t)
+	matleak.Check(t)
 	t.Run("empty Mat", func(t *testing.T) {
-		noMatLeak(t)
+		matleak.Check(t)
 		m := gocv.NewMat()
 		defer m.Close()
 		_, err := FromMat(m, Options{})
@@ -391,7 +378,7 @@ func TestFromMat(t *testing.T) {
 		}
 	})
 	t.Run("BGR frame, scaled, Mat left open", func(t *testing.T) {
-		noMatLeak(t)
+		matleak.Check(t)
 		// OpenCV frames are BGR: (255, 0, 0) is blue.
 		m := gocv.NewMatWithSizeFromScalar(gocv.NewScalar(255, 0, 0, 0), 120, 160, gocv.MatTypeCV8UC3)
 		defer m.Close()
@@ -428,7 +415,7 @@ func TestPrepareRealPhotos(t *testing.T) {
 	}
 	for _, f := range files {
 		t.Run(filepath.Base(f), func(t *testing.T) {
-			noMatLeak(t)
+			matleak.Check(t)
 			data, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)
