@@ -1,0 +1,224 @@
+package button
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jonboulle/clockwork"
+	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/conn/v3/gpio/gpioreg"
+	"periph.io/x/conn/v3/gpio/gpiotest"
+
+	"joren/cluster"
+	"joren/device/pins"
+)
+
+// openButton registers a fake pin as GPIO22 (a button to ground with a
+// pull-up: active-low) and opens it by name as the device does.
+func openButton(t *testing.T) (*gpiotest.Pin, *pins.Input) {
+	t.Helper()
+	p := &gpiotest.Pin{N: "GPIO22", Num: 22, EdgesChan: make(chan gpio.Level), Clock: clockwork.NewRealClock()}
+	if err := gpioreg.Register(p); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { gpioreg.Unregister("GPIO22") })
+	spec, _ := pins.Parse("GPIO22:low")
+	in, err := pins.OpenInput(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, in
+}
+
+// step is a level the line takes after a delay.
+type step struct {
+	after time.Duration
+	to    gpio.Level
+}
+
+// edges plays steps into the pin.
+func edges(p *gpiotest.Pin, steps ...step) {
+	for _, s := range steps {
+		time.Sleep(s.after)
+		p.EdgesChan <- s.to
+	}
+}
+
+func run(t *testing.T, b *Button) (<-chan Press, func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	out := make(chan Press, 16)
+	done := make(chan error, 1)
+	go func() { done <- b.Run(ctx, out) }()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case <-done:
+			case <-time.After(5 * time.Second):
+				t.Fatal("Run did not return after its context ended")
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return out, stop
+}
+
+func collect(out <-chan Press) []Press {
+	var ps []Press
+	for p := range out {
+		ps = append(ps, p)
+	}
+	return ps
+}
+
+const ms = time.Millisecond
+
+// A bouncing press and release counts once; a glitch shorter than the
+// debounce time does not count.
+func TestDebounce(t *testing.T) {
+	p, in := openButton(t)
+	// A debounce time well above the bounces' gaps, so that a busy
+	// machine's scheduling delays do not split a bounce into presses.
+	out, stop := run(t, New(in, Options{Debounce: 100 * ms, Poll: 20 * ms}, nil))
+	// Bouncy press: low/high/low within a few ms, then held 300 ms; bouncy
+	// release.
+	edges(p, step{10 * ms, gpio.Low}, step{ms, gpio.High}, step{ms, gpio.Low}, step{300 * ms, gpio.High}, step{ms, gpio.Low}, step{ms, gpio.High})
+	// A 5 ms glitch.
+	edges(p, step{300 * ms, gpio.Low}, step{5 * ms, gpio.High})
+	time.Sleep(300 * ms)
+	stop()
+	if ps := collect(out); len(ps) != 1 {
+		t.Errorf("%d presses, want 1: %+v", len(ps), ps)
+	}
+}
+
+// With Hold, only a long press counts, and it counts while still held.
+func TestHold(t *testing.T) {
+	p, in := openButton(t)
+	out, stop := run(t, New(in, Options{Debounce: 10 * ms, Hold: 500 * ms, Poll: 20 * ms}, nil))
+	edges(p, step{10 * ms, gpio.Low}, step{50 * ms, gpio.High}) // short: ignored
+	edges(p, step{100 * ms, gpio.Low})                          // long press begins
+	select {
+	case press := <-out:
+		if press.Held < 500*ms {
+			t.Errorf("press counted after %s, want at least the hold time", press.Held)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("a long press was not counted while held")
+	}
+	edges(p, step{200 * ms, gpio.High})
+	time.Sleep(50 * ms)
+	stop()
+	if ps := collect(out); len(ps) != 0 {
+		t.Errorf("extra presses: %+v", ps)
+	}
+}
+
+// A button held when the device starts (or stuck) does not fire until it
+// has been released and pressed again.
+func TestHeldAtStart(t *testing.T) {
+	p, in := openButton(t)
+	p.Out(gpio.Low) // held
+	out, stop := run(t, New(in, Options{Debounce: 10 * ms, Poll: 20 * ms}, nil))
+	time.Sleep(100 * ms)
+	edges(p, step{0, gpio.High}, step{50 * ms, gpio.Low}, step{50 * ms, gpio.High})
+	time.Sleep(50 * ms)
+	stop()
+	if ps := collect(out); len(ps) != 1 {
+		t.Errorf("%d presses, want 1 (the one after the release)", len(ps))
+	}
+}
+
+// store stands in for the identity store's Forget (the store itself is
+// another package's, built separately).
+type store struct {
+	mu     sync.Mutex
+	forgot []string
+	fail   error
+}
+
+func (s *store) Forget(_ context.Context, v string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail != nil {
+		return s.fail
+	}
+	s.forgot = append(s.forgot, v)
+	return nil
+}
+
+func TestForgetLast(t *testing.T) {
+	s := &store{}
+	f := NewForgetLast(s, time.Minute)
+	now := time.Date(2026, 5, 14, 10, 0, 0, 0, time.UTC)
+	f.now = func() time.Time { return now }
+	ctx := context.Background()
+
+	if err := f.Do(ctx); !errors.Is(err, ErrNobody) {
+		t.Errorf("nobody seen: %v", err)
+	}
+	f.Observe(cluster.Decision{Visitor: "id-1"})
+	f.Observe(cluster.Decision{Visitor: "id-2"})
+	f.Observe(cluster.Decision{Staff: "Mina"}) // staff are never "the last visitor"
+	if err := f.Do(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Do(ctx); !errors.Is(err, ErrNobody) {
+		t.Errorf("a second press forgot again: %v", err)
+	}
+	if len(s.forgot) != 1 || s.forgot[0] != "id-2" {
+		t.Errorf("forgot %v, want [id-2]", s.forgot)
+	}
+	// Too long ago: the customer has left; nothing is deleted.
+	f.Observe(cluster.Decision{Visitor: "id-3"})
+	now = now.Add(2 * time.Minute)
+	if err := f.Do(ctx); !errors.Is(err, ErrNobody) || !strings.Contains(err.Error(), "window 1m0s") {
+		t.Errorf("stale visitor: %v", err)
+	}
+	// A failing store keeps the visitor for another press.
+	f.Observe(cluster.Decision{Visitor: "id-4"})
+	s.fail = errors.New("store is busy")
+	if err := f.Do(ctx); err == nil || !strings.Contains(err.Error(), "store is busy") {
+		t.Errorf("failing store: %v", err)
+	}
+	s.fail = nil
+	if err := f.Do(ctx); err != nil || s.forgot[len(s.forgot)-1] != "id-4" {
+		t.Errorf("retry after failure: %v %v", err, s.forgot)
+	}
+}
+
+// The whole binding: a press on GPIO22 forgets the visitor who just came
+// in.
+func TestServeForgetsLastVisitor(t *testing.T) {
+	p, in := openButton(t)
+	s := &store{}
+	f := NewForgetLast(s, time.Minute)
+	f.Observe(cluster.Decision{Visitor: "id-7", Regular: true})
+	b := New(in, Options{Debounce: 10 * ms, Poll: 20 * ms}, nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- b.Serve(ctx, f.Do) }()
+	edges(p, step{10 * ms, gpio.Low}, step{50 * ms, gpio.High})
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		s.mu.Lock()
+		n := len(s.forgot)
+		s.mu.Unlock()
+		if n == 1 || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(5 * ms)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if len(s.forgot) != 1 || s.forgot[0] != "id-7" {
+		t.Errorf("forgot %v, want [id-7]", s.forgot)
+	}
+}

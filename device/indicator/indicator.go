@@ -1,0 +1,142 @@
+package indicator
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
+
+	"joren/cluster"
+)
+
+// Output plays patterns: GPIO lines or the log.
+type Output interface {
+	// Play shows p and returns when it is over or ctx is done, with
+	// everything off.
+	Play(ctx context.Context, k Kind, p Pattern) error
+	// Off turns everything off for good (shutdown).
+	Off() error
+}
+
+// Indicator plays a pattern per decision on an Output without ever
+// blocking the caller.
+type Indicator struct {
+	out      Output
+	patterns Patterns
+	log      *slog.Logger
+	wake     chan struct{}
+
+	mu      sync.Mutex
+	pending Kind // "" when nothing waits
+
+	played    atomic.Int64
+	coalesced atomic.Int64
+}
+
+// New returns an indicator; patterns nil means DefaultPatterns.
+func New(out Output, patterns Patterns, log *slog.Logger) *Indicator {
+	if patterns == nil {
+		patterns = DefaultPatterns()
+	}
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Indicator{out: out, patterns: patterns, log: log, wake: make(chan struct{}, 1)}
+}
+
+// Notify asks for the pattern of d. It never blocks.
+func (in *Indicator) Notify(d cluster.Decision) { in.Show(KindOf(d)) }
+
+// Show asks for the pattern of k. It never blocks: if a pattern is
+// playing, k waits in a single slot where the most important request
+// wins; the others are counted as coalesced.
+func (in *Indicator) Show(k Kind) {
+	if len(in.patterns[k]) == 0 {
+		return
+	}
+	in.mu.Lock()
+	switch {
+	case in.pending == "":
+		in.pending = k
+	case rank(k) < rank(in.pending):
+		in.pending = k
+		in.coalesced.Add(1)
+	default:
+		in.coalesced.Add(1)
+	}
+	in.mu.Unlock()
+	select {
+	case in.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Played counts the patterns played; Coalesced the requests merged into
+// another.
+func (in *Indicator) Played() int    { return int(in.played.Load()) }
+func (in *Indicator) Coalesced() int { return int(in.coalesced.Load()) }
+
+// Run is the indicator stage: it takes decisions from in (nil: only Show
+// and Notify calls) and plays their patterns until ctx is done, or until
+// in is closed and nothing is pending. Either way everything is off when
+// it returns.
+func (in *Indicator) Run(ctx context.Context, decisions <-chan cluster.Decision) error {
+	g, ctx := errgroup.WithContext(ctx)
+	var inputDone chan struct{}
+	if decisions != nil {
+		inputDone = make(chan struct{})
+		g.Go(func() error {
+			defer close(inputDone)
+			for {
+				select {
+				case <-ctx.Done():
+					return nil
+				case d, ok := <-decisions:
+					if !ok {
+						return nil
+					}
+					in.Notify(d)
+				}
+			}
+		})
+	}
+	g.Go(func() error {
+		inputDone := inputDone // set to nil once seen closed
+		defer func() {
+			if err := in.out.Off(); err != nil {
+				in.log.Error("indicator: turning off", "error", err)
+			}
+		}()
+		for {
+			in.mu.Lock()
+			k := in.pending
+			in.pending = ""
+			in.mu.Unlock()
+			if k != "" {
+				in.played.Add(1)
+				if err := in.out.Play(ctx, k, in.patterns[k]); err != nil && ctx.Err() == nil {
+					// A broken LED must not stop the pipeline: say so
+					// and go on.
+					in.log.Error("indicator: playing a pattern", "kind", k, "error", err)
+				}
+				continue
+			}
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-in.wake:
+			case <-inputDone:
+				in.mu.Lock()
+				idle := in.pending == ""
+				in.mu.Unlock()
+				if idle {
+					return nil
+				}
+				inputDone = nil
+			}
+		}
+	})
+	return g.Wait()
+}

@@ -1,0 +1,243 @@
+package event
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+	"time"
+
+	"joren/cluster"
+)
+
+// SchemaVersion is the version of every message type of this package. It
+// changes only when a field is removed, renamed or changes meaning; a new
+// optional field keeps it, so consumers must ignore fields they do not
+// know.
+const SchemaVersion = 1
+
+// Kind says whether a visit was the visitor's first.
+type Kind string
+
+const (
+	// New is an identity's first visit.
+	New Kind = "new"
+	// Returning is any later visit.
+	Returning Kind = "returning"
+)
+
+// Visit is the event published for one customer visit: counts and flags,
+// and the visitor's pseudonym for the period. Nothing in it can be traced
+// back to a face or to the identity store.
+type Visit struct {
+	// Schema is SchemaVersion.
+	Schema int `json:"schema"`
+	// ID is a ULID: unique, sortable by Time, the same for every delivery
+	// of this event (deduplicate by it).
+	ID string `json:"id"`
+	// Device and Site name the camera box and its shop.
+	Device string `json:"device"`
+	Site   string `json:"site"`
+	// Time is when the visit started, in UTC to the second.
+	Time time.Time `json:"time"`
+	// Period is the pseudonym's period, such as "2026-05" (monthly).
+	Period string `json:"period"`
+	// Visitor is the visitor's pseudonym within Period: 32 hex digits.
+	Visitor string `json:"visitor"`
+	// Kind is new or returning.
+	Kind Kind `json:"kind"`
+	// Visits counts the visitor's visits, this one included.
+	Visits int `json:"visits"`
+	// Days counts the distinct local days with a visit within the store's
+	// regular window, this one included.
+	Days int `json:"days"`
+	// Regular is the visitor's status after this visit.
+	Regular bool `json:"regular"`
+	// BecameRegular is set on the visit that made the visitor a regular.
+	BecameRegular bool `json:"became_regular"`
+	// Confidence in [0, 1] that the visit was matched to the right visitor.
+	Confidence float64 `json:"confidence"`
+}
+
+// Config says who publishes and how visitors are pseudonymised.
+type Config struct {
+	// Device and Site identify the box and the shop (see CheckName).
+	Device string
+	Site   string
+	// Secret is the device's pseudonym key (LoadSecret).
+	Secret Secret
+	// Period is how often pseudonyms change (default Month).
+	Period Period
+	// Location is the calendar periods follow (default time.Local): a
+	// month starts at local midnight on the 1st, where the shop is.
+	Location *time.Location
+}
+
+// Maker turns identity-store decisions into visit events.
+type Maker struct {
+	cfg       Config
+	pseudoKey []byte
+	idKey     []byte
+}
+
+// NewMaker checks cfg and returns a Maker.
+func NewMaker(cfg Config) (*Maker, error) {
+	if err := CheckName("device", cfg.Device); err != nil {
+		return nil, err
+	}
+	if err := CheckName("site", cfg.Site); err != nil {
+		return nil, err
+	}
+	if len(cfg.Secret) < MinSecretBytes {
+		return nil, fmt.Errorf("event: device secret has %d bytes, want at least %d", len(cfg.Secret), MinSecretBytes)
+	}
+	if cfg.Period == "" {
+		cfg.Period = Month
+	}
+	if _, err := ParsePeriod(string(cfg.Period)); err != nil {
+		return nil, err
+	}
+	if cfg.Location == nil {
+		cfg.Location = time.Local
+	}
+	return &Maker{
+		cfg: cfg,
+		// Separate keys for separate uses, so that no published value
+		// (a pseudonym, an event id) can be replayed as another.
+		pseudoKey: cfg.Secret.derive("joren/visitor-pseudonym/v1"),
+		idKey:     cfg.Secret.derive("joren/event-id/v1"),
+	}, nil
+}
+
+// Device returns the device name events carry.
+func (m *Maker) Device() string { return m.cfg.Device }
+
+// Site returns the site name events carry.
+func (m *Maker) Site() string { return m.cfg.Site }
+
+// Location returns the calendar of periods and days.
+func (m *Maker) Location() *time.Location { return m.cfg.Location }
+
+// ErrStaff is returned by Visit for a staff member's decision: staff are
+// not customers, and where staff are is not head office's business.
+var ErrStaff = errors.New("staff visit: not published")
+
+// Visit makes the event of decision d. It returns ErrStaff for staff, and
+// an error naming the visit for a decision that is not consistent.
+func (m *Maker) Visit(d cluster.Decision) (Visit, error) {
+	if d.Staff != "" {
+		return Visit{}, ErrStaff
+	}
+	if d.Visitor == "" {
+		return Visit{}, fmt.Errorf("event: decision for visit %q has no visitor id", d.Visit)
+	}
+	if d.Time.IsZero() {
+		return Visit{}, fmt.Errorf("event: decision for visit %q has no time", d.Visit)
+	}
+	period := m.cfg.Period.Label(d.Time, m.cfg.Location)
+	kind := Returning
+	if d.New {
+		kind = New
+	}
+	v := Visit{
+		Schema:        SchemaVersion,
+		ID:            m.eventID(d),
+		Device:        m.cfg.Device,
+		Site:          m.cfg.Site,
+		Time:          d.Time.UTC().Truncate(time.Second),
+		Period:        period,
+		Visitor:       pseudonym(m.pseudoKey, period, d.Visitor),
+		Kind:          kind,
+		Visits:        d.Visits,
+		Days:          d.Days,
+		Regular:       d.Regular,
+		BecameRegular: d.BecameRegular,
+		// Three decimals say all a consumer can use and keep float
+		// noise out of the payload.
+		Confidence: math.Round(d.Confidence*1000) / 1000,
+	}
+	if err := v.Check(); err != nil {
+		return Visit{}, fmt.Errorf("event: decision for visit %q: %w", d.Visit, err)
+	}
+	return v, nil
+}
+
+// Pseudonym returns the pseudonym of the internal visitor id at time t, and
+// its period: what a Visit at t would carry.
+func (m *Maker) Pseudonym(visitor string, t time.Time) (pseudo, period string) {
+	period = m.cfg.Period.Label(t, m.cfg.Location)
+	return pseudonym(m.pseudoKey, period, visitor), period
+}
+
+// PseudonymIn returns the pseudonym of the internal visitor id in the
+// given period label (as published in Visit.Period).
+func (m *Maker) PseudonymIn(visitor, period string) string {
+	return pseudonym(m.pseudoKey, period, visitor)
+}
+
+// Check reports the first field of v that no consumer should accept.
+func (v Visit) Check() error {
+	var errs []string
+	if v.Schema != SchemaVersion {
+		errs = append(errs, fmt.Sprintf("schema %d, want %d", v.Schema, SchemaVersion))
+	}
+	if !isULID(v.ID) {
+		errs = append(errs, fmt.Sprintf("id %q is not a ULID", v.ID))
+	}
+	if err := CheckName("device", v.Device); err != nil {
+		errs = append(errs, err.Error())
+	}
+	if err := CheckName("site", v.Site); err != nil {
+		errs = append(errs, err.Error())
+	}
+	if v.Time.IsZero() {
+		errs = append(errs, "no time")
+	}
+	if !isPseudonym(v.Visitor) {
+		errs = append(errs, fmt.Sprintf("visitor %q is not a pseudonym", v.Visitor))
+	}
+	if v.Period == "" {
+		errs = append(errs, "no period")
+	}
+	if v.Kind != New && v.Kind != Returning {
+		errs = append(errs, fmt.Sprintf("kind %q, want new or returning", v.Kind))
+	}
+	if v.Visits < 1 {
+		errs = append(errs, fmt.Sprintf("visits %d, want at least 1", v.Visits))
+	}
+	if v.Days < 1 {
+		errs = append(errs, fmt.Sprintf("days %d, want at least 1", v.Days))
+	}
+	// How visits and days relate is the identity store's business: an
+	// odd combination is still a visit head office must count.
+	if v.BecameRegular && !v.Regular {
+		errs = append(errs, "became regular but is not regular")
+	}
+	if !(v.Confidence >= 0 && v.Confidence <= 1) {
+		errs = append(errs, fmt.Sprintf("confidence %v outside [0, 1]", v.Confidence))
+	}
+	if len(errs) > 0 {
+		return errors.New(strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// CheckName checks a device or site name: it becomes an MQTT topic level
+// and part of Home Assistant ids, so it is 1 to 64 letters, digits, '-',
+// '_' or '.', and what says which one is wrong.
+func CheckName(what, name string) error {
+	if name == "" {
+		return fmt.Errorf("%s name is empty", what)
+	}
+	if len(name) > 64 {
+		return fmt.Errorf("%s name %q is longer than 64 characters", what, name)
+	}
+	for _, r := range name {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+		default:
+			return fmt.Errorf("%s name %q has %q: use letters, digits, '-', '_' or '.'", what, name, r)
+		}
+	}
+	return nil
+}

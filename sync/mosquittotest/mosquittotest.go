@@ -1,0 +1,260 @@
+package mosquittotest
+
+import (
+	"bytes"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	paho "github.com/eclipse/paho.mqtt.golang"
+)
+
+// Binary is where Debian installs the broker.
+const Binary = "/usr/sbin/mosquitto"
+
+// Options configure a broker.
+type Options struct {
+	// TLS, when set, makes the listener TLS-only with these files
+	// (NewPKI makes them); clients must present a certificate the CA
+	// signed when RequireClientCert is set.
+	TLS               *PKI
+	RequireClientCert bool
+	// Users, when set, turns anonymous access off: only these users,
+	// with these passwords (written with mosquitto_passwd), may connect.
+	Users map[string]string
+}
+
+// Broker is a running (or stopped) mosquitto.
+type Broker struct {
+	t    testing.TB
+	opt  Options
+	dir  string
+	port int
+	conf string
+	log  string
+
+	mu  sync.Mutex
+	cmd *exec.Cmd
+}
+
+// Start starts a broker that the test's cleanup stops. Its log is printed
+// if the test fails.
+func Start(t testing.TB, opt Options) *Broker {
+	t.Helper()
+	if _, err := os.Stat(Binary); err != nil {
+		t.Fatalf("mosquittotest: %s not found (install Debian's mosquitto: scripts/setup-debian, or apt-get install mosquitto mosquitto-clients): %v", Binary, err)
+	}
+	b := &Broker{t: t, opt: opt, dir: t.TempDir()}
+	b.log = filepath.Join(b.dir, "mosquitto.log")
+	if err := os.Mkdir(filepath.Join(b.dir, "data"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		b.Stop()
+		if t.Failed() {
+			log, _ := os.ReadFile(b.log)
+			t.Logf("mosquitto log (%s):\n%s", b.log, log)
+		}
+	})
+	// A free port can be taken between asking and binding: try a few.
+	var err error
+	for range 5 {
+		b.port = freePort(t)
+		b.writeConfig()
+		if err = b.start(); err == nil {
+			return b
+		}
+	}
+	t.Fatalf("mosquittotest: starting mosquitto: %v", err)
+	return nil
+}
+
+func freePort(t testing.TB) int {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+func (b *Broker) writeConfig() {
+	var c strings.Builder
+	fmt.Fprintf(&c, "# written by mosquittotest\n")
+	// As root, mosquitto drops to the user "mosquitto" unless told
+	// otherwise, and then cannot read the test's files; as another user
+	// the line has no effect.
+	fmt.Fprintf(&c, "user root\n")
+	fmt.Fprintf(&c, "persistence true\npersistence_location %s/\nautosave_interval 1\n", filepath.Join(b.dir, "data"))
+	fmt.Fprintf(&c, "log_dest file %s\nlog_type all\nconnection_messages true\nlog_timestamp_format %%H:%%M:%%S\n", b.log)
+	fmt.Fprintf(&c, "listener %d 127.0.0.1\n", b.port)
+	if len(b.opt.Users) > 0 {
+		pw := filepath.Join(b.dir, "passwd")
+		first := true
+		for user, pass := range b.opt.Users {
+			args := []string{"-b", pw, user, pass}
+			if first {
+				args = append([]string{"-c"}, args...)
+				first = false
+			}
+			if out, err := exec.Command("mosquitto_passwd", args...).CombinedOutput(); err != nil {
+				b.t.Fatalf("mosquittotest: mosquitto_passwd (Debian's mosquitto package): %v: %s", err, out)
+			}
+		}
+		fmt.Fprintf(&c, "allow_anonymous false\npassword_file %s\n", pw)
+	} else {
+		fmt.Fprintf(&c, "allow_anonymous true\n")
+	}
+	if p := b.opt.TLS; p != nil {
+		fmt.Fprintf(&c, "cafile %s\ncertfile %s\nkeyfile %s\n", p.CAFile, p.ServerCertFile, p.ServerKeyFile)
+		if b.opt.RequireClientCert {
+			fmt.Fprintf(&c, "require_certificate true\n")
+		}
+	}
+	b.conf = filepath.Join(b.dir, "mosquitto.conf")
+	if err := os.WriteFile(b.conf, []byte(c.String()), 0o600); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// start runs mosquitto and waits until it accepts connections.
+func (b *Broker) start() error {
+	cmd := exec.Command(Binary, "-c", b.conf)
+	var stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stderr, &stderr
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-exited:
+			log, _ := os.ReadFile(b.log)
+			return fmt.Errorf("mosquitto exited (%v): %s%s", err, stderr.String(), lastLines(string(log), 5))
+		default:
+		}
+		c, err := net.DialTimeout("tcp", b.Addr(), 200*time.Millisecond)
+		if err == nil {
+			c.Close()
+			b.mu.Lock()
+			b.cmd = cmd
+			b.mu.Unlock()
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	cmd.Process.Kill()
+	return errors.New("mosquitto did not listen within 10 s")
+}
+
+func lastLines(s string, n int) string {
+	l := strings.Split(strings.TrimSpace(s), "\n")
+	if len(l) > n {
+		l = l[len(l)-n:]
+	}
+	return strings.Join(l, "\n")
+}
+
+// Stop stops the broker gracefully (it saves its sessions and queued
+// messages) and waits until its port is free. Stopping a stopped broker
+// does nothing.
+func (b *Broker) Stop() {
+	b.mu.Lock()
+	cmd := b.cmd
+	b.cmd = nil
+	b.mu.Unlock()
+	if cmd == nil {
+		return
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
+			break // reaped
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if cmd.Process.Signal(syscall.Signal(0)) == nil {
+		cmd.Process.Kill()
+	}
+	// Wait until the port is free for Restart.
+	for time.Now().Before(deadline) {
+		c, err := net.DialTimeout("tcp", b.Addr(), 100*time.Millisecond)
+		if err != nil {
+			return
+		}
+		c.Close()
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// Restart starts a stopped broker again, on the same port, with the same
+// configuration and persistence.
+func (b *Broker) Restart() {
+	b.t.Helper()
+	if err := b.start(); err != nil {
+		b.t.Fatalf("mosquittotest: restarting mosquitto: %v", err)
+	}
+}
+
+// Addr is the broker's host:port.
+func (b *Broker) Addr() string { return fmt.Sprintf("127.0.0.1:%d", b.port) }
+
+// URL is the broker's address as joren takes it: mqtt://127.0.0.1:PORT,
+// or mqtts:// with TLS.
+func (b *Broker) URL() string {
+	if b.opt.TLS != nil {
+		return "mqtts://" + b.Addr()
+	}
+	return "mqtt://" + b.Addr()
+}
+
+// Log returns the broker's log so far.
+func (b *Broker) Log() string {
+	l, _ := os.ReadFile(b.log)
+	return string(l)
+}
+
+// ClientOptions returns paho options that reach this broker as a test
+// client: the credentials of a user of Options.Users (give one user only
+// when this matters), the CA and a client certificate when TLS is on.
+func (b *Broker) ClientOptions(clientID string) *paho.ClientOptions {
+	o := paho.NewClientOptions().AddBroker(strings.Replace(strings.Replace(b.URL(), "mqtts://", "ssl://", 1), "mqtt://", "tcp://", 1))
+	o.SetClientID(clientID).SetProtocolVersion(4).SetConnectTimeout(5 * time.Second)
+	for user, pass := range b.opt.Users {
+		o.SetUsername(user).SetPassword(pass)
+		break
+	}
+	if p := b.opt.TLS; p != nil {
+		o.SetTLSConfig(p.ClientTLS(b.t))
+	}
+	return o
+}
+
+// ClientTLS is a TLS configuration trusting the CA and presenting the
+// client certificate.
+func (p *PKI) ClientTLS(t testing.TB) *tls.Config {
+	ca, err := os.ReadFile(p.CAFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	cert, err := tls.LoadX509KeyPair(p.ClientCertFile, p.ClientKeyFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{RootCAs: pool, Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+}

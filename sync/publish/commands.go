@@ -1,0 +1,83 @@
+package publish
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"joren/sync/event"
+)
+
+// command executes one message received on the command topic and
+// publishes its reply. Anything that is not a well-formed, correctly
+// signed, fresh and new command is rejected: logged, counted and answered
+// with the reason, and nothing else happens.
+func (p *Publisher) command(ctx context.Context, s *session, raw []byte) {
+	p.received.Add(1)
+	now := time.Now()
+	c, err := event.ParseCommand(raw, p.cfg.CommandKey, now, p.cfg.CommandSkew)
+	if err == nil {
+		if _, dup := p.seen[c.ID]; dup {
+			err = fmt.Errorf("command %q was already executed (a replayed message)", c.ID)
+		}
+	}
+	reply := event.Reply{Schema: event.SchemaVersion, Time: now.UTC().Truncate(time.Second), Command: c.ID}
+	if err != nil {
+		p.rejected.Add(1)
+		p.log.Warn("command rejected", "topic", p.topics.Command, "id", c.ID, "bytes", len(raw), "error", err)
+		reply.Error = err.Error()
+		p.reply(s, reply)
+		return
+	}
+	// Remember executed ids as long as their time is acceptable; older
+	// ones are refused for their time anyway.
+	p.seen[c.ID] = now
+	for id, at := range p.seen {
+		if now.Sub(at) > 2*p.cfg.CommandSkew {
+			delete(p.seen, id)
+		}
+	}
+	switch c.Name {
+	case event.Forget:
+		n, err := p.forget(ctx, c.Visitor, c.Period)
+		if err != nil {
+			reply.Error = err.Error()
+			p.log.Error("forget command failed", "id", c.ID, "error", err)
+			break
+		}
+		reply.OK, reply.Forgotten = true, n
+		p.log.Info("forget command executed", "id", c.ID, "period", c.Period, "forgotten", n)
+	case event.PublishStats:
+		p.sendStats(s)
+		reply.OK = true
+	}
+	p.reply(s, reply)
+}
+
+func (p *Publisher) reply(s *session, r event.Reply) {
+	b, _ := json.Marshal(r)
+	s.client.Publish(p.topics.Reply, 1, false, b)
+}
+
+// forget deletes the identities whose pseudonym in period is pseudo:
+// head office knows only pseudonyms, so each internal id is hashed
+// again to find it. Not finding one is not an error (it may be gone
+// already); the reply says how many were deleted.
+func (p *Publisher) forget(ctx context.Context, pseudo, period string) (int, error) {
+	visitors, err := p.cfg.Identities.Visitors(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("listing identities: %w", err)
+	}
+	n := 0
+	for _, v := range visitors {
+		if p.maker.PseudonymIn(v, period) != pseudo {
+			continue
+		}
+		if err := p.cfg.Identities.Forget(ctx, v); err != nil {
+			return n, fmt.Errorf("forgetting an identity: %w", err)
+		}
+		n++
+	}
+	return n, nil
+}

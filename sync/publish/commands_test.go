@@ -1,0 +1,170 @@
+package publish
+
+import (
+	"context"
+	"encoding/json"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"joren/sync/event"
+	"joren/sync/mosquittotest"
+)
+
+// identities stands in for the identity store's two methods that forget
+// needs (the store itself is another package's, built separately).
+type identities struct {
+	mu  sync.Mutex
+	ids []string
+}
+
+func (s *identities) Visitors(context.Context) ([]string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.ids), nil
+}
+
+func (s *identities) Forget(_ context.Context, v string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.ids = slices.DeleteFunc(s.ids, func(x string) bool { return x == v })
+	return nil
+}
+
+func (s *identities) has(v string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Contains(s.ids, v)
+}
+
+var commandKey = []byte("head-office-command-key")
+
+// headOffice publishes commands as head office would.
+func headOffice(t *testing.T, b *mosquittotest.Broker, topic string) func(payload []byte) {
+	c := newClient(t, b, "head-office-commands")
+	return func(payload []byte) {
+		tok := c.Publish(topic, 1, false, payload)
+		if !tok.WaitTimeout(5*time.Second) || tok.Error() != nil {
+			t.Fatalf("publishing a command: %v", tok.Error())
+		}
+	}
+}
+
+func signed(c event.Command) []byte {
+	c.Sign(commandKey)
+	b, _ := json.Marshal(c)
+	return b
+}
+
+// replies decodes the replies among msgs, checking the schema.
+func replies(t *testing.T, msgs []mosquittotest.Message) []event.Reply {
+	var out []event.Reply
+	for _, m := range msgs {
+		if !strings.HasSuffix(m.Topic, "/reply") {
+			continue
+		}
+		var r event.Reply
+		json.Unmarshal(m.Payload, &r)
+		out = append(out, r)
+	}
+	return out
+}
+
+func TestCommands(t *testing.T) {
+	b := mosquittotest.Start(t, mosquittotest.Options{})
+	sub := b.Subscribe(t, "head-office", "joren/#")
+	store := &identities{ids: []string{"id-1", "id-2", "id-3"}}
+	h := newHarness(t, b, func(c *Config) {
+		c.Commands, c.CommandKey, c.Identities = true, commandKey, store
+	})
+	stop := h.run(nil)
+	defer stop()
+	// A visit by id-2, as head office sees it.
+	d := decision(2)
+	h.p.Publish(d)
+	msgs, ok := sub.WaitFor(10*time.Second, hasAll(t, eventIDs(t, h.maker, 2, 3)))
+	if !ok {
+		t.Fatal("visit not delivered")
+	}
+	var seen event.Visit
+	for _, m := range msgs {
+		if strings.HasSuffix(m.Topic, "/visit") {
+			json.Unmarshal(m.Payload, &seen)
+		}
+	}
+	send := headOffice(t, b, h.p.Topics().Command)
+	now := time.Now().UTC()
+	forget := event.Command{Schema: 1, ID: "c-forget", Time: now.Format(time.RFC3339), Name: event.Forget, Visitor: seen.Visitor, Period: seen.Period}
+	wrongKey := forget
+	wrongKey.ID = "c-wrong-key"
+	wrongKey.Sign([]byte("a guess at the key"))
+	wrongKeyJSON, _ := json.Marshal(wrongKey)
+
+	steps := []struct {
+		name    string
+		payload []byte
+		ok      bool
+		want    string // in the reply's error
+	}{
+		{"malformed", []byte("forget everyone please"), false, "not a command object"},
+		{"wrong signature", wrongKeyJSON, false, "signature does not verify"},
+		{"stale", signed(event.Command{Schema: 1, ID: "c-old", Time: now.Add(-time.Hour).Format(time.RFC3339), Name: event.PublishStats}), false, "away from the device's clock"},
+		{"unknown command", signed(event.Command{Schema: 1, ID: "c-reboot", Time: now.Format(time.RFC3339), Name: "reboot"}), false, `unknown command "reboot"`},
+		{"forget", signed(forget), true, ""},
+		{"replayed", signed(forget), false, "already executed"},
+		{"stats", signed(event.Command{Schema: 1, ID: "c-stats", Time: now.Format(time.RFC3339), Name: event.PublishStats}), true, ""},
+	}
+	for i, s := range steps {
+		send(s.payload)
+		msgs, ok := sub.WaitFor(10*time.Second, func(m []mosquittotest.Message) bool { return len(replies(t, m)) > i })
+		if !ok {
+			t.Fatalf("%s: no reply", s.name)
+		}
+		r := replies(t, msgs)[i]
+		if r.OK != s.ok || !strings.Contains(r.Error, s.want) {
+			t.Errorf("%s: reply %+v, want ok=%v and error %q", s.name, r, s.ok, s.want)
+		}
+	}
+	if store.has("id-2") || !store.has("id-1") || !store.has("id-3") {
+		t.Errorf("after forget: %v, want id-2 (and only it) gone", store.ids)
+	}
+	checkSchema(t, sub.Messages(), "reply", "stats")
+	r := replies(t, sub.Messages())
+	if r[4].Forgotten != 1 || r[4].Command != "c-forget" {
+		t.Errorf("forget reply %+v", r[4])
+	}
+	if st := h.p.Stats(); st.Commands.Received != 7 || st.Commands.Rejected != 5 {
+		t.Errorf("command stats %+v, want 7 received, 5 rejected", st.Commands)
+	}
+	l := h.log.String()
+	if !strings.Contains(l, `msg="command rejected"`) || !strings.Contains(l, "not a command object") {
+		t.Errorf("the malformed command was not logged:\n%s", l)
+	}
+	if strings.Contains(l, "id-2") {
+		t.Errorf("the log names the internal id:\n%s", l)
+	}
+}
+
+// Commands are off by default: the device does not even subscribe.
+func TestCommandsOffByDefault(t *testing.T) {
+	b := mosquittotest.Start(t, mosquittotest.Options{})
+	sub := b.Subscribe(t, "head-office", "joren/+/+/reply")
+	store := &identities{ids: []string{"id-2"}}
+	h := newHarness(t, b, func(c *Config) { c.CommandKey, c.Identities = commandKey, store })
+	stop := h.run(nil)
+	defer stop()
+	h.p.Publish(decision(2))
+	pseudo, period := h.maker.Pseudonym("id-2", decision(2).Time)
+	headOffice(t, b, h.p.Topics().Command)(signed(event.Command{Schema: 1, ID: "c1", Time: time.Now().UTC().Format(time.RFC3339), Name: event.Forget, Visitor: pseudo, Period: period}))
+	if msgs, replied := sub.WaitFor(time.Second, func(m []mosquittotest.Message) bool { return len(m) > 0 }); replied {
+		t.Errorf("a device with commands off replied: %s", msgs[0].Payload)
+	}
+	if !store.has("id-2") {
+		t.Error("a device with commands off forgot a visitor")
+	}
+	if strings.Contains(b.Log(), "/command (QoS") {
+		t.Errorf("a device with commands off subscribed to its command topic:\n%s", b.Log())
+	}
+}

@@ -1,0 +1,210 @@
+package publish
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+)
+
+// Config says where and how to publish. Only Broker is required.
+type Config struct {
+	// Broker is mqtt://host[:port] (plain, port 1883) or
+	// mqtts://host[:port] (TLS, port 8883); tcp://, ssl:// and tls://
+	// are accepted as their paho spellings. A user and password in the
+	// URL are used unless Username/Password are set.
+	Broker string
+	// ClientID is the MQTT client id (default joren-SITE-DEVICE). Two
+	// clients with one id disconnect each other: keep it unique.
+	ClientID string
+	// Username and Password authenticate to the broker.
+	Username string
+	Password string
+	// CAFile is the PEM CA bundle that signed the broker's certificate
+	// (default: the system's roots). CertFile and KeyFile are the device's
+	// client certificate and key, for brokers that require one.
+	CAFile   string
+	CertFile string
+	KeyFile  string
+
+	// Version and Models go into the online status message.
+	Version string
+	Models  []string
+
+	// StatsEvery is the period of stats messages (default 5 minutes).
+	StatsEvery time.Duration
+
+	// Commands turns the command topic on (off by default). Commands must
+	// be signed with CommandKey (at least 16 bytes, shared with head
+	// office) and be no older than CommandSkew (default 5 minutes);
+	// forget needs Identities.
+	Commands    bool
+	CommandKey  []byte
+	CommandSkew time.Duration
+	Identities  Identities
+
+	// Discovery publishes Home Assistant MQTT discovery configs (off by
+	// default) under DiscoveryPrefix (default "homeassistant"), and the
+	// live "regular at the door" state. RegularFor is how long that sensor
+	// stays on after a regular is seen (default 30 s).
+	Discovery       bool
+	DiscoveryPrefix string
+	RegularFor      time.Duration
+
+	// FailFast makes Run return when the broker refuses the device
+	// (credentials, certificate) instead of logging and retrying: for
+	// commands run by a person, who should see the error at once. The
+	// device's own pipeline keeps retrying, so that the indicator keeps
+	// working and events keep accumulating while someone fixes the broker.
+	FailFast bool
+	// DrainTimeout bounds how long Run keeps delivering after its input
+	// is closed (default: until the context is done).
+	DrainTimeout time.Duration
+
+	// Tuning; the defaults suit a shop. InFlight is how many events are
+	// published before waiting for their acknowledgements (default 64);
+	// AckTimeout is how long to wait for one (default 15 s); RetryMin and
+	// RetryMax bound the reconnection back-off (defaults 1 s and 60 s).
+	InFlight   int
+	AckTimeout time.Duration
+	RetryMin   time.Duration
+	RetryMax   time.Duration
+
+	// Log receives what happens (default slog.Default()).
+	Log *slog.Logger
+}
+
+func (c *Config) setDefaults() {
+	if c.StatsEvery <= 0 {
+		c.StatsEvery = 5 * time.Minute
+	}
+	if c.CommandSkew <= 0 {
+		c.CommandSkew = 5 * time.Minute
+	}
+	if c.DiscoveryPrefix == "" {
+		c.DiscoveryPrefix = "homeassistant"
+	}
+	if c.RegularFor <= 0 {
+		c.RegularFor = 30 * time.Second
+	}
+	if c.InFlight <= 0 {
+		c.InFlight = 64
+	}
+	if c.AckTimeout <= 0 {
+		c.AckTimeout = 15 * time.Second
+	}
+	if c.RetryMin <= 0 {
+		c.RetryMin = time.Second
+	}
+	if c.RetryMax < c.RetryMin {
+		c.RetryMax = max(60*time.Second, c.RetryMin)
+	}
+	if c.Log == nil {
+		c.Log = slog.Default()
+	}
+}
+
+// broker is a parsed broker address.
+type broker struct {
+	paho     string // tcp://host:port or ssl://host:port
+	display  string // as the user wrote it, without a password
+	tls      bool
+	user     string
+	password string
+}
+
+// ParseBroker checks a broker URL; the error names it and says what is
+// expected.
+func ParseBroker(raw string) (display string, err error) {
+	b, err := parseBroker(raw)
+	return b.display, err
+}
+
+func parseBroker(raw string) (broker, error) {
+	bad := func(why string) (broker, error) {
+		return broker{}, fmt.Errorf("broker %q: %s (want mqtt://host[:port] or mqtts://host[:port])", redact(raw), why)
+	}
+	if raw == "" {
+		return bad("empty")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return bad("not a URL")
+	}
+	var b broker
+	port := "1883"
+	switch strings.ToLower(u.Scheme) {
+	case "mqtt", "tcp":
+	case "mqtts", "ssl", "tls":
+		b.tls, port = true, "8883"
+	default:
+		return bad(fmt.Sprintf("unknown scheme %q", u.Scheme))
+	}
+	if u.Hostname() == "" {
+		return bad("no host")
+	}
+	if u.Path != "" && u.Path != "/" || u.RawQuery != "" {
+		return bad("unexpected path or query")
+	}
+	if p := u.Port(); p != "" {
+		port = p
+	}
+	host := net.JoinHostPort(u.Hostname(), port)
+	if b.tls {
+		b.paho = "ssl://" + host
+		b.display = "mqtts://" + host
+	} else {
+		b.paho = "tcp://" + host
+		b.display = "mqtt://" + host
+	}
+	if u.User != nil {
+		b.user = u.User.Username()
+		b.password, _ = u.User.Password()
+	}
+	return b, nil
+}
+
+// redact hides a password in a broker URL.
+func redact(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || u.User == nil {
+		return raw
+	}
+	if _, ok := u.User.Password(); ok {
+		u.User = url.UserPassword(u.User.Username(), "xxxxx")
+	}
+	return u.String()
+}
+
+// tlsConfig builds the TLS configuration from the files.
+func (c *Config) tlsConfig() (*tls.Config, error) {
+	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
+	if c.CAFile != "" {
+		pem, err := os.ReadFile(c.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("reading the MQTT CA file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("MQTT CA file %s holds no PEM certificate", c.CAFile)
+		}
+		cfg.RootCAs = pool
+	}
+	switch {
+	case c.CertFile != "" && c.KeyFile != "":
+		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("MQTT client certificate %s and key %s: %w", c.CertFile, c.KeyFile, err)
+		}
+		cfg.Certificates = []tls.Certificate{cert}
+	case c.CertFile != "" || c.KeyFile != "":
+		return nil, errors.New("an MQTT client certificate needs both the certificate and the key file")
+	}
+	return cfg, nil
+}
