@@ -57,6 +57,13 @@ embed every face of some images, cluster a folder into people and plot it.`,
 		newEmbedCommand(g),
 		newClusterCommand(g),
 		newEvaluateCommand(g),
+		newConfigCommand(g),
+		newReplayCommand(g),
+		newStaffCommand(g),
+		newForgetCommand(g),
+		newStoreCommand(g),
+		newEventsCommand(g),
+		newIndicatorCommand(g),
 	)
 	return root
 }

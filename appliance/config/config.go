@@ -1,0 +1,128 @@
+package config
+
+// Config is the whole configuration. Every field has a `doc` tag (the
+// comment printed above it in the annotated defaults) and the default in
+// Default.
+type Config struct {
+	Device    Device    `yaml:"device" doc:"This box: its name, its shop, where it keeps data."`
+	Camera    Camera    `yaml:"camera" doc:"Where frames come from."`
+	Vision    Vision    `yaml:"vision" doc:"Faces: detection, quality gate, descriptors."`
+	Store     Store     `yaml:"store" doc:"The identity store: visitors, their visits, retention."`
+	Regular   Regular   `yaml:"regular" doc:"Who is a regular."`
+	Indicator Indicator `yaml:"indicator" doc:"The staff indicator: LED and buzzer on GPIO pins."`
+	Events    Events    `yaml:"events" doc:"Anonymised visit events to head office over MQTT."`
+	HTTP      HTTP      `yaml:"http" doc:"Health check and Prometheus metrics, for the box's own monitoring."`
+	Installer Installer `yaml:"installer" doc:"The installer's web page: live view to aim the camera. Off by default."`
+	Log       Log       `yaml:"log" doc:"Logging (to standard error: the journal on the device)."`
+}
+
+// Device identifies the box.
+type Device struct {
+	ID       string `yaml:"id" doc:"This box's name in events and topics (letters, digits, '-', '_'). Empty: the host name."`
+	Site     string `yaml:"site" doc:"The shop's name in events and topics. Required when events.broker is set."`
+	Timezone string `yaml:"timezone" doc:"IANA time zone of the shop (e.g. Asia/Tokyo): visits are counted per local day. Empty: the system's."`
+	DataDir  string `yaml:"data_dir" doc:"Where the store, the event outbox and the device secret live (the data partition)."`
+	Models   string `yaml:"models" doc:"Directory of the face model files (joren models verify checks it)."`
+}
+
+// Camera selects the frame source.
+type Camera struct {
+	Source string  `yaml:"source" doc:"/dev/videoN (USB or Pi camera), rtsp://... or http://... (IP camera), a video file, or a folder of pictures."`
+	Width  int     `yaml:"width" doc:"Requested frame width in pixels (V4L2 devices)."`
+	Height int     `yaml:"height" doc:"Requested frame height in pixels (V4L2 devices)."`
+	FPS    float64 `yaml:"fps" doc:"Requested frame rate (V4L2 devices; the pace of a picture folder)."`
+}
+
+// Vision tunes the face pipeline.
+type Vision struct {
+	Embedder    string  `yaml:"embedder" doc:"Descriptors: dlib (ResNet, 128-D) or onnx (a network registered with joren models add-onnx)."`
+	ONNXModel   string  `yaml:"onnx_model" doc:"With embedder onnx: the registered network's name. Empty: the only one."`
+	Detector    string  `yaml:"detector" doc:"hog (fast) or cnn (finds more faces; seconds per megapixel, use a small detect_width)."`
+	DetectWidth int     `yaml:"detect_width" doc:"Frames are shrunk to this width before detection; HOG finds faces of 80 pixels and more at this size."`
+	MinFace     int     `yaml:"min_face" doc:"Smallest face, in pixels of the full frame, worth a descriptor."`
+	MinQuality  float64 `yaml:"min_quality" doc:"Quality (0-1: size, sharpness, frontalness) a face needs for a descriptor."`
+	Descriptors int     `yaml:"descriptors" doc:"Descriptors kept per visit: the best faces of the passage."`
+	DebugDir    string  `yaml:"debug_dir" doc:"DEBUG ONLY: write every described face's picture here. Empty (the default): no picture is ever written."`
+}
+
+// Store configures the identity store.
+type Store struct {
+	Path          string `yaml:"path" doc:"The store file. Empty: store.db in device.data_dir."`
+	KeyFile       string `yaml:"key_file" doc:"Key that encrypts the store at rest, kept outside the data partition (created on first start if missing). Empty: not encrypted."`
+	Mode          string `yaml:"mode" doc:"counting: everyone who passes is counted and may become a regular; consent: only customers enrolled with joren customers add are recognised, nobody else is remembered."`
+	RetentionDays int    `yaml:"retention_days" doc:"Visitors not seen for this many days are deleted with all their data."`
+	MaxIdentities int    `yaml:"max_identities" doc:"Most visitors kept; when full, never-regular visitors seen least recently are evicted first."`
+	MaxBytes      int64  `yaml:"max_bytes" doc:"Most bytes the store may hold (0: no limit beyond max_identities)."`
+	MaintainHour  int    `yaml:"maintain_hour" doc:"Local hour (0-23) of the nightly maintenance pass (re-clustering, retention)."`
+}
+
+// Regular is the regular-customer policy.
+type Regular struct {
+	Days         int `yaml:"days" doc:"A visitor becomes a regular once seen on this many distinct days..."`
+	WindowDays   int `yaml:"window_days" doc:"...within this many days."`
+	MergeMinutes int `yaml:"merge_minutes" doc:"Passages within this many minutes are one visit."`
+}
+
+// Indicator drives the staff light and buzzer.
+type Indicator struct {
+	Kind       string `yaml:"kind" doc:"gpio (LED and buzzer on pins), log (print the pattern; machines without GPIO) or none."`
+	LED        string `yaml:"led" doc:"LED pin, e.g. GPIO17; add :low for an active-low line (GPIO17:low). Empty: no LED."`
+	Buzzer     string `yaml:"buzzer" doc:"Buzzer pin, same form. Empty: no buzzer."`
+	Button     string `yaml:"button" doc:"Optional push button pin (pulled up, pressed = low); a press forgets the last customer seen. Empty: no button."`
+	Regular    string `yaml:"regular" doc:"Pattern when a regular walks in (steps like 'led+buzz 120ms, off 120ms'). Empty: the built-in three blinks and a beep."`
+	NewRegular string `yaml:"new_regular" doc:"Pattern when a visitor has just become a regular. Empty: built-in."`
+}
+
+// Events configures publishing to head office.
+type Events struct {
+	Broker          string `yaml:"broker" doc:"mqtt://host[:port] or mqtts://host[:port]. Empty: events wait in the outbox until a broker is set."`
+	User            string `yaml:"user" doc:"MQTT user name."`
+	PasswordFile    string `yaml:"password_file" doc:"File holding the MQTT password."`
+	CAFile          string `yaml:"ca_file" doc:"PEM CA of the broker's certificate (mqtts). Empty: the system's roots."`
+	CertFile        string `yaml:"cert_file" doc:"PEM client certificate, for brokers that require one."`
+	KeyFile         string `yaml:"key_file" doc:"PEM key of the client certificate."`
+	PseudonymPeriod string `yaml:"pseudonym_period" doc:"How long a visitor keeps one pseudonym: day, week, month or year."`
+	Discovery       bool   `yaml:"ha_discovery" doc:"Publish Home Assistant MQTT discovery (a 'regular at the door' sensor and counters)."`
+	Commands        bool   `yaml:"commands" doc:"Accept signed commands (forget, stats) on the command topic."`
+	CommandKeyFile  string `yaml:"command_key_file" doc:"Key shared with head office that signs commands. Required when commands is on."`
+	OutboxMax       int    `yaml:"outbox_max" doc:"Most events kept while the broker is unreachable; the oldest are dropped (and counted) beyond."`
+}
+
+// HTTP is the local health and metrics endpoint.
+type HTTP struct {
+	Listen string `yaml:"listen" doc:"Address of /healthz and /metrics. Keep it on localhost. Empty: off."`
+}
+
+// Installer is the installer's page.
+type Installer struct {
+	Enabled         bool   `yaml:"enabled" doc:"Serve the installer page. It shows the live camera (faces) to whoever has the password: turn it off once the camera is aimed."`
+	Listen          string `yaml:"listen" doc:"Address of the installer page."`
+	PasswordFile    string `yaml:"password_file" doc:"File holding the installer page's password (required when enabled)."`
+	OffAfterMinutes int    `yaml:"off_after_minutes" doc:"The page turns itself off this many minutes after start (0: never)."`
+}
+
+// Log configures logging.
+type Log struct {
+	Level  string `yaml:"level" doc:"debug, info, warn or error."`
+	Format string `yaml:"format" doc:"text or json."`
+}
+
+// Default returns the configuration used for every key the file does not
+// set.
+func Default() Config {
+	return Config{
+		Device: Device{DataDir: "/data/joren", Models: "/usr/share/joren/models"},
+		Camera: Camera{Source: "/dev/video0", Width: 640, Height: 480, FPS: 15},
+		Vision: Vision{Embedder: "dlib", Detector: "hog", DetectWidth: 640, MinFace: 80, MinQuality: 0.4, Descriptors: 3},
+		Store: Store{
+			KeyFile: "/boot/joren/store.key", Mode: "counting", RetentionDays: 90,
+			MaxIdentities: 20000, MaxBytes: 256 << 20, MaintainHour: 3,
+		},
+		Regular:   Regular{Days: 3, WindowDays: 30, MergeMinutes: 10},
+		Indicator: Indicator{Kind: "gpio", LED: "GPIO17", Buzzer: "GPIO27"},
+		Events:    Events{PseudonymPeriod: "month", OutboxMax: 100000},
+		HTTP:      HTTP{Listen: "127.0.0.1:9180"},
+		Installer: Installer{Listen: ":8080", OffAfterMinutes: 120},
+		Log:       Log{Level: "info", Format: "text"},
+	}
+}

@@ -1,0 +1,204 @@
+package identity
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+	"unicode"
+
+	"joren/cluster/store"
+)
+
+// CheckStaffName tells what is wrong with a staff member's name.
+func CheckStaffName(name string) error {
+	switch {
+	case strings.TrimSpace(name) == "":
+		return errors.New("staff name is empty")
+	case len(name) > 64:
+		return fmt.Errorf("staff name %.20q... is longer than 64 bytes", name)
+	case strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0:
+		return fmt.Errorf("staff name %q has unprintable characters", name)
+	}
+	return nil
+}
+
+// AddStaff enrols faces of a staff member (one descriptor per face, named
+// by its source, an image file name). Faces add to those already enrolled
+// under the name, the oldest dropped beyond the cap. Nothing is stored if
+// any descriptor is invalid.
+func (s *Service) AddStaff(name string, sources []string, descs [][]float32, now time.Time) (store.Staff, error) {
+	if err := CheckStaffName(name); err != nil {
+		return store.Staff{}, err
+	}
+	if len(descs) == 0 || len(descs) != len(sources) {
+		return store.Staff{}, fmt.Errorf("staff %s: %d faces for %d sources", name, len(descs), len(sources))
+	}
+	for i, d := range descs {
+		if err := s.model.Check(d); err != nil {
+			return store.Staff{}, fmt.Errorf("staff %s, %s: %w", name, sources[i], err)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var m store.Staff
+	err := s.st.Update(func(tx *store.Tx) error {
+		old, ok, err := tx.Staff(name)
+		if err != nil {
+			return err
+		}
+		lim := tx.Limits()
+		if !ok && tx.StaffCount() >= lim.MaxStaff {
+			return fmt.Errorf("the store already holds %d staff members, the most it keeps: remove one first (joren staff remove NAME)", lim.MaxStaff)
+		}
+		m = old
+		if !ok {
+			m = store.Staff{Name: name, Added: now.UTC()}
+		}
+		m.Sources = append(m.Sources, sources...)
+		m.Exemplars = append(m.Exemplars, descs...)
+		if over := len(m.Exemplars) - lim.MaxStaffExemplars; over > 0 {
+			m.Sources = slices.Delete(m.Sources, 0, over)
+			m.Exemplars = slices.Delete(m.Exemplars, 0, over)
+		}
+		if err := tx.PutStaff(m); err != nil {
+			return err
+		}
+		return s.loadStaff(tx)
+	})
+	if err != nil {
+		return store.Staff{}, fmt.Errorf("adding staff %s: %w", name, err)
+	}
+	return m, nil
+}
+
+// RemoveStaff deletes a staff member; false if there was none of that name.
+func (s *Service) RemoveStaff(name string) (bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var ok bool
+	err := s.st.Update(func(tx *store.Tx) error {
+		var err error
+		if ok, err = tx.DeleteStaff(name); err != nil {
+			return err
+		}
+		return s.loadStaff(tx)
+	})
+	if err != nil {
+		return false, fmt.Errorf("removing staff %s: %w", name, err)
+	}
+	return ok, nil
+}
+
+// Staff lists the staff members, by name.
+func (s *Service) Staff() ([]store.Staff, error) {
+	var out []store.Staff
+	err := s.st.View(func(tx *store.Tx) error {
+		return tx.ForEachStaff(func(m store.Staff) error {
+			out = append(out, m)
+			return nil
+		})
+	})
+	return out, err
+}
+
+// Match is what the store makes of some descriptors of one face.
+type Match struct {
+	// Visitor is the identity they would be attached to ("" if nobody),
+	// with its visits and days; Staff the staff member if it is one.
+	Visitor      string
+	Visits, Days int
+	Staff        string
+	// LogOdds is the evidence for the best identity, prior included (> 0:
+	// Observe would attach to it).
+	LogOdds float64
+	// Nearest is the best identity even when below the bar.
+	Nearest string
+}
+
+// Match tells whom descriptors (of one face) match, with the same
+// evidence and bar as Observe, without changing anything.
+func (s *Service) Match(descs [][]float32) (Match, error) {
+	if len(descs) == 0 {
+		return Match{}, errors.New("no descriptors to match")
+	}
+	for i, d := range descs {
+		if err := s.model.Check(d); err != nil {
+			return Match{}, fmt.Errorf("descriptor %d: %w", i+1, err)
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	q := s.q
+	q.reset(s.sc.feature(mean(descs), s.feat), len(descs))
+	prior := s.params.ReturnLogOdds - math.Log(float64(max(s.idx.len(), 1)))
+	var m Match
+	m.LogOdds = math.Inf(-1)
+	top := s.idx.top(q, 1, nil)
+	best := math.Inf(-1)
+	if len(top) > 0 {
+		best = top[0].llr
+		m.Nearest = top[0].id
+		m.LogOdds = top[0].llr + prior
+	}
+	if name, llr, ok := s.matchStaff(q, nil); ok && llr >= best {
+		m.Staff = name
+		return m, nil
+	}
+	if m.LogOdds > 0 {
+		m.Visitor = m.Nearest
+		err := s.st.View(func(tx *store.Tx) error {
+			rec, ok, err := tx.Identity(m.Visitor)
+			if ok {
+				m.Visits, m.Days = rec.Visits, rec.TotalDays
+			}
+			return err
+		})
+		if err != nil {
+			return Match{}, err
+		}
+	}
+	return m, nil
+}
+
+// Forgotten describes a deleted identity.
+type Forgotten struct {
+	ID           string
+	Visits, Days int
+	// Logged is how many visit log records went with it.
+	Logged int
+}
+
+// Forget deletes the identity id (or the one it was merged into) with all
+// its data: exemplars, history, visit log. ok is false if there is none.
+func (s *Service) Forget(id string) (Forgotten, bool, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var (
+		f  Forgotten
+		ok bool
+	)
+	err := s.st.Update(func(tx *store.Tx) error {
+		f.ID = tx.Resolve(id)
+		rec, found, err := tx.Identity(f.ID)
+		if err != nil || !found {
+			return err
+		}
+		logged, err := tx.VisitsOf(f.ID)
+		if err != nil {
+			return err
+		}
+		f.Visits, f.Days, f.Logged = rec.Visits, rec.TotalDays, len(logged)
+		ok, err = tx.DeleteIdentity(f.ID)
+		return err
+	})
+	if err != nil {
+		return Forgotten{}, false, fmt.Errorf("forgetting %s: %w", id, err)
+	}
+	if ok {
+		s.idx.remove(f.ID)
+	}
+	return f, ok, nil
+}

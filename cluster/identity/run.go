@@ -1,0 +1,80 @@
+package identity
+
+import (
+	"context"
+	"fmt"
+
+	"joren/cluster"
+	"joren/vision"
+)
+
+// Counters return what Run has done since the service was made.
+func (s *Service) Counters() RunStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counters
+}
+
+// RunStats counts what Run did.
+type RunStats struct {
+	// Decided visits, and Repeated ones (decided before: a resumed
+	// replay), whose recorded decisions were sent again.
+	Decided, Repeated int
+	// Passes is the number of maintenance passes run.
+	Passes int
+}
+
+// Run is the identity stage of the pipeline: it decides every visit
+// received on in and sends each decision on out, which it closes when in
+// is closed or ctx is done. Before the first visit of each local day it
+// runs a maintenance pass, clocked by the visits themselves, so a replay of
+// recorded visits does exactly what the device did. A decision is sent
+// only once it is durable in the store.
+//
+// Visits decided before (by id) are not decided again: their recorded
+// decisions are sent as they were made. So a replay interrupted by a crash
+// resumes where it stopped, and its output, from the start, is exactly
+// that of an uninterrupted replay.
+func (s *Service) Run(ctx context.Context, in <-chan vision.Visit, out chan<- cluster.Decision) error {
+	defer close(out)
+	count := func(f func(*RunStats)) {
+		s.mu.Lock()
+		f(&s.counters)
+		s.mu.Unlock()
+	}
+	for {
+		var v vision.Visit
+		var ok bool
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case v, ok = <-in:
+		}
+		if !ok {
+			return nil
+		}
+		d, done, err := s.Decided(v.ID)
+		if err != nil {
+			return fmt.Errorf("visit %s: %w", v.ID, err)
+		}
+		if done {
+			count(func(c *RunStats) { c.Repeated++ })
+		} else {
+			if s.MaintenanceDue(v.Start) {
+				if _, err := s.Maintain(ctx, v.Start); err != nil {
+					return err
+				}
+				count(func(c *RunStats) { c.Passes++ })
+			}
+			if d, err = s.Observe(ctx, v); err != nil {
+				return err
+			}
+			count(func(c *RunStats) { c.Decided++ })
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case out <- d:
+		}
+	}
+}

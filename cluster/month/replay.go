@@ -1,0 +1,101 @@
+package month
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"golang.org/x/sync/errgroup"
+
+	"joren/cluster"
+	"joren/cluster/identity"
+	"joren/vision"
+)
+
+// Vision converts a file visit into the pipeline's visit for a store of
+// model. A visit that names another model is refused.
+func (v Visit) Vision(model vision.Model) (vision.Visit, error) {
+	if v.Model != "" && v.Model != model.ID() && v.Model != model.Name {
+		return vision.Visit{}, fmt.Errorf("visit %s: descriptors of model %s, but the store holds model %s", v.ID, v.Model, model.ID())
+	}
+	return vision.Visit{
+		ID: v.ID, Start: v.Time, End: v.Time, Model: model,
+		Descriptors: v.Descriptors, Faces: len(v.Descriptors), Together: v.Together,
+	}, nil
+}
+
+// OutcomeOf is the output line of a decision.
+func OutcomeOf(d cluster.Decision) Outcome {
+	return Outcome{Visit: d.Visit, Visitor: d.Visitor, Staff: d.Staff, Visits: d.Days, Regular: d.Regular}
+}
+
+// Stream feeds the visits next returns (io.EOF after the last) through the
+// service's Run stage, exactly as the device does, and calls emit with
+// every decision, in order, once it is durable. Reading, deciding and
+// emitting run concurrently, supervised by one errgroup: the first error
+// of deciding or emitting stops all three. A bad input ends the input
+// instead: the visits before it are still decided and emitted, and then
+// its error is returned.
+func Stream(ctx context.Context, svc *identity.Service, next func() (Visit, error), emit func(cluster.Decision) error) (identity.RunStats, error) {
+	var readErr error
+	before := svc.Counters()
+	g, ctx := errgroup.WithContext(ctx)
+	in := make(chan vision.Visit, 16)
+	out := make(chan cluster.Decision, 16)
+	g.Go(func() error {
+		defer close(in)
+		for {
+			v, err := next()
+			if err == io.EOF {
+				return nil
+			}
+			if err == nil {
+				var vv vision.Visit
+				if vv, err = v.Vision(svc.Model()); err == nil {
+					select {
+					case in <- vv:
+						continue
+					case <-ctx.Done():
+						return ctx.Err()
+					}
+				}
+			}
+			readErr = err
+			return nil
+		}
+	})
+	g.Go(func() error { return svc.Run(ctx, in, out) })
+	g.Go(func() error {
+		for d := range out {
+			if err := emit(d); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	err := g.Wait()
+	after := svc.Counters()
+	stats := identity.RunStats{Decided: after.Decided - before.Decided, Repeated: after.Repeated - before.Repeated, Passes: after.Passes - before.Passes}
+	if err != nil {
+		return stats, err
+	}
+	return stats, readErr
+}
+
+// Replay runs a month through the service and returns its outcomes.
+func Replay(ctx context.Context, svc *identity.Service, visits []Visit) ([]Outcome, identity.RunStats, error) {
+	i := 0
+	next := func() (Visit, error) {
+		if i == len(visits) {
+			return Visit{}, io.EOF
+		}
+		i++
+		return visits[i-1], nil
+	}
+	var out []Outcome
+	stats, err := Stream(ctx, svc, next, func(d cluster.Decision) error {
+		out = append(out, OutcomeOf(d))
+		return nil
+	})
+	return out, stats, err
+}

@@ -1,0 +1,25 @@
+// Package store keeps the identity store on disk: one bbolt file holding
+// every known visitor (a bounded set of exemplar descriptors, the distinct
+// days of their recent visits and a few counters), the staff, and a log of
+// recent decisions by visit id.
+//
+// It is crash-safe: every change is one bbolt transaction, durable when
+// Update returns, so a power cut loses at most the visit being decided,
+// never a visit whose decision was acknowledged, and never leaves a
+// half-written record.
+//
+// It is bounded: identities, exemplars per identity and bytes are capped,
+// identities unseen for the retention period are deleted, and when full the
+// store evicts never-regular identities seen least recently first. A
+// record's size depends on the caps, never on how long the visitor has been
+// coming.
+//
+// It never mixes models: the model that computed the descriptors is
+// recorded when the store is created, and opening it for another model
+// fails with a message saying to re-enrol or start a new store. A store
+// written by a newer schema is refused; older ones are migrated in one
+// transaction when opened for writing.
+//
+// The package knows nothing of matching: records are plain types, and the
+// identity package decides what goes in them.
+package store

@@ -1,0 +1,67 @@
+package store
+
+import "time"
+
+// Expire deletes up to limit identities (all if limit <= 0) last seen
+// before t (retention), with all their data, and returns their ids.
+func (tx *Tx) Expire(before time.Time, limit int) ([]string, error) {
+	var dead []string
+	if err := tx.BySeen(func(id string, seen time.Time, _ bool) (bool, error) {
+		if !seen.Before(before) {
+			return false, nil
+		}
+		dead = append(dead, id)
+		return limit <= 0 || len(dead) < limit, nil
+	}); err != nil {
+		return nil, err
+	}
+	for _, id := range dead {
+		if _, err := tx.DeleteIdentity(id); err != nil {
+			return nil, err
+		}
+	}
+	return dead, nil
+}
+
+// MakeRoom evicts identities until extra more identities and extraBytes
+// more bytes fit within the limits, and returns the evicted ids. Identities
+// that were never regulars go first, least recently seen first: a one-off
+// passer-by is cheap to forget, a regular is what the shop wants
+// recognised. Only when no such identity is left are regulars evicted,
+// least recently seen first. keep is never evicted (the identity being
+// updated).
+func (tx *Tx) MakeRoom(extra int, extraBytes int64, keep string) ([]string, error) {
+	lim := tx.s.limits
+	full := func() bool {
+		return tx.Count()+extra > lim.MaxIdentities || tx.Bytes()+extraBytes > lim.MaxBytes
+	}
+	var evicted []string
+	for _, regulars := range []bool{false, true} {
+		for full() {
+			// Collect a batch, then delete: a cursor must not see its
+			// bucket change under it.
+			var batch []string
+			if err := tx.BySeen(func(id string, _ time.Time, ever bool) (bool, error) {
+				if id != keep && ever == regulars {
+					batch = append(batch, id)
+				}
+				return len(batch) < 64, nil
+			}); err != nil {
+				return evicted, err
+			}
+			if len(batch) == 0 {
+				break
+			}
+			for _, id := range batch {
+				if !full() {
+					break
+				}
+				if _, err := tx.DeleteIdentity(id); err != nil {
+					return evicted, err
+				}
+				evicted = append(evicted, id)
+			}
+		}
+	}
+	return evicted, nil
+}

@@ -1,0 +1,302 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"joren/cluster"
+	"joren/cluster/identity"
+	"joren/cluster/month"
+	"joren/cluster/store"
+	"joren/vision"
+)
+
+type replayFlags struct {
+	sf         storeFlags
+	pf         publishFlags
+	visits     string
+	score      bool
+	full       bool
+	month      string
+	seed       uint64
+	writeMonth string
+	sweep      string
+	scorer     string
+}
+
+func newReplayCommand(g *globals) *cobra.Command {
+	var f replayFlags
+	cmd := &cobra.Command{
+		Use:   "replay --visits FILE.jsonl [--store DIR] [--regular-days N] [--window DAYS]",
+		Short: "Decide recorded visits with the device's identity store, one line per visit",
+		Long: `replay feeds recorded visits through the identity store exactly as the device
+does (same code: matching, the regular policy, nightly maintenance clocked by
+the visits' own times) and prints one line per visit:
+
+  {"visit": "v00001", "visitor": "p000001", "visits": 1, "regular": false}
+
+"visits" is the visitor's distinct days within the window, this one included;
+staff get "staff": NAME and no visitor. Input: one JSON object a line, in time
+order:
+
+  {"visit": "v00001", "time": "2026-11-01T10:15:00Z", "descriptors": [[...], ...]}
+
+Without --store, a fresh temporary store is used and deleted. With --store, the
+store is kept, and visits it has already decided (by id) are not decided again:
+their recorded decisions are printed as they were made. So a replay
+interrupted by a crash resumes where it stopped, and prints, from the start,
+exactly what an uninterrupted replay prints. A decision is printed only once it
+is durable in the store.
+
+Head office (docs/events.md):
+  --publish mqtt://HOST --site SHOP
+                          also publish each decision as an anonymised visit event
+                          (QoS 1, through the outbox in --state DIR), to test a
+                          head-office integration without a camera; a resumed
+                          replay sends its repeated decisions again with the same
+                          event ids, so head office counts them once
+
+Measuring (docs/identity.md):
+  --score                 with "person" labels in the visits, print the score: the
+                          "regular" flag's precision, recall and F1, the BCubed F1 of
+                          visitor ids against people, and their harmonic mean
+  --month LABELLED.jsonl  generate a synthetic month from labelled descriptors
+                          (seeded by --seed; --write-month saves it), replay it, score it
+  --sweep LABELLED.jsonl  the tuning table: settings scored on tuning people and on
+                          held-out people over several splits`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usagef("replay takes no arguments (give --visits FILE)")
+			}
+			n := 0
+			for _, s := range []string{f.visits, f.month, f.sweep} {
+				if s != "" {
+					n++
+				}
+			}
+			if n != 1 {
+				return usagef("give one of --visits FILE, --month LABELLED.jsonl or --sweep LABELLED.jsonl")
+			}
+			switch f.scorer {
+			case "auto", "plda", "distance":
+			default:
+				return usagef("--scorer %q: want auto, plda or distance", f.scorer)
+			}
+			if f.sweep != "" && f.pf.enabled() {
+				return usagef("--sweep publishes nothing: leave out --publish")
+			}
+			if _, err := f.sf.policy(); err != nil {
+				return err
+			}
+			return f.pf.check()
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if f.sweep != "" {
+				return replaySweep(cmd, g, &f)
+			}
+			return replay(cmd, g, &f)
+		},
+	}
+	f.sf.register(cmd, true)
+	f.pf.register(cmd, "publish")
+	fl := cmd.Flags()
+	fl.Lookup("store").Usage = "identity store directory, kept and resumed (default: a temporary store, deleted at the end)"
+	fl.Lookup("store").DefValue = ""
+	fl.StringVar(&f.visits, "visits", "", "visits to replay, one JSON object a line (- for standard input)")
+	fl.BoolVar(&f.score, "score", false, "score the decisions against the visits' \"person\" labels (on standard error)")
+	fl.BoolVar(&f.full, "full", false, "print the whole decision (new, days, visits, became_regular, confidence...)")
+	fl.StringVar(&f.month, "month", "", "generate a synthetic month from these labelled descriptors, replay and score it")
+	fl.Uint64Var(&f.seed, "seed", 1, "seed of the synthetic month")
+	fl.StringVar(&f.writeMonth, "write-month", "", "also write the synthetic month's visits (with their labels) to this file")
+	fl.StringVar(&f.sweep, "sweep", "", "print the tuning table for these labelled descriptors")
+	fl.StringVar(&f.scorer, "scorer", "auto", "how evidence is weighed: plda (learnt space), distance, or auto (plda when the model has a learnt space)")
+	return cmd
+}
+
+func replay(cmd *cobra.Command, g *globals, f *replayFlags) error {
+	pol, err := f.sf.policy()
+	if err != nil {
+		return err
+	}
+	dir := f.sf.dir
+	if !cmd.Flags().Changed("store") {
+		dir = ""
+	}
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "joren-replay-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	// A new store records the installed model; an existing one keeps its own.
+	var model vision.Model
+	if _, err := os.Stat(dir + "/" + store.FileName); err != nil {
+		model = installedModel(g, g.modelDir)
+	}
+	st, err := f.sf.openStore(dir, model, true, false)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc, err := identity.New(st, identity.Options{Policy: pol, Log: g.log, NoSpace: f.scorer == "distance"})
+	if err != nil {
+		return err
+	}
+	if f.scorer == "plda" && svc.Scorer() != "plda" {
+		return usagef("--scorer plda: model %s has no learnt space", svc.Model().ID())
+	}
+
+	// The input: a visits file, or a generated month.
+	var (
+		next    func() (month.Visit, error)
+		labels  []month.Visit // kept only when scoring
+		scoring = f.score || f.month != ""
+	)
+	if f.month != "" {
+		visits, err := generateMonth(f.month, svc.Model().Dim, f.seed)
+		if err != nil {
+			return err
+		}
+		if f.writeMonth != "" {
+			if err := writeMonthFile(f.writeMonth, visits); err != nil {
+				return err
+			}
+		}
+		i := 0
+		next = func() (month.Visit, error) {
+			if i == len(visits) {
+				return month.Visit{}, io.EOF
+			}
+			i++
+			return visits[i-1], nil
+		}
+	} else {
+		r, name := io.Reader(os.Stdin), "standard input"
+		if f.visits != "-" {
+			fh, err := os.Open(f.visits)
+			if err != nil {
+				return err
+			}
+			defer fh.Close()
+			r, name = fh, f.visits
+		}
+		rd := month.NewReader(r, name, svc.Model().Dim)
+		next = rd.Next
+	}
+	if scoring {
+		inner := next
+		next = func() (month.Visit, error) {
+			v, err := inner()
+			if err == nil {
+				labels = append(labels, month.Visit{ID: v.ID, Time: v.Time, Person: v.Person})
+			}
+			return v, err
+		}
+	}
+
+	// --publish: each durable decision also goes to head office as an
+	// anonymised event (docs/events.md).
+	pub, err := f.pf.start(cmd.Context(), g, []string{svc.Model().ID()})
+	if err != nil {
+		return err
+	}
+	defer pub.Close()
+	enc := json.NewEncoder(g.stdout)
+	var outcomes []month.Outcome
+	stats, err := month.Stream(cmd.Context(), svc, next, func(d cluster.Decision) error {
+		if err := pub.Publish(d); err != nil {
+			return err
+		}
+		o := month.OutcomeOf(d)
+		if scoring {
+			outcomes = append(outcomes, o)
+		}
+		if f.full {
+			return enc.Encode(d)
+		}
+		return enc.Encode(o)
+	})
+	if err != nil {
+		return err
+	}
+	if err := pub.Close(); err != nil {
+		return err
+	}
+	g.log.Info("replay done", "decided", stats.Decided, "repeated", stats.Repeated, "maintenance passes", stats.Passes, "scorer", svc.Scorer())
+	if stats.Repeated > 0 {
+		fmt.Fprintf(g.stderr, "resumed: %d visits were decided before; their recorded decisions were printed again\n", stats.Repeated)
+	}
+	if !scoring {
+		return nil
+	}
+	s, err := month.Evaluate(labels, outcomes, svc.Policy())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stderr, "%s\n", s)
+	return nil
+}
+
+// generateMonth reads labelled descriptors and makes a synthetic month.
+func generateMonth(path string, dim int, seed uint64) ([]month.Visit, error) {
+	fh, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer fh.Close()
+	es, err := cluster.ReadEmbeddings(fh, path, dim)
+	if err != nil {
+		return nil, err
+	}
+	names, by, err := month.People(es)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return month.Generate(names, by, month.DefaultConfig(seed))
+}
+
+func writeMonthFile(path string, visits []month.Visit) error {
+	fh, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := month.Write(fh, visits); err != nil {
+		fh.Close()
+		return fmt.Errorf("writing %s: %w", path, err)
+	}
+	return fh.Close()
+}
+
+// replaySweep prints the tuning table of docs/identity.md.
+func replaySweep(cmd *cobra.Command, g *globals, f *replayFlags) error {
+	fh, err := os.Open(f.sweep)
+	if err != nil {
+		return err
+	}
+	defer fh.Close()
+	model := installedModel(g, g.modelDir)
+	es, err := cluster.ReadEmbeddings(fh, f.sweep, model.Dim)
+	if err != nil {
+		return err
+	}
+	names, by, err := month.People(es)
+	if err != nil {
+		return fmt.Errorf("%s: %w", f.sweep, err)
+	}
+	o := month.DefaultSweep()
+	o.Progress = func(done, total int) { fmt.Fprintf(g.stderr, "\rsweep: %d/%d months", done, total) }
+	table, err := month.Sweep(cmd.Context(), names, by, model, o)
+	fmt.Fprintln(g.stderr)
+	if err != nil {
+		return err
+	}
+	_, err = io.WriteString(g.stdout, strings.TrimLeft(table.Markdown(), "\n"))
+	return err
+}
