@@ -7,7 +7,7 @@ DETECTOR_DIR ?= ../shared/models
 SHARED      ?= ../shared
 BIN         := bin/joren
 # Packages without cgo: they must build and test with CGO_ENABLED=0.
-PURE_PKGS   := ./cluster/... ./vision ./vision/models ./vision/verification ./internal/... ./device/... ./sync/...
+PURE_PKGS   := ./cluster/... ./vision ./vision/models ./vision/verification ./vision/frame ./vision/motion ./vision/quality ./vision/track ./internal/... ./device/... ./sync/... ./appliance/config
 
 export JOREN_MODELS := $(abspath $(MODELS))
 export JOREN_SHARED := $(abspath $(SHARED))

@@ -64,6 +64,8 @@ embed every face of some images, cluster a folder into people and plot it.`,
 		newStoreCommand(g),
 		newEventsCommand(g),
 		newIndicatorCommand(g),
+		newWatchCommand(g),
+		newSimCommand(g),
 	)
 	return root
 }

@@ -20,8 +20,11 @@ struct joren_frames {
 	shape_predictor sp;
 	joren::anet_type net;
 	std::unique_ptr<joren::mmod_type> cnn;
-	// dlib's networks keep per-call state: one call at a time.
-	std::mutex mu;
+	// dlib's detectors and networks keep per-call state: one call at a time
+	// on each. One lock per model, so that the live pipeline can detect
+	// faces in one frame while it describes a face of an earlier one. The
+	// shape predictor is const and needs none.
+	std::mutex hog_mu, cnn_mu, net_mu;
 };
 
 namespace {
@@ -66,17 +69,18 @@ extern "C" int joren_frames_detect(joren_frames* f, const uint8_t* bgr, int rows
 	try {
 		matrix<rgb_pixel> img;
 		to_rgb(bgr, rows, cols, step, img);
-		std::lock_guard<std::mutex> lock(f->mu);
 		std::vector<rect_detection> dets;
 		if (cnn) {
 			if (!f->cnn) {
 				*err = fail("the CNN detector was not loaded");
 				return -1;
 			}
+			std::lock_guard<std::mutex> lock(f->cnn_mu);
 			for (auto& d : (*f->cnn)(img)) {
 				dets.push_back(rect_detection{d.detection_confidence, 0, d.rect});
 			}
 		} else {
+			std::lock_guard<std::mutex> lock(f->hog_mu);
 			f->hog(img, dets);
 		}
 		for (int i = 0; i < (int)dets.size() && i < max; i++) {
@@ -99,7 +103,6 @@ extern "C" int joren_frames_describe(joren_frames* f, const uint8_t* bgr, int ro
 		matrix<rgb_pixel> img;
 		to_rgb(bgr, rows, cols, step, img);
 		rectangle r(rect[0], rect[1], rect[2], rect[3]);
-		std::lock_guard<std::mutex> lock(f->mu);
 		full_object_detection shape = f->sp(img, r);
 		int n = (int)shape.num_parts();
 		for (int i = 0; i < n && i < max_parts; i++) {
@@ -109,6 +112,7 @@ extern "C" int joren_frames_describe(joren_frames* f, const uint8_t* bgr, int ro
 		if (desc) {
 			matrix<rgb_pixel> chip;
 			extract_image_chip(img, get_face_chip_details(shape, 150, 0.25), chip);
+			std::lock_guard<std::mutex> lock(f->net_mu);
 			matrix<float, 0, 1> d = f->net(chip);
 			std::memcpy(desc, &d(0, 0), d.size() * sizeof(float));
 		}

@@ -17,7 +17,9 @@ import (
 // on a small frame, then landmarks and descriptors only for the faces worth
 // it. It computes what go-face computes (same models, same face chip) but
 // takes pixels instead of a JPEG, which a camera frame would otherwise be
-// encoded to at every step. Safe for concurrent use; calls are serialised.
+// encoded to at every step. Safe for concurrent use: calls to one model
+// (HOG, MMOD, ResNet) are serialised, so detection in one goroutine and
+// description in another run at the same time.
 type Frames struct {
 	f     *C.joren_frames
 	model vision.Model

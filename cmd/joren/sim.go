@@ -1,0 +1,149 @@
+package main
+
+import (
+	"fmt"
+	"image"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"joren/vision/dlib"
+	"joren/vision/doorsim"
+	"joren/vision/frame"
+)
+
+func newSimCommand(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "sim",
+		Short: "Synthesise test input: a door camera's video from still photos",
+	}
+	cmd.AddCommand(newSimVideoCommand(g))
+	return cmd
+}
+
+func newSimVideoCommand(g *globals) *cobra.Command {
+	var (
+		o        doorsim.Options
+		out      string
+		images   string
+		scenario string
+		size     string
+		start    string
+	)
+	defImages := filepath.Join("..", "shared", "faces", "images")
+	if d := os.Getenv("JOREN_SHARED"); d != "" {
+		defImages = filepath.Join(d, "faces", "images")
+	}
+	cmd := &cobra.Command{
+		Use:   "video [-o door.avi]",
+		Short: "Make a door-camera video (MJPG AVI) of people from photos, with its ground truth",
+		Long: `video cuts the person out of every photo of --images that shows one face and
+makes them walk through a drawn doorway: entering from one side (fast, motion-
+blurred), growing as they approach the camera, leaving on the other side; empty
+stretches in between; some people pass twice a day (in and out), some pass in
+pairs; over --days days, --regulars of them come every day and the others once.
+
+Beside the video, FILE.json lists every passage (person, photo, the frames in
+which the face is entirely in view, their times), the empty stretches, and a
+timeline of simulated wall-clock times (passages minutes apart, days a day
+apart). Play it with
+  joren watch --source door.avi --clock door.json
+
+Scenarios: door (people passing), empty (the empty doorway for --duration, for
+CPU measurements), steady (one person in view for --duration).
+
+The photos' people are named after their files, without digits and extension
+(bona2.jpg is "bona"). The same seed and photos give the same video.`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			sc, err := doorsim.ParseScenario(scenario)
+			if err != nil {
+				return usagef("--scenario: %v", err)
+			}
+			o.Scenario = sc
+			if size != "" {
+				w, h, ok := strings.Cut(strings.ToLower(size), "x")
+				var e1, e2 error
+				o.Width, e1 = strconv.Atoi(w)
+				o.Height, e2 = strconv.Atoi(h)
+				if !ok || e1 != nil || e2 != nil {
+					return usagef("--size %q: want WIDTHxHEIGHT, such as 640x480", size)
+				}
+			}
+			if start != "" {
+				t, err := time.Parse(time.RFC3339, start)
+				if err != nil {
+					return usagef("--start %q: want an RFC 3339 time such as 2026-11-02T10:00:00+09:00", start)
+				}
+				o.Start = t
+			}
+			if !strings.EqualFold(filepath.Ext(out), ".avi") {
+				return usagef("-o %s: the video is an MJPG AVI; name it .avi", out)
+			}
+			var cast *doorsim.Cast
+			if o.Scenario != doorsim.Empty {
+				frames, err := dlib.OpenFrames(g.modelDir, false)
+				if err != nil {
+					return err
+				}
+				defer frames.Close()
+				cast, err = doorsim.LoadCast(images, func(im frame.Image) ([]image.Rectangle, error) {
+					ds, err := frames.Detect(dlib.Frame(im), false)
+					var boxes []image.Rectangle
+					for _, d := range ds {
+						boxes = append(boxes, d.Box)
+					}
+					return boxes, err
+				})
+				if err != nil {
+					return err
+				}
+				defer cast.Close()
+				for _, s := range cast.Skipped {
+					g.log.Info("photo not used", "why", s)
+				}
+			}
+			truth, err := doorsim.Plan(cast, o)
+			if err != nil {
+				return usagef("%v", err)
+			}
+			if dir := filepath.Dir(out); dir != "." {
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					return err
+				}
+			}
+			bar := itemBar(g.stderr, truth.Frames, "drawing")
+			bar.Describe("drawing")
+			truth, err = doorsim.Write(cmd.Context(), cast, truth, out, func(done, total int) { bar.Set(done) })
+			bar.Finish()
+			if err != nil {
+				return err
+			}
+			people := map[string]bool{}
+			for _, p := range truth.Passages {
+				people[p.Person] = true
+			}
+			fmt.Fprintf(g.stdout, "%s: %d frames (%.1f s at %g fps, %dx%d), %d passages of %d people\n%s: the ground truth\n",
+				out, truth.Frames, float64(truth.Frames)/truth.FPS, truth.FPS, truth.Width, truth.Height, len(truth.Passages), len(people), doorsim.TruthPath(out))
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&out, "output", "o", "door.avi", "the video to write (.avi); the truth goes beside it (.json)")
+	fl.StringVar(&images, "images", defImages, "folder of photos to cut people from")
+	fl.StringVar(&scenario, "scenario", string(doorsim.Door), "door, empty or steady")
+	fl.StringVar(&size, "size", "640x480", "frame size, WIDTHxHEIGHT")
+	fl.Float64Var(&o.FPS, "fps", 15, "frames per second")
+	fl.Uint64Var(&o.Seed, "seed", 1, "the same seed gives the same video")
+	fl.StringVar(&start, "start", "2026-11-02T10:00:00Z", "when the first simulated day starts (RFC 3339)")
+	fl.IntVar(&o.Days, "days", 1, "simulated days")
+	fl.IntVar(&o.People, "people", 0, "people who appear (0: everyone in the photos)")
+	fl.IntVar(&o.Regulars, "regulars", 0, "people who come every day (0: a third when --days > 1, else everyone)")
+	fl.DurationVar(&o.Duration, "duration", 10*time.Second, "length of the empty and steady scenarios")
+	fl.BoolVar(&o.NoBlur, "no-blur", false, "no motion blur on people entering")
+	return cmd
+}

@@ -1,0 +1,435 @@
+package capture
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"joren/vision/frame"
+)
+
+// DefaultFPS is the frame rate of folders, and of files and cameras that
+// do not say theirs.
+const DefaultFPS = 15
+
+// Retry is the reconnection policy.
+type Retry struct {
+	// Min is the first delay before reopening (default 500 ms); each
+	// failure in a row doubles it up to Max (default 30 s).
+	Min, Max time.Duration
+	// Attempts is how many failures in a row are tolerated before Run gives
+	// up with an error; 0 means never for cameras and streams, and 3 for
+	// files and folders. A session that delivered frames resets the count.
+	Attempts int
+}
+
+// Mark pins the time of a frame of a recording: frames after it are
+// FPS apart from it, until the next mark. Synthesised door videos use
+// marks to put passages on different days.
+type Mark struct {
+	Frame int       `json:"frame"`
+	Time  time.Time `json:"time"`
+}
+
+// ReadTimeline reads the "timeline" list of marks from a JSON file (such
+// as the ground truth `joren sim video` writes beside its video).
+func ReadTimeline(path string) ([]Mark, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Timeline []Mark `json:"timeline"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(doc.Timeline) == 0 {
+		return nil, fmt.Errorf("%s has no \"timeline\" list of {\"frame\", \"time\"} marks", path)
+	}
+	return doc.Timeline, nil
+}
+
+// Options tune a source. Zero values take the defaults.
+type Options struct {
+	// Width and Height are asked of a camera (0: its default).
+	Width, Height int
+	// FPS is asked of a camera; it is the rate of an image folder (default
+	// 15), and overrides the rate a video file states.
+	FPS float64
+	// Realtime plays files and folders at their frame rate and drops frames
+	// when the pipeline is busy, as a camera would. Without it every frame
+	// is delivered, as fast as the pipeline takes them.
+	Realtime bool
+	// Start is the time of the first frame of a file or folder (default:
+	// when Run starts). Timeline, if set, overrides it.
+	Start    time.Time
+	Timeline []Mark
+	// Retry is the reconnection policy.
+	Retry Retry
+	// Stall is how long a camera or stream may go without a frame before
+	// it is taken for lost and reopened (default 10 s).
+	Stall time.Duration
+	// Buffers is how many idle frame buffers are kept for reuse (default 4).
+	Buffers int
+	// Log receives connection events (default: discarded).
+	Log *slog.Logger
+}
+
+// Stats counts what a source did.
+type Stats struct {
+	Frames     int64 // frames delivered
+	Dropped    int64 // frames skipped because the consumer was busy
+	Unreadable int64 // frames that could not be decoded and were skipped
+	Reconnects int64 // times the source was reopened after a loss
+}
+
+// Source is one camera or recording. Run it once.
+type Source struct {
+	spec  Spec
+	opts  Options
+	pool  *frame.Pool
+	log   *slog.Logger
+	start time.Time
+
+	// mu guards closed against sessions delivering a frame while Run
+	// closes the output channel.
+	mu       sync.RWMutex
+	closed   bool
+	sessions sync.WaitGroup
+
+	seq                                    atomic.Int64
+	frames, dropped, unreadable, reconnect atomic.Int64
+}
+
+// Open parses a source string and checks the options; nothing is opened
+// until Run.
+func Open(source string, o Options) (*Source, error) {
+	spec, err := Parse(source)
+	if err != nil {
+		return nil, err
+	}
+	return New(spec, o)
+}
+
+// New makes a source from a parsed spec.
+func New(spec Spec, o Options) (*Source, error) {
+	if o.Width < 0 || o.Height < 0 || (o.Width > 0) != (o.Height > 0) {
+		return nil, fmt.Errorf("%s: resolution %dx%d: give both width and height", spec, o.Width, o.Height)
+	}
+	if o.FPS < 0 || math.IsNaN(o.FPS) || math.IsInf(o.FPS, 0) {
+		return nil, fmt.Errorf("%s: frame rate %v", spec, o.FPS)
+	}
+	for i := 1; i < len(o.Timeline); i++ {
+		if o.Timeline[i].Frame <= o.Timeline[i-1].Frame {
+			return nil, fmt.Errorf("%s: timeline marks must be in frame order (mark %d, frame %d)", spec, i, o.Timeline[i].Frame)
+		}
+	}
+	if o.Retry.Min <= 0 {
+		o.Retry.Min = 500 * time.Millisecond
+	}
+	if o.Retry.Max < o.Retry.Min {
+		o.Retry.Max = max(o.Retry.Min, 30*time.Second)
+	}
+	if o.Retry.Attempts == 0 && !spec.Kind.Live() {
+		o.Retry.Attempts = 3
+	}
+	if o.Stall <= 0 {
+		o.Stall = 10 * time.Second
+	}
+	if o.Buffers <= 0 {
+		o.Buffers = 4
+	}
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Source{spec: spec, opts: o, pool: frame.NewPool(o.Buffers), log: log.With("source", spec.String())}, nil
+}
+
+// Spec is what the source reads.
+func (s *Source) Spec() Spec { return s.spec }
+
+// Stats returns the counts so far; safe to call while Run runs.
+func (s *Source) Stats() Stats {
+	return Stats{Frames: s.frames.Load(), Dropped: s.dropped.Load(), Unreadable: s.unreadable.Load(), Reconnects: s.reconnect.Load()}
+}
+
+// Wait returns when every connection Run opened is closed. A connection
+// given up as stalled is closed by its own goroutine when OpenCV's read
+// returns (FFmpeg and V4L2 time out on their own, in 30 s at most).
+func (s *Source) Wait() { s.sessions.Wait() }
+
+// position is where a recording resumes after a loss.
+type position struct {
+	index int    // video files: the frame to seek to
+	after string // folders: the last file read
+}
+
+// session is one connection, read by its own goroutine.
+type session struct {
+	quit     chan struct{} // closed when Run stops waiting for it
+	done     chan struct{} // closed by the session when it has closed its reader
+	activity atomic.Int64  // unix nanoseconds of its last sign of life
+	frames   atomic.Int64
+	opened   atomic.Bool
+	pos      atomic.Pointer[position]
+	err      error // read after done is closed
+}
+
+func (ss *session) quitting() bool {
+	select {
+	case <-ss.quit:
+		return true
+	default:
+		return false
+	}
+}
+
+// Run reads frames into out until the recording ends (nil), ctx is done
+// (ctx.Err()) or the source is given up (an error naming it). It closes out
+// when it returns. Every frame sent must be released by the consumer.
+func (s *Source) Run(ctx context.Context, out chan<- *frame.Frame) error {
+	defer func() {
+		s.mu.Lock()
+		s.closed = true
+		s.mu.Unlock()
+		close(out)
+	}()
+	s.start = time.Now()
+	if !s.opts.Start.IsZero() {
+		s.start = s.opts.Start
+	}
+	pos := position{}
+	failures := 0
+	worked := false
+	for {
+		ss := &session{quit: make(chan struct{}), done: make(chan struct{})}
+		ss.pos.Store(&pos)
+		ss.activity.Store(time.Now().UnixNano())
+		s.sessions.Add(1)
+		go s.read(ctx, ss, out, pos)
+		err := s.supervise(ctx, ss)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err == nil {
+			s.log.Info("source ended", "frames", s.frames.Load(), "dropped", s.dropped.Load())
+			return nil
+		}
+		if !s.spec.Kind.Live() && !worked && !ss.opened.Load() {
+			// A recording that cannot be opened at all will not heal.
+			return fmt.Errorf("%s: %w", s.spec, err)
+		}
+		if ss.frames.Load() > 0 {
+			failures, worked = 0, true
+		}
+		failures++
+		if a := s.opts.Retry.Attempts; a > 0 && failures >= a {
+			return fmt.Errorf("%s: gave up after %d failed attempt(s): %w", s.spec, failures, err)
+		}
+		pos = *ss.pos.Load()
+		if s.spec.Kind == File && ss.opened.Load() {
+			pos.index++ // skip the frame that could not be read
+		}
+		delay := s.backoff(failures)
+		s.log.Warn("source lost, reopening", "err", err, "failures", failures, "retry_in", delay)
+		s.reconnect.Add(1)
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+	}
+}
+
+func (s *Source) backoff(failures int) time.Duration {
+	d := s.opts.Retry.Min
+	for i := 1; i < failures && d < s.opts.Retry.Max; i++ {
+		d *= 2
+	}
+	return min(d, s.opts.Retry.Max)
+}
+
+// supervise waits for a session to end, and gives up on a live one that
+// shows no sign of life for Stall (OpenCV may block in open or read for
+// half a minute).
+func (s *Source) supervise(ctx context.Context, ss *session) error {
+	var tick <-chan time.Time
+	if s.spec.Kind.Live() {
+		t := time.NewTicker(max(s.opts.Stall/4, 10*time.Millisecond))
+		defer t.Stop()
+		tick = t.C
+	}
+	for {
+		select {
+		case <-ss.done:
+			return ss.err
+		case <-ctx.Done():
+			close(ss.quit)
+			if !s.spec.Kind.Live() {
+				<-ss.done // a file read returns promptly
+			}
+			return ctx.Err()
+		case <-tick:
+			idle := time.Since(time.Unix(0, ss.activity.Load()))
+			if idle > s.opts.Stall {
+				close(ss.quit)
+				if ss.opened.Load() {
+					return fmt.Errorf("no frame for %v: stalled", idle.Round(time.Millisecond))
+				}
+				return fmt.Errorf("opening took more than %v: no answer", s.opts.Stall)
+			}
+		}
+	}
+}
+
+// read is a session's goroutine: open, then read frames until the source
+// ends, fails, or Run stops waiting.
+func (s *Source) read(ctx context.Context, ss *session, out chan<- *frame.Frame, from position) {
+	defer s.sessions.Done()
+	defer close(ss.done)
+	var (
+		r   reader
+		err error
+	)
+	switch s.spec.Kind {
+	case Folder:
+		r, err = openFolder(s.spec, s.opts, from.after)
+	default:
+		r, err = openVideo(s.spec, s.opts, from.index)
+	}
+	if err != nil {
+		ss.err = err
+		return
+	}
+	defer r.close()
+	ss.opened.Store(true)
+	ss.activity.Store(time.Now().UnixNano())
+	if ss.quitting() {
+		return
+	}
+	s.log.Info("source open", "format", r.info())
+	live := s.spec.Kind.Live()
+	dropping := live || s.opts.Realtime
+	t0, i0 := time.Now(), r.index()
+	get := s.pool.Get
+	for {
+		if ss.quitting() {
+			return
+		}
+		if s.opts.Realtime && !live {
+			due := t0.Add(time.Duration(float64(r.index()-i0) / r.rate() * float64(time.Second)))
+			if wait := time.Until(due); wait > 0 {
+				select {
+				case <-time.After(wait):
+				case <-ss.quit:
+					return
+				}
+			}
+		}
+		seq := int64(r.index())
+		if live {
+			seq = s.seq.Add(1) - 1
+		}
+		if dropping && cap(out) > 0 && len(out) >= cap(out) {
+			// The pipeline is busy: pass over the frame without decoding it.
+			if err := r.skip(); err != nil {
+				if !errors.Is(err, io.EOF) {
+					ss.err = err
+				}
+				return
+			}
+			s.dropped.Add(1)
+			ss.activity.Store(time.Now().UnixNano())
+			s.setPos(ss, r)
+			continue
+		}
+		img, err := r.next(get)
+		if errors.Is(err, errUnreadable) {
+			s.unreadable.Add(1)
+			s.log.Warn("frame skipped", "err", err)
+			s.setPos(ss, r)
+			continue
+		}
+		if err != nil {
+			if !errors.Is(err, io.EOF) {
+				ss.err = err
+			}
+			return
+		}
+		now := time.Now()
+		ss.activity.Store(now.UnixNano())
+		ss.frames.Add(1)
+		s.setPos(ss, r)
+		t := now
+		if !live {
+			t = s.timeOf(int(seq), r.rate())
+		}
+		pix := img.Pix
+		f := frame.NewFrame(img, seq, t, func() { s.pool.Put(pix) })
+		f.Dropped = s.dropped.Load()
+		f.Source = s.spec.String()
+		f.Live = dropping
+		s.deliver(ctx, ss, out, f, !dropping)
+	}
+}
+
+func (s *Source) setPos(ss *session, r reader) {
+	p := &position{index: r.index()}
+	if fr, ok := r.(*folderReader); ok {
+		p.after = fr.last
+	}
+	ss.pos.Store(p)
+}
+
+// deliver sends f on out: waiting for the consumer if block is set (a
+// recording read losslessly), else dropping f if the consumer is busy.
+func (s *Source) deliver(ctx context.Context, ss *session, out chan<- *frame.Frame, f *frame.Frame, block bool) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		f.Release()
+		return
+	}
+	if block {
+		select {
+		case out <- f:
+			s.frames.Add(1)
+		case <-ctx.Done():
+			f.Release()
+		case <-ss.quit:
+			f.Release()
+		}
+		return
+	}
+	select {
+	case out <- f:
+		s.frames.Add(1)
+	default:
+		f.Release()
+		s.dropped.Add(1)
+	}
+}
+
+// timeOf is the time of frame i of a recording: from the last timeline
+// mark at or before it, or from Start.
+func (s *Source) timeOf(i int, fps float64) time.Time {
+	base, from := s.start, 0
+	tl := s.opts.Timeline
+	if k, found := slices.BinarySearchFunc(tl, i, func(m Mark, i int) int { return m.Frame - i }); found {
+		base, from = tl[k].Time, tl[k].Frame
+	} else if k > 0 {
+		base, from = tl[k-1].Time, tl[k-1].Frame
+	}
+	return base.Add(time.Duration(float64(i-from) / fps * float64(time.Second)))
+}

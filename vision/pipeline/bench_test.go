@@ -1,0 +1,163 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"joren/vision/capture"
+	"joren/vision/doorsim"
+	"joren/vision/track"
+)
+
+// Benchmarks run the whole pipeline on synthesised videos: capture
+// (FFmpeg decoding MJPG), the motion gate, HOG, landmarks, the quality
+// gate, descriptors and tracking, with dlib's real models. make bench runs
+// each in its own process (scripts/bench-table); models load before the
+// timer starts.
+
+// peakRSSMB is the process's peak resident memory (VmHWM): dlib's and
+// OpenCV's allocations are invisible to Go's memory statistics.
+func peakRSSMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmHWM:" {
+			kb, _ := strconv.ParseFloat(f[1], 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
+
+// cpuTime is the CPU time the process used so far, every thread counted.
+func cpuTime() time.Duration {
+	var r syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &r)
+	return time.Duration(r.Utime.Nano() + r.Stime.Nano())
+}
+
+func benchVideo(b *testing.B, scenario doorsim.Scenario, w, h int, d time.Duration) *video {
+	b.Helper()
+	o := doorsim.Options{Scenario: scenario, Width: w, Height: h, Seed: 5, Duration: d, NoBlur: true}
+	return synth(b, fmt.Sprintf("bench-%s-%dx%d-%v", scenario, w, h, d), o)
+}
+
+// BenchmarkFPS is the pipeline's throughput: a recording read as fast as
+// the pipeline takes its frames, none dropped. "face": one person in view
+// in every frame, drifting across the door (detection, landmarks and the
+// quality gate on every frame, descriptors for the best few); "empty": the
+// empty doorway (the motion gate only).
+func BenchmarkFPS(b *testing.B) {
+	for _, size := range []struct{ w, h int }{{640, 480}, {1280, 720}} {
+		for _, sc := range []doorsim.Scenario{doorsim.Steady, doorsim.Empty} {
+			name := "face"
+			if sc == doorsim.Empty {
+				name = "empty"
+			}
+			b.Run(fmt.Sprintf("%dx%d/%s", size.w, size.h, name), func(b *testing.B) {
+				v := benchVideo(b, sc, size.w, size.h, 6*time.Second)
+				b.ResetTimer()
+				frames := 0
+				var busy time.Duration
+				for i := 0; i < b.N; i++ {
+					vs, p, err := run(b, fileSource(b, v, capture.Options{}), Config{})
+					if err != nil {
+						b.Fatal(err)
+					}
+					st := p.Stats()
+					if sc == doorsim.Steady && (len(vs) != 1 || !vs[0].Usable()) {
+						b.Fatalf("%d visits for one person in view", len(vs))
+					}
+					frames += int(st.Frames)
+					busy += st.DetectBusy
+				}
+				b.ReportMetric(float64(frames)/b.Elapsed().Seconds(), "frames/s")
+				b.ReportMetric(float64(busy.Microseconds())/1000/float64(frames), "detect-ms/frame")
+				b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+			})
+		}
+	}
+}
+
+// realtime plays v at its frame rate, as a camera delivers frames, and
+// returns the visits with the wall-clock time each arrived, the CPU time
+// used and the wall time taken.
+func realtime(b *testing.B, v *video) (vs []track.Visit, arrived []time.Time, cpu, wall time.Duration, p *Pipeline, src *capture.Source) {
+	b.Helper()
+	fx := setup(b)
+	src = fileSource(b, v, capture.Options{Realtime: true, Start: time.Now()})
+	p = New(fx.faces, fx.faces, Config{Track: track.Config{Entropy: deterministic()}})
+	out := make(chan track.Visit)
+	done := make(chan error, 1)
+	c0, w0 := cpuTime(), time.Now()
+	go func() { done <- p.Run(context.Background(), src, out) }()
+	for x := range out {
+		vs = append(vs, x)
+		arrived = append(arrived, time.Now())
+	}
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	return vs, arrived, cpuTime() - c0, time.Since(w0), p, src
+}
+
+// BenchmarkRealtime plays videos at 15 frames a second as a camera would,
+// and reports the process's CPU use (CPU time over wall time, both cores
+// counted: 100% is one core) and the share of frames dropped because the
+// pipeline was busy. Targets: under 5% CPU for the empty doorway; no
+// frame dropped at 640x480 with a face in view (15 fps sustained).
+func BenchmarkRealtime(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		sc   doorsim.Scenario
+	}{{"640x480/empty", doorsim.Empty}, {"640x480/face", doorsim.Steady}} {
+		b.Run(tc.name, func(b *testing.B) {
+			v := benchVideo(b, tc.sc, 640, 480, 8*time.Second)
+			b.ResetTimer()
+			var cpu, wall time.Duration
+			var frames, dropped int64
+			for i := 0; i < b.N; i++ {
+				_, _, c, w, p, src := realtime(b, v)
+				cpu += c
+				wall += w
+				frames += p.Stats().Frames
+				dropped += src.Stats().Dropped
+			}
+			b.ReportMetric(100*cpu.Seconds()/wall.Seconds(), "CPU-%")
+			b.ReportMetric(100*float64(dropped)/float64(frames+dropped), "dropped-%")
+			b.ReportMetric(float64(frames)/wall.Seconds(), "frames/s")
+			b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+		})
+	}
+}
+
+// BenchmarkVisitLatency plays a video of one passage at its frame rate and
+// measures, on the wall clock, the time from the first frame showing the
+// face to the visit's arrival (it includes the passage itself, about
+// 1.5 s), and from the last frame showing it (the tracker's Gap and
+// Linger, 1.5 s by default, and the last descriptors).
+func BenchmarkVisitLatency(b *testing.B) {
+	o := doorsim.Options{Seed: 8, People: 1, Again: -1, Together: -1}
+	v := synth(b, "bench-latency", o)
+	b.ResetTimer()
+	var first, last time.Duration
+	for i := 0; i < b.N; i++ {
+		vs, arrived, _, _, _, _ := realtime(b, v)
+		if len(vs) != 1 || !vs[0].Usable() {
+			b.Fatalf("%d visits for one passage", len(vs))
+		}
+		first += arrived[0].Sub(vs[0].Start)
+		last += arrived[0].Sub(vs[0].End)
+	}
+	b.ReportMetric(float64(first.Milliseconds())/float64(b.N), "ms-from-first-face")
+	b.ReportMetric(float64(last.Milliseconds())/float64(b.N), "ms-from-last-face")
+	b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+}

@@ -1,0 +1,207 @@
+package pipeline
+
+import (
+	"context"
+	"image"
+	"time"
+
+	"gocv.io/x/gocv"
+
+	"joren/vision/dlib"
+	"joren/vision/frame"
+	"joren/vision/motion"
+)
+
+// detectStage runs the motion gate on every frame and the face detector
+// where it matters.
+type detectStage struct {
+	p        *Pipeline
+	gate     *motion.Gate
+	recent   []image.Rectangle // faces of the last frame that had any
+	recentAt time.Time
+	lastFull int64    // the last frame searched wherever something moved
+	small    gocv.Mat // the search region shrunk for detection
+}
+
+func newDetectStage(p *Pipeline) *detectStage {
+	return &detectStage{p: p, gate: motion.New(p.cfg.Motion)}
+}
+
+// Run processes frames from in until it is closed, and closes out.
+func (d *detectStage) Run(ctx context.Context, in <-chan *frame.Frame, out chan<- observation) error {
+	defer close(out)
+	d.small = gocv.NewMat()
+	defer d.small.Close()
+	// Whatever happens, frames still coming are given back to the source,
+	// which closes in once ctx is done.
+	defer func() {
+		for f := range in {
+			f.Release()
+		}
+	}()
+	for f := range in {
+		begin := time.Now()
+		obs, err := d.process(f)
+		f.Release()
+		d.p.n.detectBusy.Add(int64(time.Since(begin)))
+		if err != nil {
+			return err
+		}
+		select {
+		case out <- obs:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
+}
+
+func (d *detectStage) process(f *frame.Frame) (observation, error) {
+	n := &d.p.n
+	n.frames.Add(1)
+	n.dropped.Store(f.Dropped)
+	obs := observation{seq: f.Seq, time: f.Time, live: f.Live}
+	if err := f.Check(); err != nil {
+		return obs, wrap("reading frame", f.Seq, err)
+	}
+	m := d.gate.Update(f.Image)
+	if m.Moving {
+		n.moving.Add(1)
+	}
+	roi, scale := d.region(f, m)
+	if roi.Empty() {
+		return obs, nil
+	}
+	n.searched.Add(1)
+	boxes, err := d.detect(f.Image, roi, scale)
+	if err != nil {
+		return obs, wrap("detecting faces", f.Seq, err)
+	}
+	if len(boxes) > 0 {
+		d.recent, d.recentAt = boxes, f.Time
+	}
+	gate := d.p.cfg.Gate
+	for _, b := range boxes {
+		n.faces.Add(1)
+		s := seen{box: b, q: gate.Size(b)}
+		if s.q.Worth() {
+			// The shape predictor reads the face and a little around it:
+			// hand dlib that part of the frame only, not all of it.
+			around := b.Inset(-b.Dx() / 4).Intersect(f.Bounds())
+			pts, err := d.p.det.Landmarks(dlib.Frame(f.Sub(around)), b.Sub(around.Min))
+			if err != nil {
+				return obs, wrap("finding landmarks", f.Seq, err)
+			}
+			for i := range pts {
+				pts[i] = pts[i].Add(around.Min)
+			}
+			s.q = gate.Assess(f.Image, b, pts)
+		}
+		if s.q.Worth() {
+			n.worth.Add(1)
+			c := frame.CropAround(f.Image, b, 0.5)
+			s.crop = &c
+		}
+		obs.faces = append(obs.faces, s)
+	}
+	return obs, nil
+}
+
+// fullEvery is how often, in frames, faces are searched for wherever
+// something moved while faces are being tracked; in the frames between,
+// only around the tracked faces. A newcomer is found at most two frames
+// late; the tracked faces cost a third as much to follow.
+const fullEvery = 3
+
+// region is where to look for faces, and the scale to shrink it by: where
+// something moved, and around the faces seen within Hold; the whole frame
+// when that is most of it; nothing when the doorway is still and empty.
+// Between full searches, only around the faces being tracked, shrunk as
+// far as their size allows.
+func (d *detectStage) region(f *frame.Frame, m motion.Result) (image.Rectangle, float64) {
+	scale := min(1, float64(d.p.cfg.DetectWidth)/float64(f.Cols))
+	tracking := len(d.recent) > 0 && f.Time.Sub(d.recentAt) <= d.p.cfg.Hold
+	if tracking && !m.Global && f.Seq-d.lastFull < fullEvery && f.Seq >= d.lastFull {
+		var r image.Rectangle
+		narrowest := f.Cols
+		for _, b := range d.recent {
+			r = r.Union(b.Inset(-b.Dx() * 6 / 10))
+			narrowest = min(narrowest, b.Dx())
+		}
+		// HOG finds faces of 80 pixels: shrink faces to about 100.
+		return r.Intersect(f.Bounds()), min(1, max(scale, 100/float64(narrowest)))
+	}
+	var r image.Rectangle
+	if m.Moving {
+		// The gate's blocks are coarse and a face's edge may lie just
+		// outside them; HOG also needs some context around a face.
+		r = m.Box.Inset(-max(32, m.Box.Dx()/8))
+	}
+	if tracking {
+		for _, b := range d.recent {
+			r = r.Union(b.Inset(-b.Dx()))
+		}
+	}
+	r = r.Intersect(f.Bounds())
+	if r.Empty() {
+		return r, scale
+	}
+	d.lastFull = f.Seq
+	// HOG's window is 80 pixels: a region must hold at least that.
+	if r.Dx() < 100 || r.Dy() < 100 {
+		c := image.Pt((r.Min.X+r.Max.X)/2, (r.Min.Y+r.Max.Y)/2)
+		r = image.Rect(c.X-60, c.Y-60, c.X+60, c.Y+60).Intersect(f.Bounds())
+	}
+	if area(r) > 6*area(f.Bounds())/10 {
+		r = f.Bounds()
+	}
+	return r, scale
+}
+
+func area(r image.Rectangle) int { return r.Dx() * r.Dy() }
+
+// detect runs the detector on region r of im, shrunk by scale, and
+// returns the faces in im's pixels.
+func (d *detectStage) detect(im frame.Image, r image.Rectangle, scale float64) ([]image.Rectangle, error) {
+	sub := im.Sub(r)
+	search := dlib.Frame(sub)
+	if scale < 1 {
+		src, err := gocv.NewMatFromBytes(sub.Rows, sub.Cols, gocv.MatTypeCV8UC3, compact(sub).Pix)
+		if err != nil {
+			return nil, err
+		}
+		sz := image.Pt(max(1, int(float64(sub.Cols)*scale)), max(1, int(float64(sub.Rows)*scale)))
+		gocv.Resize(src, &d.small, sz, 0, 0, gocv.InterpolationArea)
+		src.Close()
+		pix, err := d.small.DataPtrUint8()
+		if err != nil {
+			return nil, err
+		}
+		search = dlib.Frame{Pix: pix, Rows: d.small.Rows(), Cols: d.small.Cols(), Step: d.small.Step()}
+	}
+	dets, err := d.p.det.Detect(search, d.p.cfg.CNN)
+	if err != nil {
+		return nil, err
+	}
+	var boxes []image.Rectangle
+	for _, det := range dets {
+		b := det.Box
+		if scale < 1 {
+			b = image.Rect(int(float64(b.Min.X)/scale), int(float64(b.Min.Y)/scale), int(float64(b.Max.X)/scale), int(float64(b.Max.Y)/scale))
+		}
+		b = b.Add(r.Min).Intersect(im.Bounds())
+		if b.Dx() > 8 && b.Dy() > 8 {
+			boxes = append(boxes, b)
+		}
+	}
+	return boxes, nil
+}
+
+// compact returns im itself if its rows are contiguous, else a copy: gocv
+// wraps Go memory only as a contiguous Mat.
+func compact(im frame.Image) frame.Image {
+	if im.Step == 3*im.Cols {
+		return im
+	}
+	return im.Clone()
+}

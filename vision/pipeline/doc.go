@@ -1,0 +1,32 @@
+// Package pipeline turns a stream of camera frames into visits, fast
+// enough for a Raspberry Pi 4, in three stages that run at the same time:
+//
+//	capture ──frames──▶ detect ──faces──▶ track ──visits──▶
+//
+// Each stage:
+//
+//   - capture (package capture) reads the camera and never waits: frames
+//     arriving while detect is busy are dropped and counted.
+//   - detect runs the motion gate on every frame (package motion: about
+//     0.2 ms at 640x480), and only where something moved, or around a
+//     face seen within Hold, runs dlib's HOG detector (or the MMOD
+//     detector if CNN is set) on that region, shrunk to DetectWidth. For
+//     each face it checks size, then computes landmarks (5 ms) for
+//     frontalness and measures sharpness (package quality); faces worth a
+//     descriptor are copied out of the frame, which then goes back to
+//     capture.
+//   - track (package track) links faces into tracks, asks for a
+//     descriptor (22 ms) only for the few faces of a track that beat its
+//     best so far, and emits a visit when a track ends.
+//
+// Detect and track run on different cores; dlib's models have one lock
+// each, so a detection and a description never wait for each other.
+//
+// Each stage is a Run(ctx, in, out) error that closes out when it
+// returns; Pipeline.Run supervises them with an errgroup: the first error
+// cancels the others. Frames and face crops stay in memory; nothing is
+// written to disk unless a Debug sink is given (`joren watch --debug-dir`).
+//
+// This is a cgo leaf: it reaches dlib through the Detector and Describer
+// interfaces (which *dlib.Frames implements) and gocv to shrink frames.
+package pipeline

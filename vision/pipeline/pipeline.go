@@ -1,0 +1,174 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"joren/vision"
+	"joren/vision/dlib"
+	"joren/vision/frame"
+	"joren/vision/motion"
+	"joren/vision/quality"
+	"joren/vision/track"
+)
+
+// Source delivers frames and closes out when it returns; *capture.Source
+// is one.
+type Source interface {
+	Run(ctx context.Context, out chan<- *frame.Frame) error
+}
+
+// Detector finds faces and their landmarks; *dlib.Frames is one.
+type Detector interface {
+	Detect(fr dlib.Frame, cnn bool) ([]dlib.Detection, error)
+	Landmarks(fr dlib.Frame, box image.Rectangle) ([]image.Point, error)
+}
+
+// Describer computes a face's descriptor; *dlib.Frames is one.
+type Describer interface {
+	Describe(fr dlib.Frame, box image.Rectangle) (vision.Face, error)
+	Model() vision.Model
+}
+
+// Debug receives what the pipeline may not keep: the pictures of the faces
+// it described. Only `--debug-dir` sets one.
+type Debug interface {
+	// Face is called for every described face: the crop, its box in the
+	// crop, its quality, and the track it was given to.
+	Face(trackID string, crop frame.Crop, q quality.Assessment)
+	// Visit is called for every visit reported.
+	Visit(v track.Visit)
+}
+
+// Config tunes the pipeline. Zero values take the defaults.
+type Config struct {
+	// CNN detects with dlib's MMOD network instead of HOG: it finds more
+	// faces (turned, small, dim) but costs about 10 s per megapixel on a
+	// CPU, so use it with a small DetectWidth.
+	CNN bool
+	// DetectWidth is the width frames are shrunk to before detection
+	// (default 640; frames no wider are searched at full size). HOG finds
+	// faces of about 80 pixels and more in the shrunk frame.
+	DetectWidth int
+	// Hold keeps detection running around faces seen this recently even
+	// when nothing moves (default 1 s): someone standing still in the door
+	// fades from the motion mask.
+	Hold time.Duration
+	// Gate decides which faces are worth a descriptor.
+	Gate quality.Gate
+	// Motion tunes the motion gate.
+	Motion motion.Config
+	// Track tunes the tracker.
+	Track track.Config
+	// Debug, if set, receives the described faces' pictures.
+	Debug Debug
+	// Log receives the pipeline's events (default: discarded).
+	Log *slog.Logger
+}
+
+// Stats counts what the pipeline did; all counts are since Run started.
+type Stats struct {
+	Frames    int64 // frames processed
+	Dropped   int64 // frames the source dropped because the pipeline was busy
+	Moving    int64 // frames in which the motion gate saw motion
+	Searched  int64 // frames in which faces were searched for
+	Faces     int64 // faces found
+	Worth     int64 // faces that passed the quality gate
+	Described int64 // descriptors computed
+	Visits    int64 // visits reported
+	Usable    int64 // visits with at least one descriptor
+	Discarded int64 // tracks too short to be visits
+	// DetectBusy and TrackBusy are the time each stage spent working (not
+	// waiting): detect's share of the wall time is the load of one core.
+	DetectBusy, TrackBusy time.Duration
+}
+
+type counters struct {
+	frames, dropped, moving, searched, faces, worth, described, visits, usable, discarded atomic.Int64
+	detectBusy, trackBusy                                                                 atomic.Int64
+}
+
+// Pipeline is one camera's frames-to-visits pipeline. Run it once.
+type Pipeline struct {
+	cfg  Config
+	det  Detector
+	desc Describer
+	log  *slog.Logger
+	n    counters
+}
+
+// New makes a pipeline with det finding faces and desc describing them
+// (usually the same *dlib.Frames).
+func New(det Detector, desc Describer, cfg Config) *Pipeline {
+	if cfg.DetectWidth <= 0 {
+		cfg.DetectWidth = 640
+	}
+	if cfg.Hold <= 0 {
+		cfg.Hold = time.Second
+	}
+	cfg.Gate = cfg.Gate.WithDefaults()
+	log := cfg.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Pipeline{cfg: cfg, det: det, desc: desc, log: log}
+}
+
+// Model is the model of the visits' descriptors.
+func (p *Pipeline) Model() vision.Model { return p.desc.Model() }
+
+// Stats returns the counts so far; safe to call while Run runs.
+func (p *Pipeline) Stats() Stats {
+	return Stats{
+		Frames: p.n.frames.Load(), Dropped: p.n.dropped.Load(), Moving: p.n.moving.Load(),
+		Searched: p.n.searched.Load(), Faces: p.n.faces.Load(), Worth: p.n.worth.Load(),
+		Described: p.n.described.Load(), Visits: p.n.visits.Load(), Usable: p.n.usable.Load(),
+		Discarded:  p.n.discarded.Load(),
+		DetectBusy: time.Duration(p.n.detectBusy.Load()), TrackBusy: time.Duration(p.n.trackBusy.Load()),
+	}
+}
+
+// Run reads src until it ends or fails, or ctx is done, and sends every
+// visit on out, which it closes when it returns: the caller must read out
+// until then. It returns nil when the source ended (a recording), the
+// source's or a stage's error, or ctx's. However it stops, the visits of
+// the tracks still open are sent before out is closed.
+func (p *Pipeline) Run(ctx context.Context, src Source, out chan<- track.Visit) error {
+	g, ctx := errgroup.WithContext(ctx)
+	frames := make(chan *frame.Frame, 1)
+	faces := make(chan observation, 8)
+	g.Go(func() error { return src.Run(ctx, frames) })
+	g.Go(func() error { return newDetectStage(p).Run(ctx, frames, faces) })
+	g.Go(func() error { return newTrackStage(p).Run(ctx, faces, out) })
+	err := g.Wait()
+	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
+		return context.Canceled
+	}
+	return err
+}
+
+// seen is one face of a frame as detect hands it to track.
+type seen struct {
+	box  image.Rectangle
+	q    quality.Assessment
+	crop *frame.Crop // set for faces worth a descriptor
+}
+
+// observation is what detect learnt from one frame.
+type observation struct {
+	seq   int64
+	time  time.Time
+	live  bool
+	faces []seen
+}
+
+func wrap(what string, seq int64, err error) error {
+	return fmt.Errorf("%s in frame %d: %w", what, seq, err)
+}

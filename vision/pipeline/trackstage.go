@@ -1,0 +1,100 @@
+package pipeline
+
+import (
+	"context"
+	"time"
+
+	"joren/vision/dlib"
+	"joren/vision/track"
+)
+
+// trackStage links faces into tracks, describes the best faces, and
+// reports visits.
+type trackStage struct {
+	p  *Pipeline
+	tr *track.Tracker
+	// last is the time of the last observation and arrived when it came:
+	// for live sources the tracker's clock keeps running between frames
+	// (a camera that stops sending must not keep a visit open).
+	last    time.Time
+	arrived time.Time
+	live    bool
+}
+
+func newTrackStage(p *Pipeline) *trackStage {
+	return &trackStage{p: p, tr: track.New(p.desc.Model(), p.cfg.Track)}
+}
+
+// Run handles observations until in is closed, reports the visits of the
+// tracks still open, and closes out. It stops when in is closed, not when
+// ctx is done: detect closes in once the source has stopped, and the
+// people in view when the pipeline is stopped still get their visits.
+func (t *trackStage) Run(_ context.Context, in <-chan observation, out chan<- track.Visit) error {
+	defer close(out)
+	tick := time.NewTicker(100 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case obs, ok := <-in:
+			if !ok {
+				t.emit(out, t.tr.Flush())
+				return nil
+			}
+			begin := time.Now()
+			due := t.handle(obs)
+			t.p.n.trackBusy.Add(int64(time.Since(begin)))
+			t.emit(out, due)
+		case <-tick.C:
+			if t.live && !t.last.IsZero() {
+				t.emit(out, t.tr.Expire(t.last.Add(time.Since(t.arrived))))
+			}
+		}
+	}
+}
+
+func (t *trackStage) handle(obs observation) []track.Visit {
+	t.last, t.arrived, t.live = obs.time, time.Now(), obs.live
+	dets := make([]track.Detection, len(obs.faces))
+	for i, s := range obs.faces {
+		dets[i] = track.Detection{Box: s.box, Quality: s.q}
+	}
+	ids := t.tr.Update(obs.time, dets)
+	for i, s := range obs.faces {
+		if s.crop == nil || !t.tr.Wants(ids[i], s.q.Score, obs.time) {
+			continue
+		}
+		face, err := t.p.desc.Describe(dlib.Frame(s.crop.Image), s.crop.Box)
+		if err != nil {
+			// One face that dlib cannot describe is no reason to stop
+			// watching the door.
+			t.p.log.Warn("describing a face failed", "frame", obs.seq, "err", err)
+			continue
+		}
+		t.p.n.described.Add(1)
+		id, err := t.tr.Describe(ids[i], face.Descriptor, s.q.Score, obs.time)
+		if err != nil {
+			t.p.log.Warn("tracking a descriptor failed", "frame", obs.seq, "err", err)
+			continue
+		}
+		if t.p.cfg.Debug != nil {
+			t.p.cfg.Debug.Face(id, *s.crop, s.q)
+		}
+	}
+	return t.tr.Expire(obs.time)
+}
+
+// emit sends visits on out; Run's caller reads out until it is closed.
+func (t *trackStage) emit(out chan<- track.Visit, vs []track.Visit) {
+	t.p.n.discarded.Store(int64(t.tr.Stats().Discarded))
+	for _, v := range vs {
+		t.p.n.visits.Add(1)
+		if v.Usable() {
+			t.p.n.usable.Add(1)
+		}
+		t.p.log.Debug("visit", "visit", v.ID, "start", v.Start, "faces", v.Faces, "descriptors", len(v.Descriptors), "quality", v.Quality)
+		if t.p.cfg.Debug != nil {
+			t.p.cfg.Debug.Visit(v)
+		}
+		out <- v
+	}
+}

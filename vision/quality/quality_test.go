@@ -1,0 +1,207 @@
+package quality
+
+import (
+	"image"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"joren/vision/frame"
+)
+
+// head is a rough 3-D face: eyes at x = ±1 (the 68-point eye contours as
+// six points each), nose tip 1.0 in front of them (half the eye distance),
+// nose base 0.6 in front; turned by yaw degrees and seen from the front,
+// scaled to pixels.
+func head(yaw float64, n int) []image.Point {
+	th := yaw * math.Pi / 180
+	proj := func(x, y, z float64) image.Point {
+		return image.Pt(int(math.Round(200+60*(x*math.Cos(th)+z*math.Sin(th)))), int(math.Round(200+60*y)))
+	}
+	switch n {
+	case 68:
+		pts := make([]image.Point, 68)
+		for i := 0; i < 6; i++ {
+			dx := 0.3 * math.Cos(float64(i)*math.Pi/3)
+			dy := 0.15 * math.Sin(float64(i)*math.Pi/3)
+			pts[36+i] = proj(-1+dx, dy, 0)
+			pts[42+i] = proj(1+dx, dy, 0)
+		}
+		pts[30] = proj(0, 0.9, 1.0)
+		return pts
+	case 5:
+		return []image.Point{proj(1.3, 0, 0), proj(0.7, 0, 0), proj(-1.3, 0, 0), proj(-0.7, 0, 0), proj(0, 1.1, 0.6)}
+	}
+	return make([]image.Point, n)
+}
+
+func TestFrontalness(t *testing.T) {
+	for _, n := range []int{68, 5} {
+		prev := 2.0
+		for _, tc := range []struct {
+			yaw      float64
+			min, max float64
+		}{
+			{0, 0.97, 1},
+			{10, 0.85, 0.95},
+			{20, 0.72, 0.82},
+			{30, 0.6, 0.7},
+			{45, 0.3, 0.45},
+			{60, 0, 0.15},
+			{75, 0, 0},
+		} {
+			for _, sign := range []float64{1, -1} {
+				f := Frontalness(head(sign*tc.yaw, n))
+				if f < tc.min || f > tc.max {
+					t.Errorf("%d points, yaw %+.0f: frontalness %.3f, want %.2f-%.2f", n, sign*tc.yaw, f, tc.min, tc.max)
+				}
+				if f > prev+1e-9 {
+					t.Errorf("%d points: frontalness rises with yaw %.0f", n, tc.yaw)
+				}
+			}
+			prev = Frontalness(head(tc.yaw, n))
+		}
+	}
+	for _, pts := range [][]image.Point{nil, make([]image.Point, 17), make([]image.Point, 68)} {
+		if f := Frontalness(pts); f != 0 {
+			t.Errorf("%d degenerate points: %v", len(pts), f)
+		}
+	}
+}
+
+// texture is a w×h picture of random blobs with the detail of a face: the
+// same picture, drawn at any size, has about the same sharpness.
+func texture(w, h int, seed uint64) frame.Image {
+	rng := rand.New(rand.NewPCG(seed, 3))
+	const n = 24
+	var base [n][n]uint8
+	for y := range base {
+		for x := range base[y] {
+			base[y][x] = uint8(40 + rng.IntN(180))
+		}
+	}
+	im := frame.New(w, h)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			v := base[y*n/h][x*n/w]
+			i := y*im.Step + 3*x
+			im.Pix[i], im.Pix[i+1], im.Pix[i+2] = v, v, v
+		}
+	}
+	return im
+}
+
+// boxBlur averages every pixel over a (2r+1)² square: defocus.
+func boxBlur(im frame.Image, r int) frame.Image {
+	out := frame.New(im.Cols, im.Rows)
+	for y := 0; y < im.Rows; y++ {
+		for x := 0; x < im.Cols; x++ {
+			for c := 0; c < 3; c++ {
+				s, k := 0, 0
+				for dy := -r; dy <= r; dy++ {
+					for dx := -r; dx <= r; dx++ {
+						xx, yy := x+dx, y+dy
+						if xx >= 0 && yy >= 0 && xx < im.Cols && yy < im.Rows {
+							s += int(im.Pix[yy*im.Step+3*xx+c])
+							k++
+						}
+					}
+				}
+				out.Pix[y*out.Step+3*x+c] = uint8(s / k)
+			}
+		}
+	}
+	return out
+}
+
+func TestSharpness(t *testing.T) {
+	sharp := texture(192, 192, 1)
+	box := sharp.Bounds()
+	s0 := Sharpness(sharp, box)
+	prev := s0
+	for _, r := range []int{1, 2, 4} {
+		s := Sharpness(boxBlur(sharp, r), box)
+		if s >= prev {
+			t.Errorf("blur radius %d: sharpness %.1f not below %.1f", r, s, prev)
+		}
+		prev = s
+	}
+	if prev > s0/5 {
+		t.Errorf("heavy blur keeps %.0f of %.0f", prev, s0)
+	}
+	// The same face at another size scores about the same.
+	big := texture(384, 384, 1)
+	if s := Sharpness(big, big.Bounds()); math.Abs(s-s0) > 0.2*s0 {
+		t.Errorf("twice the size: %.1f, want about %.1f", s, s0)
+	}
+	// A box partly outside is clipped; one outside gives 0.
+	if s := Sharpness(sharp, image.Rect(150, 150, 300, 300)); s <= 0 {
+		t.Errorf("clipped box: %v", s)
+	}
+	if s := Sharpness(sharp, image.Rect(500, 500, 600, 600)); s != 0 {
+		t.Errorf("box outside: %v", s)
+	}
+	flat := frame.New(100, 100)
+	if s := Sharpness(flat, flat.Bounds()); s != 0 {
+		t.Errorf("flat picture: %v", s)
+	}
+}
+
+func TestGate(t *testing.T) {
+	g := Gate{}.WithDefaults()
+	sharp := texture(200, 200, 2)
+	face := image.Rect(20, 20, 180, 180)
+	frontal := head(0, 68)
+	for _, tc := range []struct {
+		name string
+		im   frame.Image
+		box  image.Rectangle
+		pts  []image.Point
+		want Reason
+	}{
+		{"good", sharp, face, frontal, OK},
+		{"small", sharp, image.Rect(20, 20, 80, 80), frontal, Small},
+		{"blurred", boxBlur(sharp, 9), face, frontal, Blurred},
+		{"turned", sharp, face, head(55, 68), Turned},
+		{"no landmarks", sharp, face, nil, Turned},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := g.Assess(tc.im, tc.box, tc.pts)
+			if a.Reject != tc.want {
+				t.Fatalf("%v, want %q", a, tc.want)
+			}
+			if a.Worth() != (tc.want == OK) || a.Score < 0 || a.Score > 1 {
+				t.Errorf("%v", a)
+			}
+			if a.String() == "" {
+				t.Error("no description")
+			}
+		})
+	}
+	// Bigger, sharper, more frontal: higher score.
+	a := g.Assess(sharp, face, frontal)
+	if b := g.Assess(sharp, face, head(20, 68)); b.Score >= a.Score {
+		t.Errorf("turned %.3f >= frontal %.3f", b.Score, a.Score)
+	}
+	if b := g.Assess(sharp, image.Rect(20, 20, 120, 120), frontal); b.Score >= a.Score {
+		t.Errorf("smaller %.3f >= larger %.3f", b.Score, a.Score)
+	}
+	var r Rejections
+	for _, why := range []Reason{Small, Small, Blurred, Turned, OK} {
+		r.Add(why)
+	}
+	if r != (Rejections{Small: 2, Blurred: 1, Turned: 1}) || r.Total() != 4 {
+		t.Errorf("%+v", r)
+	}
+}
+
+func BenchmarkAssess(b *testing.B) {
+	im := texture(400, 400, 4)
+	box := image.Rect(100, 100, 260, 260)
+	pts := head(5, 68)
+	g := Gate{}
+	for i := 0; i < b.N; i++ {
+		g.Assess(im, box, pts)
+	}
+	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/face")
+}
