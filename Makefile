@@ -7,16 +7,17 @@ DETECTOR_DIR ?= ../shared/models
 SHARED      ?= ../shared
 BIN         := bin/joren
 # Packages without cgo: they must build and test with CGO_ENABLED=0.
-PURE_PKGS   := ./cluster/... ./vision ./vision/models ./vision/verification ./vision/frame ./vision/motion ./vision/quality ./vision/track ./internal/... ./device/... ./sync/... ./appliance/config
+PURE_PKGS   := ./cluster/... ./vision ./vision/models ./vision/verification ./vision/frame ./vision/motion ./vision/quality ./vision/track ./internal/... ./device/... ./sync/... ./appliance/config ./device/pintest
 
 export JOREN_MODELS := $(abspath $(MODELS))
 export JOREN_SHARED := $(abspath $(SHARED))
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: help deps build models test test-pure test-cgo bench demo lint clean-models
+.PHONY: help deps build models test test-pure test-cgo bench demo workflow clean-models
 
 help:
-	@echo "make demo    install what is needed, build, provision models, run the workflow on the shared faces"
+	@echo "make demo    install what is needed, build, provision models, run the appliance on a synthesised door video"
+	@echo "make workflow   the article's workflow on the shared photos: compare, embed, cluster, t-SNE figure"
 	@echo "make test    install what is needed, provision models, run every test"
 	@echo "make build   build $(BIN)"
 	@echo "make models  build the model files into $(MODELS)/ offline (joren models build)"
@@ -47,8 +48,13 @@ test-cgo:
 bench: models
 	@scripts/bench-table
 
+# The main job: the appliance on a synthesised door video (joren demo).
 demo: models
-	@scripts/demo
+	$(BIN) demo
+
+# The article's workflow on the shared photos (compare, embed, cluster, plot).
+workflow: models
+	@scripts/workflow
 
 clean-models:
 	rm -rf $(MODELS)

@@ -31,23 +31,25 @@ type Camera struct {
 	Width  int     `yaml:"width" doc:"Requested frame width in pixels (V4L2 devices)."`
 	Height int     `yaml:"height" doc:"Requested frame height in pixels (V4L2 devices)."`
 	FPS    float64 `yaml:"fps" doc:"Requested frame rate (V4L2 devices; the pace of a picture folder)."`
+	Clock  string  `yaml:"clock" doc:"DEMO AND TESTS: time a recording's frames from this joren sim truth file's timeline (simulated days) instead of the wall clock. Empty on a device."`
 }
 
 // Vision tunes the face pipeline.
 type Vision struct {
-	Embedder    string  `yaml:"embedder" doc:"Descriptors: dlib (ResNet, 128-D) or onnx (a network registered with joren models add-onnx)."`
-	ONNXModel   string  `yaml:"onnx_model" doc:"With embedder onnx: the registered network's name. Empty: the only one."`
-	Detector    string  `yaml:"detector" doc:"hog (fast) or cnn (finds more faces; seconds per megapixel, use a small detect_width)."`
-	DetectWidth int     `yaml:"detect_width" doc:"Frames are shrunk to this width before detection; HOG finds faces of 80 pixels and more at this size."`
-	MinFace     int     `yaml:"min_face" doc:"Smallest face, in pixels of the full frame, worth a descriptor."`
-	MinQuality  float64 `yaml:"min_quality" doc:"Quality (0-1: size, sharpness, frontalness) a face needs for a descriptor."`
-	Descriptors int     `yaml:"descriptors" doc:"Descriptors kept per visit: the best faces of the passage."`
-	DebugDir    string  `yaml:"debug_dir" doc:"DEBUG ONLY: write every described face's picture here. Empty (the default): no picture is ever written."`
+	Embedder     string  `yaml:"embedder" doc:"Descriptors: dlib (ResNet, 128-D) or onnx (a network registered with joren models add-onnx)."`
+	ONNXModel    string  `yaml:"onnx_model" doc:"With embedder onnx: the registered network's name. Empty: the only one."`
+	Detector     string  `yaml:"detector" doc:"hog (fast) or cnn (finds more faces; seconds per megapixel, use a small detect_width)."`
+	DetectWidth  int     `yaml:"detect_width" doc:"Frames are shrunk to this width before detection; HOG finds faces of 80 pixels and more at this size."`
+	MinFace      int     `yaml:"min_face" doc:"Smallest face, in pixels of the full frame, worth a descriptor."`
+	MinSharpness float64 `yaml:"min_sharpness" doc:"Sharpness (variance of the Laplacian of the face at 96x96 pixels) a face needs for a descriptor: blurred faces make poor descriptors."`
+	MinFrontal   float64 `yaml:"min_frontal" doc:"Frontalness (0-1, from the landmarks) a face needs for a descriptor: 0.4 lets a face turned by 30 degrees through, not one turned by 45."`
+	Descriptors  int     `yaml:"descriptors" doc:"Descriptors kept per visit: the best faces of the passage."`
+	DebugDir     string  `yaml:"debug_dir" doc:"DEBUG ONLY: write every described face's picture here. Empty (the default): no picture is ever written."`
 }
 
 // Store configures the identity store.
 type Store struct {
-	Path          string `yaml:"path" doc:"The store file. Empty: store.db in device.data_dir."`
+	Dir           string `yaml:"dir" doc:"The store's directory (it holds identities.db). Empty: store/ in device.data_dir."`
 	KeyFile       string `yaml:"key_file" doc:"Key that encrypts the store at rest, kept outside the data partition (created on first start if missing). Empty: not encrypted."`
 	Mode          string `yaml:"mode" doc:"counting: everyone who passes is counted and may become a regular; consent: only customers enrolled with joren customers add are recognised, nobody else is remembered."`
 	RetentionDays int    `yaml:"retention_days" doc:"Visitors not seen for this many days are deleted with all their data."`
@@ -113,10 +115,10 @@ func Default() Config {
 	return Config{
 		Device: Device{DataDir: "/data/joren", Models: "/usr/share/joren/models"},
 		Camera: Camera{Source: "/dev/video0", Width: 640, Height: 480, FPS: 15},
-		Vision: Vision{Embedder: "dlib", Detector: "hog", DetectWidth: 640, MinFace: 80, MinQuality: 0.4, Descriptors: 3},
+		Vision: Vision{Embedder: "dlib", Detector: "hog", DetectWidth: 640, MinFace: 80, MinSharpness: 100, MinFrontal: 0.4, Descriptors: 3},
 		Store: Store{
 			KeyFile: "/boot/joren/store.key", Mode: "counting", RetentionDays: 90,
-			MaxIdentities: 20000, MaxBytes: 256 << 20, MaintainHour: 3,
+			MaxIdentities: 50000, MaxBytes: 256 << 20, MaintainHour: 3,
 		},
 		Regular:   Regular{Days: 3, WindowDays: 30, MergeMinutes: 10},
 		Indicator: Indicator{Kind: "gpio", LED: "GPIO17", Buzzer: "GPIO27"},

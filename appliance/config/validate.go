@@ -55,8 +55,11 @@ func (c Config) validate() []Problem {
 	if c.Vision.MinFace < 20 {
 		bad("vision.min_face", "%d: faces under 20 pixels cannot be recognised", c.Vision.MinFace)
 	}
-	if c.Vision.MinQuality < 0 || c.Vision.MinQuality > 1 {
-		bad("vision.min_quality", "%v: want 0-1", c.Vision.MinQuality)
+	if c.Vision.MinSharpness < 0 {
+		bad("vision.min_sharpness", "%v: must not be negative", c.Vision.MinSharpness)
+	}
+	if c.Vision.MinFrontal < 0 || c.Vision.MinFrontal > 1 {
+		bad("vision.min_frontal", "%v: want 0-1", c.Vision.MinFrontal)
 	}
 	if c.Vision.Descriptors < 1 || c.Vision.Descriptors > 10 {
 		bad("vision.descriptors", "%d: want 1-10", c.Vision.Descriptors)

@@ -14,9 +14,12 @@ import (
 type globals struct {
 	modelDir string
 	logLevel string
-	stdout   io.Writer
-	stderr   io.Writer
-	log      *slog.Logger
+	// logLevelSet tells whether --log-level was given (it then beats the
+	// appliance configuration's log.level).
+	logLevelSet bool
+	stdout      io.Writer
+	stderr      io.Writer
+	log         *slog.Logger
 }
 
 func newRootCommand() *cobra.Command {
@@ -37,6 +40,7 @@ embed every face of some images, cluster a folder into people and plot it.`,
 			if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
 				return usagef("--log-level %q: want debug, info, warn or error", g.logLevel)
 			}
+			g.logLevelSet = cmd.Flags().Changed("log-level")
 			g.stdout, g.stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
 			g.log = slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
 			return nil
@@ -58,6 +62,8 @@ embed every face of some images, cluster a folder into people and plot it.`,
 		newClusterCommand(g),
 		newEvaluateCommand(g),
 		newConfigCommand(g),
+		newRunCommand(g),
+		newDemoCommand(g),
 		newReplayCommand(g),
 		newStaffCommand(g),
 		newForgetCommand(g),

@@ -1,19 +1,18 @@
 package main
 
 import (
+	"context"
 	"fmt"
-	"image"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/schollz/progressbar/v3"
 	"github.com/spf13/cobra"
 
-	"joren/vision/dlib"
 	"joren/vision/doorsim"
-	"joren/vision/frame"
 )
 
 func newSimCommand(g *globals) *cobra.Command {
@@ -84,42 +83,7 @@ The photos' people are named after their files, without digits and extension
 			if !strings.EqualFold(filepath.Ext(out), ".avi") {
 				return usagef("-o %s: the video is an MJPG AVI; name it .avi", out)
 			}
-			var cast *doorsim.Cast
-			if o.Scenario != doorsim.Empty {
-				frames, err := dlib.OpenFrames(g.modelDir, false)
-				if err != nil {
-					return err
-				}
-				defer frames.Close()
-				cast, err = doorsim.LoadCast(images, func(im frame.Image) ([]image.Rectangle, error) {
-					ds, err := frames.Detect(dlib.Frame(im), false)
-					var boxes []image.Rectangle
-					for _, d := range ds {
-						boxes = append(boxes, d.Box)
-					}
-					return boxes, err
-				})
-				if err != nil {
-					return err
-				}
-				defer cast.Close()
-				for _, s := range cast.Skipped {
-					g.log.Info("photo not used", "why", s)
-				}
-			}
-			truth, err := doorsim.Plan(cast, o)
-			if err != nil {
-				return usagef("%v", err)
-			}
-			if dir := filepath.Dir(out); dir != "." {
-				if err := os.MkdirAll(dir, 0o755); err != nil {
-					return err
-				}
-			}
-			bar := itemBar(g.stderr, truth.Frames, "drawing")
-			bar.Describe("drawing")
-			truth, err = doorsim.Write(cmd.Context(), cast, truth, out, func(done, total int) { bar.Set(done) })
-			bar.Finish()
+			truth, err := makeDoorVideo(cmd.Context(), g, images, out, o)
 			if err != nil {
 				return err
 			}
@@ -146,4 +110,19 @@ The photos' people are named after their files, without digits and extension
 	fl.DurationVar(&o.Duration, "duration", 10*time.Second, "length of the empty and steady scenarios")
 	fl.BoolVar(&o.NoBlur, "no-blur", false, "no motion blur on people entering")
 	return cmd
+}
+
+// makeDoorVideo draws a door-camera video with a progress bar.
+func makeDoorVideo(ctx context.Context, g *globals, images, out string, o doorsim.Options) (doorsim.Truth, error) {
+	var bar *progressbar.ProgressBar
+	truth, err := doorsim.MakeVideo(ctx, g.modelDir, images, out, o, g.log, func(done, total int) {
+		if bar == nil {
+			bar = itemBar(g.stderr, total, "drawing")
+		}
+		bar.Set(done)
+	})
+	if bar != nil {
+		bar.Finish()
+	}
+	return truth, err
 }

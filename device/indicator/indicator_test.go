@@ -10,63 +10,17 @@ import (
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
-	"periph.io/x/conn/v3/gpio/gpioreg"
-	"periph.io/x/conn/v3/gpio/gpiotest"
 
 	"joren/cluster"
 	"joren/device/pins"
+	"joren/device/pintest"
 )
-
-// recorder is a gpiotest pin that remembers every level written to it and
-// when (gpiotest keeps only the last).
-type recorder struct {
-	*gpiotest.Pin
-	mu      sync.Mutex
-	changes []change
-}
-
-type change struct {
-	level gpio.Level
-	at    time.Time
-}
-
-func (r *recorder) Out(l gpio.Level) error {
-	r.mu.Lock()
-	r.changes = append(r.changes, change{l, time.Now()})
-	r.mu.Unlock()
-	return r.Pin.Out(l)
-}
-
-// levels returns the recorded changes with repeated levels merged.
-func (r *recorder) levels() []change {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	var out []change
-	for _, c := range r.changes {
-		if len(out) == 0 || out[len(out)-1].level != c.level {
-			out = append(out, c)
-		}
-	}
-	return out
-}
-
-// register puts a recording pin named name in periph's registry for the
-// test's duration.
-func register(t *testing.T, name string, num int) *recorder {
-	t.Helper()
-	r := &recorder{Pin: &gpiotest.Pin{N: name, Num: num}}
-	if err := gpioreg.Register(r); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { gpioreg.Unregister(name) })
-	return r
-}
 
 // board opens the LED on GPIO17 (active-high) and the buzzer on GPIO27
 // (active-low), through periph's registry as the device does.
-func board(t *testing.T) (led, buzz *recorder, out *GPIO) {
+func board(t *testing.T) (led, buzz *pintest.Recorder, out *GPIO) {
 	t.Helper()
-	led, buzz = register(t, "GPIO17", 17), register(t, "GPIO27", 27)
+	led, buzz = pintest.Register(t, "GPIO17", 17), pintest.Register(t, "GPIO27", 27)
 	ledSpec, _ := pins.Parse("GPIO17")
 	buzzSpec, _ := pins.Parse("GPIO27:low")
 	l, err := pins.OpenOutput(ledSpec)
@@ -122,34 +76,34 @@ func TestRegularOnGPIO(t *testing.T) {
 	ind := New(out, nil, nil)
 	start(t, ind, nil)
 	ind.Notify(regular)
-	waitFor(t, "the pattern to end", func() bool { return len(led.levels()) >= 7 })
+	waitFor(t, "the pattern to end", func() bool { return len(led.Levels()) >= 7 })
 
-	l := led.levels()
+	l := led.Levels()
 	want := []gpio.Level{gpio.Low, gpio.High, gpio.Low, gpio.High, gpio.Low, gpio.High, gpio.Low}
 	if len(l) != len(want) {
 		t.Fatalf("LED levels %v, want %v", l, want)
 	}
 	for i := range want {
-		if l[i].level != want[i] {
+		if l[i].Level != want[i] {
 			t.Fatalf("LED levels %v, want %v", l, want)
 		}
 	}
 	// Each blink and gap lasts its step (more on a busy machine, never
 	// less).
 	for i := 1; i < len(l)-1; i++ {
-		if d := l[i+1].at.Sub(l[i].at); d < 120*time.Millisecond || d > 620*time.Millisecond {
+		if d := l[i+1].At.Sub(l[i].At); d < 120*time.Millisecond || d > 620*time.Millisecond {
 			t.Errorf("LED step %d lasted %s, want 120ms", i, d)
 		}
 	}
 	// The buzzer is active-low: off is High, on is Low. One beep.
-	b := buzz.levels()
-	if len(b) != 3 || b[0].level != gpio.High || b[1].level != gpio.Low || b[2].level != gpio.High {
+	b := buzz.Levels()
+	if len(b) != 3 || b[0].Level != gpio.High || b[1].Level != gpio.Low || b[2].Level != gpio.High {
 		t.Fatalf("buzzer levels %v, want High (off), Low (beep), High", b)
 	}
-	if d := b[2].at.Sub(b[1].at); d < 120*time.Millisecond || d > 620*time.Millisecond {
+	if d := b[2].At.Sub(b[1].At); d < 120*time.Millisecond || d > 620*time.Millisecond {
 		t.Errorf("beep lasted %s, want 120ms", d)
 	}
-	if d := b[1].at.Sub(l[1].at); d < 0 || d > 100*time.Millisecond {
+	if d := b[1].At.Sub(l[1].At); d < 0 || d > 100*time.Millisecond {
 		t.Errorf("the beep starts %s after the first blink, want together", d)
 	}
 	if ind.Played() != 1 {
@@ -167,7 +121,7 @@ func TestBurstIsCoalesced(t *testing.T) {
 	ind := New(out, ps, nil)
 	start(t, ind, nil)
 	ind.Notify(regular)
-	waitFor(t, "the first pattern to start", func() bool { return len(led.levels()) >= 2 })
+	waitFor(t, "the first pattern to start", func() bool { return len(led.Levels()) >= 2 })
 
 	for range 50 {
 		ind.Notify(regular)
@@ -181,10 +135,10 @@ func TestBurstIsCoalesced(t *testing.T) {
 		t.Fatalf("the burst played %d patterns while the first was still on: Notify waited", ind.Played())
 	}
 	// regular (600 ms) + became-regular (three blinks) = 4 highs.
-	waitFor(t, "both patterns", func() bool { return len(led.levels()) >= 9 })
+	waitFor(t, "both patterns", func() bool { return len(led.Levels()) >= 9 })
 	time.Sleep(200 * time.Millisecond)
-	if got := len(led.levels()); got != 9 {
-		t.Errorf("LED changed %d times, want 9 (one long blink, then three short): %v", got, led.levels())
+	if got := len(led.Levels()); got != 9 {
+		t.Errorf("LED changed %d times, want 9 (one long blink, then three short): %v", got, led.Levels())
 	}
 	if ind.Played() != 2 || ind.Coalesced() != 50 {
 		t.Errorf("played %d, coalesced %d; want 2 and 50", ind.Played(), ind.Coalesced())
@@ -199,15 +153,15 @@ func TestOffOnShutdown(t *testing.T) {
 	ind := New(out, ps, nil)
 	stop := start(t, ind, nil)
 	ind.Notify(regular)
-	waitFor(t, "the pattern to start", func() bool { return len(led.levels()) >= 2 })
+	waitFor(t, "the pattern to start", func() bool { return len(led.Levels()) >= 2 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
-	l, b := led.levels(), buzz.levels()
-	if l[len(l)-1].level != gpio.Low || b[len(b)-1].level != gpio.High {
+	l, b := led.Levels(), buzz.Levels()
+	if l[len(l)-1].Level != gpio.Low || b[len(b)-1].Level != gpio.High {
 		t.Errorf("after shutdown: LED %v, buzzer %v; want both off", l, b)
 	}
-	if on := l[len(l)-1].at.Sub(l[1].at); on > 2*time.Second {
+	if on := l[len(l)-1].At.Sub(l[1].At); on > 2*time.Second {
 		t.Errorf("the LED stayed on %s after shutdown was asked", on)
 	}
 }

@@ -78,6 +78,7 @@ type Publisher struct {
 	door     chan struct{}
 	commands chan []byte
 
+	offline   bool          // no broker: events are only kept
 	first     chan struct{} // closed after the first connection attempt
 	firstOnce sync.Once
 	firstErr  error
@@ -111,11 +112,22 @@ func ReadCounters(box *outbox.Outbox) (Counters, error) {
 }
 
 // New returns a Publisher of maker's events through box.
+//
+// With no Broker the publisher only keeps events: they wait in the outbox
+// until a later start has a broker (a device installed before head office
+// is ready loses nothing).
 func New(cfg Config, maker *event.Maker, box *outbox.Outbox) (*Publisher, error) {
 	cfg.setDefaults()
-	b, err := parseBroker(cfg.Broker)
-	if err != nil {
-		return nil, err
+	var (
+		b   broker
+		err error
+	)
+	if cfg.Broker != "" {
+		if b, err = parseBroker(cfg.Broker); err != nil {
+			return nil, err
+		}
+	} else if cfg.Commands || cfg.Discovery {
+		return nil, errors.New("commands and Home Assistant discovery need a broker")
 	}
 	if cfg.Username == "" {
 		cfg.Username, cfg.Password = b.user, b.password
@@ -152,6 +164,10 @@ func New(cfg Config, maker *event.Maker, box *outbox.Outbox) (*Publisher, error)
 		commands: make(chan []byte, 16),
 		first:    make(chan struct{}),
 		seen:     map[string]time.Time{},
+	}
+	if cfg.Broker == "" {
+		p.offline = true
+		p.firstOnce.Do(func() { close(p.first) })
 	}
 	if p.counts, err = ReadCounters(box); err != nil {
 		// Counters are a convenience; a damaged copy must not stop
@@ -239,7 +255,8 @@ func (p *Publisher) FirstAttempt(ctx context.Context) error {
 // passed: then with an error saying what is left). in may be nil: Run
 // then only delivers. Cancelling ctx is a normal shutdown: Run publishes
 // the offline status and returns nil; undelivered events stay in the
-// outbox for the next start.
+// outbox for the next start. Without a broker, Run only stores the events
+// read from in.
 func (p *Publisher) Run(ctx context.Context, in <-chan cluster.Decision) error {
 	g, gctx := errgroup.WithContext(ctx)
 	dctx, cancel := context.WithCancelCause(gctx)
@@ -270,6 +287,9 @@ func (p *Publisher) Run(ctx context.Context, in <-chan cluster.Decision) error {
 				}
 			}
 		})
+	}
+	if p.offline {
+		return g.Wait()
 	}
 	g.Go(func() error { return p.deliver(dctx, inputDone) })
 	return g.Wait()

@@ -1,0 +1,248 @@
+package appliance
+
+import (
+	"context"
+	"encoding/json"
+	"io/fs"
+	"log/slog"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"joren/appliance/config"
+	"joren/cluster"
+	"joren/device/pintest"
+	"joren/internal/testenv"
+	"joren/sync/event"
+	"joren/sync/mosquittotest"
+	"joren/vision"
+	"joren/vision/doorsim"
+)
+
+// fakeNotifier records what the service manager was told.
+type fakeNotifier struct {
+	mu                     sync.Mutex
+	ready, alive, stopping int
+}
+
+func (f *fakeNotifier) Ready()    { f.mu.Lock(); f.ready++; f.mu.Unlock() }
+func (f *fakeNotifier) Alive()    { f.mu.Lock(); f.alive++; f.mu.Unlock() }
+func (f *fakeNotifier) Stopping() { f.mu.Lock(); f.stopping++; f.mu.Unlock() }
+func (f *fakeNotifier) WatchdogInterval() time.Duration {
+	return 2 * time.Second
+}
+
+// listFiles returns every file under dir (relative paths).
+func listFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	var out []string
+	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			rel, _ := filepath.Rel(dir, p)
+			out = append(out, rel)
+		}
+		return nil
+	})
+	sort.Strings(out)
+	return out
+}
+
+// TestEndToEnd runs the appliance on a synthesised video of people
+// passing a door over four simulated days, with the indicator on periph
+// test pins and events to a real mosquitto: regulars light the indicator
+// from their third distinct day on, the events match the decisions, and
+// nothing is written to disk but the store, the outbox and the device
+// secret.
+func TestEndToEnd(t *testing.T) {
+	work := t.TempDir()
+	video := filepath.Join(work, "video", "door.avi")
+	truth, err := doorsim.MakeVideo(context.Background(), testenv.Models(t), testenv.Faces(t), video,
+		doorsim.Options{Days: 4, Regulars: 4, Together: -1, Seed: 7}, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	videoFiles := listFiles(t, filepath.Dir(video))
+
+	led, buzz := pintest.Register(t, "GPIO17", 17), pintest.Register(t, "GPIO27", 27)
+	broker := mosquittotest.Start(t, mosquittotest.Options{})
+	sub := broker.Subscribe(t, "head-office", "joren/#")
+
+	// Everything the process might write to: its data, its temporary
+	// folder, its working folder (this package's), its home.
+	data := filepath.Join(work, "data")
+	tmp, home := t.TempDir(), t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	t.Setenv("HOME", home)
+	pkgBefore := listFiles(t, ".")
+
+	cfg := config.Default()
+	cfg.Device = config.Device{ID: "door-test", Site: "test-shop", Timezone: "Asia/Tokyo", DataDir: data, Models: testenv.Models(t)}
+	cfg.Camera = config.Camera{Source: video, Clock: doorsim.TruthPath(video)}
+	cfg.Store.KeyFile = ""
+	cfg.Indicator = config.Indicator{Kind: "gpio", LED: "GPIO17", Buzzer: "GPIO27:low"}
+	cfg.Events.Broker = broker.URL()
+	cfg.HTTP.Listen = "127.0.0.1:0"
+
+	var (
+		mu        sync.Mutex
+		decisions []cluster.Decision
+		decidedAt []time.Time
+	)
+	notify := &fakeNotifier{}
+	a, err := Open(cfg, Options{
+		Log:      slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})),
+		Version:  "test",
+		Notifier: notify,
+		OnDecision: func(d cluster.Decision, _ vision.Visit) {
+			mu.Lock()
+			decisions = append(decisions, d)
+			decidedAt = append(decidedAt, time.Now())
+			mu.Unlock()
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	if err := a.Run(ctx); err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	a.Close()
+	if notify.ready != 1 || notify.stopping != 1 {
+		t.Errorf("service manager told ready %d times, stopping %d times", notify.ready, notify.stopping)
+	}
+
+	// Decisions against the video's truth.
+	outcomes := Match(truth, decisions, cfg.Regular.Days)
+	score := Summarise(outcomes, cfg.Regular.Days)
+	t.Logf("%s; %d decisions in all", score, len(decisions))
+	for _, o := range outcomes {
+		t.Logf("day %d %-9s distinct day %d: found %v regular %v (want %v) visits %d days %d", o.Passage.Day+1, o.Passage.Person, o.Day, o.Found, o.Decision.Regular, o.WantRegular, o.Decision.Visits, o.Decision.Days)
+	}
+	if score.Decided < score.Passages*9/10 {
+		t.Errorf("only %d of %d passages decided", score.Decided, score.Passages)
+	}
+	if score.Right < score.Passages*8/10 {
+		t.Errorf("regular status right for only %d of %d passages", score.Right, score.Passages)
+	}
+	if len(score.Regulars) < 3 {
+		t.Fatalf("the video has %d people who should become regulars, want at least 3", len(score.Regulars))
+	}
+	// Nobody is called a regular before their third day; most regulars
+	// are recognised on exactly that day. (The video shows different
+	// photos of a person on different days, harder than one person at a
+	// real door: dlib sometimes takes two photos of one woman for two
+	// people, who then never reach three days.)
+	onTime := 0
+	for _, p := range score.Regulars {
+		switch day := score.FirstLit[p]; {
+		case day == cfg.Regular.Days:
+			onTime++
+		case day != 0:
+			t.Errorf("%s was first shown as a regular on their distinct day %d, want %d", p, day, cfg.Regular.Days)
+		}
+	}
+	for _, o := range outcomes {
+		if o.Found && o.Decision.Regular && !o.WantRegular {
+			t.Errorf("%s shown as a regular on their distinct day %d", o.Passage.Person, o.Day)
+		}
+	}
+	if onTime*3 < len(score.Regulars)*2 {
+		t.Errorf("only %d of %d regulars were recognised on their day %d", onTime, len(score.Regulars), cfg.Regular.Days)
+	}
+
+	// The indicator: each decision about a regular lit the LED (three
+	// blinks) and sounded the active-low buzzer; no other decision did.
+	lit := 0
+	for _, d := range decisions {
+		if d.Regular && d.Staff == "" {
+			lit++
+		}
+	}
+	if rises := led.Rises(); rises != 3*lit {
+		t.Errorf("LED lit %d times for %d decisions about regulars, want three blinks each", rises, lit)
+	}
+	beeps := 0
+	for i, c := range buzz.Levels() {
+		if c.Level == false && i > 0 { // active low: low is sound
+			beeps++
+		}
+	}
+	if lit > 0 && beeps == 0 {
+		t.Error("the buzzer never sounded")
+	}
+	if l := led.Levels(); len(l) > 0 && l[len(l)-1].Level != false {
+		t.Error("the LED was left on at shutdown")
+	}
+
+	// Head office got one event per decision, matching it, and nothing
+	// that identifies the person.
+	msgs, _ := sub.WaitFor(20*time.Second, func(m []mosquittotest.Message) bool { return countTopic(m, "/visit") >= len(decisions) })
+	var events []event.Visit
+	for _, m := range msgs {
+		if !strings.HasSuffix(m.Topic, "/visit") {
+			continue
+		}
+		var v event.Visit
+		if err := json.Unmarshal(m.Payload, &v); err != nil {
+			t.Fatal(err)
+		}
+		for _, forbidden := range []string{"descriptor", `"visit"`, "visitor_id"} {
+			if strings.Contains(string(m.Payload), forbidden) {
+				t.Errorf("event carries %s: %s", forbidden, m.Payload)
+			}
+		}
+		events = append(events, v)
+	}
+	if len(events) != len(decisions) {
+		t.Fatalf("%d events for %d decisions", len(events), len(decisions))
+	}
+	sort.Slice(events, func(i, j int) bool { return events[i].ID < events[j].ID })
+	sort.Slice(decisions, func(i, j int) bool { return decisions[i].Time.Before(decisions[j].Time) })
+	for i, d := range decisions {
+		e := events[i]
+		if !e.Time.Equal(d.Time.Truncate(time.Second)) || e.Visits != d.Visits || e.Days != d.Days || e.Regular != d.Regular ||
+			e.BecameRegular != d.BecameRegular || (e.Kind == event.New) != d.New || e.Visitor == d.Visitor {
+			t.Errorf("event %d %+v does not match decision %+v", i, e, d)
+		}
+	}
+
+	// Nothing on disk but the store, the outbox and the device secret.
+	if got := listFiles(t, data); !slices.Equal(got, []string{"device-secret", "outbox.db", filepath.Join("store", "identities.db")}) {
+		t.Errorf("data directory holds %v", got)
+	}
+	for name, dir := range map[string]string{"TMPDIR": tmp, "HOME": home} {
+		if got := listFiles(t, dir); len(got) > 0 {
+			t.Errorf("%s holds %v", name, got)
+		}
+	}
+	if got := listFiles(t, "."); !slices.Equal(got, pkgBefore) {
+		t.Errorf("the working folder changed: %v, was %v", got, pkgBefore)
+	}
+	if got := listFiles(t, filepath.Dir(video)); !slices.Equal(got, videoFiles) {
+		t.Errorf("the video's folder changed: %v", got)
+	}
+}
+
+func countTopic(ms []mosquittotest.Message, suffix string) int {
+	n := 0
+	for _, m := range ms {
+		if strings.HasSuffix(m.Topic, suffix) {
+			n++
+		}
+	}
+	return n
+}
+
+// testWriter sends the appliance's log to the test's log.
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}

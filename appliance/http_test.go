@@ -1,0 +1,110 @@
+package appliance
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"joren/appliance/config"
+	"joren/internal/testenv"
+)
+
+func freePort(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func testConfig(t *testing.T) config.Config {
+	cfg := config.Default()
+	cfg.Device = config.Device{ID: "t", Site: "s", Timezone: "UTC", DataDir: filepath.Join(t.TempDir(), "data"), Models: testenv.Models(t)}
+	cfg.Camera = config.Camera{Source: testenv.Faces(t), FPS: 2}
+	cfg.Store.KeyFile = ""
+	cfg.Indicator = config.Indicator{Kind: "none"}
+	return cfg
+}
+
+// While it runs, the appliance answers /healthz and /metrics on
+// localhost.
+func TestHealthAndMetrics(t *testing.T) {
+	cfg := testConfig(t)
+	cfg.HTTP.Listen = freePort(t)
+	a, err := Open(cfg, Options{Log: slog.New(slog.DiscardHandler), Version: "test", Notifier: &fakeNotifier{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	done := make(chan error, 1)
+	go func() { done <- a.Run(context.Background()) }()
+	base := "http://" + cfg.HTTP.Listen
+	var health, metrics string
+	deadline := time.Now().Add(60 * time.Second)
+	for (health == "" || metrics == "") && time.Now().Before(deadline) {
+		if r, err := http.Get(base + "/healthz"); err == nil {
+			b, _ := io.ReadAll(r.Body)
+			r.Body.Close()
+			if r.StatusCode == http.StatusOK {
+				health = string(b)
+			}
+		}
+		if r, err := http.Get(base + "/metrics"); err == nil {
+			b, _ := io.ReadAll(r.Body)
+			r.Body.Close()
+			if strings.Contains(string(b), "joren_frames_total ") && !strings.Contains(string(b), "joren_frames_total 0\n") {
+				metrics = string(b)
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	var h Health
+	if err := json.Unmarshal([]byte(health), &h); err != nil || h.Status != "ok" || h.Checks["store"] != "ok" {
+		t.Errorf("healthz: %q (%v)", health, err)
+	}
+	for _, name := range []string{"joren_info{", "joren_frames_dropped_total", "joren_outbox_pending", "joren_store_identities", "joren_store_bytes", "joren_last_frame_age_seconds", "joren_fps"} {
+		if !strings.Contains(metrics, name) {
+			t.Errorf("metrics lack %s:\n%s", name, metrics)
+		}
+	}
+}
+
+// A wrong setting is reported by Open, naming the key to fix.
+func TestOpenErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(*config.Config)
+		want string
+	}{
+		{"models", func(c *config.Config) { c.Device.Models = t.TempDir() }, "device.models:"},
+		{"camera", func(c *config.Config) { c.Camera.Source = filepath.Join(t.TempDir(), "none.avi") }, "camera.source:"},
+		{"pin", func(c *config.Config) { c.Indicator = config.Indicator{Kind: "gpio", LED: "GPIO99"} }, "indicator.led:"},
+		{"clock", func(c *config.Config) { c.Camera.Clock = filepath.Join(t.TempDir(), "none.json") }, "camera.clock:"},
+		{"password", func(c *config.Config) { c.Events.Broker, c.Events.PasswordFile = "mqtt://127.0.0.1:1", "/nonexistent" }, "events.password_file:"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := testConfig(t)
+			tc.edit(&cfg)
+			a, err := Open(cfg, Options{Notifier: &fakeNotifier{}})
+			if err == nil {
+				a.Close()
+				t.Fatal("opened")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not name %s", err, tc.want)
+			}
+		})
+	}
+}
