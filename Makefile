@@ -7,13 +7,13 @@ DETECTOR_DIR ?= ../shared/models
 SHARED      ?= ../shared
 BIN         := bin/joren
 # Packages without cgo: they must build and test with CGO_ENABLED=0.
-PURE_PKGS   := ./cluster/... ./vision ./vision/models ./vision/verification ./vision/frame ./vision/motion ./vision/quality ./vision/track ./internal/... ./device/... ./sync/... ./appliance/config ./device/pintest
+PURE_PKGS   := ./cluster/... ./vision ./vision/models ./vision/verification ./vision/frame ./vision/motion ./vision/quality ./vision/track ./internal/... ./device/... ./sync/... ./appliance/config ./device/pintest ./appliance/installer
 
 export JOREN_MODELS := $(abspath $(MODELS))
 export JOREN_SHARED := $(abspath $(SHARED))
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: help deps build models test test-pure test-cgo bench demo workflow clean-models
+.PHONY: help deps build models test test-pure test-cgo test-arm64-pure bench demo workflow clean-models
 
 help:
 	@echo "make demo    install what is needed, build, provision models, run the appliance on a synthesised door video"
@@ -22,6 +22,13 @@ help:
 	@echo "make build   build $(BIN)"
 	@echo "make models  build the model files into $(MODELS)/ offline (joren models build)"
 	@echo "make bench   run the benchmarks and print a table"
+	@echo "make cross ARCH=arm64|armhf   cross-build bin/joren-linux-ARCH (docs/image.md)"
+	@echo "make test-arm64-pure   the pure-Go packages as arm64 binaries under qemu (part of make test)"
+	@echo "make test-arm64   every test of vision/ cluster/ device/ sync/, cgo included, as arm64 binaries under qemu (hours)"
+	@echo "make test-image   the image's scripts, partitions, update bundles, A/B switch and provisioning (part of make test)"
+	@echo "make buildroot-check   Buildroot's offline checks of buildroot/ (BUILDROOT=source tree)"
+	@echo "make jetson-deb   the arm64 .deb for NVIDIA Jetson (docs/jetson.md)"
+	@echo "make image BOARD=rpi4-64|rpi5   the SD-card image and update bundle (needs internet)"
 
 deps:
 	@scripts/setup-debian
@@ -33,12 +40,20 @@ models: build
 	$(BIN) --models $(MODELS) models build --detector-dir $(DETECTOR_DIR) --test-onnx
 	$(BIN) --models $(MODELS) models verify
 
-test: models test-pure test-cgo
+test: models test-pure test-cgo test-arm64-pure test-image
 
 # The pure-Go packages really build without cgo.
 test-pure:
 	CGO_ENABLED=0 $(GO) vet $(PURE_PKGS)
 	CGO_ENABLED=0 $(GO) test -count=1 $(PURE_PKGS)
+
+# The same pure-Go packages as arm64 binaries under qemu-user: what the
+# Raspberry Pi runs of them (floating point, byte order, atomics) is tested on
+# every run. The cgo packages under emulation take hours: make test-arm64.
+test-arm64-pure:
+	CGO_ENABLED=0 GOARCH=arm64 $(GO) vet $(PURE_PKGS)
+	JOREN_TEST_EXEC=qemu-aarch64-static CGO_ENABLED=0 GOARCH=arm64 \
+		$(GO) test -count=1 -exec qemu-aarch64-static $(PURE_PKGS)
 
 # Everything, with gocv's Mat profile on, so tests can check every Mat is closed.
 test-cgo:
@@ -58,3 +73,44 @@ workflow: models
 
 clean-models:
 	rm -rf $(MODELS)
+
+# --- Boards: cross builds, emulated tests, the SD-card image (docs/image.md) ---
+# ARCH is arm64 (Raspberry Pi 4/5, Jetson) or armhf (32-bit Raspberry Pi OS
+# boards). The sysroots live in the user cache ($(HOME)/.cache/joren), not here.
+ARCH  ?= arm64
+BOARD ?= rpi4-64
+
+.PHONY: test-image cross test-arm64 test-armhf buildroot-check jetson-deb image
+
+cross:
+	scripts/setup-cross $(ARCH)
+	scripts/sysroot $(ARCH)
+	scripts/cross-build $(ARCH)
+
+test-arm64: models
+	scripts/setup-cross arm64
+	scripts/sysroot arm64
+	scripts/test-cross arm64
+
+test-armhf: models
+	scripts/setup-cross armhf
+	scripts/sysroot armhf
+	scripts/test-cross armhf
+
+# The image's scripts on real partitions (seconds; part of make test).
+test-image: build
+	scripts/test-image
+
+# Needs a Buildroot source tree in BUILDROOT (default ~/.cache/joren/buildroot).
+buildroot-check:
+	scripts/setup-cross arm64 buildroot
+	scripts/buildroot-check
+
+jetson-deb:
+	scripts/setup-cross arm64 deb
+	scripts/sysroot arm64
+	scripts/cross-build arm64
+	scripts/jetson-deb
+
+image:
+	scripts/image $(BOARD)

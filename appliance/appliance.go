@@ -8,12 +8,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"joren/appliance/config"
+	"joren/appliance/installer"
 	"joren/cluster"
 	"joren/cluster/identity"
 	"joren/cluster/store"
@@ -74,6 +74,8 @@ type Appliance struct {
 	pipe    *pipeline.Pipeline
 	metrics *metrics
 	recent  *recent
+	live    *installer.Live
+	page    *installer.Server
 
 	closers []func() error
 }
@@ -88,7 +90,7 @@ func Open(cfg config.Config, o Options) (_ *Appliance, err error) {
 	if o.Notifier == nil {
 		o.Notifier = systemdNotifier{}
 	}
-	a := &Appliance{cfg: cfg, o: o, log: o.Log, recent: newRecent(20)}
+	a := &Appliance{cfg: cfg, o: o, log: o.Log}
 	defer func() {
 		if err != nil {
 			a.Close()
@@ -107,6 +109,10 @@ func Open(cfg config.Config, o Options) (_ *Appliance, err error) {
 		return nil, err
 	}
 	if err := a.openIndicator(); err != nil {
+		return nil, err
+	}
+	a.recent = newRecent(20, a.zone)
+	if err := a.openInstaller(); err != nil {
 		return nil, err
 	}
 	if err := a.openCamera(); err != nil {
@@ -209,19 +215,29 @@ func (a *Appliance) openStore() error {
 	if c.Store.MaxBytes > 0 {
 		lim.MaxBytes = c.Store.MaxBytes
 	}
-	st, err := store.Open(a.storeDir(), store.Options{Model: a.model, Zone: a.zone.String(), Create: true, Limits: lim})
+	mode, err := store.ParseMode(c.Store.Mode)
+	if err != nil {
+		return fmt.Errorf("store.mode: %w", err)
+	}
+	st, err := store.Open(a.storeDir(), store.Options{Model: a.model, Zone: a.zone.String(), Create: true, Limits: lim, KeyFile: c.Store.KeyFile, Mode: mode})
 	if err != nil {
 		return err
 	}
 	a.st = st
 	a.onClose(st.Close)
+	switch {
+	case st.KeyCreated():
+		a.log.Warn("made a new key for the identity store: back it up, without it the store cannot be read", "key_file", c.Store.KeyFile)
+	case !st.Encrypted():
+		a.log.Warn("the identity store is not encrypted (store.key_file is empty)", "store", a.storeDir())
+	}
 	pol := identity.Policy{
 		RegularDays: c.Regular.Days,
 		Window:      c.Regular.WindowDays,
 		MergeWindow: time.Duration(c.Regular.MergeMinutes) * time.Minute,
 		Retention:   c.Store.RetentionDays,
 	}
-	svc, err := identity.New(st, identity.Options{Policy: pol, Log: a.log})
+	svc, err := identity.New(st, identity.Options{Policy: pol, Log: a.log, Mode: mode})
 	if err != nil {
 		return err
 	}
@@ -393,6 +409,9 @@ func (a *Appliance) openCamera() error {
 		Log:         a.log,
 	}
 	pc.Track.K = c.Vision.Descriptors
+	if a.live != nil {
+		pc.Preview = a.live
+	}
 	if c.Vision.DebugDir != "" {
 		dbg, err := pipeline.NewDebugDir(c.Vision.DebugDir)
 		if err != nil {
@@ -434,12 +453,16 @@ func (a *Appliance) Run(ctx context.Context) error {
 
 	if a.ind != nil {
 		aux.Go(func() error { return a.ind.Run(auxGctx, nil) })
+		a.ind.Show(indicator.Started) // the lamp test
 	}
 	if a.btn != nil {
 		aux.Go(func() error { return a.btn.Serve(auxGctx, a.forgetLast) })
 	}
 	if a.cfg.HTTP.Listen != "" {
 		aux.Go(func() error { return a.serveHTTP(auxGctx) })
+	}
+	if a.page != nil {
+		aux.Go(func() error { return a.page.Run(auxGctx) })
 	}
 	aux.Go(func() error { return a.maintainNightly(auxGctx) })
 	aux.Go(func() error { return a.watchdog(auxGctx) })
@@ -513,6 +536,9 @@ func decisionAttrs(d cluster.Decision) []any {
 	if d.Staff != "" {
 		return append(attrs, "staff", d.Staff)
 	}
+	if d.Unknown {
+		return append(attrs, "visitor", "not enrolled", "confidence", fmt.Sprintf("%.2f", d.Confidence))
+	}
 	return append(attrs, "visitor", d.Visitor, "visits", d.Visits, "days", d.Days, "regular", d.Regular, "confidence", fmt.Sprintf("%.2f", d.Confidence))
 }
 
@@ -550,28 +576,4 @@ func (a *Appliance) maintainNightly(ctx context.Context) error {
 		}
 		a.log.Info("maintenance pass", "report", fmt.Sprintf("%+v", rep))
 	}
-}
-
-// recent keeps the last decisions for the installer page.
-type recent struct {
-	mu   sync.Mutex
-	max  int
-	list []cluster.Decision
-}
-
-func newRecent(max int) *recent { return &recent{max: max} }
-
-func (r *recent) add(d cluster.Decision) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.list = append(r.list, d)
-	if len(r.list) > r.max {
-		r.list = r.list[len(r.list)-r.max:]
-	}
-}
-
-func (r *recent) all() []cluster.Decision {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]cluster.Decision(nil), r.list...)
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io/fs"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"slices"
 	"sort"
@@ -15,6 +16,7 @@ import (
 
 	"joren/appliance/config"
 	"joren/cluster"
+	"joren/cluster/store"
 	"joren/device/pintest"
 	"joren/internal/testenv"
 	"joren/sync/event"
@@ -82,10 +84,21 @@ func TestEndToEnd(t *testing.T) {
 	cfg := config.Default()
 	cfg.Device = config.Device{ID: "door-test", Site: "test-shop", Timezone: "Asia/Tokyo", DataDir: data, Models: testenv.Models(t)}
 	cfg.Camera = config.Camera{Source: video, Clock: doorsim.TruthPath(video)}
-	cfg.Store.KeyFile = ""
+	// The key lives outside the data directory, as on the image.
+	boot := filepath.Join(work, "boot")
+	if err := os.Mkdir(boot, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Store.KeyFile = filepath.Join(boot, "store.key")
 	cfg.Indicator = config.Indicator{Kind: "gpio", LED: "GPIO17", Buzzer: "GPIO27:low"}
 	cfg.Events.Broker = broker.URL()
 	cfg.HTTP.Listen = "127.0.0.1:0"
+	// An installer watches the page while the video plays.
+	const password = "aim the camera, then go"
+	cfg.Installer = config.Installer{Enabled: true, Listen: freeAddr(t), PasswordFile: filepath.Join(boot, "installer-password"), OffAfterMinutes: 30}
+	if err := os.WriteFile(cfg.Installer.PasswordFile, []byte(password+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 
 	var (
 		mu        sync.Mutex
@@ -109,10 +122,21 @@ func TestEndToEnd(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
-	if err := a.Run(ctx); err != nil {
+	watchCtx, stopWatching := context.WithCancel(ctx)
+	watcher := &pageWatcher{}
+	watched := make(chan struct{})
+	go func() {
+		defer close(watched)
+		watchPage(watchCtx, cfg.Installer.Listen, password, watcher)
+	}()
+	err = a.Run(ctx)
+	stopWatching()
+	<-watched
+	if err != nil {
 		t.Fatalf("Run: %v", err)
 	}
 	a.Close()
+	watcher.check(t, len(decisions))
 	if notify.ready != 1 || notify.stopping != 1 {
 		t.Errorf("service manager told ready %d times, stopping %d times", notify.ready, notify.stopping)
 	}
@@ -156,16 +180,17 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("only %d of %d regulars were recognised on their day %d", onTime, len(score.Regulars), cfg.Regular.Days)
 	}
 
-	// The indicator: each decision about a regular lit the LED (three
-	// blinks) and sounded the active-low buzzer; no other decision did.
+	// The indicator: the LED lit once at start (the lamp test), then each
+	// decision about a regular lit it (three blinks) and sounded the
+	// active-low buzzer; no other decision did.
 	lit := 0
 	for _, d := range decisions {
 		if d.Regular && d.Staff == "" {
 			lit++
 		}
 	}
-	if rises := led.Rises(); rises != 3*lit {
-		t.Errorf("LED lit %d times for %d decisions about regulars, want three blinks each", rises, lit)
+	if rises := led.Rises(); rises != 1+3*lit {
+		t.Errorf("LED lit %d times for %d decisions about regulars, want the lamp test and three blinks each", rises, lit)
 	}
 	beeps := 0
 	for i, c := range buzz.Levels() {
@@ -210,6 +235,17 @@ func TestEndToEnd(t *testing.T) {
 			e.BecameRegular != d.BecameRegular || (e.Kind == event.New) != d.New || e.Visitor == d.Visitor {
 			t.Errorf("event %d %+v does not match decision %+v", i, e, d)
 		}
+	}
+
+	// The store is encrypted with the key made on first start.
+	if fi, err := os.Stat(cfg.Store.KeyFile); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("store key: %v, mode %v; want a file only its owner reads", err, fi.Mode())
+	}
+	if st, err := store.Open(filepath.Join(data, "store"), store.Options{ReadOnly: true}); err == nil {
+		st.Close()
+		t.Error("the store opened without its key")
+	} else if !strings.Contains(err.Error(), "encrypted") {
+		t.Errorf("opening the store without its key: %v, want it to say the store is encrypted", err)
 	}
 
 	// Nothing on disk but the store, the outbox and the device secret.

@@ -13,7 +13,7 @@ type Decision struct {
 	// Time is when the visit started.
 	Time time.Time `json:"time"`
 	// Visitor is the stable internal id of the identity the visit was
-	// attached to (empty for staff).
+	// attached to (empty for staff, and for an unknown visitor).
 	Visitor string `json:"visitor,omitempty"`
 	// Staff is the staff member's name when the visit matched staff; staff
 	// are never counted as customers.
@@ -31,6 +31,14 @@ type Decision struct {
 	// BecameRegular is set on the visit that made the identity a regular.
 	BecameRegular bool `json:"became_regular,omitempty"`
 	// Confidence in [0, 1] that the visit was attached to the right
-	// identity (for a new identity: that it is nobody known).
+	// identity (for a new identity or an unknown visitor: that it is
+	// nobody known).
 	Confidence float64 `json:"confidence"`
+	// Unknown is set, in consent mode, for a visitor who matches no
+	// enrolled customer: nothing is remembered of them (no identity, no
+	// descriptor), Visitor and Staff are empty, New, Visits, Days and
+	// Regular are zero, and the visit only counts as an anonymous passage.
+	// Consumers that act on Visitor must skip such decisions, as they skip
+	// staff.
+	Unknown bool `json:"unknown,omitempty"`
 }

@@ -50,7 +50,7 @@ type Vision struct {
 // Store configures the identity store.
 type Store struct {
 	Dir           string `yaml:"dir" doc:"The store's directory (it holds identities.db). Empty: store/ in device.data_dir."`
-	KeyFile       string `yaml:"key_file" doc:"Key that encrypts the store at rest, kept outside the data partition (created on first start if missing). Empty: not encrypted."`
+	KeyFile       string `yaml:"key_file" doc:"Key that encrypts the store at rest, kept outside the data partition (created on first start if missing and its directory exists). On the image, joren-provision copies it there from the card's CONFIG partition. Empty: not encrypted."`
 	Mode          string `yaml:"mode" doc:"counting: everyone who passes is counted and may become a regular; consent: only customers enrolled with joren customers add are recognised, nobody else is remembered."`
 	RetentionDays int    `yaml:"retention_days" doc:"Visitors not seen for this many days are deleted with all their data."`
 	MaxIdentities int    `yaml:"max_identities" doc:"Most visitors kept; when full, never-regular visitors seen least recently are evicted first."`
@@ -99,7 +99,7 @@ type HTTP struct {
 type Installer struct {
 	Enabled         bool   `yaml:"enabled" doc:"Serve the installer page. It shows the live camera (faces) to whoever has the password: turn it off once the camera is aimed."`
 	Listen          string `yaml:"listen" doc:"Address of the installer page."`
-	PasswordFile    string `yaml:"password_file" doc:"File holding the installer page's password (required when enabled)."`
+	PasswordFile    string `yaml:"password_file" doc:"File holding the installer page's password, at least 8 characters (required when enabled). On the image, joren/installer.password on the card's CONFIG partition ends up here."`
 	OffAfterMinutes int    `yaml:"off_after_minutes" doc:"The page turns itself off this many minutes after start (0: never)."`
 }
 
@@ -117,14 +117,14 @@ func Default() Config {
 		Camera: Camera{Source: "/dev/video0", Width: 640, Height: 480, FPS: 15},
 		Vision: Vision{Embedder: "dlib", Detector: "hog", DetectWidth: 640, MinFace: 80, MinSharpness: 100, MinFrontal: 0.4, Descriptors: 3},
 		Store: Store{
-			KeyFile: "/boot/joren/store.key", Mode: "counting", RetentionDays: 90,
+			KeyFile: "/run/joren/store.key", Mode: "counting", RetentionDays: 90,
 			MaxIdentities: 50000, MaxBytes: 256 << 20, MaintainHour: 3,
 		},
 		Regular:   Regular{Days: 3, WindowDays: 30, MergeMinutes: 10},
 		Indicator: Indicator{Kind: "gpio", LED: "GPIO17", Buzzer: "GPIO27"},
 		Events:    Events{PseudonymPeriod: "month", OutboxMax: 100000},
 		HTTP:      HTTP{Listen: "127.0.0.1:9180"},
-		Installer: Installer{Listen: ":8080", OffAfterMinutes: 120},
+		Installer: Installer{Listen: ":8080", PasswordFile: "/run/joren/installer.password", OffAfterMinutes: 120},
 		Log:       Log{Level: "info", Format: "text"},
 	}
 }

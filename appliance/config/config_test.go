@@ -141,3 +141,20 @@ func TestEmptyFile(t *testing.T) {
 }
 
 var _ = yaml.Node{}
+
+// The configuration the image ships (init/joren.yaml) must load as it is.
+func TestShippedConfiguration(t *testing.T) {
+	cfg, err := Load(filepath.Join("..", "..", "init", "joren.yaml"), nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Store.KeyFile == "" || strings.HasPrefix(cfg.Store.KeyFile, cfg.Device.DataDir) {
+		t.Errorf("the shipped store key %q is missing or on the data partition (%s)", cfg.Store.KeyFile, cfg.Device.DataDir)
+	}
+	if cfg.Installer.Enabled {
+		t.Error("the shipped configuration turns the installer page on")
+	}
+	if cfg.Vision.DebugDir != "" {
+		t.Error("the shipped configuration writes face pictures to disk")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
 	"strconv"
@@ -73,12 +74,20 @@ func (s *synth) person() []float32 { return s.near(s.base[s.rng.IntN(len(s.base)
 // benchStore makes a store of n identities (1 to 8 exemplars each) and
 // loads it.
 func benchStore(b *testing.B, n int, sync bool) (*store.Store, *identity.Service, *synth) {
+	return benchStoreKey(b, n, sync, "")
+}
+
+// benchKey is a key file for an encrypted benchmark store.
+func benchKey(b *testing.B) string { return filepath.Join(b.TempDir(), "store.key") }
+
+// benchStoreKey is benchStore, encrypted with keyFile if set.
+func benchStoreKey(b *testing.B, n int, sync bool, keyFile string) (*store.Store, *identity.Service, *synth) {
 	b.Helper()
 	_, _, model := dev(b)
 	sy := newSynth(b)
 	dir := b.TempDir()
 	lim := store.Limits{MaxIdentities: 2 * n, MaxBytes: 8 << 30}
-	st, err := store.Open(dir, store.Options{Model: model, Create: true, NoSync: true, Limits: lim})
+	st, err := store.Open(dir, store.Options{Model: model, Create: true, NoSync: true, Limits: lim, KeyFile: keyFile})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -108,7 +117,7 @@ func benchStore(b *testing.B, n int, sync bool) (*store.Store, *identity.Service
 		}
 	}
 	st.Close()
-	st, err = store.Open(dir, store.Options{Model: model, NoSync: !sync, Limits: lim})
+	st, err = store.Open(dir, store.Options{Model: model, NoSync: !sync, Limits: lim, KeyFile: keyFile})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -148,42 +157,55 @@ func sizeName(n int) string { return fmt.Sprintf("identities=%dk", n/1000) }
 // op is 500 visits.
 func BenchmarkMatch(b *testing.B) {
 	for _, n := range sizes {
-		b.Run(sizeName(n), func(b *testing.B) {
-			_, svc, sy := benchStore(b, n, false)
-			heap := heapMB()
-			visits := make([][][]float32, 256)
-			for i := range visits {
-				p := sy.person()
-				visits[i] = [][]float32{sy.near(p, 0.02), sy.near(p, 0.02), sy.near(p, 0.02)}
-			}
-			// Each op is a batch, so that percentiles have samples
-			// even at bench-table's few ops.
-			const batch = 500
-			lat := make([]time.Duration, 0, b.N*batch)
-			b.ResetTimer()
-			cpu := cpuTime()
-			for i := 0; i < b.N*batch; i++ {
-				start := time.Now()
-				if _, err := svc.Match(visits[i%len(visits)]); err != nil {
-					b.Fatal(err)
-				}
-				lat = append(lat, time.Since(start))
-			}
-			cpu = cpuTime() - cpu
-			b.StopTimer()
-			percentiles(b, lat)
-			b.ReportMetric(float64(cpu.Microseconds())/float64(len(lat)), "cpu-µs/match")
-			b.ReportMetric(heap, "heap-MB")
-			b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
-		})
+		b.Run(sizeName(n), func(b *testing.B) { benchMatch(b, n, "") })
 	}
+}
+
+// BenchmarkMatchEncrypted is BenchmarkMatch at 10,000 identities on an
+// encrypted store: the cost of encryption at the door (a match reads the
+// matched identity's record, which is then decrypted).
+func BenchmarkMatchEncrypted(b *testing.B) { benchMatch(b, 10_000, benchKey(b)) }
+
+func benchMatch(b *testing.B, n int, keyFile string) {
+	_, svc, sy := benchStoreKey(b, n, false, keyFile)
+	heap := heapMB()
+	visits := make([][][]float32, 256)
+	for i := range visits {
+		p := sy.person()
+		visits[i] = [][]float32{sy.near(p, 0.02), sy.near(p, 0.02), sy.near(p, 0.02)}
+	}
+	// Each op is a batch, so that percentiles have samples
+	// even at bench-table's few ops.
+	const batch = 500
+	lat := make([]time.Duration, 0, b.N*batch)
+	b.ResetTimer()
+	cpu := cpuTime()
+	for i := 0; i < b.N*batch; i++ {
+		start := time.Now()
+		if _, err := svc.Match(visits[i%len(visits)]); err != nil {
+			b.Fatal(err)
+		}
+		lat = append(lat, time.Since(start))
+	}
+	cpu = cpuTime() - cpu
+	b.StopTimer()
+	percentiles(b, lat)
+	b.ReportMetric(float64(cpu.Microseconds())/float64(len(lat)), "cpu-µs/match")
+	b.ReportMetric(heap, "heap-MB")
+	b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
 }
 
 // BenchmarkObserve is a whole decision: matching, updating the identity,
 // and the durable (fsync'd) commit, at 10,000 identities. One op is 50
 // visits.
-func BenchmarkObserve(b *testing.B) {
-	_, svc, sy := benchStore(b, 10_000, true)
+func BenchmarkObserve(b *testing.B) { benchObserve(b, "") }
+
+// BenchmarkObserveEncrypted is BenchmarkObserve on an encrypted store: the
+// identity and the visit log record sealed, every record read opened.
+func BenchmarkObserveEncrypted(b *testing.B) { benchObserve(b, benchKey(b)) }
+
+func benchObserve(b *testing.B, keyFile string) {
+	_, svc, sy := benchStoreKey(b, 10_000, true, keyFile)
 	model := svc.Model()
 	const batch = 50
 	lat := make([]time.Duration, 0, b.N*batch)
@@ -207,13 +229,19 @@ func BenchmarkObserve(b *testing.B) {
 
 // BenchmarkOpen opens a store of 10,000 identities and loads it into
 // memory: the start-up of the identity stage.
-func BenchmarkOpen(b *testing.B) {
-	st, _, _ := benchStore(b, 10_000, false)
+func BenchmarkOpen(b *testing.B) { benchOpen(b, "") }
+
+// BenchmarkOpenEncrypted is BenchmarkOpen on an encrypted store: every
+// identity is decrypted on the way in.
+func BenchmarkOpenEncrypted(b *testing.B) { benchOpen(b, benchKey(b)) }
+
+func benchOpen(b *testing.B, keyFile string) {
+	st, _, _ := benchStoreKey(b, 10_000, false, keyFile)
 	dir, model, lim := st.Dir(), st.Meta().Model, st.Limits()
 	st.Close()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		s, err := store.Open(dir, store.Options{Model: model, Limits: lim})
+		s, err := store.Open(dir, store.Options{Model: model, Limits: lim, KeyFile: keyFile})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -263,4 +291,65 @@ func BenchmarkMaintain(b *testing.B) {
 			b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
 		})
 	}
+}
+
+// BenchmarkCompact is the compaction that ends every maintenance pass, on
+// a store of 10,000 identities (plain and encrypted: the records are
+// copied as they are, sealed or not).
+func BenchmarkCompact(b *testing.B) {
+	for _, kind := range []string{"plain", "encrypted"} {
+		b.Run(kind, func(b *testing.B) {
+			key := ""
+			if kind == "encrypted" {
+				key = benchKey(b)
+			}
+			st, _, _ := benchStoreKey(b, 10_000, true, key)
+			b.ResetTimer()
+			var size int64
+			for i := 0; i < b.N; i++ {
+				_, after, err := st.Compact()
+				if err != nil {
+					b.Fatal(err)
+				}
+				size = after
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/compaction")
+			b.ReportMetric(float64(size)/(1<<20), "file-MB")
+			b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+		})
+	}
+}
+
+// BenchmarkEncrypt is the one-time encryption of an existing plain store
+// of 10,000 identities (opening it with a key for the first time).
+func BenchmarkEncrypt(b *testing.B) {
+	st, _, _ := benchStore(b, 10_000, false)
+	dir, model, lim := st.Dir(), st.Meta().Model, st.Limits()
+	st.Close()
+	plain, err := os.ReadFile(filepath.Join(dir, store.FileName))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		b.StopTimer()
+		if err := os.WriteFile(filepath.Join(dir, store.FileName), plain, 0o600); err != nil {
+			b.Fatal(err)
+		}
+		key := benchKey(b)
+		b.StartTimer()
+		s, err := store.Open(dir, store.Options{Model: model, Limits: lim, KeyFile: key})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if !s.Encrypted() {
+			b.Fatal("not encrypted")
+		}
+		s.Close()
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/store")
+	b.ReportMetric(float64(len(plain))/(1<<20), "plain-file-MB")
+	b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
 }

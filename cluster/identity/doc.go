@@ -34,6 +34,15 @@
 // store on disk is bounded by caps, retention and eviction (package
 // store).
 //
+// # Consent mode
+//
+// A store in consent mode (store.Consent) recognises only enrolled
+// customers (AddCustomer): a visit that matches none of them creates no
+// identity, keeps nothing of the face, and is decided as Unknown, an
+// anonymous passage. Its prior is ConsentLogOdds, stricter than counting
+// mode's. SetMode switches modes; switching to consent forgets everyone
+// who did not enrol. docs/privacy.md.
+//
 // # Concurrency
 //
 // A Service's methods are safe for concurrent use and serialised: each is

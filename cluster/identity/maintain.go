@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"slices"
 	"time"
 
@@ -27,6 +26,10 @@ type MaintenanceOptions struct {
 	// EvidenceOnly skips re-clustering and trusts the scorer alone (for
 	// measurements).
 	EvidenceOnly bool
+	// NoCompaction skips the compaction that ends every pass (for
+	// measurements only: without it, deleted records can linger in the
+	// file's free pages).
+	NoCompaction bool
 }
 
 func (o MaintenanceOptions) fill() MaintenanceOptions {
@@ -49,14 +52,27 @@ type Report struct {
 	// Remaining identities still to check (the budget ran out, or the
 	// pass was interrupted).
 	Remaining int
-	Elapsed   time.Duration
+	// Compacted is set when the pass rewrote the store's file with only
+	// its live records (FileBefore and FileAfter bytes): what retention,
+	// forgetting and updates deleted is then gone from the file too.
+	Compacted             bool
+	FileBefore, FileAfter int64
+	Elapsed               time.Duration
 }
 
 // Maintain runs a maintenance pass as of now: it deletes identities unseen
 // for the retention period and old visit log records, then re-checks every
 // identity touched since the last pass against its nearest neighbours,
 // merging identities found to be one person and splitting ones found to be
-// two, with their visit histories and regular status kept consistent.
+// two, with their visit histories and regular status kept consistent, and
+// ends by compacting the store's file, so that nothing deleted (by
+// retention, forgetting, or the updates that replaced old exemplars)
+// lingers in its free pages. Enrolled customers are never merged with each
+// other nor split.
+//
+// The device runs a pass every night (and the identity stage before the
+// first visit of a day), so retention holds even on a box that is never
+// restarted and sees nobody for weeks.
 //
 // Each identity is checked in its own transaction and taken off the
 // to-do list in it, so the pass can stop at any moment (ctx, the budget,
@@ -101,12 +117,17 @@ func (s *Service) Maintain(ctx context.Context, now time.Time) (Report, error) {
 		}
 		return nil
 	})
+	if err == nil && !s.maint.NoCompaction {
+		if r.FileBefore, r.FileAfter, err = s.st.Compact(); err == nil {
+			r.Compacted = true
+		}
+	}
 	r.Elapsed = time.Since(start)
 	level := slog.LevelDebug
 	if r.Expired+r.Merged+r.Split > 0 || r.Remaining > 0 {
 		level = slog.LevelInfo
 	}
-	s.log.Log(context.Background(), level, "maintenance pass", "expired", r.Expired, "pruned", r.Pruned, "checked", r.Checked, "merged", r.Merged, "split", r.Split, "remaining", r.Remaining, "took", r.Elapsed)
+	s.log.Log(context.Background(), level, "maintenance pass", "expired", r.Expired, "pruned", r.Pruned, "checked", r.Checked, "merged", r.Merged, "split", r.Split, "remaining", r.Remaining, "file", r.FileAfter, "took", r.Elapsed)
 	if err != nil {
 		return r, err
 	}
@@ -142,6 +163,7 @@ func (s *Service) retain(now time.Time, r *Report) error {
 	}
 	for _, id := range expired {
 		s.idx.remove(id)
+		delete(s.enrolled, id)
 	}
 	r.Expired = len(expired)
 	return nil
@@ -186,7 +208,7 @@ func (s *Service) check(id string, now time.Time, r *Report) error {
 			return err
 		}
 		merged := false
-		prior := s.params.ReturnLogOdds - math.Log(float64(max(s.idx.len(), 1)))
+		prior := s.prior()
 		// Merges: neighbours grouped with x by re-clustering, whose
 		// evidence against x's clears the bar.
 		for gi := 1; gi < len(group); gi++ {
@@ -194,8 +216,8 @@ func (s *Service) check(id string, now time.Time, r *Report) error {
 			if label != nil && label[gi] != label[0] {
 				continue
 			}
-			fx, nx := s.identityFeature(x.Exemplars, nil)
-			fy, ny := s.identityFeature(y.Exemplars, nil)
+			fx, nx := s.featureOf(x, nil)
+			fy, ny := s.featureOf(y, nil)
 			if nx == 0 || ny == 0 {
 				continue
 			}
@@ -205,8 +227,19 @@ func (s *Service) check(id string, now time.Time, r *Report) error {
 			if slices.Contains(x.Apart, y.ID) || slices.Contains(y.Apart, x.ID) {
 				continue
 			}
+			// Two enrolled customers are two people, whatever their
+			// faces say; a visitor found to be an enrolled customer
+			// joins the customer.
+			if x.Customer != "" && y.Customer != "" {
+				continue
+			}
 			keep, gone := x, y
 			if y.Created.Before(x.Created) || y.Created.Equal(x.Created) && y.ID < x.ID {
+				keep, gone = y, x
+			}
+			if x.Customer != "" {
+				keep, gone = x, y
+			} else if y.Customer != "" {
 				keep, gone = y, x
 			}
 			m := s.merge(keep, gone, tx.Limits())
@@ -230,8 +263,9 @@ func (s *Service) check(id string, now time.Time, r *Report) error {
 		}
 		// Split: part of x's visits grouped apart from the rest, with
 		// evidence that they are someone else. (After a merge, the next
-		// pass looks again.)
-		if label == nil || merged {
+		// pass looks again.) An enrolled customer is one person by
+		// enrolment: never split.
+		if label == nil || merged || x.Customer != "" {
 			puts = append(puts, x)
 			return nil
 		}
@@ -273,7 +307,7 @@ func (s *Service) check(id string, now time.Time, r *Report) error {
 		s.idx.remove(id)
 	}
 	for _, rec := range puts {
-		feat, n := s.identityFeature(rec.Exemplars, nil)
+		feat, n := s.featureOf(rec, nil)
 		if n > 0 {
 			s.idx.put(rec.ID, feat, n)
 		}

@@ -13,14 +13,19 @@ import (
 )
 
 // CheckStaffName tells what is wrong with a staff member's name.
-func CheckStaffName(name string) error {
+func CheckStaffName(name string) error { return checkName("staff", name) }
+
+// CheckCustomerName tells what is wrong with a customer's name.
+func CheckCustomerName(name string) error { return checkName("customer", name) }
+
+func checkName(kind, name string) error {
 	switch {
 	case strings.TrimSpace(name) == "":
-		return errors.New("staff name is empty")
+		return fmt.Errorf("%s name is empty", kind)
 	case len(name) > 64:
-		return fmt.Errorf("staff name %.20q... is longer than 64 bytes", name)
+		return fmt.Errorf("%s name %.20q... is longer than 64 bytes", kind, name)
 	case strings.IndexFunc(name, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0:
-		return fmt.Errorf("staff name %q has unprintable characters", name)
+		return fmt.Errorf("%s name %q has unprintable characters", kind, name)
 	}
 	return nil
 }
@@ -107,9 +112,11 @@ func (s *Service) Staff() ([]store.Staff, error) {
 // Match is what the store makes of some descriptors of one face.
 type Match struct {
 	// Visitor is the identity they would be attached to ("" if nobody),
-	// with its visits and days; Staff the staff member if it is one.
+	// with its visits and days, and the enrolled customer it is, if any;
+	// Staff the staff member if it is one.
 	Visitor      string
 	Visits, Days int
+	Customer     string
 	Staff        string
 	// LogOdds is the evidence for the best identity, prior included (> 0:
 	// Observe would attach to it).
@@ -133,7 +140,7 @@ func (s *Service) Match(descs [][]float32) (Match, error) {
 	defer s.mu.Unlock()
 	q := s.q
 	q.reset(s.sc.feature(mean(descs), s.feat), len(descs))
-	prior := s.params.ReturnLogOdds - math.Log(float64(max(s.idx.len(), 1)))
+	prior := s.prior()
 	var m Match
 	m.LogOdds = math.Inf(-1)
 	top := s.idx.top(q, 1, nil)
@@ -152,7 +159,7 @@ func (s *Service) Match(descs [][]float32) (Match, error) {
 		err := s.st.View(func(tx *store.Tx) error {
 			rec, ok, err := tx.Identity(m.Visitor)
 			if ok {
-				m.Visits, m.Days = rec.Visits, rec.TotalDays
+				m.Visits, m.Days, m.Customer = rec.Visits, rec.TotalDays, rec.Customer
 			}
 			return err
 		})
@@ -169,10 +176,16 @@ type Forgotten struct {
 	Visits, Days int
 	// Logged is how many visit log records went with it.
 	Logged int
+	// Customer is the enrolled customer it was ("" if none): their
+	// enrolment went with it.
+	Customer string
 }
 
 // Forget deletes the identity id (or the one it was merged into) with all
-// its data: exemplars, history, visit log. ok is false if there is none.
+// its data: exemplars, history, visit log, and an enrolled customer's
+// enrolment. ok is false if there is none. The records are gone at once;
+// the file's free pages are overwritten by the next compaction (Compact,
+// and every maintenance pass).
 func (s *Service) Forget(id string) (Forgotten, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -181,7 +194,10 @@ func (s *Service) Forget(id string) (Forgotten, bool, error) {
 		ok bool
 	)
 	err := s.st.Update(func(tx *store.Tx) error {
-		f.ID = tx.Resolve(id)
+		var err error
+		if f.ID, err = tx.Resolve(id); err != nil {
+			return err
+		}
 		rec, found, err := tx.Identity(f.ID)
 		if err != nil || !found {
 			return err
@@ -190,7 +206,7 @@ func (s *Service) Forget(id string) (Forgotten, bool, error) {
 		if err != nil {
 			return err
 		}
-		f.Visits, f.Days, f.Logged = rec.Visits, rec.TotalDays, len(logged)
+		f.Visits, f.Days, f.Logged, f.Customer = rec.Visits, rec.TotalDays, len(logged), rec.Customer
 		ok, err = tx.DeleteIdentity(f.ID)
 		return err
 	})
@@ -199,6 +215,7 @@ func (s *Service) Forget(id string) (Forgotten, bool, error) {
 	}
 	if ok {
 		s.idx.remove(f.ID)
+		delete(s.enrolled, f.ID)
 	}
 	return f, ok, nil
 }

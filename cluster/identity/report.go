@@ -17,14 +17,23 @@ type Stats struct {
 	Dim     int       `json:"dim"`
 	Zone    string    `json:"zone"`
 	Created time.Time `json:"created"`
+	// Mode is counting or consent; Cipher the encryption of the records
+	// ("" when not encrypted).
+	Mode   string `json:"mode"`
+	Cipher string `json:"cipher,omitempty"`
 	// Identities known; Regulars among them as of now (N days within the
 	// window); EverRegular ever were.
 	Identities  int `json:"identities"`
 	Regulars    int `json:"regulars"`
 	EverRegular int `json:"ever_regular"`
 	Staff       int `json:"staff"`
-	// LoggedVisits are the decisions kept (retention period).
+	// Customers enrolled (consented).
+	Customers int `json:"customers"`
+	// LoggedVisits are the decisions kept (retention period); Passages
+	// those of unknown visitors (consent mode), of whom nothing else is
+	// kept.
 	LoggedVisits int `json:"logged_visits"`
+	Passages     int `json:"passages"`
 	// Bytes of records against the cap, and the file's size.
 	Bytes    int64        `json:"bytes"`
 	FileSize int64        `json:"file_size"`
@@ -53,12 +62,22 @@ func Summarize(st *store.Store, pol Policy, now time.Time) (Stats, error) {
 	pol.Zone = zone
 	pol = pol.fill()
 	today := pol.Day(now)
-	s := Stats{Dir: st.Dir(), Schema: meta.Schema, Model: meta.Model.ID(), Dim: meta.Model.Dim, Zone: meta.Zone, Created: meta.Created, Limits: st.Limits()}
+	s := Stats{Dir: st.Dir(), Schema: meta.Schema, Model: meta.Model.ID(), Dim: meta.Model.Dim, Zone: meta.Zone, Created: meta.Created,
+		Mode: string(meta.Mode), Cipher: meta.Cipher, Limits: st.Limits()}
 	if meta.Maintained > 0 {
 		s.LastMaintenance = dayString(meta.Maintained)
 	}
 	err = st.View(func(tx *store.Tx) error {
 		s.Bytes, s.Staff, s.LoggedVisits, s.ToCheck = tx.Bytes(), tx.StaffCount(), tx.Visits(), len(tx.Dirty(0))
+		s.Customers = tx.CustomerCount()
+		if err := tx.ForEachVisit(func(v store.Visit) error {
+			if v.Visitor == "" && v.Staff == "" {
+				s.Passages++
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
 		return tx.ForEachIdentity(func(rec store.Identity) error {
 			s.Identities++
 			if daysIn(rec.Days, today, pol) >= pol.RegularDays {
@@ -85,11 +104,12 @@ func Summarize(st *store.Store, pol Policy, now time.Time) (Stats, error) {
 	return s, nil
 }
 
-// ExportLine is one line of an export: a visitor or a staff member.
+// ExportLine is one line of an export: a visitor, an enrolled customer or
+// a staff member.
 // Descriptors are left out unless asked for: an export is for inspection
 // and audits, and descriptors are biometric data.
 type ExportLine struct {
-	Kind string `json:"kind"` // "visitor" or "staff"
+	Kind string `json:"kind"` // "visitor", "customer" or "staff"
 	// Visitors.
 	Visitor      string     `json:"visitor,omitempty"`
 	Created      *time.Time `json:"created,omitempty"`
@@ -101,6 +121,10 @@ type ExportLine struct {
 	EverRegular  bool       `json:"ever_regular,omitempty"`
 	RegularSince *time.Time `json:"regular_since,omitempty"`
 	Exemplars    int        `json:"exemplars,omitempty"`
+	// Customers (their visits are on their visitor line).
+	Customer  string     `json:"customer,omitempty"`
+	Note      string     `json:"note,omitempty"`
+	Consented *time.Time `json:"consented,omitempty"`
 	// Staff.
 	Staff   string     `json:"staff,omitempty"`
 	Added   *time.Time `json:"added,omitempty"`
@@ -117,8 +141,10 @@ func timePtr(t time.Time) *time.Time {
 	return &t
 }
 
-// Export writes every visitor, then every staff member, one JSON object a
-// line; Regular is the status as of now.
+// Export writes every visitor, then every enrolled customer, then every
+// staff member, one JSON object a line; Regular is the status as of now.
+// It is what `joren store export` prints, and what answers a person's
+// request for the data kept about them.
 func Export(st *store.Store, pol Policy, now time.Time, w io.Writer, withDescriptors bool) error {
 	zone, err := st.Zone()
 	if err != nil {
@@ -132,7 +158,7 @@ func Export(st *store.Store, pol Policy, now time.Time, w io.Writer, withDescrip
 	return st.View(func(tx *store.Tx) error {
 		if err := tx.ForEachIdentity(func(rec store.Identity) error {
 			l := ExportLine{
-				Kind: "visitor", Visitor: rec.ID, Created: timePtr(rec.Created), LastSeen: timePtr(rec.LastSeen),
+				Kind: "visitor", Visitor: rec.ID, Customer: rec.Customer, Created: timePtr(rec.Created), LastSeen: timePtr(rec.LastSeen),
 				Visits: rec.Visits, TotalDays: rec.TotalDays,
 				Regular: daysIn(rec.Days, today, pol) >= pol.RegularDays, EverRegular: rec.EverRegular,
 				RegularSince: timePtr(rec.RegularSince), Exemplars: len(rec.Exemplars),
@@ -145,6 +171,16 @@ func Export(st *store.Store, pol Policy, now time.Time, w io.Writer, withDescrip
 				for _, e := range rec.Exemplars {
 					l.Descriptors = append(l.Descriptors, e.Mean)
 				}
+			}
+			return enc.Encode(l)
+		}); err != nil {
+			return err
+		}
+		if err := tx.ForEachCustomer(func(c store.Customer) error {
+			l := ExportLine{Kind: "customer", Customer: c.Name, Visitor: c.Identity, Note: c.Note, Consented: timePtr(c.Consented), Sources: c.Sources, Exemplars: len(c.Exemplars)}
+			if withDescriptors {
+				l.Model = model
+				l.Descriptors = c.Exemplars
 			}
 			return enc.Encode(l)
 		}); err != nil {

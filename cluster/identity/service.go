@@ -40,6 +40,15 @@ type Params struct {
 	// with the same prior: merge two identities above MergeLogOdds, split
 	// one whose two parts fall below -SplitLogOdds.
 	MergeLogOdds, SplitLogOdds float64
+	// ConsentLogOdds replaces ReturnLogOdds in consent mode: the prior log
+	// odds that a passer-by is one of the enrolled customers. Most people
+	// at the door of a consent-mode shop never enrolled, and taking one
+	// of them for a customer is the mistake that matters there, so it is
+	// lower than ReturnLogOdds (default 0: on the shared descriptors,
+	// with 35 customers enrolled and 3 descriptors a visit, 89% of the
+	// customers' visits are recognised and 2 of 103 strangers' visits
+	// pass for a customer; TestConsentQuality, docs/privacy.md).
+	ConsentLogOdds float64
 }
 
 // DefaultParams returns the tuned parameters of a scorer kind ("plda" or
@@ -92,6 +101,24 @@ type Options struct {
 	Maintenance MaintenanceOptions
 	// Log receives what the service does (nil: discarded).
 	Log *slog.Logger
+	// Mode is the mode the caller expects the store to be in ("": the
+	// store's, whatever it is). A store in another mode is refused with a
+	// ModeError saying how to switch: switching forgets people, so it is
+	// never done implicitly (SetMode).
+	Mode store.Mode
+}
+
+// ModeError says a store is not in the mode asked for.
+type ModeError struct {
+	Dir         string
+	Store, Want store.Mode
+}
+
+func (e *ModeError) Error() string {
+	if e.Want == store.Consent {
+		return fmt.Sprintf("identity store %s is in counting mode, not consent mode: switching forgets every visitor who did not enrol; do it explicitly with `joren customers mode consent --forget-others --store %s`", e.Dir, e.Dir)
+	}
+	return fmt.Sprintf("identity store %s is in consent mode, not counting mode: switch it with `joren customers mode counting --store %s` (enrolled customers are kept)", e.Dir, e.Dir)
 }
 
 // Service is the identity store at work: it decides every visit
@@ -114,6 +141,10 @@ type Service struct {
 	idx    *index
 	staff  []staffEntry
 	log    *slog.Logger
+	// mode is the store's mode; enrolled holds the enrolment exemplars of
+	// every enrolled customer's identity (they add to its visits').
+	mode     store.Mode
+	enrolled map[string][]store.Exemplar
 	// Scratch of the door's path (Observe, Match), reused under mu.
 	q    *query
 	feat []float32
@@ -161,23 +192,39 @@ func New(st *store.Store, o Options) (*Service, error) {
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Service{
-		st:     st,
-		model:  meta.Model,
-		policy: pol,
-		params: o.Params.fill(DefaultParams(sc.kind())),
-		maint:  o.Maintenance.fill(),
-		sc:     sc,
-		idx:    newIndex(sc.dim),
-		log:    log,
-		q:      &query{s: sc},
-		feat:   make([]float32, sc.dim),
+		st:       st,
+		model:    meta.Model,
+		policy:   pol,
+		params:   o.Params.fill(DefaultParams(sc.kind())),
+		maint:    o.Maintenance.fill(),
+		sc:       sc,
+		idx:      newIndex(sc.dim),
+		log:      log,
+		q:        &query{s: sc},
+		feat:     make([]float32, sc.dim),
+		mode:     meta.Mode,
+		enrolled: map[string][]store.Exemplar{},
+	}
+	if o.Mode != "" && o.Mode != meta.Mode {
+		return nil, &ModeError{Dir: st.Dir(), Store: meta.Mode, Want: o.Mode}
 	}
 	start := time.Now()
+	others := 0
 	err = st.View(func(tx *store.Tx) error {
+		if err := tx.ForEachCustomer(func(c store.Customer) error {
+			s.enrolled[c.Identity] = enrolExemplars(c)
+			return nil
+		}); err != nil {
+			return err
+		}
 		var feat []float32
 		if err := tx.ForEachIdentity(func(rec store.Identity) error {
+			if s.mode == store.Consent && rec.Customer == "" {
+				others++ // left by an interrupted switch: forgotten below
+				return nil
+			}
 			var n int
-			feat, n = s.identityFeature(rec.Exemplars, feat)
+			feat, n = s.featureOf(rec, feat)
 			if n == 0 {
 				return nil
 			}
@@ -191,8 +238,42 @@ func New(st *store.Store, o Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading identity store %s: %w", st.Dir(), err)
 	}
-	log.Debug("identity store loaded", "identities", s.idx.len(), "staff", len(s.staff), "scorer", sc.kind(), "took", time.Since(start))
+	if others > 0 {
+		// A switch to consent mode was interrupted: finish it before
+		// anyone is matched.
+		n, err := s.forgetOthers(context.Background())
+		if err != nil {
+			return nil, fmt.Errorf("identity store %s: finishing the switch to consent mode: %w", st.Dir(), err)
+		}
+		log.Info("switch to consent mode finished: visitors who did not enrol forgotten", "forgotten", n)
+	}
+	log.Debug("identity store loaded", "identities", s.idx.len(), "customers", len(s.enrolled), "staff", len(s.staff), "mode", s.mode, "scorer", sc.kind(), "took", time.Since(start))
 	return s, nil
+}
+
+// Mode is the store's mode.
+func (s *Service) Mode() store.Mode {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.mode
+}
+
+func enrolExemplars(c store.Customer) []store.Exemplar {
+	ex := make([]store.Exemplar, 0, len(c.Exemplars))
+	for _, d := range c.Exemplars {
+		ex = append(ex, store.Exemplar{Count: 1, Mean: d})
+	}
+	return ex
+}
+
+// featureOf is an identity's feature and count: its visits' exemplars,
+// and an enrolled customer's enrolment faces.
+func (s *Service) featureOf(rec store.Identity, dst []float32) ([]float32, int) {
+	ex := rec.Exemplars
+	if e, ok := s.enrolled[rec.ID]; ok && len(e) > 0 {
+		ex = append(slices.Clone(e), ex...)
+	}
+	return s.identityFeature(ex, dst)
 }
 
 // Model is the model of the store's descriptors.
@@ -200,6 +281,16 @@ func (s *Service) Model() vision.Model { return s.model }
 
 // Policy is the regular policy in force.
 func (s *Service) Policy() Policy { return s.policy }
+
+// prior is the log prior odds that a visit is a given identity's: the
+// mode's odds of a known face spread over the identities. Under s.mu.
+func (s *Service) prior() float64 {
+	odds := s.params.ReturnLogOdds
+	if s.mode == store.Consent {
+		odds = s.params.ConsentLogOdds
+	}
+	return odds - math.Log(float64(max(s.idx.len(), 1)))
+}
 
 // Scorer names how evidence is weighed: "plda" (learnt space) or
 // "distance".
@@ -320,14 +411,19 @@ func decisionOf(v store.Visit) cluster.Decision {
 	return cluster.Decision{
 		Visit: v.ID, Time: v.Time, Visitor: v.Visitor, Staff: v.Staff, New: v.New,
 		Visits: v.Visits, Days: v.Days, Regular: v.Regular, BecameRegular: v.Became, Confidence: v.Confidence,
+		// Only consent mode logs a visit with neither: an anonymous passage.
+		Unknown: v.Visitor == "" && v.Staff == "",
 	}
 }
 
-// Observe decides one visit: staff, a known visitor, or someone new; it
-// updates the visitor's history and returns the decision once it is
-// durable in the store. Observe is idempotent: a visit id already decided
-// returns the recorded decision and changes nothing, so a replay
-// interrupted by a crash can simply start again.
+// Observe decides one visit: staff, a known visitor, or someone new (in
+// consent mode: an enrolled customer, or someone unknown, of whom nothing
+// is kept but an anonymous passage in the visit log: its id, time and the
+// confidence that it was nobody enrolled); it updates the visitor's
+// history and returns the decision once it is durable in the store.
+// Observe is idempotent: a visit id already decided returns the recorded
+// decision and changes nothing, so a replay interrupted by a crash can
+// simply start again.
 //
 // Errors name the visit and say what is wrong; a bad visit changes nothing.
 func (s *Service) Observe(ctx context.Context, v vision.Visit) (cluster.Decision, error) {
@@ -366,7 +462,11 @@ func (s *Service) Observe(ctx context.Context, v vision.Visit) (cluster.Decision
 				return err
 			}
 			if ok && rec.Identity != "" {
-				apart[tx.Resolve(rec.Identity)] = true
+				id, err := tx.Resolve(rec.Identity)
+				if err != nil {
+					return err
+				}
+				apart[id] = true
 			}
 			if ok && rec.Staff != "" {
 				notStaff[rec.Staff] = true
@@ -382,7 +482,7 @@ func (s *Service) Observe(ctx context.Context, v vision.Visit) (cluster.Decision
 			d = cluster.Decision{Visit: v.ID, Time: v.Start, Staff: name, Confidence: sigmoid(llr - s.params.StaffLLR)}
 			return tx.PutVisit(store.Visit{ID: v.ID, Staff: name, Time: v.Start, Confidence: d.Confidence})
 		}
-		prior := s.params.ReturnLogOdds - math.Log(float64(max(s.idx.len(), 1)))
+		prior := s.prior()
 		var rec store.Identity
 		isNew := true
 		if len(top) > 0 && top[0].llr+prior > 0 {
@@ -393,6 +493,17 @@ func (s *Service) Observe(ctx context.Context, v vision.Visit) (cluster.Decision
 				return err
 			}
 			isNew = !ok // the index and the store always agree; be safe
+		}
+		before := v.Start.AddDate(0, 0, -s.policy.Retention)
+		if isNew && s.mode == store.Consent {
+			// Nobody enrolled: no identity, nothing of the face.
+			d = cluster.Decision{Visit: v.ID, Time: v.Start, Unknown: true, Confidence: confidence(top, prior, true)}
+			if err := tx.PutVisit(store.Visit{ID: v.ID, Time: v.Start, Confidence: d.Confidence}); err != nil {
+				return err
+			}
+			var err error
+			removed, err = tx.Expire(before, 8)
+			return err
 		}
 		if isNew {
 			id, err := tx.NewID()
@@ -438,7 +549,6 @@ func (s *Service) Observe(ctx context.Context, v vision.Visit) (cluster.Decision
 		// Retention, a few at a time, so that the store stays bounded
 		// even when maintenance does not run: other identities unseen for
 		// too long, and now and then this one's old log records.
-		before := v.Start.AddDate(0, 0, -s.policy.Retention)
 		expired, err := tx.Expire(before, 8)
 		if err != nil {
 			return err
@@ -459,11 +569,12 @@ func (s *Service) Observe(ctx context.Context, v vision.Visit) (cluster.Decision
 		return cluster.Decision{}, fmt.Errorf("visit %s: %w", v.ID, err)
 	}
 	if changed != nil {
-		feat, n := s.identityFeature(changed.Exemplars, nil)
+		feat, n := s.featureOf(*changed, nil)
 		s.idx.put(changed.ID, feat, n)
 	}
 	for _, id := range removed {
 		s.idx.remove(id)
+		delete(s.enrolled, id)
 	}
 	if len(removed) > 0 {
 		s.log.Info("identities removed to stay within limits", "count", len(removed))
@@ -520,7 +631,9 @@ func (s *Service) attach(rec *store.Identity, v vision.Visit, m []float32, isNew
 			rec.TotalDays++
 		}
 	}
-	if v.Start.After(rec.LastSeen) || rec.LastSeen.IsZero() {
+	// An enrolled customer's first visit sets LastSeen, which enrolment
+	// set to the enrolment's time (for retention).
+	if v.Start.After(rec.LastSeen) || rec.LastSeen.IsZero() || rec.LastVisit == "" {
 		rec.LastSeen = v.Start
 	}
 	if v.End.After(rec.LastEnd) {

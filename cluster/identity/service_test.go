@@ -386,7 +386,7 @@ func TestMaintainMerges(t *testing.T) {
 		if tx.Count() != 2 {
 			t.Errorf("%d identities, want 2", tx.Count())
 		}
-		id := tx.Resolve(c.Visitor)
+		id, _ := tx.Resolve(c.Visitor)
 		rec, ok, _ := tx.Identity(id)
 		if !ok || id != a.Visitor || rec.Visits != 3 || rec.TotalDays != 3 || len(rec.Days) != 3 || !rec.Regular || !rec.EverRegular {
 			t.Errorf("merged identity %s: %+v", id, rec)
@@ -395,7 +395,7 @@ func TestMaintainMerges(t *testing.T) {
 		if len(vs) != 3 {
 			t.Errorf("merged identity has %d logged visits, want 3", len(vs))
 		}
-		if tx.Resolve(other.Visitor) != other.Visitor {
+		if id, _ := tx.Resolve(other.Visitor); id != other.Visitor {
 			t.Error("the other person was merged")
 		}
 		return nil

@@ -11,9 +11,10 @@ import (
 // Records are encoded in a compact binary form: a store holds tens of
 // thousands of identities and opening it decodes every one, so JSON's
 // size and speed would cost seconds on a device. Every record starts with
-// its encoding version.
+// its encoding version; a build reads every version up to its own.
+// Identity encoding 2 added Customer.
 const (
-	identityCodec = 1
+	identityCodec = 2
 	visitCodec    = 1
 )
 
@@ -131,16 +132,19 @@ func (d *decoder) floats() []float32 {
 	return v
 }
 
-func (d *decoder) version(want byte, what string) {
+// version reads the encoding version, 1 to latest.
+func (d *decoder) version(latest byte, what string) byte {
 	if len(d.b) == 0 {
 		d.err = errShort
-		return
+		return 0
 	}
-	if d.b[0] != want {
-		d.err = fmt.Errorf("%s record encoding %d, this build reads %d", what, d.b[0], want)
-		return
+	v := d.b[0]
+	if v < 1 || v > latest {
+		d.err = fmt.Errorf("%s record encoding %d, this build reads 1 to %d", what, v, latest)
+		return 0
 	}
 	d.b = d.b[1:]
+	return v
 }
 
 func (d *decoder) done() error {
@@ -181,6 +185,7 @@ func encodeIdentity(id Identity) []byte {
 	for _, a := range id.Apart {
 		e.str(a)
 	}
+	e.str(id.Customer)
 	return e.b
 }
 
@@ -193,7 +198,7 @@ func firstMean(id Identity) []float32 {
 
 func decodeIdentity(b []byte) (Identity, error) {
 	d := decoder{b: b}
-	d.version(identityCodec, "identity")
+	version := d.version(identityCodec, "identity")
 	var id Identity
 	id.ID = d.str()
 	id.Created = d.time()
@@ -229,6 +234,9 @@ func decodeIdentity(b []byte) (Identity, error) {
 		for i := range id.Apart {
 			id.Apart[i] = d.str()
 		}
+	}
+	if version >= 2 {
+		id.Customer = d.str()
 	}
 	if err := d.done(); err != nil {
 		return Identity{}, fmt.Errorf("decoding identity: %w", err)

@@ -20,6 +20,15 @@
 // written by a newer schema is refused; older ones are migrated in one
 // transaction when opened for writing.
 //
+// It keeps nothing it does not have to: with a key (Options.KeyFile), every
+// record value about a person is sealed with AES-256-GCM, bound to its
+// bucket and key, and the record keys that would tell something (names,
+// visit ids, last-seen times) are keyed hashes; a plain store opened for
+// writing with a key is encrypted in place, crash-safely. Compact rewrites
+// the file with only the live records, so that deleted ones do not linger
+// in bbolt's free pages. docs/privacy.md says what is and is not
+// encrypted.
+//
 // The package knows nothing of matching: records are plain types, and the
 // identity package decides what goes in them.
 package store

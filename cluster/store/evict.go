@@ -6,11 +6,16 @@ import "time"
 // before t (retention), with all their data, and returns their ids.
 func (tx *Tx) Expire(before time.Time, limit int) ([]string, error) {
 	var dead []string
-	if err := tx.BySeen(func(id string, seen time.Time, _ bool) (bool, error) {
-		if !seen.Before(before) {
+	// The index is in day order (and, in a plain store, in time order
+	// within a day): past before's day, nobody is left to expire.
+	last := dayOf(before)
+	if err := tx.eachSeen(func(id string, seen time.Time, _ byte) (bool, error) {
+		if dayOf(seen) > last {
 			return false, nil
 		}
-		dead = append(dead, id)
+		if seen.Before(before) {
+			dead = append(dead, id)
+		}
 		return limit <= 0 || len(dead) < limit, nil
 	}); err != nil {
 		return nil, err
@@ -29,7 +34,8 @@ func (tx *Tx) Expire(before time.Time, limit int) ([]string, error) {
 // passer-by is cheap to forget, a regular is what the shop wants
 // recognised. Only when no such identity is left are regulars evicted,
 // least recently seen first. keep is never evicted (the identity being
-// updated).
+// updated), nor are enrolled customers: they consented to be recognised,
+// and are bounded by their own cap.
 func (tx *Tx) MakeRoom(extra int, extraBytes int64, keep string) ([]string, error) {
 	lim := tx.s.limits
 	full := func() bool {
@@ -41,8 +47,9 @@ func (tx *Tx) MakeRoom(extra int, extraBytes int64, keep string) ([]string, erro
 			// Collect a batch, then delete: a cursor must not see its
 			// bucket change under it.
 			var batch []string
-			if err := tx.BySeen(func(id string, _ time.Time, ever bool) (bool, error) {
-				if id != keep && ever == regulars {
+			if err := tx.eachSeen(func(id string, _ time.Time, flags byte) (bool, error) {
+				ever := flags&seenEverRegular != 0
+				if id != keep && ever == regulars && flags&seenEnrolled == 0 {
 					batch = append(batch, id)
 				}
 				return len(batch) < 64, nil

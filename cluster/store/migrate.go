@@ -8,9 +8,11 @@ import (
 
 // migrations[i] upgrades a store from schema i+1 to i+2, in the same
 // transaction as every other step of an upgrade: a store is either fully
-// migrated or untouched.
+// migrated or untouched. Stores before schema 3 cannot be encrypted, so
+// these steps see plain records.
 var migrations = []func(tx *bolt.Tx) error{
 	rebuildIndexes, // 1 -> 2
+	addCustomers,   // 2 -> 3
 }
 
 func (s *Store) migrate(from int) error {
@@ -25,6 +27,9 @@ func (s *Store) migrate(from int) error {
 		}
 		m := s.meta
 		m.Schema = Schema
+		if m.Mode == "" {
+			m.Mode = Counting // what every store before schema 3 did
+		}
 		if err := putMeta(btx, m); err != nil {
 			return err
 		}
@@ -83,7 +88,7 @@ func rebuildIndexes(btx *bolt.Tx) error {
 		if rec.Identity == "" {
 			return nil
 		}
-		return by.Put(byIdentityKey(rec.Identity, rec.ID), nil)
+		return by.Put(append(append([]byte(rec.Identity), 0), k...), nil)
 	}); err != nil {
 		return err
 	}
@@ -98,4 +103,11 @@ func rebuildIndexes(btx *bolt.Tx) error {
 		return err
 	}
 	return mb.Put(kIdentities, be64(uint64(n)))
+}
+
+// addCustomers makes the bucket of enrolled customers (the store's mode,
+// counting, is recorded with the new schema).
+func addCustomers(btx *bolt.Tx) error {
+	_, err := btx.CreateBucketIfNotExists(bCustomers)
+	return err
 }

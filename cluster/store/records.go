@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"time"
 
 	"joren/vision"
@@ -19,6 +20,33 @@ type Meta struct {
 	// Maintained is the local day (days since 1970-01-01) of the last
 	// completed maintenance pass, 0 if none.
 	Maintained int32 `json:"maintained"`
+	// Mode is what the store remembers: everyone (Counting) or only
+	// enrolled customers (Consent).
+	Mode Mode `json:"mode"`
+	// Cipher is the encryption of the record values ("" when the store is
+	// not encrypted) and KeyID the fingerprint of its key.
+	Cipher string `json:"cipher,omitempty"`
+	KeyID  string `json:"key_id,omitempty"`
+}
+
+// Mode is what a store remembers of the people who pass the door.
+type Mode string
+
+const (
+	// Counting remembers everyone who passes: each may become a regular.
+	Counting Mode = "counting"
+	// Consent remembers only the customers who enrolled (and consented):
+	// a visit that matches none of them leaves no identity behind.
+	Consent Mode = "consent"
+)
+
+// ParseMode reads a mode's name.
+func ParseMode(s string) (Mode, error) {
+	switch Mode(s) {
+	case Counting, Consent:
+		return Mode(s), nil
+	}
+	return "", fmt.Errorf("mode %q: want counting or consent", s)
 }
 
 // Identity is one visitor the store knows. Its size is bounded by the
@@ -48,6 +76,11 @@ type Identity struct {
 	// Apart lists identities seen at the same time as this one: they are
 	// other people, and maintenance never merges them (bounded).
 	Apart []string
+	// Customer is the name of the enrolled customer this identity is
+	// ("" for a visitor who never enrolled). Enrolled identities are
+	// never evicted to make room, never merged with each other and never
+	// split; retention applies to them as to everyone.
+	Customer string
 }
 
 // Exemplar is one visit's evidence: the mean of its descriptors and how
@@ -92,6 +125,26 @@ type Staff struct {
 	Exemplars [][]float32 `json:"exemplars"`
 }
 
+// Customer is a customer who enrolled, consenting to be recognised: the
+// faces they gave and when they consented. Their visits are kept in their
+// identity (Identity), like anyone's.
+type Customer struct {
+	Name string `json:"name"`
+	// Note is free text for the shop (how consent was given, a
+	// membership number); it is encrypted with the rest.
+	Note string `json:"note,omitempty"`
+	// Consented is when the customer enrolled.
+	Consented time.Time `json:"consented"`
+	// Identity is the id of the customer's identity.
+	Identity string `json:"identity"`
+	// Sources name what each exemplar came from (image file names);
+	// never the images.
+	Sources []string `json:"sources"`
+	// Exemplars are single descriptors, one per enrolled face. They stay
+	// as long as the customer does: the visits' exemplars come and go.
+	Exemplars [][]float32 `json:"exemplars"`
+}
+
 // Limits bound a store. Zero fields take DefaultLimits' values.
 type Limits struct {
 	// MaxIdentities caps the number of known visitors.
@@ -107,18 +160,23 @@ type Limits struct {
 	MaxApart int
 	// MaxStaff caps staff members, and MaxStaffExemplars their faces.
 	MaxStaff, MaxStaffExemplars int
+	// MaxCustomers caps enrolled customers, and MaxCustomerExemplars
+	// their enrolled faces.
+	MaxCustomers, MaxCustomerExemplars int
 }
 
 // DefaultLimits suit a few hundred new faces a day on an SD card: 50,000
 // identities of 8 exemplars of 128 values take about 230 MB at most.
 func DefaultLimits() Limits {
 	return Limits{
-		MaxIdentities:     50_000,
-		MaxExemplars:      8,
-		MaxBytes:          256 << 20,
-		MaxApart:          16,
-		MaxStaff:          200,
-		MaxStaffExemplars: 32,
+		MaxIdentities:        50_000,
+		MaxExemplars:         8,
+		MaxBytes:             256 << 20,
+		MaxApart:             16,
+		MaxStaff:             200,
+		MaxStaffExemplars:    32,
+		MaxCustomers:         2000,
+		MaxCustomerExemplars: 16,
 	}
 }
 
@@ -141,6 +199,12 @@ func (l Limits) fill() Limits {
 	}
 	if l.MaxStaffExemplars == 0 {
 		l.MaxStaffExemplars = d.MaxStaffExemplars
+	}
+	if l.MaxCustomers == 0 {
+		l.MaxCustomers = d.MaxCustomers
+	}
+	if l.MaxCustomerExemplars == 0 {
+		l.MaxCustomerExemplars = d.MaxCustomerExemplars
 	}
 	return l
 }

@@ -23,21 +23,32 @@ const FileName = "identities.db"
 // Schema is the layout version this build writes. Version 1 held the
 // records only; version 2 added the derived indexes (last-seen order, the
 // visit log by identity, the maintenance to-do list, merge aliases) and
-// the byte and identity counts. Migration 1 -> 2 rebuilds them from the
-// records.
-const Schema = 2
+// the byte and identity counts; version 3 added enrolled customers, the
+// store's mode and encryption at rest. Migration 1 -> 2 rebuilds the
+// indexes from the records; 2 -> 3 adds the customers' bucket and records
+// the counting mode. Encryption is not a schema step: a store of the
+// current schema is encrypted (by Open, given a key) whenever it is not
+// yet.
+const Schema = 3
 
-// Buckets.
+// Buckets. In an encrypted store every value of a record bucket is sealed
+// (AES-256-GCM, bound to its bucket and key), and the keys that would tell
+// something (names, visit ids, which carry their time, and last-seen
+// times) are replaced by keyed hashes; see docs/privacy.md.
 var (
 	bMeta       = []byte("meta")
 	bIdentities = []byte("identities") // id -> Identity
-	bSeen       = []byte("seen")       // lastSeen(8) id -> flags(1): oldest first
-	bVisits     = []byte("visits")     // visit id -> Visit
-	bByIdentity = []byte("byidentity") // identity 0x00 visit id -> nil
-	bStaff      = []byte("staff")      // name -> Staff (JSON)
+	bSeen       = []byte("seen")       // lastSeen(8) id -> flags(1): oldest first (encrypted: day(4) name(id) -> sealed lastSeen flags id)
+	bVisits     = []byte("visits")     // visit id -> Visit (encrypted: name(visit id))
+	bByIdentity = []byte("byidentity") // identity 0x00 visit key -> nil (encrypted: name(identity) visit key)
+	bStaff      = []byte("staff")      // name -> Staff (JSON) (encrypted: name(name))
+	bCustomers  = []byte("customers")  // name -> Customer (JSON) (encrypted: name(name))
 	bDirty      = []byte("dirty")      // identity id -> nil: to re-check in maintenance
-	bAliases    = []byte("aliases")    // merged id -> surviving id
+	bAliases    = []byte("aliases")    // merged id -> at(8) surviving id
 )
+
+// buckets are every bucket of the current schema.
+var buckets = [][]byte{bMeta, bIdentities, bSeen, bVisits, bByIdentity, bStaff, bCustomers, bDirty, bAliases}
 
 // Keys of the meta bucket.
 var (
@@ -68,17 +79,35 @@ type Options struct {
 	NoSync bool
 	// Now is the clock used for Created (default time.Now).
 	Now func() time.Time
+	// KeyFile is the file of the key that encrypts the store at rest (""
+	// for none). An encrypted store needs it; a new store is made
+	// encrypted; a store not yet encrypted is encrypted when opened for
+	// writing. A missing key file is created (mode 0600) when the store is
+	// not yet encrypted and the file's directory exists.
+	KeyFile string
+	// Mode is the mode of a new store (default Counting); an existing
+	// store keeps its own (see the identity service's SetMode).
+	Mode Mode
 }
 
 // Store is an open identity store. Its methods are safe for concurrent
 // use: bbolt allows one writing transaction at a time and any number of
 // readers.
 type Store struct {
-	mu     sync.Mutex // guards meta
-	db     *bolt.DB
-	dir    string
-	meta   Meta
-	limits Limits
+	mu sync.Mutex // guards meta
+	// swap guards db: transactions hold it shared, Compact exclusively
+	// while it replaces the file.
+	swap     sync.RWMutex
+	db       *bolt.DB
+	dir      string
+	meta     Meta
+	limits   Limits
+	key      *Key // nil: not encrypted
+	keyFile  string
+	noSync   bool
+	readOnly bool
+	// KeyCreated is set when Open made the key file.
+	keyCreated bool
 }
 
 // ErrNoStore is returned when dir has no store and Create is not set.
@@ -121,9 +150,9 @@ func Open(dir string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening identity store %s: %w", path, err)
 	}
-	s := &Store{db: db, dir: dir, limits: o.Limits.fill()}
+	s := &Store{db: db, dir: dir, limits: o.Limits.fill(), keyFile: o.KeyFile, noSync: o.NoSync, readOnly: o.ReadOnly}
 	if err := s.init(o); err != nil {
-		db.Close()
+		s.db.Close()
 		return nil, err
 	}
 	return s, nil
@@ -172,10 +201,27 @@ func (s *Store) init(o Options) (err error) {
 		if o.Model.Dim <= 0 {
 			return fmt.Errorf("creating identity store in %s: the model of its descriptors is needed", s.dir)
 		}
-		s.meta = Meta{Schema: Schema, Model: o.Model, Zone: zone, Created: now().UTC()}
+		mode := o.Mode
+		if mode == "" {
+			mode = Counting
+		}
+		if _, err := ParseMode(string(mode)); err != nil {
+			return fmt.Errorf("creating identity store in %s: %w", s.dir, err)
+		}
+		s.meta = Meta{Schema: Schema, Model: o.Model, Zone: zone, Created: now().UTC(), Mode: mode}
+		if o.KeyFile != "" {
+			// The key before anything is written: a store is never made
+			// unencrypted because its key could not be.
+			key, made, err := LoadOrCreateKey(o.KeyFile)
+			if err != nil {
+				return fmt.Errorf("creating identity store in %s: %w", s.dir, err)
+			}
+			s.key, s.keyCreated = key, made
+			s.meta.Cipher, s.meta.KeyID = Cipher, key.ID()
+		}
 		created = true
 		err := s.db.Update(func(tx *bolt.Tx) error {
-			for _, b := range [][]byte{bMeta, bIdentities, bSeen, bVisits, bByIdentity, bStaff, bDirty, bAliases} {
+			for _, b := range buckets {
 				if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 					return err
 				}
@@ -188,6 +234,13 @@ func (s *Store) init(o Options) (err error) {
 	}
 	if schema > Schema {
 		return fmt.Errorf("identity store %s was written by a newer joren (schema %d; this build reads up to %d): upgrade joren, or use another store", s.dir, schema, Schema)
+	}
+	if !created {
+		// An encrypted store's key is checked before anything is read or
+		// migrated.
+		if err := s.checkKey(o.KeyFile); err != nil {
+			return err
+		}
 	}
 	if schema != 0 && schema < Schema {
 		if o.ReadOnly {
@@ -204,9 +257,53 @@ func (s *Store) init(o Options) (err error) {
 		if o.Zone != "" && o.Zone != s.meta.Zone {
 			return fmt.Errorf("identity store %s counts days in time zone %s, not %s: days already counted would shift; keep %s or start a new store", s.dir, s.meta.Zone, o.Zone, s.meta.Zone)
 		}
+		if s.key == nil && o.KeyFile != "" && !o.ReadOnly {
+			if err := s.encrypt(o.KeyFile); err != nil {
+				return err
+			}
+		}
+	}
+	if !o.ReadOnly {
+		// What an interrupted Compact or encryption left behind.
+		os.Remove(s.path() + compactSuffix)
 	}
 	return nil
 }
+
+// checkKey loads the key of an encrypted store and checks it is the one
+// the store was encrypted with.
+func (s *Store) checkKey(keyFile string) error {
+	if s.meta.Cipher == "" {
+		return nil
+	}
+	if s.meta.Cipher != Cipher {
+		return fmt.Errorf("identity store %s is encrypted with %q, which this build does not know: upgrade joren", s.dir, s.meta.Cipher)
+	}
+	if keyFile == "" {
+		return &EncryptedError{Dir: s.dir, Reason: "no key file given"}
+	}
+	key, err := LoadKey(keyFile)
+	var ke *KeyError
+	switch {
+	case errors.As(err, &ke) && ke.Missing:
+		return &EncryptedError{Dir: s.dir, KeyFile: keyFile, Reason: "missing"}
+	case errors.As(err, &ke):
+		return &EncryptedError{Dir: s.dir, KeyFile: keyFile, Reason: ke.Err.Error()}
+	case err != nil:
+		return err
+	case key.ID() != s.meta.KeyID:
+		return &EncryptedError{Dir: s.dir, KeyFile: keyFile, Reason: "wrong key"}
+	}
+	s.key = key
+	return nil
+}
+
+// Encrypted tells whether the store's values are encrypted.
+func (s *Store) Encrypted() bool { return s.key != nil }
+
+// KeyCreated tells whether Open made the key file (the caller may want to
+// say so: the file must be backed up).
+func (s *Store) KeyCreated() bool { return s.keyCreated }
 
 func putMeta(tx *bolt.Tx, m Meta) error {
 	b, err := json.Marshal(m)
@@ -241,7 +338,11 @@ func (s *Store) Zone() (*time.Location, error) {
 func (s *Store) Limits() Limits { return s.limits }
 
 // Close closes the store.
-func (s *Store) Close() error { return s.db.Close() }
+func (s *Store) Close() error {
+	s.swap.Lock()
+	defer s.swap.Unlock()
+	return s.db.Close()
+}
 
 // FileSize is the size of the store's file in bytes.
 func (s *Store) FileSize() (int64, error) {
@@ -266,6 +367,8 @@ func (s *Store) damaged(err *error) {
 // record decodes and every index entry points at a record.
 func (s *Store) Check() (err error) {
 	defer s.damaged(&err)
+	s.swap.RLock()
+	defer s.swap.RUnlock()
 	return s.db.View(func(btx *bolt.Tx) error {
 		var errs []error
 		for err := range btx.Check() {
@@ -282,6 +385,8 @@ func (s *Store) Check() (err error) {
 // View runs fn in a read-only transaction.
 func (s *Store) View(fn func(*Tx) error) (err error) {
 	defer s.damaged(&err)
+	s.swap.RLock()
+	defer s.swap.RUnlock()
 	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, s: s}) })
 }
 
@@ -289,6 +394,8 @@ func (s *Store) View(fn func(*Tx) error) (err error) {
 // unless NoSync) when fn returns nil and rolled back otherwise.
 func (s *Store) Update(fn func(*Tx) error) (err error) {
 	defer s.damaged(&err)
+	s.swap.RLock()
+	defer s.swap.RUnlock()
 	var meta *Meta
 	err = s.db.Update(func(btx *bolt.Tx) error {
 		tx := &Tx{tx: btx, s: s, meta: s.Meta()}

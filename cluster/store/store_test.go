@@ -21,14 +21,70 @@ var testModel = vision.Model{Name: "toy", Digest: "0123456789abcdef", Dim: 4, Me
 
 var t0 = time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 
-func open(t testing.TB, dir string, l Limits) *Store {
+// variant is the kind of store the shared suite runs on: plain, or
+// encrypted with a key file outside the store's directory.
+type variant struct {
+	name    string
+	keyFile string // "" for a plain store
+}
+
+// opts adds the variant's key to o.
+func (v *variant) opts(o Options) Options {
+	if o.KeyFile == "" {
+		o.KeyFile = v.keyFile
+	}
+	return o
+}
+
+func (v *variant) open(t testing.TB, dir string, l Limits) *Store {
 	t.Helper()
-	s, err := Open(dir, Options{Model: testModel, Create: true, Limits: l, Now: func() time.Time { return t0 }})
+	s, err := Open(dir, v.opts(Options{Model: testModel, Create: true, Limits: l, Now: func() time.Time { return t0 }}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.Close() })
 	return s
+}
+
+// TestStore runs the shared suite on a plain and on an encrypted store:
+// every behaviour of the store holds for both.
+func TestStore(t *testing.T) {
+	suite := []struct {
+		name string
+		fn   func(*testing.T, *variant)
+	}{
+		{"CreateAndReopen", testCreateAndReopen},
+		{"NotAStore", testNotAStore},
+		{"NewerSchemaRefused", testNewerSchemaRefused},
+		{"MigrateFromSchema1", testMigrateFromSchema1},
+		{"MigrateFromSchema2", testMigrateFromSchema2},
+		{"DeleteIdentityTakesEverything", testDeleteIdentityTakesEverything},
+		{"MoveVisits", testMoveVisits},
+		{"EvictionOrder", testEvictionOrder},
+		{"ByteCap", testByteCap},
+		{"Expire", testExpire},
+		{"OneWriter", testOneWriter},
+		{"CheckFindsDamage", testCheckFindsDamage},
+		{"StaffRecords", testStaffRecords},
+		{"Customers", testCustomers},
+		{"Mode", testMode},
+		{"DamagedFile", testDamagedFile},
+		{"RetentionLeavesNothing", testRetentionLeavesNothing},
+		{"CompactWhileInUse", testCompactWhileInUse},
+	}
+	for _, kind := range []string{"plain", "encrypted"} {
+		for _, c := range suite {
+			t.Run(kind+"/"+c.name, func(t *testing.T) {
+				v := &variant{name: kind}
+				if kind == "encrypted" {
+					// Outside the store's directory, as on a device.
+					v.keyFile = filepath.Join(t.TempDir(), "boot", "store.key")
+					os.Mkdir(filepath.Dir(v.keyFile), 0o700)
+				}
+				c.fn(t, v)
+			})
+		}
+	}
 }
 
 func ident(id string, seen time.Time, ever bool, exemplars int) Identity {
@@ -83,15 +139,15 @@ func TestCodecRoundTrip(t *testing.T) {
 	}
 }
 
-func TestCreateAndReopen(t *testing.T) {
+func testCreateAndReopen(t *testing.T, v *variant) {
 	dir := filepath.Join(t.TempDir(), "store")
-	if _, err := Open(dir, Options{Model: testModel}); !errors.Is(err, ErrNoStore) {
+	if _, err := Open(dir, v.opts(Options{Model: testModel})); !errors.Is(err, ErrNoStore) {
 		t.Fatalf("open without Create: %v", err)
 	}
-	if _, err := Open(dir, Options{Create: true}); err == nil || !strings.Contains(err.Error(), "model") {
+	if _, err := Open(dir, v.opts(Options{Create: true})); err == nil || !strings.Contains(err.Error(), "model") {
 		t.Fatalf("create without a model: %v", err)
 	}
-	s, err := Open(dir, Options{Model: testModel, Create: true, Zone: "Asia/Tokyo", Now: func() time.Time { return t0 }})
+	s, err := Open(dir, v.opts(Options{Model: testModel, Create: true, Zone: "Asia/Tokyo", Now: func() time.Time { return t0 }}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +166,7 @@ func TestCreateAndReopen(t *testing.T) {
 		t.Errorf("store file mode %v (%v): descriptors must be private", st.Mode(), err)
 	}
 
-	s, err = Open(dir, Options{Model: testModel})
+	s, err = Open(dir, v.opts(Options{Model: testModel}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,28 +179,28 @@ func TestCreateAndReopen(t *testing.T) {
 
 	other := testModel
 	other.Digest = "fedcba9876543210"
-	_, err = Open(dir, Options{Model: other})
+	_, err = Open(dir, v.opts(Options{Model: other}))
 	var me *ModelError
 	if !errors.As(err, &me) || !strings.Contains(err.Error(), "re-enrol staff and start a new store") || !strings.Contains(err.Error(), "toy@0123456789ab") {
 		t.Errorf("another model: %v", err)
 	}
 	wide := testModel
 	wide.Dim = 8
-	if _, err := Open(dir, Options{Model: wide}); !errors.As(err, &me) {
+	if _, err := Open(dir, v.opts(Options{Model: wide})); !errors.As(err, &me) {
 		t.Errorf("another dimension: %v", err)
 	}
-	if _, err := Open(dir, Options{Zone: "Europe/Paris"}); err == nil || !strings.Contains(err.Error(), "counts days in time zone Asia/Tokyo") {
+	if _, err := Open(dir, v.opts(Options{Zone: "Europe/Paris"})); err == nil || !strings.Contains(err.Error(), "counts days in time zone Asia/Tokyo") {
 		t.Errorf("another zone: %v", err)
 	}
 	// Inspection opens any model, read-only.
-	ro, err := Open(dir, Options{ReadOnly: true})
+	ro, err := Open(dir, v.opts(Options{ReadOnly: true}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	ro.Close()
 }
 
-func TestNotAStore(t *testing.T) {
+func testNotAStore(t *testing.T, v *variant) {
 	dir := t.TempDir()
 	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
 	if err != nil {
@@ -155,29 +211,29 @@ func TestNotAStore(t *testing.T) {
 		return err
 	})
 	db.Close()
-	if _, err := Open(dir, Options{Model: testModel}); err == nil || !strings.Contains(err.Error(), "not a joren identity store") {
+	if _, err := Open(dir, v.opts(Options{Model: testModel})); err == nil || !strings.Contains(err.Error(), "not a joren identity store") {
 		t.Errorf("foreign bbolt file: %v", err)
 	}
 	garbage := t.TempDir()
 	os.WriteFile(filepath.Join(garbage, FileName), []byte(strings.Repeat("not a database ", 1000)), 0o600)
-	if _, err := Open(garbage, Options{Model: testModel}); err == nil {
+	if _, err := Open(garbage, v.opts(Options{Model: testModel})); err == nil {
 		t.Error("garbage file opened")
 	}
 }
 
-func TestNewerSchemaRefused(t *testing.T) {
+func testNewerSchemaRefused(t *testing.T, v *variant) {
 	dir := t.TempDir()
-	s := open(t, dir, Limits{})
+	s := v.open(t, dir, Limits{})
 	s.Update(func(tx *Tx) error { return tx.PutIdentity(ident("p000001", t0, false, 1)) })
 	s.Close()
 	setSchema(t, dir, Schema+1)
-	_, err := Open(dir, Options{Model: testModel})
+	_, err := Open(dir, v.opts(Options{Model: testModel}))
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("written by a newer joren (schema %d; this build reads up to %d)", Schema+1, Schema)) {
 		t.Fatalf("newer schema: %v", err)
 	}
 	// Refusing changed nothing.
 	setSchema(t, dir, Schema)
-	s, err = Open(dir, Options{Model: testModel})
+	s, err = Open(dir, v.opts(Options{Model: testModel}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -207,13 +263,13 @@ func setSchema(t testing.TB, dir string, v int) {
 
 // TestMigrateFromSchema1 writes a store as schema 1 laid it out (records
 // only, no indexes or counters) and opens it: the migration builds them.
-func TestMigrateFromSchema1(t *testing.T) {
+func testMigrateFromSchema1(t *testing.T, v *variant) {
 	dir := t.TempDir()
 	db, err := bolt.Open(filepath.Join(dir, FileName), 0o600, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	recs := []Identity{ident("p000001", t0, true, 2), ident("p000002", t0.Add(time.Hour), false, 1)}
+	recs := []Identity{ident("p000001", t0, true, 2), ident("p000002", t0.AddDate(0, 0, 1), false, 1)}
 	err = db.Update(func(tx *bolt.Tx) error {
 		for _, b := range [][]byte{bMeta, bIdentities, bVisits, bStaff} {
 			if _, err := tx.CreateBucket(b); err != nil {
@@ -241,10 +297,10 @@ func TestMigrateFromSchema1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Open(dir, Options{ReadOnly: true}); err == nil || !strings.Contains(err.Error(), "open it once for writing") {
+	if _, err := Open(dir, v.opts(Options{ReadOnly: true})); err == nil || !strings.Contains(err.Error(), "open it once for writing") {
 		t.Fatalf("read-only open of an old schema: %v", err)
 	}
-	s, err := Open(dir, Options{Model: testModel})
+	s, err := Open(dir, v.opts(Options{Model: testModel}))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,8 +336,8 @@ func TestMigrateFromSchema1(t *testing.T) {
 	})
 }
 
-func TestDeleteIdentityTakesEverything(t *testing.T) {
-	s := open(t, t.TempDir(), Limits{})
+func testDeleteIdentityTakesEverything(t *testing.T, v *variant) {
+	s := v.open(t, t.TempDir(), Limits{})
 	err := s.Update(func(tx *Tx) error {
 		for _, r := range []Identity{ident("p000001", t0, false, 2), ident("p000002", t0, false, 1), ident("p000003", t0, false, 1)} {
 			if err := tx.PutIdentity(r); err != nil {
@@ -308,7 +364,7 @@ func TestDeleteIdentityTakesEverything(t *testing.T) {
 	}
 	mustCheck(t, s)
 	err = s.Update(func(tx *Tx) error {
-		if got := tx.Resolve("p000003"); got != "p000001" {
+		if got, _ := tx.Resolve("p000003"); got != "p000001" {
 			t.Errorf("alias resolves to %s", got)
 		}
 		ok, err := tx.DeleteIdentity("p000001")
@@ -331,7 +387,7 @@ func TestDeleteIdentityTakesEverything(t *testing.T) {
 		if d := tx.Dirty(0); len(d) != 0 {
 			t.Errorf("to-do list %v", d)
 		}
-		if got := tx.Resolve("p000003"); got != "p000003" {
+		if got, _ := tx.Resolve("p000003"); got != "p000003" {
 			t.Errorf("alias to a deleted identity kept: %s", got)
 		}
 		return nil
@@ -342,8 +398,8 @@ func TestDeleteIdentityTakesEverything(t *testing.T) {
 	mustCheck(t, s)
 }
 
-func TestMoveVisits(t *testing.T) {
-	s := open(t, t.TempDir(), Limits{})
+func testMoveVisits(t *testing.T, v *variant) {
+	s := v.open(t, t.TempDir(), Limits{})
 	err := s.Update(func(tx *Tx) error {
 		tx.PutIdentity(ident("p000001", t0, false, 1))
 		tx.PutIdentity(ident("p000002", t0, false, 1))
@@ -376,13 +432,14 @@ func TestMoveVisits(t *testing.T) {
 
 // TestEvictionOrder: when full, never-regular identities go first, least
 // recently seen first; regulars only when nothing else is left.
-func TestEvictionOrder(t *testing.T) {
-	s := open(t, t.TempDir(), Limits{MaxIdentities: 4})
+func testEvictionOrder(t *testing.T, v *variant) {
+	s := v.open(t, t.TempDir(), Limits{MaxIdentities: 4})
 	var evicted []string
 	err := s.Update(func(tx *Tx) error {
 		for i, ever := range []bool{true, false, true, false, false, true} {
-			// p000001 is the least recently seen.
-			if err := tx.PutIdentity(ident(fmt.Sprintf("p%06d", i+1), t0.Add(time.Duration(i)*time.Hour), ever, 1)); err != nil {
+			// p000001 is the least recently seen. (Days apart: an
+			// encrypted store orders by day only.)
+			if err := tx.PutIdentity(ident(fmt.Sprintf("p%06d", i+1), t0.AddDate(0, 0, i), ever, 1)); err != nil {
 				return err
 			}
 		}
@@ -409,9 +466,9 @@ func TestEvictionOrder(t *testing.T) {
 
 // TestByteCap churns identities through a small byte cap: the records stay
 // under the cap and the file does not grow without bound.
-func TestByteCap(t *testing.T) {
+func testByteCap(t *testing.T, v *variant) {
 	const limit = 64 << 10
-	s := open(t, t.TempDir(), Limits{MaxBytes: limit, MaxIdentities: 1 << 20})
+	s := v.open(t, t.TempDir(), Limits{MaxBytes: limit, MaxIdentities: 1 << 20})
 	var sizes []int64
 	for round := 0; round < 30; round++ {
 		err := s.Update(func(tx *Tx) error {
@@ -445,8 +502,8 @@ func TestByteCap(t *testing.T) {
 	t.Logf("file sizes %v", sizes)
 }
 
-func TestExpire(t *testing.T) {
-	s := open(t, t.TempDir(), Limits{})
+func testExpire(t *testing.T, v *variant) {
+	s := v.open(t, t.TempDir(), Limits{})
 	s.Update(func(tx *Tx) error {
 		for i := 0; i < 5; i++ {
 			tx.PutIdentity(ident(fmt.Sprintf("p%06d", i+1), t0.AddDate(0, 0, i*10), i == 0, 1))
@@ -480,38 +537,44 @@ func TestExpire(t *testing.T) {
 	mustCheck(t, s)
 }
 
-func TestOneWriter(t *testing.T) {
+func testOneWriter(t *testing.T, v *variant) {
 	dir := t.TempDir()
-	open(t, dir, Limits{})
-	_, err := Open(dir, Options{Model: testModel})
+	v.open(t, dir, Limits{})
+	_, err := Open(dir, v.opts(Options{Model: testModel}))
 	if err == nil || !strings.Contains(err.Error(), "in use by another process") {
 		t.Errorf("second writer: %v", err)
 	}
 }
 
-func TestCheckFindsDamage(t *testing.T) {
+func testCheckFindsDamage(t *testing.T, v *variant) {
 	dir := t.TempDir()
-	s := open(t, dir, Limits{})
+	s := v.open(t, dir, Limits{})
 	s.Update(func(tx *Tx) error {
 		tx.PutIdentity(ident("p000001", t0, false, 1))
 		return tx.PutVisit(Visit{ID: "v1", Identity: "p000001", Time: t0})
 	})
 	mustCheck(t, s)
-	// A record damaged behind the store's back, and an index entry lost.
-	s.db.Update(func(tx *bolt.Tx) error {
-		tx.Bucket(bIdentities).Put([]byte("p000009"), []byte{identityCodec, 1})
-		return tx.Bucket(bSeen).Delete(seenKey(t0, "p000001"))
+	// A record damaged behind the store's back (written in the clear:
+	// an encrypted store's check cannot even open it), and an index entry
+	// lost.
+	s.db.Update(func(btx *bolt.Tx) error {
+		btx.Bucket(bIdentities).Put([]byte("p000009"), []byte{identityCodec, 1})
+		return btx.Bucket(bSeen).Delete((&Tx{tx: btx, s: s}).seenKeyOf(t0, "p000001"))
 	})
 	err := s.Check()
-	for _, want := range []string{"identity p000009: decoding identity", "p000001 missing from the last-seen index", "byte count"} {
+	damage := "identity p000009: decoding identity"
+	if v.keyFile != "" {
+		damage = "record identities/p000009 fails authentication"
+	}
+	for _, want := range []string{damage, "p000001 missing from the last-seen index", "byte count"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("check: %v; want %q", err, want)
 		}
 	}
 }
 
-func TestStaffRecords(t *testing.T) {
-	s := open(t, t.TempDir(), Limits{})
+func testStaffRecords(t *testing.T, v *variant) {
+	s := v.open(t, t.TempDir(), Limits{})
 	s.Update(func(tx *Tx) error {
 		tx.PutStaff(Staff{Name: "Ann", Added: t0, Sources: []string{"a.jpg"}, Exemplars: [][]float32{{1, 2, 3, 4}}})
 		tx.PutStaff(Staff{Name: "Bo", Added: t0, Sources: []string{"b.jpg"}, Exemplars: [][]float32{{4, 3, 2, 1}}})
@@ -537,9 +600,9 @@ func TestStaffRecords(t *testing.T) {
 
 // TestDamagedFile flips bytes all over a store file: every operation must
 // fail with an error (or succeed on what is intact), never panic.
-func TestDamagedFile(t *testing.T) {
+func testDamagedFile(t *testing.T, v *variant) {
 	dir := t.TempDir()
-	s := open(t, dir, Limits{})
+	s := v.open(t, dir, Limits{})
 	s.Update(func(tx *Tx) error {
 		for i := 0; i < 300; i++ {
 			tx.PutIdentity(ident(fmt.Sprintf("p%06d", i), t0.Add(time.Duration(i)*time.Second), i%3 == 0, 4))
@@ -563,7 +626,7 @@ func TestDamagedFile(t *testing.T) {
 					t.Fatalf("trial %d (bytes %d+512): panic %v", trial, at, r)
 				}
 			}()
-			st, err := Open(d, Options{ReadOnly: true})
+			st, err := Open(d, v.opts(Options{ReadOnly: true}))
 			if err != nil {
 				return
 			}

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -68,11 +70,53 @@ func (tx *Tx) NewID() (string, error) {
 	return fmt.Sprintf("p%06d", n), nil
 }
 
+// name is the stored key of a record whose natural key is logical: the
+// natural key itself in a plain store, a keyed hash in an encrypted one
+// (for the buckets whose natural keys tell something).
+func (tx *Tx) name(bucket []byte, logical string) []byte {
+	if tx.s.key == nil {
+		return []byte(logical)
+	}
+	return tx.s.key.name(bucket, []byte(logical))
+}
+
+// get returns the value of a record, opened (nil if there is none).
+func (tx *Tx) get(bucket, k []byte) ([]byte, int, error) {
+	v := tx.tx.Bucket(bucket).Get(k)
+	if v == nil {
+		return nil, 0, nil
+	}
+	p, err := tx.open(bucket, k, v)
+	return p, len(v), err
+}
+
+// open opens a stored value (as it is in a plain store).
+func (tx *Tx) open(bucket, k, v []byte) ([]byte, error) {
+	if tx.s.key == nil {
+		return v, nil
+	}
+	p, err := tx.s.key.open(bucket, k, v)
+	if err != nil {
+		return nil, &AuthError{Dir: tx.s.dir, Bucket: string(bucket), Key: printable(k)}
+	}
+	return p, nil
+}
+
+// set stores a record's value, sealed in an encrypted store, and returns
+// its stored size.
+func (tx *Tx) set(bucket, k, plain []byte) (int, error) {
+	v := plain
+	if tx.s.key != nil {
+		v = tx.s.key.seal(bucket, k, plain)
+	}
+	return len(v), tx.tx.Bucket(bucket).Put(k, v)
+}
+
 // Identity returns the identity with id.
 func (tx *Tx) Identity(id string) (Identity, bool, error) {
-	v := tx.tx.Bucket(bIdentities).Get([]byte(id))
-	if v == nil {
-		return Identity{}, false, nil
+	v, _, err := tx.get(bIdentities, []byte(id))
+	if err != nil || v == nil {
+		return Identity{}, false, err
 	}
 	rec, err := decodeIdentity(v)
 	if err != nil {
@@ -81,9 +125,100 @@ func (tx *Tx) Identity(id string) (Identity, bool, error) {
 	return rec, true, nil
 }
 
+// Flags of the last-seen index.
+const (
+	seenEverRegular = 1 << iota
+	seenEnrolled
+)
+
+func seenFlags(rec Identity) byte {
+	var f byte
+	if rec.EverRegular {
+		f |= seenEverRegular
+	}
+	if rec.Customer != "" {
+		f |= seenEnrolled
+	}
+	return f
+}
+
+// seenKey is a plain store's last-seen index key: the time, then the id.
 func seenKey(t time.Time, id string) []byte {
 	k := binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano()))
 	return append(k, id...)
+}
+
+// dayOf is t's UTC day number.
+func dayOf(t time.Time) int64 { return t.Unix() / 86400 }
+
+// sealedSeen is an encrypted store's last-seen index entry: only the day
+// is in the clear (retention needs the order), then a keyed hash of the
+// id; the exact time, the flags and the id are sealed.
+func sealedSeen(key *Key, t time.Time, id string, flags byte) (k, v []byte) {
+	k = binary.BigEndian.AppendUint32(nil, uint32(dayOf(t)+1<<31))
+	k = append(k, key.name(bSeen, []byte(id))[:8]...)
+	p := binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano()))
+	p = append(p, flags)
+	p = append(p, id...)
+	return k, key.seal(bSeen, k, p)
+}
+
+func (tx *Tx) seenKeyOf(t time.Time, id string) []byte {
+	if tx.s.key == nil {
+		return seenKey(t, id)
+	}
+	k, _ := sealedSeen(tx.s.key, t, id, 0)
+	return k
+}
+
+func (tx *Tx) putSeen(rec Identity) error {
+	if tx.s.key == nil {
+		return tx.tx.Bucket(bSeen).Put(seenKey(rec.LastSeen, rec.ID), []byte{seenFlags(rec)})
+	}
+	k, v := sealedSeen(tx.s.key, rec.LastSeen, rec.ID, seenFlags(rec))
+	return tx.tx.Bucket(bSeen).Put(k, v)
+}
+
+func (tx *Tx) deleteSeen(rec Identity) error {
+	return tx.tx.Bucket(bSeen).Delete(tx.seenKeyOf(rec.LastSeen, rec.ID))
+}
+
+// eachSeen calls fn with the last-seen index entries in key order, until
+// fn returns false.
+func (tx *Tx) eachSeen(fn func(id string, t time.Time, flags byte) (bool, error)) error {
+	c := tx.tx.Bucket(bSeen).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		var (
+			id    string
+			t     time.Time
+			flags byte
+		)
+		if tx.s.key == nil {
+			if len(k) < 8 {
+				return fmt.Errorf("seen index: bad key %x", k)
+			}
+			t = time.Unix(0, int64(binary.BigEndian.Uint64(k))).UTC()
+			id = string(k[8:])
+			if len(v) > 0 {
+				flags = v[0]
+			}
+		} else {
+			p, err := tx.open(bSeen, k, v)
+			if err != nil {
+				return err
+			}
+			if len(p) < 9 {
+				return fmt.Errorf("seen index: bad entry %x", k)
+			}
+			t = time.Unix(0, int64(binary.BigEndian.Uint64(p))).UTC()
+			flags, id = p[8], string(p[9:])
+		}
+		more, err := fn(id, t, flags)
+		if err != nil || !more {
+			return err
+		}
+	}
+	return nil
 }
 
 // PutIdentity writes id (a new one or a new version), keeping the indexes
@@ -92,63 +227,59 @@ func (tx *Tx) PutIdentity(rec Identity) error {
 	if rec.ID == "" {
 		return errors.New("identity without id")
 	}
-	b := tx.tx.Bucket(bIdentities)
 	key := []byte(rec.ID)
-	val := encodeIdentity(rec)
-	delta := int64(len(key) + len(val))
-	if old := b.Get(key); old != nil {
+	old, oldSize, err := tx.get(bIdentities, key)
+	if err != nil {
+		return err
+	}
+	delta := int64(0)
+	if old != nil {
 		prev, err := decodeIdentity(old)
 		if err != nil {
 			return fmt.Errorf("identity %s: %w", rec.ID, err)
 		}
-		delta -= int64(len(key) + len(old))
-		if err := tx.tx.Bucket(bSeen).Delete(seenKey(prev.LastSeen, prev.ID)); err != nil {
+		delta -= int64(len(key) + oldSize)
+		if err := tx.deleteSeen(prev); err != nil {
 			return err
 		}
 	} else if err := tx.addCounter(kIdentities, 1); err != nil {
 		return err
 	}
-	if err := b.Put(key, val); err != nil {
+	n, err := tx.set(bIdentities, key, encodeIdentity(rec))
+	if err != nil {
 		return err
 	}
-	flag := []byte{0}
-	if rec.EverRegular {
-		flag[0] = 1
-	}
-	if err := tx.tx.Bucket(bSeen).Put(seenKey(rec.LastSeen, rec.ID), flag); err != nil {
+	delta += int64(len(key) + n)
+	if err := tx.putSeen(rec); err != nil {
 		return err
 	}
 	return tx.addCounter(kBytes, delta)
 }
 
 // DeleteIdentity deletes an identity with everything of it: its visit log,
-// its place in maintenance's to-do list, and the aliases that led to it.
+// its place in maintenance's to-do list, the aliases that led to it, and
+// its enrolment if it was a customer's.
 func (tx *Tx) DeleteIdentity(id string) (bool, error) {
-	b := tx.tx.Bucket(bIdentities)
-	old := b.Get([]byte(id))
-	if old == nil {
-		return false, nil
+	old, oldSize, err := tx.get(bIdentities, []byte(id))
+	if err != nil || old == nil {
+		return false, err
 	}
 	rec, err := decodeIdentity(old)
 	if err != nil {
 		return false, fmt.Errorf("identity %s: %w", id, err)
 	}
-	freed := int64(len(id) + len(old))
-	if err := b.Delete([]byte(id)); err != nil {
+	freed := int64(len(id) + oldSize)
+	if err := tx.tx.Bucket(bIdentities).Delete([]byte(id)); err != nil {
 		return false, err
 	}
-	if err := tx.tx.Bucket(bSeen).Delete(seenKey(rec.LastSeen, id)); err != nil {
+	if err := tx.deleteSeen(rec); err != nil {
 		return false, err
 	}
 	if err := tx.tx.Bucket(bDirty).Delete([]byte(id)); err != nil {
 		return false, err
 	}
-	visits, err := tx.visitsOf(id)
-	if err != nil {
-		return false, err
-	}
-	for _, v := range visits {
-		n, err := tx.deleteVisit(v)
+	for _, k := range tx.visitsOf(id) {
+		n, err := tx.deleteVisit(k)
 		if err != nil {
 			return false, err
 		}
@@ -158,7 +289,11 @@ func (tx *Tx) DeleteIdentity(id string) (bool, error) {
 	ab := tx.tx.Bucket(bAliases)
 	var dead [][]byte
 	if err := ab.ForEach(func(k, v []byte) error {
-		if string(aliasTarget(v)) == id {
+		p, err := tx.open(bAliases, k, v)
+		if err != nil {
+			return err
+		}
+		if string(aliasTarget(p)) == id {
 			dead = append(dead, bytes.Clone(k))
 		}
 		return nil
@@ -171,6 +306,13 @@ func (tx *Tx) DeleteIdentity(id string) (bool, error) {
 			return false, err
 		}
 	}
+	if rec.Customer != "" {
+		n, err := tx.deleteCustomer(rec.Customer)
+		if err != nil {
+			return false, err
+		}
+		freed += n
+	}
 	if err := tx.addCounter(kIdentities, -1); err != nil {
 		return false, err
 	}
@@ -180,7 +322,11 @@ func (tx *Tx) DeleteIdentity(id string) (bool, error) {
 // ForEachIdentity calls fn for every identity, in id order.
 func (tx *Tx) ForEachIdentity(fn func(Identity) error) error {
 	return tx.tx.Bucket(bIdentities).ForEach(func(k, v []byte) error {
-		rec, err := decodeIdentity(v)
+		p, err := tx.open(bIdentities, k, v)
+		if err != nil {
+			return err
+		}
+		rec, err := decodeIdentity(p)
 		if err != nil {
 			return fmt.Errorf("identity %s: %w", k, err)
 		}
@@ -190,40 +336,44 @@ func (tx *Tx) ForEachIdentity(fn func(Identity) error) error {
 
 // BySeen calls fn with every identity id from the least recently seen,
 // with its last-seen time and whether it was ever a regular, until fn
-// returns false.
+// returns false. In an encrypted store the order is by day only (the
+// exact times are sealed): identities last seen on one day come in no
+// particular order.
 func (tx *Tx) BySeen(fn func(id string, lastSeen time.Time, everRegular bool) (bool, error)) error {
-	c := tx.tx.Bucket(bSeen).Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		if len(k) < 8 {
-			return fmt.Errorf("seen index: bad key %x", k)
-		}
-		t := time.Unix(0, int64(binary.BigEndian.Uint64(k))).UTC()
-		more, err := fn(string(k[8:]), t, len(v) > 0 && v[0] == 1)
-		if err != nil || !more {
-			return err
-		}
-	}
-	return nil
+	return tx.eachSeen(func(id string, t time.Time, flags byte) (bool, error) {
+		return fn(id, t, flags&seenEverRegular != 0)
+	})
 }
 
 // Visit returns the log record of a decided visit.
 func (tx *Tx) Visit(id string) (Visit, bool, error) {
-	v := tx.tx.Bucket(bVisits).Get([]byte(id))
-	if v == nil {
-		return Visit{}, false, nil
+	return tx.visitAt(tx.name(bVisits, id))
+}
+
+// visitAt returns the visit stored under key k.
+func (tx *Tx) visitAt(k []byte) (Visit, bool, error) {
+	v, _, err := tx.get(bVisits, k)
+	if err != nil || v == nil {
+		return Visit{}, false, err
 	}
 	rec, err := decodeVisit(v)
 	if err != nil {
-		return Visit{}, false, fmt.Errorf("visit %s: %w", id, err)
+		return Visit{}, false, fmt.Errorf("visit %s: %w", printable(k), err)
 	}
 	return rec, true, nil
 }
 
-func byIdentityKey(identity, visit string) []byte {
-	k := make([]byte, 0, len(identity)+1+len(visit))
-	k = append(k, identity...)
-	k = append(k, 0)
-	return append(k, visit...)
+// byIdentityPrefix starts the by-identity keys of an identity.
+func (tx *Tx) byIdentityPrefix(identity string) []byte {
+	if tx.s.key == nil {
+		return append([]byte(identity), 0)
+	}
+	return tx.s.key.name(bByIdentity, []byte(identity))
+}
+
+// byIdentityKey is the by-identity index key of a visit stored under vk.
+func (tx *Tx) byIdentityKey(identity string, vk []byte) []byte {
+	return append(tx.byIdentityPrefix(identity), vk...)
 }
 
 // PutVisit logs a decided visit.
@@ -231,52 +381,54 @@ func (tx *Tx) PutVisit(v Visit) error {
 	if v.ID == "" {
 		return errors.New("visit without id")
 	}
-	b := tx.tx.Bucket(bVisits)
-	key := []byte(v.ID)
-	val := encodeVisit(v)
-	delta := int64(len(key) + len(val))
-	if old := b.Get(key); old != nil {
+	key := tx.name(bVisits, v.ID)
+	old, oldSize, err := tx.get(bVisits, key)
+	if err != nil {
+		return err
+	}
+	delta := int64(0)
+	if old != nil {
 		prev, err := decodeVisit(old)
 		if err != nil {
 			return fmt.Errorf("visit %s: %w", v.ID, err)
 		}
-		delta -= int64(len(key) + len(old))
+		delta -= int64(len(key) + oldSize)
 		if prev.Identity != "" {
-			if err := tx.tx.Bucket(bByIdentity).Delete(byIdentityKey(prev.Identity, v.ID)); err != nil {
+			if err := tx.tx.Bucket(bByIdentity).Delete(tx.byIdentityKey(prev.Identity, key)); err != nil {
 				return err
 			}
 		}
 	}
-	if err := b.Put(key, val); err != nil {
+	n, err := tx.set(bVisits, key, encodeVisit(v))
+	if err != nil {
 		return err
 	}
+	delta += int64(len(key) + n)
 	if v.Identity != "" {
-		if err := tx.tx.Bucket(bByIdentity).Put(byIdentityKey(v.Identity, v.ID), nil); err != nil {
+		if err := tx.tx.Bucket(bByIdentity).Put(tx.byIdentityKey(v.Identity, key), nil); err != nil {
 			return err
 		}
 	}
 	return tx.addCounter(kBytes, delta)
 }
 
-func (tx *Tx) visitsOf(identity string) ([]string, error) {
-	prefix := append([]byte(identity), 0)
-	var out []string
+// visitsOf lists the stored keys of an identity's logged visits.
+func (tx *Tx) visitsOf(identity string) [][]byte {
+	prefix := tx.byIdentityPrefix(identity)
+	var out [][]byte
 	c := tx.tx.Bucket(bByIdentity).Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
-		out = append(out, string(k[len(prefix):]))
+		out = append(out, bytes.Clone(k[len(prefix):]))
 	}
-	return out, nil
+	return out
 }
 
 // VisitsOf lists the logged visits of an identity.
 func (tx *Tx) VisitsOf(identity string) ([]Visit, error) {
-	ids, err := tx.visitsOf(identity)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]Visit, 0, len(ids))
-	for _, id := range ids {
-		v, ok, err := tx.Visit(id)
+	keys := tx.visitsOf(identity)
+	out := make([]Visit, 0, len(keys))
+	for _, k := range keys {
+		v, ok, err := tx.visitAt(k)
 		if err != nil {
 			return nil, err
 		}
@@ -290,14 +442,15 @@ func (tx *Tx) VisitsOf(identity string) ([]Visit, error) {
 // MoveVisits re-attaches logged visits (all of from's when visits is nil)
 // to identity to: after a merge or a split.
 func (tx *Tx) MoveVisits(from, to string, visits []string) error {
+	var keys [][]byte
 	if visits == nil {
-		var err error
-		if visits, err = tx.visitsOf(from); err != nil {
-			return err
-		}
+		keys = tx.visitsOf(from)
 	}
 	for _, id := range visits {
-		v, ok, err := tx.Visit(id)
+		keys = append(keys, tx.name(bVisits, id))
+	}
+	for _, k := range keys {
+		v, ok, err := tx.visitAt(k)
 		if err != nil {
 			return err
 		}
@@ -312,37 +465,49 @@ func (tx *Tx) MoveVisits(from, to string, visits []string) error {
 	return nil
 }
 
-func (tx *Tx) deleteVisit(id string) (int64, error) {
-	b := tx.tx.Bucket(bVisits)
-	old := b.Get([]byte(id))
-	if old == nil {
-		return 0, nil
+// deleteVisit deletes the visit stored under k and returns the bytes
+// freed.
+func (tx *Tx) deleteVisit(k []byte) (int64, error) {
+	old, oldSize, err := tx.get(bVisits, k)
+	if err != nil || old == nil {
+		return 0, err
 	}
 	v, err := decodeVisit(old)
 	if err != nil {
-		return 0, fmt.Errorf("visit %s: %w", id, err)
+		return 0, fmt.Errorf("visit %s: %w", printable(k), err)
 	}
-	n := int64(len(id) + len(old))
-	if err := b.Delete([]byte(id)); err != nil {
+	if err := tx.tx.Bucket(bVisits).Delete(k); err != nil {
 		return 0, err
 	}
 	if v.Identity != "" {
-		if err := tx.tx.Bucket(bByIdentity).Delete(byIdentityKey(v.Identity, id)); err != nil {
+		if err := tx.tx.Bucket(bByIdentity).Delete(tx.byIdentityKey(v.Identity, k)); err != nil {
 			return 0, err
 		}
 	}
-	return n, nil
+	return int64(len(k) + oldSize), nil
 }
 
-// ForEachVisit calls fn for every logged visit, in id order.
-func (tx *Tx) ForEachVisit(fn func(Visit) error) error {
+// forEachVisit calls fn with every logged visit and its stored key, in
+// key order (visit id order in a plain store, no order in an encrypted
+// one).
+func (tx *Tx) forEachVisit(fn func(k []byte, v Visit) error) error {
 	return tx.tx.Bucket(bVisits).ForEach(func(k, v []byte) error {
-		rec, err := decodeVisit(v)
+		p, err := tx.open(bVisits, k, v)
 		if err != nil {
-			return fmt.Errorf("visit %s: %w", k, err)
+			return err
 		}
-		return fn(rec)
+		rec, err := decodeVisit(p)
+		if err != nil {
+			return fmt.Errorf("visit %s: %w", printable(k), err)
+		}
+		return fn(k, rec)
 	})
+}
+
+// ForEachVisit calls fn for every logged visit: in id order in a plain
+// store, in no particular order in an encrypted one.
+func (tx *Tx) ForEachVisit(fn func(Visit) error) error {
+	return tx.forEachVisit(func(_ []byte, v Visit) error { return fn(v) })
 }
 
 // Visits is the number of logged visits.
@@ -350,18 +515,18 @@ func (tx *Tx) Visits() int { return count(tx.tx.Bucket(bVisits)) }
 
 // PruneVisits deletes logged visits older than before and returns how many.
 func (tx *Tx) PruneVisits(before time.Time) (int, error) {
-	var dead []string
-	if err := tx.ForEachVisit(func(v Visit) error {
+	var dead [][]byte
+	if err := tx.forEachVisit(func(k []byte, v Visit) error {
 		if v.Time.Before(before) {
-			dead = append(dead, v.ID)
+			dead = append(dead, bytes.Clone(k))
 		}
 		return nil
 	}); err != nil {
 		return 0, err
 	}
 	var freed int64
-	for _, id := range dead {
-		n, err := tx.deleteVisit(id)
+	for _, k := range dead {
+		n, err := tx.deleteVisit(k)
 		if err != nil {
 			return 0, err
 		}
@@ -373,15 +538,15 @@ func (tx *Tx) PruneVisits(before time.Time) (int, error) {
 // PruneVisitsOf deletes the logged visits of one identity older than
 // before, and returns how many.
 func (tx *Tx) PruneVisitsOf(identity string, before time.Time) (int, error) {
-	vs, err := tx.VisitsOf(identity)
-	if err != nil {
-		return 0, err
-	}
 	var freed int64
 	n := 0
-	for _, v := range vs {
-		if v.Time.Before(before) {
-			b, err := tx.deleteVisit(v.ID)
+	for _, k := range tx.visitsOf(identity) {
+		v, ok, err := tx.visitAt(k)
+		if err != nil {
+			return 0, err
+		}
+		if ok && v.Time.Before(before) {
+			b, err := tx.deleteVisit(k)
 			if err != nil {
 				return 0, err
 			}
@@ -392,17 +557,85 @@ func (tx *Tx) PruneVisitsOf(identity string, before time.Time) (int, error) {
 	return n, tx.addCounter(kBytes, -freed)
 }
 
+// getJSON reads a named JSON record (staff, customers) into dst.
+func (tx *Tx) getJSON(bucket []byte, name string, dst any) (bool, error) {
+	v, _, err := tx.get(bucket, tx.name(bucket, name))
+	if err != nil || v == nil {
+		return false, err
+	}
+	if err := json.Unmarshal(v, dst); err != nil {
+		return false, fmt.Errorf("%s %s: %w", bucket, name, err)
+	}
+	return true, nil
+}
+
+// putJSON writes a named JSON record.
+func (tx *Tx) putJSON(bucket []byte, name string, rec any) error {
+	val, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	k := tx.name(bucket, name)
+	delta := int64(0)
+	if old := tx.tx.Bucket(bucket).Get(k); old != nil {
+		delta -= int64(len(k) + len(old))
+	}
+	n, err := tx.set(bucket, k, val)
+	if err != nil {
+		return err
+	}
+	return tx.addCounter(kBytes, delta+int64(len(k)+n))
+}
+
+// deleteNamed deletes a named record and returns the bytes freed.
+func (tx *Tx) deleteNamed(bucket []byte, name string) (int64, error) {
+	k := tx.name(bucket, name)
+	b := tx.tx.Bucket(bucket)
+	old := b.Get(k)
+	if old == nil {
+		return 0, nil
+	}
+	n := int64(len(k) + len(old))
+	return n, b.Delete(k)
+}
+
+// eachJSON decodes every record of a named bucket with decode, in name
+// order: an encrypted store's keys are hashes, so its records are sorted
+// after decoding (they are few).
+func eachJSON[T any](tx *Tx, bucket []byte, nameOf func(T) string, fn func(T) error) error {
+	var all []T
+	err := tx.tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+		p, err := tx.open(bucket, k, v)
+		if err != nil {
+			return err
+		}
+		var rec T
+		if err := json.Unmarshal(p, &rec); err != nil {
+			return fmt.Errorf("%s %s: %w", bucket, printable(k), err)
+		}
+		if tx.s.key == nil {
+			return fn(rec)
+		}
+		all = append(all, rec)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	slices.SortFunc(all, func(a, b T) int { return strings.Compare(nameOf(a), nameOf(b)) })
+	for _, rec := range all {
+		if err := fn(rec); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // Staff returns a staff member by name.
 func (tx *Tx) Staff(name string) (Staff, bool, error) {
-	v := tx.tx.Bucket(bStaff).Get([]byte(name))
-	if v == nil {
-		return Staff{}, false, nil
-	}
 	var s Staff
-	if err := json.Unmarshal(v, &s); err != nil {
-		return Staff{}, false, fmt.Errorf("staff %s: %w", name, err)
-	}
-	return s, true, nil
+	ok, err := tx.getJSON(bStaff, name, &s)
+	return s, ok, err
 }
 
 // PutStaff adds or replaces a staff member.
@@ -410,47 +643,95 @@ func (tx *Tx) PutStaff(s Staff) error {
 	if s.Name == "" {
 		return errors.New("staff member without a name")
 	}
-	b := tx.tx.Bucket(bStaff)
-	val, err := json.Marshal(s)
-	if err != nil {
-		return err
-	}
-	delta := int64(len(s.Name) + len(val))
-	if old := b.Get([]byte(s.Name)); old != nil {
-		delta -= int64(len(s.Name) + len(old))
-	}
-	if err := b.Put([]byte(s.Name), val); err != nil {
-		return err
-	}
-	return tx.addCounter(kBytes, delta)
+	return tx.putJSON(bStaff, s.Name, s)
 }
 
 // DeleteStaff removes a staff member.
 func (tx *Tx) DeleteStaff(name string) (bool, error) {
-	b := tx.tx.Bucket(bStaff)
-	old := b.Get([]byte(name))
-	if old == nil {
-		return false, nil
-	}
-	if err := b.Delete([]byte(name)); err != nil {
+	n, err := tx.deleteNamed(bStaff, name)
+	if err != nil || n == 0 {
 		return false, err
 	}
-	return true, tx.addCounter(kBytes, -int64(len(name)+len(old)))
+	return true, tx.addCounter(kBytes, -n)
 }
 
 // ForEachStaff calls fn for every staff member, by name.
 func (tx *Tx) ForEachStaff(fn func(Staff) error) error {
-	return tx.tx.Bucket(bStaff).ForEach(func(k, v []byte) error {
-		var s Staff
-		if err := json.Unmarshal(v, &s); err != nil {
-			return fmt.Errorf("staff %s: %w", k, err)
-		}
-		return fn(s)
-	})
+	return eachJSON(tx, bStaff, func(s Staff) string { return s.Name }, fn)
 }
 
 // StaffCount is the number of staff members.
 func (tx *Tx) StaffCount() int { return count(tx.tx.Bucket(bStaff)) }
+
+// Customer returns an enrolled customer by name.
+func (tx *Tx) Customer(name string) (Customer, bool, error) {
+	var c Customer
+	ok, err := tx.getJSON(bCustomers, name, &c)
+	return c, ok, err
+}
+
+// PutCustomer adds or replaces an enrolled customer. Their identity must
+// exist and carry their name.
+func (tx *Tx) PutCustomer(c Customer) error {
+	if c.Name == "" {
+		return errors.New("customer without a name")
+	}
+	rec, ok, err := tx.Identity(c.Identity)
+	if err != nil {
+		return err
+	}
+	if !ok || rec.Customer != c.Name {
+		return fmt.Errorf("customer %s: identity %q is not theirs", c.Name, c.Identity)
+	}
+	return tx.putJSON(bCustomers, c.Name, c)
+}
+
+// DeleteCustomer deletes an enrolled customer with everything of them:
+// their enrolment, their identity, its visit log. false if there is no
+// customer of that name.
+func (tx *Tx) DeleteCustomer(name string) (bool, error) {
+	c, ok, err := tx.Customer(name)
+	if err != nil || !ok {
+		return false, err
+	}
+	if gone, err := tx.DeleteIdentity(c.Identity); err != nil || gone {
+		return gone, err
+	}
+	// No identity (it cannot happen; be thorough all the same).
+	n, err := tx.deleteCustomer(name)
+	if err != nil {
+		return false, err
+	}
+	return true, tx.addCounter(kBytes, -n)
+}
+
+// deleteCustomer deletes a customer's enrolment record (DeleteIdentity
+// calls it: a customer goes with their identity) and returns the bytes
+// freed.
+func (tx *Tx) deleteCustomer(name string) (int64, error) {
+	return tx.deleteNamed(bCustomers, name)
+}
+
+// ForEachCustomer calls fn for every enrolled customer, by name.
+func (tx *Tx) ForEachCustomer(fn func(Customer) error) error {
+	return eachJSON(tx, bCustomers, func(c Customer) string { return c.Name }, fn)
+}
+
+// CustomerCount is the number of enrolled customers.
+func (tx *Tx) CustomerCount() int { return count(tx.tx.Bucket(bCustomers)) }
+
+// SetMode records the store's mode.
+func (tx *Tx) SetMode(m Mode) error {
+	if _, err := ParseMode(string(m)); err != nil {
+		return err
+	}
+	if !tx.metaChanged {
+		tx.meta = tx.s.Meta()
+	}
+	tx.meta.Mode = m
+	tx.metaChanged = true
+	return nil
+}
 
 // count counts a bucket's keys (bbolt's Stats can lag behind changes made
 // in the same transaction).
@@ -486,13 +767,24 @@ func aliasTarget(v []byte) []byte {
 	return v[8:]
 }
 
+// eachAlias calls fn with every alias: its key, its opened value.
+func (tx *Tx) eachAlias(fn func(k, v []byte) error) error {
+	return tx.tx.Bucket(bAliases).ForEach(func(k, v []byte) error {
+		p, err := tx.open(bAliases, k, v)
+		if err != nil {
+			return err
+		}
+		return fn(k, p)
+	})
+}
+
 // PutAlias records that identity from was merged into to at time at, so
 // that the old id still finds its visitor (forget --visitor OLD).
 func (tx *Tx) PutAlias(from, to string, at time.Time) error {
 	b := tx.tx.Bucket(bAliases)
 	// Earlier aliases that led to from now lead to to.
 	var moved [][]byte
-	if err := b.ForEach(func(k, v []byte) error {
+	if err := tx.eachAlias(func(k, v []byte) error {
 		if string(aliasTarget(v)) == from {
 			moved = append(moved, bytes.Clone(k))
 		}
@@ -503,14 +795,15 @@ func (tx *Tx) PutAlias(from, to string, at time.Time) error {
 	val := binary.BigEndian.AppendUint64(nil, uint64(at.UnixNano()))
 	val = append(val, to...)
 	for _, k := range append(moved, []byte(from)) {
-		delta := int64(len(k) + len(val))
+		delta := int64(0)
 		if old := b.Get(k); old != nil {
 			delta -= int64(len(k) + len(old))
 		}
-		if err := b.Put(k, val); err != nil {
+		n, err := tx.set(bAliases, k, val)
+		if err != nil {
 			return err
 		}
-		if err := tx.addCounter(kBytes, delta); err != nil {
+		if err := tx.addCounter(kBytes, delta+int64(len(k)+n)); err != nil {
 			return err
 		}
 	}
@@ -519,11 +812,12 @@ func (tx *Tx) PutAlias(from, to string, at time.Time) error {
 
 // Resolve follows merge aliases: the id under which identity id lives now
 // (id itself if it was never merged away).
-func (tx *Tx) Resolve(id string) string {
-	if v := tx.tx.Bucket(bAliases).Get([]byte(id)); v != nil {
-		return string(aliasTarget(v))
+func (tx *Tx) Resolve(id string) (string, error) {
+	v, _, err := tx.get(bAliases, []byte(id))
+	if err != nil || v == nil {
+		return id, err
 	}
-	return id
+	return string(aliasTarget(v)), nil
 }
 
 // PruneAliases deletes aliases made before t.
@@ -531,10 +825,10 @@ func (tx *Tx) PruneAliases(before time.Time) error {
 	b := tx.tx.Bucket(bAliases)
 	var dead [][]byte
 	var freed int64
-	if err := b.ForEach(func(k, v []byte) error {
+	if err := tx.eachAlias(func(k, v []byte) error {
 		if len(v) >= 8 && int64(binary.BigEndian.Uint64(v)) < before.UnixNano() {
 			dead = append(dead, bytes.Clone(k))
-			freed += int64(len(k) + len(v))
+			freed += int64(len(k) + len(b.Get(k)))
 		}
 		return nil
 	}); err != nil {
@@ -548,67 +842,137 @@ func (tx *Tx) PruneAliases(before time.Time) error {
 	return tx.addCounter(kBytes, -freed)
 }
 
-// checkRecords decodes every record and checks the indexes against them.
+// checkRecords opens and decodes every record and checks the indexes
+// against them.
 func (tx *Tx) checkRecords() error {
 	var errs []error
+	bad := func(err error) { errs = append(errs, err) }
 	seen := map[string]bool{}
+	customers := map[string]string{} // identity -> customer name
 	n := 0
 	var total int64
 	if err := tx.tx.Bucket(bIdentities).ForEach(func(k, v []byte) error {
 		n++
 		total += int64(len(k) + len(v))
-		rec, err := decodeIdentity(v)
+		p, err := tx.open(bIdentities, k, v)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("identity %s: %w", k, err))
+			bad(err)
+			return nil
+		}
+		rec, err := decodeIdentity(p)
+		if err != nil {
+			bad(fmt.Errorf("identity %s: %w", k, err))
 			return nil
 		}
 		if string(k) != rec.ID {
-			errs = append(errs, fmt.Errorf("identity under key %s has id %s", k, rec.ID))
+			bad(fmt.Errorf("identity under key %s has id %s", k, rec.ID))
 		}
-		if tx.tx.Bucket(bSeen).Get(seenKey(rec.LastSeen, rec.ID)) == nil {
-			errs = append(errs, fmt.Errorf("identity %s missing from the last-seen index", rec.ID))
+		if tx.tx.Bucket(bSeen).Get(tx.seenKeyOf(rec.LastSeen, rec.ID)) == nil {
+			bad(fmt.Errorf("identity %s missing from the last-seen index", rec.ID))
+		}
+		if rec.Customer != "" {
+			customers[rec.ID] = rec.Customer
 		}
 		seen[rec.ID] = true
 		return nil
 	}); err != nil {
 		return err
 	}
-	if err := tx.tx.Bucket(bSeen).ForEach(func(k, v []byte) error {
-		if len(k) < 8 || !seen[string(k[8:])] {
-			errs = append(errs, fmt.Errorf("last-seen index entry %x has no identity", k))
+	c := tx.tx.Bucket(bSeen).Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		id := ""
+		switch {
+		case tx.s.key == nil && len(k) >= 8:
+			id = string(k[8:])
+		case tx.s.key != nil:
+			p, err := tx.open(bSeen, k, v)
+			if err != nil {
+				bad(err)
+				continue
+			}
+			if len(p) >= 9 {
+				id = string(p[9:])
+			}
 		}
-		return nil
-	}); err != nil {
-		return err
+		if !seen[id] {
+			bad(fmt.Errorf("last-seen index entry %x has no identity", k))
+		}
 	}
 	if err := tx.tx.Bucket(bVisits).ForEach(func(k, v []byte) error {
 		total += int64(len(k) + len(v))
-		rec, err := decodeVisit(v)
+		p, err := tx.open(bVisits, k, v)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("visit %s: %w", k, err))
+			bad(err)
 			return nil
 		}
-		if rec.Identity != "" && !seen[rec.Identity] {
-			errs = append(errs, fmt.Errorf("visit %s belongs to identity %s, which does not exist", k, rec.Identity))
+		rec, err := decodeVisit(p)
+		if err != nil {
+			bad(fmt.Errorf("visit %s: %w", printable(k), err))
+			return nil
 		}
-		if rec.Identity != "" && tx.tx.Bucket(bByIdentity).Get(byIdentityKey(rec.Identity, rec.ID)) == nil {
-			errs = append(errs, fmt.Errorf("visit %s missing from the by-identity index", k))
+		if !bytes.Equal(k, tx.name(bVisits, rec.ID)) {
+			bad(fmt.Errorf("visit under key %s has id %s", printable(k), rec.ID))
+		}
+		if rec.Identity != "" && !seen[rec.Identity] {
+			bad(fmt.Errorf("visit %s belongs to identity %s, which does not exist", rec.ID, rec.Identity))
+		}
+		if rec.Identity != "" && tx.tx.Bucket(bByIdentity).Get(tx.byIdentityKey(rec.Identity, k)) == nil {
+			bad(fmt.Errorf("visit %s missing from the by-identity index", rec.ID))
 		}
 		return nil
 	}); err != nil {
 		return err
 	}
-	for _, b := range [][]byte{bStaff, bAliases} {
-		tx.tx.Bucket(b).ForEach(func(k, v []byte) error {
+	named := func(bucket []byte, fn func(k, p []byte) error) {
+		tx.tx.Bucket(bucket).ForEach(func(k, v []byte) error {
 			total += int64(len(k) + len(v))
+			p, err := tx.open(bucket, k, v)
+			if err != nil {
+				bad(err)
+				return nil
+			}
+			if err := fn(k, p); err != nil {
+				bad(err)
+			}
 			return nil
 		})
 	}
+	named(bStaff, func(k, p []byte) error {
+		var s Staff
+		if err := json.Unmarshal(p, &s); err != nil {
+			return fmt.Errorf("staff %s: %w", printable(k), err)
+		}
+		if !bytes.Equal(k, tx.name(bStaff, s.Name)) {
+			return fmt.Errorf("staff member under key %s is named %s", printable(k), s.Name)
+		}
+		return nil
+	})
+	enrolled := map[string]bool{}
+	named(bCustomers, func(k, p []byte) error {
+		var c Customer
+		if err := json.Unmarshal(p, &c); err != nil {
+			return fmt.Errorf("customer %s: %w", printable(k), err)
+		}
+		if !bytes.Equal(k, tx.name(bCustomers, c.Name)) {
+			return fmt.Errorf("customer under key %s is named %s", printable(k), c.Name)
+		}
+		if customers[c.Identity] != c.Name {
+			return fmt.Errorf("customer %s: identity %s is not theirs", c.Name, c.Identity)
+		}
+		enrolled[c.Identity] = true
+		return nil
+	})
+	for id, name := range customers {
+		if !enrolled[id] {
+			bad(fmt.Errorf("identity %s belongs to customer %s, who is not enrolled", id, name))
+		}
+	}
+	named(bAliases, func(k, p []byte) error { return nil })
 	if c := tx.Count(); c != n {
-		errs = append(errs, fmt.Errorf("identity count %d, but %d identities", c, n))
+		bad(fmt.Errorf("identity count %d, but %d identities", c, n))
 	}
 	if b := tx.Bytes(); b != total {
-		errs = append(errs, fmt.Errorf("byte count %d, but records take %d", b, total))
+		bad(fmt.Errorf("byte count %d, but records take %d", b, total))
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("identity store %s is inconsistent: %w", tx.s.dir, errors.Join(errs...))

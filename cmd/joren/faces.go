@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -139,4 +140,34 @@ func (ff *faceFinder) Close() {
 	for _, r := range ff.recs {
 		r.Close()
 	}
+}
+
+// enrolFaces embeds the largest face of each image, with the model of the
+// descriptors; every image must give one before anything is stored.
+func enrolFaces(g *globals, ff *faceFlags, images []string) (descs [][]float32, sources []string, model vision.Model, err error) {
+	ff.workers = min(ff.workers, len(images))
+	finder, err := ff.open(g.modelDir)
+	if err != nil {
+		return nil, nil, model, err
+	}
+	defer finder.Close()
+	var failed []string
+	embedFiles(finder, images, func(r embedResult) {
+		switch k := vision.Largest(r.Faces); {
+		case r.Err != nil:
+			failed = append(failed, r.Err.Error())
+		case k < 0:
+			failed = append(failed, fmt.Sprintf("%s: %v", r.File, vision.ErrNoFace))
+		default:
+			if len(r.Faces) > 1 {
+				g.log.Warn("several faces: enrolling the largest", "image", r.File, "faces", len(r.Faces))
+			}
+			descs = append(descs, r.Faces[k].Descriptor)
+			sources = append(sources, filepath.Base(r.File))
+		}
+	})
+	if len(failed) > 0 {
+		return nil, nil, model, fmt.Errorf("nothing enrolled: %s", strings.Join(failed, "; "))
+	}
+	return descs, sources, finder.model, nil
 }

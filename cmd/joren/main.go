@@ -1,9 +1,6 @@
-// Command joren is the firmware of the Joren door camera and the tools to
-// set it up: model provisioning, the article's compare/embed/cluster
-// workflow, and (in later subcommands) the live pipeline.
-//
 // Only this file handles signals and exit codes; every subcommand returns
 // an error.
+
 package main
 
 import (

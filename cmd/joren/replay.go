@@ -41,8 +41,10 @@ the visits' own times) and prints one line per visit:
   {"visit": "v00001", "visitor": "p000001", "visits": 1, "regular": false}
 
 "visits" is the visitor's distinct days within the window, this one included;
-staff get "staff": NAME and no visitor. Input: one JSON object a line, in time
-order:
+staff get "staff": NAME and no visitor. With --mode consent (docs/privacy.md)
+only enrolled customers are recognised: anyone else gets no visitor and no
+staff (with --full: "unknown": true) and leaves nothing in the store but an
+anonymous passage. Input: one JSON object a line, in time order:
 
   {"visit": "v00001", "time": "2026-11-01T10:15:00Z", "descriptors": [[...], ...]}
 
@@ -87,6 +89,11 @@ Measuring (docs/identity.md):
 			default:
 				return usagef("--scorer %q: want auto, plda or distance", f.scorer)
 			}
+			if f.sf.mode != "" {
+				if _, err := store.ParseMode(f.sf.mode); err != nil {
+					return usagef("--mode: %v", err)
+				}
+			}
 			if f.sweep != "" && f.pf.enabled() {
 				return usagef("--sweep publishes nothing: leave out --publish")
 			}
@@ -114,6 +121,7 @@ Measuring (docs/identity.md):
 	fl.Uint64Var(&f.seed, "seed", 1, "seed of the synthetic month")
 	fl.StringVar(&f.writeMonth, "write-month", "", "also write the synthetic month's visits (with their labels) to this file")
 	fl.StringVar(&f.sweep, "sweep", "", "print the tuning table for these labelled descriptors")
+	fl.StringVar(&f.sf.mode, "mode", "", "counting (everyone) or consent (only enrolled customers: joren customers add); default: the store's, counting for a new store; a store in the other mode is refused")
 	fl.StringVar(&f.scorer, "scorer", "auto", "how evidence is weighed: plda (learnt space), distance, or auto (plda when the model has a learnt space)")
 	return cmd
 }
@@ -140,12 +148,12 @@ func replay(cmd *cobra.Command, g *globals, f *replayFlags) error {
 	if _, err := os.Stat(dir + "/" + store.FileName); err != nil {
 		model = installedModel(g, g.modelDir)
 	}
-	st, err := f.sf.openStore(dir, model, true, false)
+	st, err := f.sf.openStore(g, dir, model, true, false)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	svc, err := identity.New(st, identity.Options{Policy: pol, Log: g.log, NoSpace: f.scorer == "distance"})
+	svc, err := identity.New(st, identity.Options{Policy: pol, Log: g.log, NoSpace: f.scorer == "distance", Mode: store.Mode(f.sf.mode)})
 	if err != nil {
 		return err
 	}
@@ -211,8 +219,12 @@ func replay(cmd *cobra.Command, g *globals, f *replayFlags) error {
 	enc := json.NewEncoder(g.stdout)
 	var outcomes []month.Outcome
 	stats, err := month.Stream(cmd.Context(), svc, next, func(d cluster.Decision) error {
-		if err := pub.Publish(d); err != nil {
-			return err
+		// An unknown visitor (consent mode) has no pseudonym to publish:
+		// events carry visitors, and the passage has none.
+		if !d.Unknown {
+			if err := pub.Publish(d); err != nil {
+				return err
+			}
 		}
 		o := month.OutcomeOf(d)
 		if scoring {

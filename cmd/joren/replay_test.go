@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -236,7 +235,14 @@ func TestReplayStoreRefused(t *testing.T) {
 // moments, then checks the store: never corrupt, every decision printed
 // before the kill is in it as printed, and replay resumes, ending with the
 // output of an uninterrupted replay.
+// The store is plain, and encrypted: sealing must not open a window
+// either.
 func TestReplayCrash(t *testing.T) {
+	t.Run("plain", func(t *testing.T) { replayCrash(t, "") })
+	t.Run("encrypted", func(t *testing.T) { replayCrash(t, filepath.Join(t.TempDir(), "store.key")) })
+}
+
+func replayCrash(t *testing.T, keyFile string) {
 	file, visits := monthFile(t, 70, 5)
 	models := testenv.Models(t)
 	want, _, code := run(t, "replay", "--visits", file)
@@ -253,7 +259,7 @@ func TestReplayCrash(t *testing.T) {
 		if attempt == 12 {
 			t.Fatalf("replay did not finish in 12 runs")
 		}
-		cmd := exec.Command(os.Args[0], "--models", models, "replay", "--visits", file, "--store", dir, "--log-level", "error")
+		cmd := testenv.Self(t, "--models", models, "replay", "--visits", file, "--store", dir, "--key-file", keyFile, "--log-level", "error")
 		cmd.Env = append(os.Environ(), "JOREN_RUN_MAIN=1")
 		stdout, err := cmd.StdoutPipe()
 		if err != nil {
@@ -315,7 +321,7 @@ func TestReplayCrash(t *testing.T) {
 			}
 		}
 		// The store is sound, and holds every printed decision as printed.
-		st, err := store.Open(dir, store.Options{ReadOnly: true})
+		st, err := store.Open(dir, store.Options{ReadOnly: true, KeyFile: keyFile})
 		if err != nil {
 			if len(lines) == 0 && killed {
 				continue // killed before the store was made
@@ -324,6 +330,9 @@ func TestReplayCrash(t *testing.T) {
 		}
 		if err := st.Check(); err != nil {
 			t.Fatalf("run %d (killed %v): %v", attempt, killed, err)
+		}
+		if st.Encrypted() != (keyFile != "") {
+			t.Fatalf("run %d: store encrypted %v with key file %q", attempt, st.Encrypted(), keyFile)
 		}
 		err = st.View(func(tx *store.Tx) error {
 			for _, l := range lines {

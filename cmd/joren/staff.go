@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -53,34 +52,12 @@ No image is stored: only its face's descriptor and the file's name.`,
 				return err
 			}
 			name, images := args[0], args[1:]
-			ff.workers = min(ff.workers, len(images))
-			finder, err := ff.open(g.modelDir)
+			// Every image must give a face before anything is stored.
+			descs, sources, model, err := enrolFaces(g, &ff, images)
 			if err != nil {
 				return err
 			}
-			defer finder.Close()
-			// Every image must give a face before anything is stored.
-			var descs [][]float32
-			var sources []string
-			var failed []string
-			embedFiles(finder, images, func(r embedResult) {
-				switch k := vision.Largest(r.Faces); {
-				case r.Err != nil:
-					failed = append(failed, r.Err.Error())
-				case k < 0:
-					failed = append(failed, fmt.Sprintf("%s: %v", r.File, vision.ErrNoFace))
-				default:
-					if len(r.Faces) > 1 {
-						g.log.Warn("several faces: enrolling the largest", "image", r.File, "faces", len(r.Faces))
-					}
-					descs = append(descs, r.Faces[k].Descriptor)
-					sources = append(sources, filepath.Base(r.File))
-				}
-			})
-			if len(failed) > 0 {
-				return fmt.Errorf("nothing enrolled: %s", strings.Join(failed, "; "))
-			}
-			st, svc, err := sf.openService(g, dir, finder.model, true)
+			st, svc, err := sf.openService(g, dir, model, true)
 			if err != nil {
 				return err
 			}

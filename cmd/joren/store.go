@@ -19,8 +19,12 @@ import (
 
 // storeFlags are the flags of every command that opens the identity store.
 type storeFlags struct {
-	withPolicy  bool
-	dir         string
+	withPolicy bool
+	dir        string
+	keyFile    string
+	// mode is the mode a command expects ("": the store's); a new store
+	// is made in it.
+	mode        string
 	tz          string
 	regularDays int
 	window      int
@@ -28,10 +32,12 @@ type storeFlags struct {
 	retention   int
 }
 
-// register adds --store (defaulting to $JOREN_STORE) and, with policy, the
-// regular policy's flags.
+// register adds --store (defaulting to $JOREN_STORE), --key-file
+// (defaulting to $JOREN_STORE_KEY_FILE) and, with policy, the regular
+// policy's flags.
 func (f *storeFlags) register(cmd *cobra.Command, policy bool) {
 	cmd.Flags().StringVar(&f.dir, "store", os.Getenv("JOREN_STORE"), "identity store directory (env JOREN_STORE)")
+	cmd.Flags().StringVar(&f.keyFile, "key-file", os.Getenv("JOREN_STORE_KEY_FILE"), "key file of an encrypted store (env JOREN_STORE_KEY_FILE; on the device /run/joren/store.key): a new store is encrypted with it, an unencrypted one when opened for writing; made (mode 0600) if missing and its directory exists")
 	if !policy {
 		return
 	}
@@ -69,15 +75,23 @@ func (f *storeFlags) policy() (identity.Policy, error) {
 
 // openStore opens the store in dir for model (the zero Model: whatever the
 // store holds), creating it when create is set.
-func (f *storeFlags) openStore(dir string, model vision.Model, create, readOnly bool) (*store.Store, error) {
+func (f *storeFlags) openStore(g *globals, dir string, model vision.Model, create, readOnly bool) (*store.Store, error) {
 	if f.tz != "" {
 		if _, err := time.LoadLocation(f.tz); err != nil {
 			return nil, usagef("--tz %q: not a time zone (want an IANA name like Europe/Paris): %v", f.tz, err)
 		}
 	}
-	st, err := store.Open(dir, store.Options{Model: model, Zone: f.tz, Create: create, ReadOnly: readOnly})
+	if f.mode != "" {
+		if _, err := store.ParseMode(f.mode); err != nil {
+			return nil, usagef("--mode: %v", err)
+		}
+	}
+	st, err := store.Open(dir, store.Options{Model: model, Zone: f.tz, Create: create, ReadOnly: readOnly, KeyFile: f.keyFile, Mode: store.Mode(f.mode)})
 	if errors.Is(err, store.ErrNoStore) {
-		return nil, fmt.Errorf("%w (it is made by `joren replay --store DIR` or `joren staff add`)", err)
+		return nil, fmt.Errorf("%w (it is made by `joren replay --store DIR`, `joren staff add` or `joren customers add`)", err)
+	}
+	if err == nil && st.KeyCreated() {
+		g.log.Warn("made a new store key: keep a copy of it apart from the device; without it the store cannot be read", "key_file", f.keyFile)
 	}
 	return st, err
 }
@@ -88,11 +102,11 @@ func (f *storeFlags) openService(g *globals, dir string, model vision.Model, cre
 	if err != nil {
 		return nil, nil, err
 	}
-	st, err := f.openStore(dir, model, create, false)
+	st, err := f.openStore(g, dir, model, create, false)
 	if err != nil {
 		return nil, nil, err
 	}
-	svc, err := identity.New(st, identity.Options{Policy: pol, Log: g.log})
+	svc, err := identity.New(st, identity.Options{Policy: pol, Log: g.log, Mode: store.Mode(f.mode)})
 	if err != nil {
 		st.Close()
 		return nil, nil, err
@@ -127,7 +141,11 @@ func newStoreCommand(g *globals) *cobra.Command {
                                         every visitor and staff member, one JSON object a
                                         line; descriptors only with --with-descriptors
   joren store check                     integrity: bbolt's page checks, every record and index
-  joren store maintain                  run a maintenance pass now (retention, merges, splits)`,
+  joren store maintain                  run a maintenance pass now (retention, merges, splits),
+                                        then compact the file: nothing deleted is left in it
+
+An encrypted store needs its key file: --key-file FILE or JOREN_STORE_KEY_FILE
+(docs/privacy.md).`,
 	}
 	var asJSON, withDescriptors bool
 	stats := &cobra.Command{
@@ -143,7 +161,7 @@ func newStoreCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := f.openStore(dir, vision.Model{}, false, true)
+			st, err := f.openStore(g, dir, vision.Model{}, false, true)
 			if err != nil {
 				return err
 			}
@@ -159,9 +177,12 @@ func newStoreCommand(g *globals) *cobra.Command {
 			fmt.Fprintf(tw, "store\t%s (schema %d, created %s)\n", s.Dir, s.Schema, s.Created.Format(time.RFC3339))
 			fmt.Fprintf(tw, "model\t%s (%d values)\n", s.Model, s.Dim)
 			fmt.Fprintf(tw, "time zone\t%s\n", s.Zone)
+			fmt.Fprintf(tw, "mode\t%s\n", modeLine(s))
+			fmt.Fprintf(tw, "encryption\t%s\n", cipherLine(s))
 			fmt.Fprintf(tw, "visitors\t%d of at most %d (%d regulars now: %d days within %d; %d ever regular)\n", s.Identities, s.Limits.MaxIdentities, s.Regulars, pol.RegularDays, pol.Window, s.EverRegular)
+			fmt.Fprintf(tw, "enrolled customers\t%d\n", s.Customers)
 			fmt.Fprintf(tw, "staff\t%d\n", s.Staff)
-			fmt.Fprintf(tw, "logged visits\t%d\n", s.LoggedVisits)
+			fmt.Fprintf(tw, "logged visits\t%d (%d anonymous passages)\n", s.LoggedVisits, s.Passages)
 			fmt.Fprintf(tw, "records\t%.1f MB of at most %.0f MB (file %.1f MB)\n", float64(s.Bytes)/(1<<20), float64(s.Limits.MaxBytes)/(1<<20), float64(s.FileSize)/(1<<20))
 			if !s.MostRecent.IsZero() {
 				fmt.Fprintf(tw, "last seen\t%s to %s\n", s.LeastRecent.Format(time.DateTime), s.MostRecent.Format(time.DateTime))
@@ -188,7 +209,7 @@ func newStoreCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := f.openStore(dir, vision.Model{}, false, true)
+			st, err := f.openStore(g, dir, vision.Model{}, false, true)
 			if err != nil {
 				return err
 			}
@@ -206,7 +227,7 @@ func newStoreCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			st, err := f.openStore(dir, vision.Model{}, false, true)
+			st, err := f.openStore(g, dir, vision.Model{}, false, true)
 			if err != nil {
 				return err
 			}
@@ -236,8 +257,8 @@ func newStoreCommand(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "expired %d visitors and %d logged visits; checked %d, merged %d, split %d; %d left to check (%s)\n",
-				r.Expired, r.Pruned, r.Checked, r.Merged, r.Split, r.Remaining, r.Elapsed.Round(time.Millisecond))
+			fmt.Fprintf(g.stdout, "expired %d visitors and %d logged visits; checked %d, merged %d, split %d; %d left to check; file compacted from %d to %d bytes (%s)\n",
+				r.Expired, r.Pruned, r.Checked, r.Merged, r.Split, r.Remaining, r.FileBefore, r.FileAfter, r.Elapsed.Round(time.Millisecond))
 			return nil
 		},
 	}
@@ -246,4 +267,18 @@ func newStoreCommand(g *globals) *cobra.Command {
 		cmd.AddCommand(c)
 	}
 	return cmd
+}
+
+func modeLine(s identity.Stats) string {
+	if s.Mode == string(store.Consent) {
+		return "consent: only enrolled customers are recognised; nobody else is remembered"
+	}
+	return "counting: every visitor is remembered and may become a regular"
+}
+
+func cipherLine(s identity.Stats) string {
+	if s.Cipher == "" {
+		return "none (give --key-file to encrypt it)"
+	}
+	return s.Cipher + " (record values; docs/privacy.md)"
 }

@@ -24,12 +24,15 @@ const (
 	Staff Kind = "staff"
 	// Forgot confirms that the button forgot the last visitor.
 	Forgot Kind = "forgot"
+	// Started is the lamp test when the appliance starts: whoever wired
+	// the box or powered it on sees that the LED works.
+	Started Kind = "started"
 )
 
 // Kinds lists every kind, most important first: when requests are
 // coalesced, the earliest in this list wins.
 func Kinds() []Kind {
-	return []Kind{Forgot, BecameRegular, Regular, Returning, NewVisitor, Staff}
+	return []Kind{Forgot, BecameRegular, Regular, Returning, NewVisitor, Staff, Started}
 }
 
 // rank is k's place in Kinds (len(Kinds()) for an unknown kind).
@@ -48,6 +51,10 @@ func KindOf(d cluster.Decision) Kind {
 	switch {
 	case d.Staff != "":
 		return Staff
+	case d.Unknown:
+		// Consent mode: someone who did not enrol is, for staff, as good
+		// as a new face.
+		return NewVisitor
 	case d.BecameRegular:
 		return BecameRegular
 	case d.Regular:
@@ -173,6 +180,7 @@ func DefaultPatterns() Patterns {
 		Regular:       must("led+buzz 120ms, off 120ms, led 120ms, off 120ms, led 120ms"),
 		BecameRegular: must("led+buzz 120ms, off 120ms, led+buzz 120ms, off 120ms, led 600ms"),
 		Forgot:        must("led 1s"),
+		Started:       must("led 1s"),
 	}
 }
 

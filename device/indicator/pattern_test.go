@@ -76,6 +76,7 @@ func TestKindOf(t *testing.T) {
 		{cluster.Decision{Regular: true, Visits: 9}, Regular},
 		{cluster.Decision{New: true, Visits: 1}, NewVisitor},
 		{cluster.Decision{Visits: 2}, Returning},
+		{cluster.Decision{Unknown: true, Confidence: 0.8}, NewVisitor},
 	}
 	for _, c := range cases {
 		if got := KindOf(c.d); got != c.want {

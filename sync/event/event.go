@@ -122,11 +122,19 @@ func (m *Maker) Location() *time.Location { return m.cfg.Location }
 // not customers, and where staff are is not head office's business.
 var ErrStaff = errors.New("staff visit: not published")
 
-// Visit makes the event of decision d. It returns ErrStaff for staff, and
-// an error naming the visit for a decision that is not consistent.
+// ErrUnknown is returned by Visit for an unknown visitor in consent mode:
+// nothing is remembered of them, so there is nobody to report a visit of.
+var ErrUnknown = errors.New("unknown visitor in consent mode: not published")
+
+// Visit makes the event of decision d. It returns ErrStaff for staff,
+// ErrUnknown for an unknown visitor in consent mode, and an error naming
+// the visit for a decision that is not consistent.
 func (m *Maker) Visit(d cluster.Decision) (Visit, error) {
 	if d.Staff != "" {
 		return Visit{}, ErrStaff
+	}
+	if d.Unknown {
+		return Visit{}, ErrUnknown
 	}
 	if d.Visitor == "" {
 		return Visit{}, fmt.Errorf("event: decision for visit %q has no visitor id", d.Visit)

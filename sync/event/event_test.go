@@ -51,6 +51,7 @@ func TestVisitFromDecision(t *testing.T) {
 		{"new visitor", newD, New, ""},
 		{"became regular", became, Returning, ""},
 		{"staff", cluster.Decision{Visit: "v3", Time: newD.Time, Staff: "Mina", Visits: 30, Days: 10}, "", "staff"},
+		{"unknown in consent mode", cluster.Decision{Visit: "v11", Time: newD.Time, Unknown: true, Confidence: 0.9}, "", "unknown visitor"},
 		{"no visitor", cluster.Decision{Visit: "v4", Time: newD.Time, Visits: 1, Days: 1}, "", `visit "v4" has no visitor`},
 		{"no time", cluster.Decision{Visit: "v5", Visitor: "x", Visits: 1, Days: 1}, "", `visit "v5" has no time`},
 		{"confidence above 1", cluster.Decision{Visit: "v6", Time: newD.Time, Visitor: "x", Visits: 1, Days: 1, New: true, Confidence: 1.5}, "", "confidence 1.5 outside"},
@@ -68,6 +69,9 @@ func TestVisitFromDecision(t *testing.T) {
 				}
 				if c.d.Staff != "" && !errors.Is(err, ErrStaff) {
 					t.Errorf("staff: err = %v, want ErrStaff", err)
+				}
+				if c.d.Unknown && !errors.Is(err, ErrUnknown) {
+					t.Errorf("unknown: err = %v, want ErrUnknown", err)
 				}
 				return
 			}

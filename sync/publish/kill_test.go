@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"joren/cluster"
+	"joren/internal/testenv"
 	"joren/sync/event"
 	"joren/sync/mosquittotest"
 	"joren/sync/outbox"
@@ -87,11 +88,7 @@ func child(mode string) int {
 // startChild starts a publishing process; lines receives its stdout.
 func startChild(t *testing.T, mode, outboxPath, broker string, from, to int) (*exec.Cmd, <-chan string) {
 	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, "-test.run=^$")
+	cmd := testenv.Self(t, "-test.run=^$")
 	cmd.Env = append(os.Environ(), childEnv+"="+mode, childOutbox+"="+outboxPath, childBroker+"="+broker,
 		childFrom+"="+strconv.Itoa(from), childTo+"="+strconv.Itoa(to))
 	stdout, err := cmd.StdoutPipe()

@@ -31,7 +31,8 @@ func TestDelivery(t *testing.T) {
 		in <- decision(i)
 	}
 	in <- cluster.Decision{Visit: "staff-1", Time: time.Now(), Staff: "Mina", Visits: 40, Days: 12}
-	in <- cluster.Decision{Visit: "broken", Time: time.Now()} // no visitor
+	in <- cluster.Decision{Visit: "passage-1", Time: time.Now(), Unknown: true, Confidence: 0.9} // consent mode: nobody
+	in <- cluster.Decision{Visit: "broken", Time: time.Now()}                                    // no visitor
 	// Let one stats period pass, then close the input: Run delivers what
 	// is left and returns.
 	if _, ok := sub.WaitFor(10*time.Second, func(m []mosquittotest.Message) bool { return topicCount(m, "/stats") > 0 }); !ok {
@@ -58,6 +59,9 @@ func TestDelivery(t *testing.T) {
 	}
 	if !strings.Contains(h.log.String(), `decision not published`) || !strings.Contains(h.log.String(), `visit \"broken\" has no visitor id`) {
 		t.Errorf("the broken decision was not logged:\n%s", h.log)
+	}
+	if strings.Contains(h.log.String(), "passage-1") {
+		t.Errorf("an unknown visitor's passage was treated as a broken decision:\n%s", h.log)
 	}
 
 	// Each event carries its decision, pseudonymised.

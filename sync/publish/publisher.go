@@ -190,12 +190,13 @@ func (e DecisionError) Unwrap() error { return e.Err }
 // Publish stores the event of decision d in the outbox and returns once
 // it is on disk: from then on it will be delivered, whatever happens to
 // the network, the broker or this process. It never waits for the
-// network. Staff decisions are not published (nil). A decision that
+// network. Staff decisions, and unknown visitors in consent mode, are not
+// published (nil). A decision that
 // cannot become an event is a DecisionError; any other error is the
 // outbox's.
 func (p *Publisher) Publish(d cluster.Decision) error {
 	v, err := p.maker.Visit(d)
-	if errors.Is(err, event.ErrStaff) {
+	if errors.Is(err, event.ErrStaff) || errors.Is(err, event.ErrUnknown) {
 		return nil
 	}
 	if err != nil {

@@ -231,7 +231,10 @@ func decodeTensor(w weightSpec, data []byte) (tensor, int, error) {
 			} else {
 				v = binary.LittleEndian.Uint16(data[2*i:])
 			}
-			vals[i] = float32(float64(v)*q.Scale + q.Min)
+			// The explicit conversion rounds the product before the
+			// addition: without it Go may fuse them (arm64 does), and
+			// the converted model would differ between machines.
+			vals[i] = float32(float64(float64(v)*q.Scale) + q.Min)
 		}
 		return tensor{shape: w.Shape, values: vals}, n * size, nil
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -552,4 +553,23 @@ func TestFaceAPIResNetRealWeights(t *testing.T) {
 	if l := layers[58]; l.Name != "fc" || len(l.Values) != 256*128 {
 		t.Errorf("last layer %q with %d values, want fc with 256*128", l.Name, len(l.Values))
 	}
+	// Every machine must dequantise to the same bits: a model converted on
+	// the Raspberry Pi must be the one converted here. (arm64 fuses q*scale
+	// + min into one multiply-add unless the product is rounded first; this
+	// is what caught it, under qemu.)
+	h := sha256.New()
+	var word [4]byte
+	for _, l := range layers {
+		for _, v := range l.Values {
+			binary.LittleEndian.PutUint32(word[:], math.Float32bits(v))
+			h.Write(word[:])
+		}
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != dequantisedSHA256 {
+		t.Errorf("the dequantised weights hash to %s on %s, want %s (as on x86-64)", got, runtime.GOARCH, dequantisedSHA256)
+	}
 }
+
+// dequantisedSHA256 is the sha256 of every dequantised weight of face-api's
+// ResNet, as little-endian float32 bits in layer order.
+const dequantisedSHA256 = "6c9c4286ba2a1d21d00e1c1ac8e7f415eb7e3fdbcd3ce7464edf7e0507d58022"

@@ -64,6 +64,12 @@ func (d *detectStage) process(f *frame.Frame) (observation, error) {
 	if err := f.Check(); err != nil {
 		return obs, wrap("reading frame", f.Seq, err)
 	}
+	if pv := d.p.cfg.Preview; pv != nil && pv.Wants() {
+		// A copy: the frame goes back to the source below, the preview
+		// is shown later.
+		c := f.Image.Clone()
+		obs.preview = &c
+	}
 	m := d.gate.Update(f.Image)
 	if m.Moving {
 		n.moving.Add(1)

@@ -26,6 +26,8 @@
 // returns; Pipeline.Run supervises them with an errgroup: the first error
 // cancels the others. Frames and face crops stay in memory; nothing is
 // written to disk unless a Debug sink is given (`joren watch --debug-dir`).
+// A Preview (the installer's live view) gets a copy of a few frames a
+// second, only while it asks for them.
 //
 // This is a cgo leaf: it reaches dlib through the Detector and Describer
 // interfaces (which *dlib.Frames implements) and gocv to shrink frames.

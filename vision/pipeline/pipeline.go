@@ -47,6 +47,21 @@ type Debug interface {
 	Visit(v track.Visit)
 }
 
+// Preview receives a few frames a second for a live view (the installer's
+// page), and only while somebody watches it: Wants is asked for every
+// frame and is all a frame costs while it says no.
+type Preview interface {
+	// Wants tells whether the frame being processed should be previewed.
+	// It is called from detect for every frame: it must be cheap (an
+	// atomic load) and decide how often to say yes.
+	Wants() bool
+	// Frame receives a copy of a frame Wants asked for, once its faces are
+	// found and tracked: faces[i] was given to track tracks[i]. The copy
+	// is the receiver's; it may keep faces and tracks but not change them.
+	// It is called from track, so it must return quickly.
+	Frame(im frame.Image, at time.Time, faces []track.Detection, tracks []string)
+}
+
 // Config tunes the pipeline. Zero values take the defaults.
 type Config struct {
 	// CNN detects with dlib's MMOD network instead of HOG: it finds more
@@ -69,6 +84,8 @@ type Config struct {
 	Track track.Config
 	// Debug, if set, receives the described faces' pictures.
 	Debug Debug
+	// Preview, if set, receives frames for a live view when it wants them.
+	Preview Preview
 	// Log receives the pipeline's events (default: discarded).
 	Log *slog.Logger
 }
@@ -167,6 +184,9 @@ type observation struct {
 	time  time.Time
 	live  bool
 	faces []seen
+	// preview is a copy of the frame, made only when Config.Preview
+	// wanted it.
+	preview *frame.Image
 }
 
 func wrap(what string, seq int64, err error) error {

@@ -59,6 +59,9 @@ func (t *trackStage) handle(obs observation) []track.Visit {
 		dets[i] = track.Detection{Box: s.box, Quality: s.q}
 	}
 	ids := t.tr.Update(obs.time, dets)
+	if obs.preview != nil {
+		t.p.cfg.Preview.Frame(*obs.preview, obs.time, dets, ids)
+	}
 	for i, s := range obs.faces {
 		if s.crop == nil || !t.tr.Wants(ids[i], s.q.Score, obs.time) {
 			continue

@@ -1,0 +1,299 @@
+package installer
+
+import (
+	"bytes"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"sync"
+	"time"
+	"unicode/utf8"
+)
+
+// cookieName is the session cookie.
+const cookieName = "joren_installer"
+
+// sessionMax bounds a session when the page never turns off.
+const sessionMax = 12 * time.Hour
+
+// maxSessions is the most sessions open at once; a new login ends the
+// oldest beyond.
+const maxSessions = 8
+
+// CheckPasswordFile tells whether path holds a password the page accepts,
+// for `joren config check` to say so before the page is needed.
+func CheckPasswordFile(path string) error {
+	_, err := readPassword(path)
+	return err
+}
+
+// readPassword reads the first line of path and returns its SHA-256: the
+// page compares hashes, so a comparison takes the same time whatever the
+// length of the guess.
+func readPassword(path string) ([32]byte, error) {
+	if path == "" {
+		return [32]byte{}, fmt.Errorf("installer page: no password file (installer.password_file)")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("installer page: reading the password: %w", err)
+	}
+	line, _, _ := bytes.Cut(data, []byte("\n"))
+	pw := string(bytes.TrimSpace(line))
+	switch n := utf8.RuneCountInString(pw); {
+	case n == 0:
+		return [32]byte{}, fmt.Errorf("installer page: password file %s: the first line is empty", path)
+	case n < MinPassword:
+		return [32]byte{}, fmt.Errorf("installer page: password file %s: the password has %d characters, want at least %d", path, n, MinPassword)
+	}
+	return sha256.Sum256([]byte(pw)), nil
+}
+
+// sessions are the logged-in browsers: the SHA-256 of each session token
+// and when it expires. Only hashes are kept, so the map's lookups reveal
+// nothing about the tokens.
+type sessions struct {
+	mu sync.Mutex
+	m  map[[32]byte]time.Time
+}
+
+func (ss *sessions) create(now, expires time.Time) (string, error) {
+	var tok [32]byte
+	if _, err := rand.Read(tok[:]); err != nil {
+		return "", err
+	}
+	t := base64.RawURLEncoding.EncodeToString(tok[:])
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	// Sessions never logged out of end when they expire: forget them
+	// here, and keep the newest few (one installer, a phone and a
+	// laptop, not a crowd).
+	for h, exp := range ss.m {
+		if !now.Before(exp) {
+			delete(ss.m, h)
+		}
+	}
+	for len(ss.m) >= maxSessions {
+		var oldest [32]byte
+		first := true
+		for h, exp := range ss.m {
+			if first || exp.Before(ss.m[oldest]) {
+				oldest, first = h, false
+			}
+		}
+		delete(ss.m, oldest)
+	}
+	ss.m[sha256.Sum256([]byte(t))] = expires
+	return t, nil
+}
+
+func (ss *sessions) valid(tok string, now time.Time) bool {
+	h := sha256.Sum256([]byte(tok))
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	exp, ok := ss.m[h]
+	if ok && !now.Before(exp) {
+		delete(ss.m, h)
+		return false
+	}
+	return ok
+}
+
+func (ss *sessions) remove(tok string) {
+	h := sha256.Sum256([]byte(tok))
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	delete(ss.m, h)
+}
+
+func (ss *sessions) clear() {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	clear(ss.m)
+}
+
+// limiter counts failed logins in a sliding window, per client address and
+// in all: a client with too many failures must wait, and so must everyone
+// once there were too many failures in all (an attacker with many
+// addresses). Attempts refused are not counted and their password is not
+// checked, so the map never holds more than maxAll addresses.
+type limiter struct {
+	window        time.Duration
+	maxIP, maxAll int
+
+	mu     sync.Mutex
+	perIP  map[string][]time.Time
+	all    []time.Time
+	logged time.Time // when a refusal was last logged
+}
+
+func newLimiter() limiter {
+	return limiter{window: 5 * time.Minute, maxIP: 5, maxAll: 20, perIP: map[string][]time.Time{}}
+}
+
+// prune drops failures older than the window.
+func (l *limiter) prune(now time.Time) {
+	keep := func(ts []time.Time) []time.Time {
+		i := 0
+		for i < len(ts) && now.Sub(ts[i]) >= l.window {
+			i++
+		}
+		return ts[i:]
+	}
+	l.all = keep(l.all)
+	for ip, ts := range l.perIP {
+		if ts = keep(ts); len(ts) == 0 {
+			delete(l.perIP, ip)
+		} else {
+			l.perIP[ip] = ts
+		}
+	}
+}
+
+// wait returns how long ip must wait before its next attempt (0: it may
+// try now), and whether the refusal should be logged (at most every ten
+// seconds, so that a flood of attempts does not flood the journal).
+func (l *limiter) wait(ip string, now time.Time) (time.Duration, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.prune(now)
+	var d time.Duration
+	if ts := l.perIP[ip]; len(ts) >= l.maxIP {
+		d = ts[len(ts)-l.maxIP].Add(l.window).Sub(now)
+	}
+	if len(l.all) >= l.maxAll {
+		d = max(d, l.all[len(l.all)-l.maxAll].Add(l.window).Sub(now))
+	}
+	if d <= 0 {
+		return 0, false
+	}
+	log := now.Sub(l.logged) >= 10*time.Second
+	if log {
+		l.logged = now
+	}
+	return d, log
+}
+
+// fail records a failed attempt and returns ip's failures in the window.
+func (l *limiter) fail(ip string, now time.Time) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.perIP[ip] = append(l.perIP[ip], now)
+	l.all = append(l.all, now)
+	return len(l.perIP[ip])
+}
+
+// succeed forgets ip's failures.
+func (l *limiter) succeed(ip string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.perIP, ip)
+}
+
+// clientIP is the address of the browser: the page is reached directly
+// on the LAN, so proxy headers, which anyone can set, are ignored.
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// sameOrigin rejects form posts from other sites: the session cookie is
+// SameSite=Strict already, and this also stops another site from logging
+// a browser in or out. Browsers say where a request comes from in
+// Sec-Fetch-Site (all current ones) and Origin; tools such as curl send
+// neither, and are no cross-site threat.
+func sameOrigin(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Site") {
+	case "same-origin":
+		return true
+	case "":
+	default: // cross-site, same-site (another port or subdomain), none
+		return false
+	}
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	u, err := url.Parse(o)
+	return err == nil && o != "null" && u.Host == r.Host
+}
+
+// loggedIn tells whether r carries a valid session.
+func (s *Server) loggedIn(r *http.Request) bool {
+	c, err := r.Cookie(cookieName)
+	return err == nil && c.Value != "" && s.sessions.valid(c.Value, s.now())
+}
+
+// login checks the password posted and starts a session.
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		s.log.Warn("installer page: login from another site refused", "remote", clientIP(r), "origin", r.Header.Get("Origin"))
+		http.Error(w, "login from another site refused", http.StatusForbidden)
+		return
+	}
+	ip, now := clientIP(r), s.now()
+	if d, log := s.limit.wait(ip, now); d > 0 {
+		if log {
+			s.log.Warn("installer page: login refused: too many wrong passwords", "remote", ip, "retry_after", d.Round(time.Second))
+		}
+		secs := int(d.Round(time.Second) / time.Second)
+		w.Header().Set("Retry-After", fmt.Sprint(max(1, secs)))
+		s.loginPage(w, http.StatusTooManyRequests, fmt.Sprintf("Too many wrong passwords: try again in %s.", d.Round(time.Second)))
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, 4<<10)
+	if err := r.ParseForm(); err != nil {
+		s.loginPage(w, http.StatusBadRequest, "The login form could not be read.")
+		return
+	}
+	got := sha256.Sum256([]byte(r.PostForm.Get("password")))
+	if subtle.ConstantTimeCompare(got[:], s.password[:]) != 1 {
+		n := s.limit.fail(ip, now)
+		s.log.Warn("installer page: wrong password", "remote", ip, "failures", n)
+		s.loginPage(w, http.StatusUnauthorized, "Wrong password.")
+		return
+	}
+	s.limit.succeed(ip)
+	exp := now.Add(sessionMax)
+	if off := s.offTime(); !off.IsZero() && off.Before(exp) {
+		exp = off
+	}
+	tok, err := s.sessions.create(now, exp)
+	if err != nil {
+		http.Error(w, "could not start a session", http.StatusInternalServerError)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{
+		Name: cookieName, Value: tok, Path: "/",
+		// Max-Age, not Expires: a laptop's clock may be wrong.
+		MaxAge:   int((exp.Sub(now) + time.Second - 1) / time.Second),
+		HttpOnly: true, SameSite: http.SameSiteStrictMode,
+		// Secure would keep the cookie off plain HTTP, and the page
+		// is plain HTTP on the LAN (docs/installer.md).
+	})
+	s.log.Info("installer page: logged in", "remote", ip)
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}
+
+// logout ends the session.
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		http.Error(w, "logout from another site refused", http.StatusForbidden)
+		return
+	}
+	if c, err := r.Cookie(cookieName); err == nil {
+		s.sessions.remove(c.Value)
+		s.log.Info("installer page: logged out", "remote", clientIP(r))
+	}
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	http.Redirect(w, r, "/", http.StatusSeeOther)
+}

@@ -1,0 +1,56 @@
+################################################################################
+#
+# joren
+#
+################################################################################
+
+# The source is a commit of the git repository this br2-external tree
+# lives in (or BR2_PACKAGE_JOREN_SITE): the tree and the code it builds
+# come from the same commit. Buildroot clones it and vendors the Go
+# modules at download time, which needs the network.
+JOREN_SITE = $(call qstrip,$(BR2_PACKAGE_JOREN_SITE))
+JOREN_SITE_METHOD = git
+JOREN_VERSION := $(or $(call qstrip,$(BR2_PACKAGE_JOREN_VERSION)),\
+	$(shell git -C $(BR2_EXTERNAL_JOREN_PATH) rev-parse HEAD 2>/dev/null))
+JOREN_LICENSE = Proprietary
+# Our own commit: there is no upstream tarball whose hash could be
+# recorded here.
+BR_NO_CHECK_HASH_FOR += $(JOREN_SOURCE)
+
+JOREN_GOMOD = joren
+JOREN_BUILD_TARGETS = cmd/joren
+JOREN_DEPENDENCIES = host-pkgconf dlib jpeg openblas opencv4
+
+# go-face's cgo flags carry -march=native, which a cross compiler
+# rejects and CGO_CXXFLAGS cannot override: scripts/cross-cc (from the
+# joren source) removes it. Buildroot's toolchain wrapper already adds
+# the board's -mcpu.
+JOREN_GO_ENV = \
+	CC="$(@D)/scripts/cross-cc $(TARGET_CC)" \
+	CXX="$(@D)/scripts/cross-cc $(TARGET_CXX)" \
+	CGO_LDFLAGS="$(TARGET_LDFLAGS) -L$(@D)/br-blas"
+
+# go-face and joren link -lblas, -lcblas and -llapack; Buildroot's
+# OpenBLAS installs only libopenblas, which carries the BLAS and CBLAS
+# interfaces (dlib is built without LAPACK here, so no LAPACK routine
+# is called). Link names private to this build point at it.
+define JOREN_BLAS_LINKS
+	mkdir -p $(@D)/br-blas
+	$(foreach l,blas cblas lapack,\
+		ln -sf $(STAGING_DIR)/usr/lib/libopenblas.so \
+			$(@D)/br-blas/lib$(l).so$(sep))
+endef
+JOREN_PRE_BUILD_HOOKS += JOREN_BLAS_LINKS
+
+# The service runs as its own user, allowed to open cameras and the
+# GPIO character devices (the image's udev rule gives them to "gpio").
+define JOREN_USERS
+	joren -1 joren -1 * - - video,gpio Joren door camera
+endef
+
+define JOREN_INSTALL_INIT_SYSTEMD
+	$(INSTALL) -D -m 0644 $(@D)/init/joren.service \
+		$(TARGET_DIR)/usr/lib/systemd/system/joren.service
+endef
+
+$(eval $(golang-package))
