@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -100,12 +102,16 @@ func runDemo(ctx context.Context, g *globals, out, images string, o doorsim.Opti
 	cfg.Device = config.Device{ID: "demo-door", Site: "demo-shop", Timezone: "UTC", DataDir: filepath.Join(out, "data"), Models: g.modelDir}
 	cfg.Camera.Source, cfg.Camera.Clock = video, truthPath
 	cfg.Vision.Embedder = embedder
-	cfg.Store.KeyFile = ""
+	// Encrypted as on a device, with the key beside the data, not in it.
+	cfg.Store.KeyFile = filepath.Join(out, "store.key")
 	cfg.Indicator = config.Indicator{Kind: "log"}
 	cfg.Events.Broker = "mqtt://" + addr
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	// A fresh store every time: the demo starts from an empty shop.
 	if err := os.RemoveAll(cfg.Device.DataDir); err != nil {
+		return err
+	}
+	if err := os.Remove(cfg.Store.KeyFile); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return err
 	}
 	if err := writeDemoConfig(filepath.Join(out, "joren.yaml"), cfg); err != nil {
@@ -165,7 +171,7 @@ func runDemo(ctx context.Context, g *globals, out, images string, o doorsim.Opti
 	fmt.Fprintf(w, "\nWhat the video showed, and what Joren decided (N new, R returning, B became a regular, * regular, - no decision):\n")
 	printDemoTable(w, outcomes, people)
 	fmt.Fprintf(w, "\n%s.\n", score)
-	fmt.Fprintf(w, "The configuration used is %s; the store and the outbox are in %s.\n", filepath.Join(out, "joren.yaml"), cfg.Device.DataDir)
+	fmt.Fprintf(w, "The configuration used is %s; the store (encrypted with %s) and the outbox are in %s.\n", filepath.Join(out, "joren.yaml"), cfg.Store.KeyFile, cfg.Device.DataDir)
 	return nil
 }
 
