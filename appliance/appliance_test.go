@@ -180,17 +180,27 @@ func TestEndToEnd(t *testing.T) {
 		t.Errorf("only %d of %d regulars were recognised on their day %d", onTime, len(score.Regulars), cfg.Regular.Days)
 	}
 
-	// The indicator: the LED lit once at start (the lamp test), then each
-	// decision about a regular lit it (three blinks) and sounded the
-	// active-low buzzer; no other decision did.
+	// The indicator: the LED lit once at start (the lamp test), three
+	// times for the installer page's "Test the light", then for each
+	// decision about a regular (three blinks) with the active-low buzzer;
+	// no other decision lit it.
 	lit := 0
 	for _, d := range decisions {
 		if d.Regular && d.Staff == "" {
 			lit++
 		}
 	}
-	if rises := led.Rises(); rises != 1+3*lit {
-		t.Errorf("LED lit %d times for %d decisions about regulars, want the lamp test and three blinks each", rises, lit)
+	// The video plays faster than real time, so a regular's pattern may
+	// find another waiting and be merged into it (the indicator never
+	// queues more than one); each such merge is one fewer three-blink
+	// pattern, and the indicator counts them.
+	merged := a.ind.Coalesced()
+	t.Logf("indicator: %d patterns played, %d requests merged", a.ind.Played(), merged)
+	if merged > lit/3 {
+		t.Errorf("%d of %d requests for a regular's pattern were merged", merged, lit+1)
+	}
+	if rises := led.Rises(); rises != 1+3*(1+lit-merged) {
+		t.Errorf("LED lit %d times for %d decisions about regulars (%d merged), want the lamp test, the page's test and three blinks each", rises, lit, merged)
 	}
 	beeps := 0
 	for i, c := range buzz.Levels() {

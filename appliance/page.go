@@ -1,11 +1,13 @@
 package appliance
 
 import (
+	"errors"
 	"sync"
 	"time"
 
 	"joren/appliance/installer"
 	"joren/cluster"
+	"joren/device/indicator"
 )
 
 // openInstaller prepares the installer's page when installer.enabled is
@@ -30,6 +32,13 @@ func (a *Appliance) openInstaller() error {
 		Settings: installer.ConfigSettings(a.cfg),
 		Title:    a.device,
 		Log:      a.log,
+		TestIndicator: func() error {
+			if a.ind == nil {
+				return errors.New("there is no staff indicator (indicator.kind: none)")
+			}
+			a.ind.Show(indicator.Regular)
+			return nil
+		},
 	})
 	if err != nil {
 		return err

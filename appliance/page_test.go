@@ -44,6 +44,7 @@ type pageWatcher struct {
 	statusErrs []string
 	refused    int // requests without a session refused
 	loginErr   error
+	tested     int // the status of "Test the light"
 }
 
 // watchPage runs until ctx is done.
@@ -93,6 +94,21 @@ func watchPage(ctx context.Context, addr, password string, w *pageWatcher) {
 		w.loginErr = err
 		w.mu.Unlock()
 		return
+	}
+	// The installer tries the staff light once, after the lamp test of
+	// the start has played (a request while it waits would replace it).
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(1500 * time.Millisecond):
+	}
+	req, _ := http.NewRequest("POST", base+"/api/test-indicator", nil)
+	req.Header.Set("Origin", base)
+	if resp, err := c.Do(req); err == nil {
+		resp.Body.Close()
+		w.mu.Lock()
+		w.tested = resp.StatusCode
+		w.mu.Unlock()
 	}
 	var last int64
 	for tick := 0; ; tick++ {
@@ -168,6 +184,9 @@ func (w *pageWatcher) check(t *testing.T, decided int) {
 	t.Logf("installer page: %d live frames (%d JPEGs, %d with faces), up to %d decisions listed", w.frames, w.jpegs, w.withFaces, w.decisions)
 	if w.loginErr != nil {
 		t.Fatalf("installer page: %v", w.loginErr)
+	}
+	if w.tested != http.StatusOK {
+		t.Errorf("installer page: testing the staff light answered %d", w.tested)
 	}
 	if w.refused == 0 {
 		t.Error("installer page: the live view was served without a session")

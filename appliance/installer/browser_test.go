@@ -271,6 +271,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := &status{p: p}
+	var lightTests atomic.Int32
 	cfg := config.Default()
 	cfg.Device.ID = "door-1"
 	cfg.Camera.Source = "rtsp://admin:hunter2@192.168.1.20/stream1"
@@ -292,9 +293,10 @@ func TestBrowser(t *testing.T) {
 			p, _ := maker.Pseudonym(d.Visitor, d.Time)
 			return p
 		},
-		Settings: installer.ConfigSettings(cfg),
-		Title:    "door-1",
-		Log:      slog.New(slog.NewTextHandler(testLog{t}, nil)),
+		Settings:      installer.ConfigSettings(cfg),
+		Title:         "door-1",
+		Log:           slog.New(slog.NewTextHandler(testLog{t}, nil)),
+		TestIndicator: func() error { lightTests.Add(1); return nil },
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -479,6 +481,16 @@ func TestBrowser(t *testing.T) {
 	if strings.Contains(conf, "hunter2") || !strings.Contains(conf, "rtsp://admin:[redacted]@192.168.1.20/stream1") || !strings.Contains(conf, "installer.off_after_minutes120") {
 		t.Errorf("configuration shown: %s", conf)
 	}
+	// "Test the light" reaches the indicator, once per click, and says
+	// what to look for.
+	step("testing the light", 20*time.Second,
+		chromedp.Click(chromedp.ID("test-indicator")),
+		chromedp.Poll[chromedp.Void](`document.getElementById('test-result').textContent.startsWith('Played')`, chromedp.WithPollingInterval(100*time.Millisecond)),
+	)
+	if n := lightTests.Load(); n != 1 {
+		t.Errorf("the light was tested %d times for one click", n)
+	}
+
 	if p := os.Getenv("JOREN_INSTALLER_SCREENSHOT"); p != "" {
 		// For the docs: a screenshot of the page, on request only (it
 		// shows a face from the shared test photos).

@@ -3,6 +3,7 @@ package installer
 import (
 	"embed"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"net/http"
 	"slices"
@@ -34,6 +35,9 @@ func (s *Server) handler() http.Handler {
 	mux.HandleFunc("GET /api/config", s.private(s.config))
 	mux.HandleFunc("GET /api/live", s.private(s.live))
 	mux.HandleFunc("GET /live/{seq}", s.private(s.liveJPEG))
+	if s.opt.TestIndicator != nil {
+		mux.HandleFunc("POST /api/test-indicator", s.private(s.testIndicator))
+	}
 	return s.headers(mux)
 }
 
@@ -77,10 +81,12 @@ type pageData struct {
 	Title   string
 	Message string
 	OffAt   string // "14:32", empty: never
+	// CanTest shows the "Test the light" button.
+	CanTest bool
 }
 
 func (s *Server) pageData() pageData {
-	d := pageData{Title: s.opt.Title}
+	d := pageData{Title: s.opt.Title, CanTest: s.opt.TestIndicator != nil}
 	if off := s.offTime(); !off.IsZero() {
 		d.OffAt = off.Format("15:04")
 	}
@@ -349,3 +355,34 @@ func (m *fpsMeter) update(now time.Time, frames int64) float64 {
 	}
 	return m.fps
 }
+
+// testIndicator plays the "regular" pattern, for the installer to check
+// the wiring. At most one every few seconds: it makes noise in a shop.
+func (s *Server) testIndicator(w http.ResponseWriter, r *http.Request) {
+	if !sameOrigin(r) {
+		http.Error(w, "request from another site refused", http.StatusForbidden)
+		return
+	}
+	now := s.now()
+	s.mu.Lock()
+	wait := s.lastTest.Add(testEvery).Sub(now)
+	if wait <= 0 {
+		s.lastTest = now
+	}
+	s.mu.Unlock()
+	if wait > 0 {
+		w.Header().Set("Retry-After", fmt.Sprint(int(wait.Round(time.Second)/time.Second)+1))
+		writeJSON(w, http.StatusTooManyRequests, map[string]string{"error": "the light was just tested: try again in a few seconds"})
+		return
+	}
+	if err := s.opt.TestIndicator(); err != nil {
+		s.log.Warn("installer page: testing the indicator", "err", err)
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"error": err.Error()})
+		return
+	}
+	s.log.Info("installer page: indicator tested", "remote", clientIP(r))
+	writeJSON(w, http.StatusOK, map[string]string{"played": "regular"})
+}
+
+// testEvery is the least time between two indicator tests.
+const testEvery = 3 * time.Second

@@ -115,6 +115,10 @@ type Options struct {
 	// Log receives logins, failed logins and the page turning off
 	// (default: discarded).
 	Log *slog.Logger
+	// TestIndicator, if set, plays the staff's "regular" pattern on the
+	// LED and buzzer: the page's "Test the light" button, so an installer
+	// without a console can check the wiring. It must not block.
+	TestIndicator func() error
 }
 
 // MinPassword is the shortest password accepted: the page shows faces.
@@ -134,9 +138,10 @@ type Server struct {
 	frames   jpegCache
 	rate     fpsMeter
 
-	mu    sync.Mutex
-	offAt time.Time // zero: never, or not yet started
-	off   bool
+	mu       sync.Mutex
+	offAt    time.Time // zero: never, or not yet started
+	off      bool
+	lastTest time.Time // the last indicator test
 }
 
 // New checks the options and reads the password file.

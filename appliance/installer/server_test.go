@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"image"
 	"io"
@@ -783,5 +784,78 @@ func TestNoFileWritten(t *testing.T) {
 		if es, _ := os.ReadDir(d); len(es) != 0 {
 			t.Errorf("files written in %s: %v", d, es)
 		}
+	}
+}
+
+// TestIndicatorButton: the page's "Test the light" plays the pattern only
+// for a logged-in installer on the page itself, at most once every few
+// seconds, and says when the indicator failed; without the hook there is
+// no button and no endpoint.
+func TestIndicatorButton(t *testing.T) {
+	var played int
+	var fail error
+	h := newHarness(t, func(o *Options) {
+		o.TestIndicator = func() error {
+			if fail != nil {
+				return fail
+			}
+			played++
+			return nil
+		}
+	})
+	post := func(c *http.Client, origin string) int {
+		t.Helper()
+		req, _ := http.NewRequest("POST", h.http.URL+"/api/test-indicator", nil)
+		if origin != "" {
+			req.Header.Set("Origin", origin)
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	anon := h.client(t)
+	if code := post(anon, ""); code != http.StatusUnauthorized || played != 0 {
+		t.Errorf("without a session: %d, played %d times", code, played)
+	}
+	c := h.client(t)
+	h.login(t, c, testPassword)
+	if _, page := get(t, c, h.http.URL+"/"); !strings.Contains(string(page), `id="test-indicator"`) {
+		t.Error("the page has no test button")
+	}
+	if code := post(c, "http://evil.example"); code != http.StatusForbidden || played != 0 {
+		t.Errorf("from another site: %d, played %d times", code, played)
+	}
+	if code := post(c, h.http.URL); code != http.StatusOK || played != 1 {
+		t.Errorf("from the page: %d, played %d times", code, played)
+	}
+	if code := post(c, h.http.URL); code != http.StatusTooManyRequests || played != 1 {
+		t.Errorf("again at once: %d, played %d times", code, played)
+	}
+	h.clock.add(testEvery)
+	fail = errors.New("indicator is off (indicator.kind: none)")
+	if code := post(c, h.http.URL); code != http.StatusServiceUnavailable {
+		t.Errorf("failing indicator: %d", code)
+	}
+	if !strings.Contains(h.log.String(), "indicator is off") {
+		t.Errorf("the failure is not logged:\n%s", h.log)
+	}
+
+	plain := newHarness(t, nil)
+	pc := plain.client(t)
+	plain.login(t, pc, testPassword)
+	if _, page := get(t, pc, plain.http.URL+"/"); strings.Contains(string(page), "test-indicator") {
+		t.Error("a test button without a test hook")
+	}
+	req, _ := http.NewRequest("POST", plain.http.URL+"/api/test-indicator", nil)
+	resp, err := pc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode == http.StatusOK {
+		t.Error("the endpoint answers without a test hook")
 	}
 }

@@ -240,6 +240,25 @@
     }
   }, 1000);
 
+  // "Test the light": the staff's "regular" pattern, to check the wiring.
+  const testButton = $('test-indicator');
+  if (testButton) {
+    testButton.addEventListener('click', async () => {
+      const out = $('test-result');
+      testButton.disabled = true;
+      try {
+        const r = await fetch('/api/test-indicator', { method: 'POST', credentials: 'same-origin' });
+        const j = await r.json().catch(() => ({}));
+        out.textContent = r.ok
+          ? 'Played: did the LED blink three times, with a short beep?'
+          : 'Not played: ' + (j.error || r.status);
+      } catch (e) {
+        out.textContent = 'Not played: the box does not answer.';
+      }
+      setTimeout(() => { testButton.disabled = false; }, 3000);
+    });
+  }
+
   showConfig().catch(() => {});
   loop(STATUS_EVERY, statusOnce);
   loop(LIVE_EVERY, liveOnce);
