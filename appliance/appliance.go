@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -76,6 +77,8 @@ type Appliance struct {
 	recent  *recent
 	live    *installer.Live
 	page    *installer.Server
+	pageLn  net.Listener
+	httpLn  net.Listener
 
 	closers []func() error
 }
@@ -119,7 +122,48 @@ func Open(cfg config.Config, o Options) (_ *Appliance, err error) {
 		return nil, err
 	}
 	a.metrics = newMetrics(a)
+	// The listeners are opened here, not in Run: an address in use is a
+	// mistake to report at start, and a page that cannot listen must not
+	// stop the stages that share its errgroup.
+	if l := a.cfg.HTTP.Listen; l != "" {
+		ln, err := listen("http.listen", l)
+		if err != nil {
+			return nil, err
+		}
+		a.httpLn = ln
+		a.onClose(closeListener(ln))
+	}
+	if a.page != nil {
+		ln, err := listen("installer.listen", a.cfg.Installer.Listen)
+		if err != nil {
+			return nil, err
+		}
+		a.pageLn = ln
+		a.onClose(closeListener(ln))
+	}
 	return a, nil
+}
+
+// listen opens the address of configuration key key.
+func listen(key, addr string) (net.Listener, error) {
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return nil, fmt.Errorf("%s: %q: want host:port, such as 127.0.0.1:9180 or :8080", key, addr)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", key, err)
+	}
+	return ln, nil
+}
+
+// closeListener closes l at Close if serving it has not already.
+func closeListener(l net.Listener) func() error {
+	return func() error {
+		if err := l.Close(); err != nil && !errors.Is(err, net.ErrClosed) {
+			return err
+		}
+		return nil
+	}
 }
 
 func (a *Appliance) onClose(f func() error) { a.closers = append(a.closers, f) }
@@ -220,6 +264,11 @@ func (a *Appliance) openStore() error {
 		return fmt.Errorf("store.mode: %w", err)
 	}
 	st, err := store.Open(a.storeDir(), store.Options{Model: a.model, Zone: a.zone.String(), Create: true, Limits: lim, KeyFile: c.Store.KeyFile, Mode: mode})
+	var ke *store.KeyError
+	var ee *store.EncryptedError
+	if errors.As(err, &ke) || errors.As(err, &ee) {
+		return fmt.Errorf("store.key_file: %w", err)
+	}
 	if err != nil {
 		return err
 	}
@@ -458,11 +507,11 @@ func (a *Appliance) Run(ctx context.Context) error {
 	if a.btn != nil {
 		aux.Go(func() error { return a.btn.Serve(auxGctx, a.forgetLast) })
 	}
-	if a.cfg.HTTP.Listen != "" {
+	if a.httpLn != nil {
 		aux.Go(func() error { return a.serveHTTP(auxGctx) })
 	}
 	if a.page != nil {
-		aux.Go(func() error { return a.page.Run(auxGctx) })
+		aux.Go(func() error { return a.page.Serve(auxGctx, a.pageLn) })
 	}
 	aux.Go(func() error { return a.maintainNightly(auxGctx) })
 	aux.Go(func() error { return a.watchdog(auxGctx) })

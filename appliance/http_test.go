@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -83,6 +84,13 @@ func TestHealthAndMetrics(t *testing.T) {
 
 // A wrong setting is reported by Open, naming the key to fix.
 func TestOpenErrors(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	pw := filepath.Join(t.TempDir(), "installer.password")
+	os.WriteFile(pw, []byte("a long enough password\n"), 0o600)
 	for _, tc := range []struct {
 		name string
 		edit func(*config.Config)
@@ -93,6 +101,19 @@ func TestOpenErrors(t *testing.T) {
 		{"pin", func(c *config.Config) { c.Indicator = config.Indicator{Kind: "gpio", LED: "GPIO99"} }, "indicator.led:"},
 		{"clock", func(c *config.Config) { c.Camera.Clock = filepath.Join(t.TempDir(), "none.json") }, "camera.clock:"},
 		{"password", func(c *config.Config) { c.Events.Broker, c.Events.PasswordFile = "mqtt://127.0.0.1:1", "/nonexistent" }, "events.password_file:"},
+		{"key directory", func(c *config.Config) { c.Store.KeyFile = filepath.Join(t.TempDir(), "gone", "store.key") }, "store.key_file:"},
+		{"bad key", func(c *config.Config) {
+			c.Store.KeyFile = filepath.Join(t.TempDir(), "store.key")
+			os.WriteFile(c.Store.KeyFile, []byte("not a key\n"), 0o600)
+		}, "store.key_file:"},
+		{"mode", func(c *config.Config) { c.Store.Mode = "everyone" }, "store.mode:"},
+		{"installer password", func(c *config.Config) {
+			c.Installer = config.Installer{Enabled: true, Listen: "127.0.0.1:0", PasswordFile: filepath.Join(t.TempDir(), "none")}
+		}, "installer.password_file:"},
+		{"installer address in use", func(c *config.Config) {
+			c.Installer = config.Installer{Enabled: true, Listen: busy.Addr().String(), PasswordFile: pw}
+		}, "installer.listen:"},
+		{"http address", func(c *config.Config) { c.HTTP.Listen = "localhost" }, "http.listen:"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig(t)

@@ -2,6 +2,7 @@ package appliance
 
 import (
 	"errors"
+	"fmt"
 	"sync"
 	"time"
 
@@ -17,6 +18,9 @@ func (a *Appliance) openInstaller() error {
 	c := a.cfg.Installer
 	if !c.Enabled {
 		return nil
+	}
+	if err := installer.CheckPasswordFile(c.PasswordFile); err != nil {
+		return fmt.Errorf("installer.password_file: %w", err)
 	}
 	a.live = installer.NewLive(installer.LiveOptions{})
 	srv, err := installer.New(installer.Options{

@@ -124,7 +124,7 @@ func LoadOrCreateKey(path string) (k *Key, created bool, err error) {
 	}
 	dir := filepath.Dir(path)
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-		return nil, false, &KeyError{Path: path, Err: fmt.Errorf("cannot create it: directory %s does not exist (the key is kept outside the data partition: is that partition mounted?)", dir)}
+		return nil, false, &KeyError{Path: path, Err: fmt.Errorf("cannot create it: directory %s does not exist (the key is kept outside the data partition, and a missing place is never made here: on the image joren-provision makes it at boot; elsewhere create the directory, or give another key file)", dir)}
 	}
 	secret := make([]byte, KeySize)
 	rand.Read(secret) // never fails (crypto/rand)
