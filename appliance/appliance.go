@@ -183,7 +183,7 @@ func (a *Appliance) resolveDevice() error {
 	a.device = c.Device.ID
 	if a.device == "" {
 		host, _ := os.Hostname()
-		a.device = deviceName(host)
+		a.device = event.DeviceName(host)
 	}
 	a.zone = time.Local
 	if c.Device.Timezone != "" {
@@ -198,24 +198,6 @@ func (a *Appliance) resolveDevice() error {
 		return fmt.Errorf("creating the data directory (device.data_dir): %w", err)
 	}
 	return nil
-}
-
-// deviceName makes a host name usable in topics.
-func deviceName(host string) string {
-	host, _, _ = strings.Cut(host, ".")
-	var b strings.Builder
-	for _, r := range host {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
-			b.WriteRune(r)
-		default:
-			b.WriteRune('-')
-		}
-	}
-	if b.Len() == 0 {
-		return "joren"
-	}
-	return b.String()
 }
 
 func (a *Appliance) openModels() error {

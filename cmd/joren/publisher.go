@@ -41,7 +41,7 @@ func (f *publishFlags) register(cmd *cobra.Command, name string) {
 	fl := cmd.Flags()
 	fl.StringVar(&f.broker, name, "", "publish visit events to this MQTT broker: mqtt://host[:port] or mqtts://host[:port]")
 	fl.StringVar(&f.site, "site", os.Getenv("JOREN_SITE"), "the shop's name in topics and events (env JOREN_SITE)")
-	fl.StringVar(&f.device, "device", envOr("JOREN_DEVICE", deviceName(host)), "this box's name in topics and events (env JOREN_DEVICE; default: the host name)")
+	fl.StringVar(&f.device, "device", envOr("JOREN_DEVICE", event.DeviceName(host)), "this box's name in topics and events (env JOREN_DEVICE; default: the host name)")
 	fl.StringVar(&f.user, "mqtt-user", os.Getenv("JOREN_MQTT_USER"), "MQTT user name (env JOREN_MQTT_USER)")
 	fl.StringVar(&f.passwordFile, "mqtt-password-file", "", "file holding the MQTT password (or env JOREN_MQTT_PASSWORD)")
 	fl.StringVar(&f.ca, "mqtt-ca", "", "PEM file of the CA that signed the broker's certificate (mqtts; default: the system's)")
@@ -58,24 +58,6 @@ func envOr(name, def string) string {
 		return v
 	}
 	return def
-}
-
-// deviceName makes a host name usable as a device name.
-func deviceName(host string) string {
-	host, _, _ = strings.Cut(host, ".")
-	var b strings.Builder
-	for _, r := range host {
-		switch {
-		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
-			b.WriteRune(r)
-		default:
-			b.WriteRune('-')
-		}
-	}
-	if b.Len() == 0 {
-		return "joren"
-	}
-	return b.String()
 }
 
 // enabled says whether publishing was asked for.

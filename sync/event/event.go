@@ -230,6 +230,29 @@ func (v Visit) Check() error {
 	return nil
 }
 
+// DeviceName makes a host name a device name CheckName accepts: its first
+// label, other characters replaced by '-', at most 64 characters ("joren"
+// if nothing is left). It is the default name of a box.
+func DeviceName(host string) string {
+	host, _, _ = strings.Cut(host, ".")
+	var b strings.Builder
+	for _, r := range host {
+		if b.Len() == 64 {
+			break
+		}
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_':
+			b.WriteRune(r)
+		default:
+			b.WriteByte('-')
+		}
+	}
+	if b.Len() == 0 {
+		return "joren"
+	}
+	return b.String()
+}
+
 // CheckName checks a device or site name: it becomes an MQTT topic level
 // and part of Home Assistant ids, so it is 1 to 64 letters, digits, '-',
 // '_' or '.', and what says which one is wrong.

@@ -293,3 +293,25 @@ func TestCheckName(t *testing.T) {
 		t.Errorf("short secret accepted: %v", err)
 	}
 }
+
+// A box's default name comes from its host name and is always a valid
+// device name.
+func TestDeviceName(t *testing.T) {
+	for _, c := range []struct{ host, want string }{
+		{"joren-rpi4-64", "joren-rpi4-64"},
+		{"door1.shop.example", "door1"},
+		{"Shop Door #2", "Shop-Door--2"},
+		{"店の入口", "----"},
+		{"", "joren"},
+		{".local", "joren"},
+		{strings.Repeat("a", 80), strings.Repeat("a", 64)},
+	} {
+		got := DeviceName(c.host)
+		if got != c.want {
+			t.Errorf("DeviceName(%q) = %q, want %q", c.host, got, c.want)
+		}
+		if err := CheckName("device", got); err != nil {
+			t.Errorf("DeviceName(%q) = %q: %v", c.host, got, err)
+		}
+	}
+}
