@@ -17,6 +17,18 @@ echo "root=/dev/mmcblk0p5 rauc.slot=A ${cmdline}" >"${BINARIES_DIR}/cmdline-a.tx
 echo "root=/dev/mmcblk0p6 rauc.slot=B ${cmdline}" >"${BINARIES_DIR}/cmdline-b.txt"
 cp "${COMMON_DIR}/autoboot.txt" "${BINARIES_DIR}/autoboot.txt"
 
+# The config partition's joren/ folder, the one place an installer edits from
+# a PC (joren-provision reads it at boot): what goes there, and an example
+# configuration. The box adds store.key at its first start.
+rm -rf "${BINARIES_DIR}/joren"
+mkdir -p "${BINARIES_DIR}/joren"
+cp "${COMMON_DIR}/config-README.txt" "${BINARIES_DIR}/joren/README.txt"
+for src in "${BUILD_DIR}"/joren-*/init/joren.yaml; do
+	if [ -f "${src}" ]; then
+		cp "${src}" "${BINARIES_DIR}/joren/joren.yaml.example"
+	fi
+done
+
 FILES=()
 for i in "${BINARIES_DIR}"/*.dtb "${BINARIES_DIR}"/rpi-firmware/*; do
 	case "${i##*/}" in
