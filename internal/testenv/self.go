@@ -22,3 +22,15 @@ func Self(t testing.TB, args ...string) *exec.Cmd {
 	}
 	return exec.Command(exe, args...)
 }
+
+// RealTime skips a test that holds the pipeline to wall-clock bounds (a
+// visit within seconds of a silent camera, a flush within 400 ms) when the
+// test binary runs under an emulator (JOREN_TEST_EXEC): qemu runs dlib 10 to
+// 40 times slower than any board the product runs on, so such a test says
+// nothing there. It runs natively in every make test.
+func RealTime(t testing.TB) {
+	t.Helper()
+	if emu := strings.Fields(os.Getenv("JOREN_TEST_EXEC")); len(emu) > 0 {
+		t.Skipf("wall-clock bounds: not meaningful under the emulator %s (this test runs natively in make test)", emu[0])
+	}
+}

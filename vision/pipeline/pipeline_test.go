@@ -203,6 +203,7 @@ func (c *silentCamera) Run(ctx context.Context, out chan<- *frame.Frame) error {
 // in the middle of the day must not keep a visit open: the tracker's
 // clock keeps running on the wall clock.
 func TestHungCameraStillEndsVisits(t *testing.T) {
+	testenv.RealTime(t)
 	fx := setup(t)
 	v := synth(t, "door", doorsim.Options{Seed: 1})
 	matleak.Check(t)
@@ -307,6 +308,7 @@ func TestCNNDetector(t *testing.T) {
 // TestStopFlushesOpenTracks: stopping the pipeline while someone is in
 // view still reports their visit, at once.
 func TestStopFlushesOpenTracks(t *testing.T) {
+	testenv.RealTime(t)
 	fx := setup(t)
 	v := synth(t, "door", doorsim.Options{Seed: 1})
 	matleak.Check(t)
