@@ -2,28 +2,10 @@ package cluster
 
 import (
 	"math/rand/v2"
-	"os"
-	"strconv"
-	"strings"
 	"testing"
-)
 
-// peakRSSMB is the process's peak resident memory so far (VmHWM), the
-// memory figure that matters on a device; make bench runs each benchmark
-// in its own process so that it is this benchmark's peak.
-func peakRSSMB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmHWM:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
+	"joren/internal/testenv"
+)
 
 func benchCluster(b *testing.B, points [][]float32, p Params) {
 	_, _, model := dev(b)
@@ -35,7 +17,7 @@ func benchCluster(b *testing.B, points [][]float32, p Params) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/op")
-	b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+	b.ReportMetric(testenv.PeakRSSMB(), "peak-RSS-MB")
 }
 
 // BenchmarkCluster675 clusters the 675 shared descriptors.

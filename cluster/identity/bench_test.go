@@ -8,32 +8,15 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"joren/cluster/identity"
 	"joren/cluster/store"
+	"joren/internal/testenv"
 	"joren/vision"
 )
-
-// peakRSSMB is the process's peak resident memory (VmHWM); bench-table
-// runs each benchmark in its own process.
-func peakRSSMB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmHWM:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
 
 // heapMB is the Go heap in use after a collection: what the service keeps
 // in memory (the index), without bbolt's file mapping.
@@ -192,7 +175,7 @@ func benchMatch(b *testing.B, n int, keyFile string) {
 	percentiles(b, lat)
 	b.ReportMetric(float64(cpu.Microseconds())/float64(len(lat)), "cpu-µs/match")
 	b.ReportMetric(heap, "heap-MB")
-	b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+	b.ReportMetric(testenv.PeakRSSMB(), "peak-RSS-MB")
 }
 
 // BenchmarkObserve is a whole decision: matching, updating the identity,
@@ -224,7 +207,7 @@ func benchObserve(b *testing.B, keyFile string) {
 	}
 	b.StopTimer()
 	percentiles(b, lat)
-	b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+	b.ReportMetric(testenv.PeakRSSMB(), "peak-RSS-MB")
 }
 
 // BenchmarkOpen opens a store of 10,000 identities and loads it into
@@ -252,7 +235,7 @@ func benchOpen(b *testing.B, keyFile string) {
 	}
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/open")
-	b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+	b.ReportMetric(testenv.PeakRSSMB(), "peak-RSS-MB")
 }
 
 // BenchmarkMaintain is a maintenance pass over a store of 10,000
@@ -288,7 +271,7 @@ func BenchmarkMaintain(b *testing.B) {
 				total += time.Since(start)
 			}
 			b.ReportMetric(total.Seconds()/float64(b.N), "s/pass")
-			b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+			b.ReportMetric(testenv.PeakRSSMB(), "peak-RSS-MB")
 		})
 	}
 }
@@ -316,7 +299,7 @@ func BenchmarkCompact(b *testing.B) {
 			b.StopTimer()
 			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/compaction")
 			b.ReportMetric(float64(size)/(1<<20), "file-MB")
-			b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+			b.ReportMetric(testenv.PeakRSSMB(), "peak-RSS-MB")
 		})
 	}
 }
@@ -351,5 +334,5 @@ func BenchmarkEncrypt(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/store")
 	b.ReportMetric(float64(len(plain))/(1<<20), "plain-file-MB")
-	b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+	b.ReportMetric(testenv.PeakRSSMB(), "peak-RSS-MB")
 }

@@ -8,8 +8,6 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"testing"
 
 	"gocv.io/x/gocv"
@@ -18,26 +16,9 @@ import (
 	"joren/vision/picture"
 )
 
-// peakRSSMB is the process's peak resident memory (VmHWM): dlib's
-// allocations are C++, invisible to Go's memory statistics. make bench runs
-// each benchmark in its own process.
-func peakRSSMB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmHWM:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
-
 func report(b *testing.B, per float64, unit string) {
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N)/per, unit)
-	b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+	b.ReportMetric(testenv.PeakRSSMB(), "peak-RSS-MB")
 }
 
 // BenchmarkModelLoad is the time to load the three model files.

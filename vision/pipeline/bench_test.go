@@ -3,13 +3,11 @@ package pipeline
 import (
 	"context"
 	"fmt"
-	"os"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"joren/internal/testenv"
 	"joren/vision/capture"
 	"joren/vision/doorsim"
 	"joren/vision/track"
@@ -20,22 +18,6 @@ import (
 // gate, descriptors and tracking, with dlib's real models. make bench runs
 // each in its own process (scripts/bench-table); models load before the
 // timer starts.
-
-// peakRSSMB is the process's peak resident memory (VmHWM): dlib's and
-// OpenCV's allocations are invisible to Go's memory statistics.
-func peakRSSMB() float64 {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.Fields(l); len(f) >= 2 && f[0] == "VmHWM:" {
-			kb, _ := strconv.ParseFloat(f[1], 64)
-			return kb / 1024
-		}
-	}
-	return 0
-}
 
 // cpuTime is the CPU time the process used so far, every thread counted.
 func cpuTime() time.Duration {
@@ -81,7 +63,7 @@ func BenchmarkFPS(b *testing.B) {
 				}
 				b.ReportMetric(float64(frames)/b.Elapsed().Seconds(), "frames/s")
 				b.ReportMetric(float64(busy.Microseconds())/1000/float64(frames), "detect-ms/frame")
-				b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+				b.ReportMetric(testenv.PeakRSSMB(), "peak-RSS-MB")
 			})
 		}
 	}
@@ -134,7 +116,7 @@ func BenchmarkRealtime(b *testing.B) {
 			b.ReportMetric(100*cpu.Seconds()/wall.Seconds(), "CPU-%")
 			b.ReportMetric(100*float64(dropped)/float64(frames+dropped), "dropped-%")
 			b.ReportMetric(float64(frames)/wall.Seconds(), "frames/s")
-			b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+			b.ReportMetric(testenv.PeakRSSMB(), "peak-RSS-MB")
 		})
 	}
 }
@@ -159,5 +141,5 @@ func BenchmarkVisitLatency(b *testing.B) {
 	}
 	b.ReportMetric(float64(first.Milliseconds())/float64(b.N), "ms-from-first-face")
 	b.ReportMetric(float64(last.Milliseconds())/float64(b.N), "ms-from-last-face")
-	b.ReportMetric(peakRSSMB(), "peak-RSS-MB")
+	b.ReportMetric(testenv.PeakRSSMB(), "peak-RSS-MB")
 }
