@@ -41,8 +41,9 @@ type pageWatcher struct {
 	decisions  int  // most decisions the status listed
 	whos       []string
 	maxVisits  int
-	statusErrs []string
-	refused    int // requests without a session refused
+	statusErrs []string // failures followed by a success: the page failed while up
+	tailErrs   []string // failures since the last success: the page may just have stopped
+	refused    int      // requests without a session refused
 	loginErr   error
 	tested     int // the status of "Test the light"
 }
@@ -162,10 +163,15 @@ func watchPage(ctx context.Context, addr, password string, w *pageWatcher) {
 		w.mu.Lock()
 		switch {
 		case err != nil:
-			w.statusErrs = append(w.statusErrs, err.Error())
+			w.tailErrs = append(w.tailErrs, err.Error())
 		case code != http.StatusOK:
-			w.statusErrs = append(w.statusErrs, fmt.Sprint("status ", code))
+			w.tailErrs = append(w.tailErrs, fmt.Sprint("status ", code))
 		default:
+			// The page closes when the video ends, a moment before the
+			// watcher is stopped: only failures the page came back from
+			// are failures of the page.
+			w.statusErrs = append(w.statusErrs, w.tailErrs...)
+			w.tailErrs = nil
 			w.decisions = max(w.decisions, len(st.Decisions))
 			for _, d := range st.Decisions {
 				w.whos = append(w.whos, d.Who)
