@@ -15,7 +15,6 @@ import (
 
 	"joren/appliance/config"
 	"joren/appliance/installer"
-	"joren/cluster"
 	"joren/cluster/identity"
 	"joren/cluster/store"
 	"joren/device/button"
@@ -24,7 +23,6 @@ import (
 	"joren/sync/event"
 	"joren/sync/outbox"
 	"joren/sync/publish"
-	"joren/vision"
 	"joren/vision/capture"
 	"joren/vision/dlib"
 	"joren/vision/models"
@@ -32,6 +30,7 @@ import (
 	"joren/vision/pipeline"
 	"joren/vision/quality"
 	"joren/vision/track"
+	"joren/vocab"
 )
 
 // Options are what Run takes beyond the configuration: the build's
@@ -43,7 +42,7 @@ type Options struct {
 	IndicatorOutput indicator.Output
 	// OnDecision, if set, is called with every decision once it is
 	// durable (the demo prints them; tests check them). It must not block.
-	OnDecision func(cluster.Decision, vision.Visit)
+	OnDecision func(vocab.Decision, vocab.Visit)
 	// Notifier tells the service manager about readiness and liveness
 	// (nil: systemd's sd_notify, a no-op outside systemd).
 	Notifier Notifier
@@ -61,7 +60,7 @@ type Appliance struct {
 	frames  *dlib.Frames
 	net     *onnx.Net
 	desc    pipeline.Describer
-	model   vision.Model
+	model   vocab.Model
 	st      *store.Store
 	svc     *identity.Service
 	box     *outbox.Outbox
@@ -70,7 +69,7 @@ type Appliance struct {
 	ind     *indicator.Indicator
 	lines   []interface{ Halt() error }
 	btn     *button.Button
-	forget  *button.ForgetLast
+	forget  *ForgetLast
 	src     *capture.Source
 	pipe    *pipeline.Pipeline
 	metrics *metrics
@@ -273,7 +272,7 @@ func (a *Appliance) openStore() error {
 		return err
 	}
 	a.svc = svc
-	a.forget = button.NewForgetLast(forgetter{svc}, 2*time.Minute)
+	a.forget = NewForgetLast(forgetter{svc}, 2*time.Minute)
 	return nil
 }
 
@@ -470,9 +469,9 @@ func (a *Appliance) Run(ctx context.Context) error {
 	aux, auxGctx := errgroup.WithContext(auxCtx)
 
 	tracks := make(chan track.Visit)
-	visits := make(chan vision.Visit)
-	decisions := make(chan cluster.Decision)
-	toPublish := make(chan cluster.Decision)
+	visits := make(chan vocab.Visit)
+	decisions := make(chan vocab.Decision)
+	toPublish := make(chan vocab.Decision)
 
 	g.Go(func() error { return a.pipe.Run(gctx, a.src, tracks) })
 	g.Go(func() error { return a.visits(gctx, tracks, visits) })
@@ -483,7 +482,7 @@ func (a *Appliance) Run(ctx context.Context) error {
 	g.Go(func() error { return a.pub.Run(auxCtx, toPublish) })
 
 	if a.ind != nil {
-		aux.Go(func() error { return a.ind.Run(auxGctx, nil) })
+		aux.Go(func() error { return a.ind.Run(auxGctx) })
 		a.ind.Show(indicator.Started) // the lamp test
 	}
 	if a.btn != nil {
@@ -520,7 +519,7 @@ func (a *Appliance) Run(ctx context.Context) error {
 }
 
 // visits passes on the visits the identity store can use.
-func (a *Appliance) visits(ctx context.Context, in <-chan track.Visit, out chan<- vision.Visit) error {
+func (a *Appliance) visits(ctx context.Context, in <-chan track.Visit, out chan<- vocab.Visit) error {
 	defer close(out)
 	for v := range in {
 		a.metrics.visit(v.Usable())
@@ -539,18 +538,18 @@ func (a *Appliance) visits(ctx context.Context, in <-chan track.Visit, out chan<
 
 // fanOut acts on every durable decision: the indicator first (staff must
 // not wait for the network or the disk), then the outbox.
-func (a *Appliance) fanOut(ctx context.Context, in <-chan cluster.Decision, publish chan<- cluster.Decision) error {
+func (a *Appliance) fanOut(ctx context.Context, in <-chan vocab.Decision, publish chan<- vocab.Decision) error {
 	defer close(publish)
 	for d := range in {
 		if a.ind != nil {
-			a.ind.Notify(d)
+			a.ind.Show(kindOf(d))
 		}
 		a.forget.Observe(d)
 		a.metrics.decision(d)
 		a.recent.add(d)
 		a.log.Info("visit decided", decisionAttrs(d)...)
 		if a.o.OnDecision != nil {
-			a.o.OnDecision(d, vision.Visit{})
+			a.o.OnDecision(d, vocab.Visit{})
 		}
 		select {
 		case publish <- d:
@@ -561,8 +560,8 @@ func (a *Appliance) fanOut(ctx context.Context, in <-chan cluster.Decision, publ
 	return nil
 }
 
-func decisionAttrs(d cluster.Decision) []any {
-	kind := string(indicator.KindOf(d))
+func decisionAttrs(d vocab.Decision) []any {
+	kind := string(kindOf(d))
 	attrs := []any{"visit", d.Visit, "time", d.Time.Format(time.RFC3339), "kind", kind}
 	if d.Staff != "" {
 		return append(attrs, "staff", d.Staff)

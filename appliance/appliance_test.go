@@ -15,14 +15,13 @@ import (
 	"time"
 
 	"joren/appliance/config"
-	"joren/cluster"
 	"joren/cluster/store"
 	"joren/device/pintest"
 	"joren/internal/testenv"
 	"joren/sync/event"
 	"joren/sync/mosquittotest"
-	"joren/vision"
 	"joren/vision/doorsim"
+	"joren/vocab"
 )
 
 // fakeNotifier records what the service manager was told.
@@ -102,7 +101,7 @@ func TestEndToEnd(t *testing.T) {
 
 	var (
 		mu        sync.Mutex
-		decisions []cluster.Decision
+		decisions []vocab.Decision
 		decidedAt []time.Time
 	)
 	notify := &fakeNotifier{}
@@ -110,7 +109,7 @@ func TestEndToEnd(t *testing.T) {
 		Log:      slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Version:  "test",
 		Notifier: notify,
-		OnDecision: func(d cluster.Decision, _ vision.Visit) {
+		OnDecision: func(d vocab.Decision, _ vocab.Visit) {
 			mu.Lock()
 			decisions = append(decisions, d)
 			decidedAt = append(decidedAt, time.Now())

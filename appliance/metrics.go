@@ -15,9 +15,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"joren/cluster"
 	"joren/cluster/store"
-	"joren/device/indicator"
+	"joren/vocab"
 )
 
 // thermalZone is where Linux reports the SoC temperature (millidegrees).
@@ -92,8 +91,8 @@ func cpuTemperature() (float64, error) {
 
 func (m *metrics) visit(usable bool) { m.visits.WithLabelValues(strconv.FormatBool(usable)).Inc() }
 
-func (m *metrics) decision(d cluster.Decision) {
-	m.decisions.WithLabelValues(string(indicator.KindOf(d))).Inc()
+func (m *metrics) decision(d vocab.Decision) {
+	m.decisions.WithLabelValues(string(kindOf(d))).Inc()
 }
 
 // tick updates the frame rate and the time of the last frame; the

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"joren/appliance/installer"
-	"joren/cluster"
 	"joren/device/indicator"
+	"joren/vocab"
 )
 
 // openInstaller prepares the installer's page when installer.enabled is
@@ -29,7 +29,7 @@ func (a *Appliance) openInstaller() error {
 		OffAfter:     time.Duration(c.OffAfterMinutes) * time.Minute,
 		Live:         a.live,
 		Status:       pageStatus{a},
-		Pseudonym: func(d cluster.Decision) string {
+		Pseudonym: func(d vocab.Decision) string {
 			p, _ := a.maker.Pseudonym(d.Visitor, d.Time) // what head office sees too
 			return p
 		},
@@ -69,7 +69,7 @@ func (s pageStatus) Counts() installer.Counts {
 	return c
 }
 
-func (s pageStatus) Decisions(n int) []cluster.Decision {
+func (s pageStatus) Decisions(n int) []vocab.Decision {
 	ds := s.a.recent.all()
 	return ds[max(0, len(ds)-n):]
 }
@@ -80,7 +80,7 @@ type recent struct {
 	mu   sync.Mutex
 	max  int
 	zone *time.Location
-	list []cluster.Decision
+	list []vocab.Decision
 
 	day      string // the local day of the tally
 	visits   int
@@ -91,7 +91,7 @@ func newRecent(max int, zone *time.Location) *recent {
 	return &recent{max: max, zone: zone, regulars: map[string]bool{}}
 }
 
-func (r *recent) add(d cluster.Decision) {
+func (r *recent) add(d vocab.Decision) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.list = append(r.list, d)
@@ -110,10 +110,10 @@ func (r *recent) add(d cluster.Decision) {
 	}
 }
 
-func (r *recent) all() []cluster.Decision {
+func (r *recent) all() []vocab.Decision {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return append([]cluster.Decision(nil), r.list...)
+	return append([]vocab.Decision(nil), r.list...)
 }
 
 // today returns the customer visits and the distinct regulars of the local

@@ -6,8 +6,8 @@ import (
 	"sort"
 	"time"
 
-	"joren/cluster"
 	"joren/vision/doorsim"
+	"joren/vocab"
 )
 
 // Outcome pairs a passage of a synthesised video with the decision made
@@ -17,7 +17,7 @@ type Outcome struct {
 	Passage doorsim.Passage
 	// Decision is the decision whose visit started during the passage;
 	// Found is false if there was none (the face was never good enough).
-	Decision cluster.Decision
+	Decision vocab.Decision
 	Found    bool
 	// Day is the passage's distinct day for its person: 1 on their first
 	// day, 2 on their second...
@@ -35,7 +35,7 @@ func (o Outcome) Right() bool { return o.Found && o.Decision.Regular == o.WantRe
 // started while the person was in the picture (a second around it). Passages
 // made together with another person are left out: their decisions cannot
 // be told apart by time alone.
-func Match(truth doorsim.Truth, decisions []cluster.Decision, regularDays int) []Outcome {
+func Match(truth doorsim.Truth, decisions []vocab.Decision, regularDays int) []Outcome {
 	var out []Outcome
 	days := map[string][]int{}
 	for _, p := range truth.Passages {

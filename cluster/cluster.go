@@ -2,10 +2,9 @@ package cluster
 
 import (
 	"fmt"
+	"joren/vocab"
 	"math"
 	"slices"
-
-	"joren/vision"
 )
 
 // Method names a clustering method.
@@ -80,7 +79,7 @@ const (
 )
 
 // Defaults returns the default settings of method for descriptors of model.
-func Defaults(method Method, model vision.Model) Params {
+func Defaults(method Method, model vocab.Model) Params {
 	t := model.Threshold
 	p := Params{Method: method, Seed: 1}
 	switch method {
@@ -139,7 +138,7 @@ func (p Params) String() string {
 
 // Cluster groups descriptors of model into people. Every descriptor must be
 // of the model's dimension.
-func Cluster(points [][]float32, model vision.Model, p Params) (Labels, error) {
+func Cluster(points [][]float32, model vocab.Model, p Params) (Labels, error) {
 	if len(points) == 0 {
 		return nil, fmt.Errorf("no descriptors to cluster")
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"joren/internal/testenv"
-	"joren/vision"
+	"joren/vocab"
 )
 
 // line builds points on a line: distances are differences of positions.
@@ -21,7 +21,7 @@ func line(pos ...float64) [][]float32 {
 	return out
 }
 
-var lineModel = vision.Model{Name: "line", Dim: 1, Metric: vision.Euclidean, Threshold: 1}
+var lineModel = vocab.Model{Name: "line", Dim: 1, Metric: vocab.Euclidean, Threshold: 1}
 
 func TestMethodsOnSeparatedGroups(t *testing.T) {
 	// Three tight groups far apart, and one point far from everything.
@@ -49,7 +49,7 @@ func TestMethodsOnSeparatedGroups(t *testing.T) {
 
 func TestDBSCANNoiseAndBorder(t *testing.T) {
 	pts := line(0, 0.1, 0.2, 0.4, 5)
-	m := NewMatrix(pts, vision.Euclidean.Distance)
+	m := NewMatrix(pts, vocab.Euclidean.Distance)
 	got, err := DBSCAN(m, 0.15, 3)
 	if err != nil {
 		t.Fatal(err)
@@ -66,11 +66,11 @@ func TestSingleLinkageChains(t *testing.T) {
 	// A chain of look-alikes 0.3 apart: DBSCAN with min-samples 1 (single
 	// linkage) joins the ends, 1.2 apart; average linkage does not.
 	pts := line(0, 0.3, 0.6, 0.9, 1.2)
-	d, _ := DBSCAN(NewMatrix(pts, vision.Euclidean.Distance), 0.35, 1)
+	d, _ := DBSCAN(NewMatrix(pts, vocab.Euclidean.Distance), 0.35, 1)
 	if d.Count() != 1 {
 		t.Errorf("dbscan made %d clusters of a chain, want 1", d.Count())
 	}
-	a, _ := Agglomerative(NewMatrix(pts, vision.Euclidean.Distance), 0.35, Average)
+	a, _ := Agglomerative(NewMatrix(pts, vocab.Euclidean.Distance), 0.35, Average)
 	if a.Count() < 2 {
 		t.Errorf("average linkage made %d cluster of a chain, want several", a.Count())
 	}
@@ -87,11 +87,11 @@ func TestAgglomerativeMatchesNaive(t *testing.T) {
 		}
 		for _, link := range []Linkage{Average, Complete, Single} {
 			th := 0.5 + rng.Float64()
-			got, err := Agglomerative(NewMatrix(pts, vision.Euclidean.Distance), th, link)
+			got, err := Agglomerative(NewMatrix(pts, vocab.Euclidean.Distance), th, link)
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := naiveLinkage(NewMatrix(pts, vision.Euclidean.Distance), th, link)
+			want := naiveLinkage(NewMatrix(pts, vocab.Euclidean.Distance), th, link)
 			if !samePartition(got, want) {
 				t.Fatalf("trial %d %s threshold %.3f: %v, naive %v", trial, link, th, got, want)
 			}
@@ -240,7 +240,7 @@ func TestEvaluate(t *testing.T) {
 }
 
 // dev loads the shared labelled descriptors.
-func dev(t testing.TB) (points [][]float32, truth []string, model vision.Model) {
+func dev(t testing.TB) (points [][]float32, truth []string, model vocab.Model) {
 	f, err := os.Open(testenv.DevDescriptors(t))
 	if err != nil {
 		t.Fatal(err)
@@ -257,13 +257,13 @@ func dev(t testing.TB) (points [][]float32, truth []string, model vision.Model) 
 	// The file's descriptors are dlib's; the threshold is the one measured
 	// for dlib (package dlib's DefaultThreshold; dlib is cgo, so not
 	// imported here).
-	model = vision.Model{Name: "dlib_resnet_v1", Dim: len(points[0]), Metric: vision.Euclidean, Threshold: 0.44}
+	model = vocab.DlibResNet()
 	return points, truth, model
 }
 
 // bestDBSCAN is the best BCubed F1 the article's DBSCAN (min-samples 1)
 // reaches with any eps.
-func bestDBSCAN(t testing.TB, points [][]float32, truth []string, model vision.Model) (float64, float64) {
+func bestDBSCAN(t testing.TB, points [][]float32, truth []string, model vocab.Model) (float64, float64) {
 	m := NewMatrix(points, model.Distance)
 	best, at := 0.0, 0.0
 	for eps := 0.20; eps <= 0.60; eps += 0.005 {
@@ -350,7 +350,7 @@ func TestReadEmbeddings(t *testing.T) {
 }
 
 func TestLocalScale(t *testing.T) {
-	m := NewMatrix(line(0, 1, 3), vision.Euclidean.Distance)
+	m := NewMatrix(line(0, 1, 3), vocab.Euclidean.Distance)
 	// k=1 radii: 1, 1, 2 (capped at 10): d(0,2)=3/sqrt(1*2).
 	if err := LocalScale(m, 1, 10); err != nil {
 		t.Fatal(err)

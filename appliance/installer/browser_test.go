@@ -33,13 +33,13 @@ import (
 
 	"joren/appliance/config"
 	"joren/appliance/installer"
-	"joren/cluster"
 	"joren/internal/testenv"
 	"joren/sync/event"
 	"joren/vision/dlib"
 	"joren/vision/frame"
 	"joren/vision/pipeline"
 	"joren/vision/track"
+	"joren/vocab"
 )
 
 // The page's live view is what the pipeline's preview hook feeds.
@@ -152,7 +152,7 @@ func (c *countingPreview) Frame(im frame.Image, at time.Time, faces []track.Dete
 type status struct {
 	p         *pipeline.Pipeline
 	mu        sync.Mutex
-	decisions []cluster.Decision
+	decisions []vocab.Decision
 }
 
 func (s *status) Counts() installer.Counts {
@@ -169,13 +169,13 @@ func (s *status) Counts() installer.Counts {
 	return c
 }
 
-func (s *status) Decisions(n int) []cluster.Decision {
+func (s *status) Decisions(n int) []vocab.Decision {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return slices.Clone(s.decisions[max(0, len(s.decisions)-n):])
 }
 
-func (s *status) add(d cluster.Decision) {
+func (s *status) add(d vocab.Decision) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.decisions = append(s.decisions, d)
@@ -286,7 +286,7 @@ func TestBrowser(t *testing.T) {
 		OffAfter:     10 * time.Minute,
 		Live:         live,
 		Status:       st,
-		Pseudonym: func(d cluster.Decision) string {
+		Pseudonym: func(d vocab.Decision) string {
 			if d.Visitor == "" {
 				return ""
 			}
@@ -450,9 +450,9 @@ func TestBrowser(t *testing.T) {
 	// The last visitors update without a reload, newest first, by
 	// pseudonym, never by internal id.
 	now := time.Now()
-	regular := cluster.Decision{Visit: "visit-1", Visitor: "internal-visitor-0001", Time: now.Add(-time.Minute), Visits: 4, Days: 3, Regular: true}
-	newcomer := cluster.Decision{Visit: "visit-2", Visitor: "internal-visitor-0002", Time: now, Visits: 1, Days: 1, New: true}
-	pseudo := func(d cluster.Decision) string { p, _ := maker.Pseudonym(d.Visitor, d.Time); return p }
+	regular := vocab.Decision{Visit: "visit-1", Visitor: "internal-visitor-0001", Time: now.Add(-time.Minute), Visits: 4, Days: 3, Regular: true}
+	newcomer := vocab.Decision{Visit: "visit-2", Visitor: "internal-visitor-0002", Time: now, Visits: 1, Days: 1, New: true}
+	pseudo := func(d vocab.Decision) string { p, _ := maker.Pseudonym(d.Visitor, d.Time); return p }
 	if got := eval(`document.getElementById('no-decisions').hidden ? 'hidden' : 'shown'`); got != "shown" {
 		t.Error("no 'Nobody yet' before any visitor")
 	}

@@ -5,14 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io/fs"
+	"joren/vocab"
 	"net/http"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
 	"unicode/utf8"
-
-	"joren/cluster"
 )
 
 //go:embed web
@@ -146,7 +145,7 @@ type decisionJSON struct {
 }
 
 // kind is what the staff light made of a decision.
-func kind(d cluster.Decision) string {
+func kind(d vocab.Decision) string {
 	switch {
 	case d.Staff != "":
 		return "staff"
@@ -165,7 +164,7 @@ func kind(d cluster.Decision) string {
 // displayID is the page's name for a decision's visitor: the first 8
 // characters of its pseudonym. The internal id never leaves, even if the
 // pseudonym function returned it by mistake.
-func (s *Server) displayID(d cluster.Decision) string {
+func (s *Server) displayID(d vocab.Decision) string {
 	if d.Visitor == "" {
 		return "" // staff, and the unknown of consent mode: no visitor, no pseudonym
 	}
@@ -198,7 +197,7 @@ func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
 		out.OffAt = &off
 	}
 	ds := s.opt.Status.Decisions(s.opt.Decisions)
-	slices.SortStableFunc(ds, func(a, b cluster.Decision) int { return b.Time.Compare(a.Time) })
+	slices.SortStableFunc(ds, func(a, b vocab.Decision) int { return b.Time.Compare(a.Time) })
 	for _, d := range ds[:min(len(ds), s.opt.Decisions)] {
 		out.Decisions = append(out.Decisions, decisionJSON{Time: d.Time, Who: s.displayID(d), Kind: kind(d), Visits: d.Visits, Days: d.Days})
 	}

@@ -6,13 +6,12 @@ import (
 	"fmt"
 	"html/template"
 	"image"
+	"joren/vocab"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
 	"time"
-
-	"joren/cluster"
 )
 
 // LiveView is where the live picture comes from; *Live is one.
@@ -64,7 +63,7 @@ type Status interface {
 	// Decisions returns up to n of the latest decisions, in any order
 	// (the page shows the newest first). The page shows their visitors
 	// through Options.Pseudonym only.
-	Decisions(n int) []cluster.Decision
+	Decisions(n int) []vocab.Decision
 }
 
 // Counts are what the page shows of the box's work.
@@ -103,7 +102,7 @@ type Options struct {
 	// visitor: the page never shows Decision.Visitor, the store's internal
 	// id. Only the first 8 characters of what it returns are shown; it is
 	// not called for staff (no visitor).
-	Pseudonym func(cluster.Decision) string
+	Pseudonym func(vocab.Decision) string
 	// Settings is the configuration summary (ConfigSettings makes it);
 	// secrets are redacted again here whatever the caller did.
 	Settings []Setting

@@ -22,10 +22,10 @@ import (
 	"testing"
 	"time"
 
-	"joren/cluster"
 	"joren/vision/frame"
 	"joren/vision/quality"
 	"joren/vision/track"
+	"joren/vocab"
 )
 
 const testPassword = "correct horse battery" // testdata/password
@@ -34,7 +34,7 @@ const testPassword = "correct horse battery" // testdata/password
 type fakeStatus struct {
 	mu        sync.Mutex
 	counts    Counts
-	decisions []cluster.Decision // newest first
+	decisions []vocab.Decision // newest first
 }
 
 func (f *fakeStatus) Counts() Counts {
@@ -44,13 +44,13 @@ func (f *fakeStatus) Counts() Counts {
 }
 
 // Decisions returns all it has, more than n: the page must cut.
-func (f *fakeStatus) Decisions(n int) []cluster.Decision {
+func (f *fakeStatus) Decisions(n int) []vocab.Decision {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return append([]cluster.Decision(nil), f.decisions...)
+	return append([]vocab.Decision(nil), f.decisions...)
 }
 
-func (f *fakeStatus) set(c Counts, ds ...cluster.Decision) {
+func (f *fakeStatus) set(c Counts, ds ...vocab.Decision) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.counts, f.decisions = c, ds
@@ -58,7 +58,7 @@ func (f *fakeStatus) set(c Counts, ds ...cluster.Decision) {
 
 // testPseudonym stands for the appliance's: a keyed hash in production,
 // here anything that is not the internal id.
-func testPseudonym(d cluster.Decision) string {
+func testPseudonym(d vocab.Decision) string {
 	if d.Visitor == "" {
 		return ""
 	}
@@ -239,7 +239,7 @@ func TestNew(t *testing.T) {
 func TestNothingWithoutLogin(t *testing.T) {
 	h := newHarness(t, nil)
 	feed(h.live, 320, 240, h.clock.now(), face(100, 60, 200, 160, 0.8, quality.OK))
-	h.status.set(Counts{Frames: 4242}, cluster.Decision{Visitor: "visitor-1", Time: h.clock.now(), Visits: 2})
+	h.status.set(Counts{Frames: 4242}, vocab.Decision{Visitor: "visitor-1", Time: h.clock.now(), Visits: 2})
 	c := h.client(t)
 	resp, body := get(t, c, h.http.URL+"/")
 	if resp.StatusCode != 200 || !bytes.Contains(body, []byte(`type="password"`)) || !bytes.Contains(body, []byte("live video")) {
@@ -550,7 +550,7 @@ func TestStatus(t *testing.T) {
 	var leaky bool
 	h := newHarness(t, func(o *Options) {
 		o.Decisions = 3
-		o.Pseudonym = func(d cluster.Decision) string {
+		o.Pseudonym = func(d vocab.Decision) string {
 			if leaky {
 				return d.Visitor
 			}
@@ -563,10 +563,10 @@ func TestStatus(t *testing.T) {
 	// The status gives the decisions oldest first: the page shows the
 	// newest first.
 	h.status.set(Counts{Frames: 100, Dropped: 2, VisitsToday: 7, RegularsToday: 3, Outbox: 1, Visitors: 40, StoreBytes: 81920},
-		cluster.Decision{Visit: "v2", Visitor: "visitor-2", Time: at.Add(-3 * time.Minute), Visits: 2, Days: 2},
-		cluster.Decision{Visit: "v3", Visitor: "visitor-3", Time: at.Add(-2 * time.Minute), Visits: 1, Days: 1, New: true},
-		cluster.Decision{Visit: "v4", Time: at.Add(-time.Minute), Staff: "Aiko"},
-		cluster.Decision{Visit: "v5", Visitor: "visitor-5", Time: at, Visits: 6, Days: 3, Regular: true, BecameRegular: true},
+		vocab.Decision{Visit: "v2", Visitor: "visitor-2", Time: at.Add(-3 * time.Minute), Visits: 2, Days: 2},
+		vocab.Decision{Visit: "v3", Visitor: "visitor-3", Time: at.Add(-2 * time.Minute), Visits: 1, Days: 1, New: true},
+		vocab.Decision{Visit: "v4", Time: at.Add(-time.Minute), Staff: "Aiko"},
+		vocab.Decision{Visit: "v5", Visitor: "visitor-5", Time: at, Visits: 6, Days: 3, Regular: true, BecameRegular: true},
 	)
 	var st statusJSON
 	_, body := get(t, c, h.http.URL+"/api/status")
@@ -602,7 +602,7 @@ func TestStatus(t *testing.T) {
 	}
 	// Long pseudonyms are cut; a pseudonym function that returns the
 	// internal id shows "?", and it is logged.
-	h.status.set(Counts{}, cluster.Decision{Visitor: "visitor-123456789"})
+	h.status.set(Counts{}, vocab.Decision{Visitor: "visitor-123456789"})
 	_, body = get(t, c, h.http.URL+"/api/status")
 	json.Unmarshal(body, &st)
 	if st.Decisions[0].Who != "p1234567" {

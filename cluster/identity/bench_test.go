@@ -15,7 +15,7 @@ import (
 	"joren/cluster/identity"
 	"joren/cluster/store"
 	"joren/internal/testenv"
-	"joren/vision"
+	"joren/vocab"
 )
 
 // heapMB is the Go heap in use after a collection: what the service keeps
@@ -196,7 +196,7 @@ func benchObserve(b *testing.B, keyFile string) {
 	b.ResetTimer()
 	for i := 0; i < b.N*batch; i++ {
 		p := sy.person()
-		v := vision.Visit{ID: fmt.Sprintf("b%08d", i), Start: at.Add(time.Duration(i) * time.Second), Model: model,
+		v := vocab.Visit{ID: fmt.Sprintf("b%08d", i), Start: at.Add(time.Duration(i) * time.Second), Model: model,
 			Descriptors: [][]float32{sy.near(p, 0.02), sy.near(p, 0.02)}}
 		v.End = v.Start
 		start := time.Now()

@@ -4,8 +4,7 @@ import (
 	_ "embed"
 	"encoding/json"
 	"fmt"
-
-	"joren/vision"
+	"joren/vocab"
 )
 
 // The learnt space shipped for dlib's ResNet (model family
@@ -46,7 +45,7 @@ func ParseSpace(b []byte) (*Space, error) {
 // A space is tied to the network family and descriptor length, not to
 // one copy of the weights: converted or re-quantised copies of dlib's
 // network move descriptors far less than people differ.
-func LearntSpace(model vision.Model) *Space {
+func LearntSpace(model vocab.Model) *Space {
 	s, err := ParseSpace(dlibSpace)
 	if err != nil {
 		// The file is checked by tests; a build with a broken one must

@@ -13,7 +13,7 @@ import (
 	"joren/cluster/identity"
 	"joren/cluster/month"
 	"joren/internal/testenv"
-	"joren/vision"
+	"joren/vocab"
 )
 
 var update = flag.Bool("update", false, "rewrite the shipped learnt space from the shared descriptors")
@@ -21,7 +21,7 @@ var update = flag.Bool("update", false, "rewrite the shipped learnt space from t
 const spaceFile = "dlib_resnet_v1.space.json"
 
 // dev loads the shared labelled descriptors.
-func dev(t testing.TB) (names []string, by map[string][][]float32, model vision.Model) {
+func dev(t testing.TB) (names []string, by map[string][][]float32, model vocab.Model) {
 	t.Helper()
 	f, err := os.Open(testenv.DevDescriptors(t))
 	if err != nil {
@@ -36,9 +36,8 @@ func dev(t testing.TB) (names []string, by map[string][][]float32, model vision.
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The file holds dlib's descriptors; 0.44 is the threshold measured
-	// for dlib (package dlib is cgo, so not imported here).
-	model = vision.Model{Name: "dlib_resnet_v1", Dim: len(es[0].Descriptor), Metric: vision.Euclidean, Threshold: 0.44}
+	// The file holds dlib's descriptors.
+	model = vocab.DlibResNet()
 	return names, by, model
 }
 
@@ -120,9 +119,9 @@ func TestLearntSpaceArtefact(t *testing.T) {
 	if identity.LearntSpace(model) == nil {
 		t.Errorf("no learnt space for %s", model.ID())
 	}
-	for _, other := range []vision.Model{
-		{Name: "arcface_r100", Dim: 512, Metric: vision.Cosine, Threshold: 0.6},
-		{Name: "dlib_resnet_v1", Dim: 64, Metric: vision.Euclidean, Threshold: 0.44},
+	for _, other := range []vocab.Model{
+		{Name: "arcface_r100", Dim: 512, Metric: vocab.Cosine, Threshold: 0.6},
+		{Name: vocab.DlibResNetName, Dim: 64, Metric: vocab.Euclidean, Threshold: vocab.DlibResNetThreshold},
 	} {
 		if identity.LearntSpace(other) != nil {
 			t.Errorf("learnt space offered for %s (%d values)", other.ID(), other.Dim)

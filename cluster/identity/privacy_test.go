@@ -15,10 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"joren/cluster"
 	"joren/cluster/identity"
 	"joren/cluster/store"
-	"joren/vision"
+	"joren/vocab"
 )
 
 // newModeEnv is newEnv for a store made in mode, encrypted when keyFile is
@@ -99,7 +98,7 @@ func TestConsentMode(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := cluster.Decision{Visit: v.ID, Time: v.Start, Unknown: true, Confidence: d.Confidence}
+		want := vocab.Decision{Visit: v.ID, Time: v.Start, Unknown: true, Confidence: d.Confidence}
 		if !reflect.DeepEqual(d, want) || d.Confidence < 0.99 {
 			t.Errorf("stranger, day %d: %+v", day, d)
 		}
@@ -115,7 +114,7 @@ func TestConsentMode(t *testing.T) {
 		t.Errorf("%d identities: only the customer's may exist", e.count())
 	}
 	// The customer: the same policy as in counting mode.
-	var ds []cluster.Decision
+	var ds []vocab.Decision
 	for day := 0; day < 3; day++ {
 		ds = append(ds, e.observe(1, t0.AddDate(0, 0, day).Add(time.Hour)))
 	}
@@ -428,9 +427,9 @@ func TestConsentQuality(t *testing.T) {
 	}
 	var genuine, right, wrong, passers, taken int
 	at := t0
-	visit := func(n string, ds [][]float32) cluster.Decision {
+	visit := func(n string, ds [][]float32) vocab.Decision {
 		at = at.Add(7 * time.Hour)
-		d, err := svc.Observe(context.Background(), vision.Visit{ID: fmt.Sprintf("v%05d", genuine+passers), Start: at, End: at, Model: model, Descriptors: ds})
+		d, err := svc.Observe(context.Background(), vocab.Visit{ID: fmt.Sprintf("v%05d", genuine+passers), Start: at, End: at, Model: model, Descriptors: ds})
 		if err != nil {
 			t.Fatal(err)
 		}

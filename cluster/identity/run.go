@@ -3,9 +3,7 @@ package identity
 import (
 	"context"
 	"fmt"
-
-	"joren/cluster"
-	"joren/vision"
+	"joren/vocab"
 )
 
 // Counters return what Run has done since the service was made.
@@ -35,7 +33,7 @@ type RunStats struct {
 // decisions are sent as they were made. So a replay interrupted by a crash
 // resumes where it stopped, and its output, from the start, is exactly
 // that of an uninterrupted replay.
-func (s *Service) Run(ctx context.Context, in <-chan vision.Visit, out chan<- cluster.Decision) error {
+func (s *Service) Run(ctx context.Context, in <-chan vocab.Visit, out chan<- vocab.Decision) error {
 	defer close(out)
 	count := func(f func(*RunStats)) {
 		s.mu.Lock()
@@ -43,7 +41,7 @@ func (s *Service) Run(ctx context.Context, in <-chan vision.Visit, out chan<- cl
 		s.mu.Unlock()
 	}
 	for {
-		var v vision.Visit
+		var v vocab.Visit
 		var ok bool
 		select {
 		case <-ctx.Done():

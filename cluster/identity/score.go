@@ -2,9 +2,8 @@ package identity
 
 import (
 	"fmt"
+	"joren/vocab"
 	"math"
-
-	"joren/vision"
 )
 
 // Two ways to weigh the evidence that a visit shows a known identity, both
@@ -26,7 +25,7 @@ import (
 // Both are cheap per identity (a few operations per dimension), so a visit
 // is compared with every identity in memory.
 type scorer struct {
-	model vision.Model
+	model vocab.Model
 	space *Space // nil: distance model
 	dim   int    // feature length
 	// distance model: within- and between-person variance per dimension.
@@ -46,7 +45,7 @@ const (
 	diffRatio = 1.1
 )
 
-func newScorer(model vision.Model, space *Space) (*scorer, error) {
+func newScorer(model vocab.Model, space *Space) (*scorer, error) {
 	if model.Dim <= 0 {
 		return nil, fmt.Errorf("model %s has no dimension", model.ID())
 	}
@@ -62,7 +61,7 @@ func newScorer(model vision.Model, space *Space) (*scorer, error) {
 	if t <= 0 {
 		return nil, fmt.Errorf("model %s has no same-person threshold: it must be measured before identities can be matched", model.ID())
 	}
-	if model.Metric == vision.Cosine {
+	if model.Metric == vocab.Cosine {
 		// For unit vectors |a-b|² = 2(1 - cos): the cosine threshold t is
 		// the Euclidean distance sqrt(2t).
 		s.unit = true

@@ -1,12 +1,11 @@
 package identity
 
 import (
+	"joren/vocab"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
-
-	"joren/vision"
 )
 
 // pldaLLR is the two-covariance log-likelihood ratio written out plainly,
@@ -32,7 +31,7 @@ func TestPLDAScorer(t *testing.T) {
 	for i := 0; i < 4; i++ {
 		sp.Proj[i*6+i] = 1
 	}
-	sc, err := newScorer(vision.Model{Name: "toy", Dim: 6, Threshold: 1}, sp)
+	sc, err := newScorer(vocab.Model{Name: "toy", Dim: 6, Threshold: 1}, sp)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -64,7 +63,7 @@ func TestPLDAScorer(t *testing.T) {
 }
 
 func TestDistanceScorer(t *testing.T) {
-	m := vision.Model{Name: "toy", Dim: 8, Metric: vision.Euclidean, Threshold: 0.5}
+	m := vocab.Model{Name: "toy", Dim: 8, Metric: vocab.Euclidean, Threshold: 0.5}
 	sc, err := newScorer(m, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -83,17 +82,17 @@ func TestDistanceScorer(t *testing.T) {
 		t.Error("more descriptors do not sharpen the evidence")
 	}
 	// Cosine models compare unit vectors: scale does not matter.
-	cm := vision.Model{Name: "arc", Dim: 3, Metric: vision.Cosine, Threshold: 0.4}
+	cm := vocab.Model{Name: "arc", Dim: 3, Metric: vocab.Cosine, Threshold: 0.4}
 	cs, _ := newScorer(cm, nil)
 	x := cs.feature([]float32{1, 2, 2}, nil)
 	y := cs.feature([]float32{10, 20, 20}, nil)
 	if math.Abs(float64(x[0]-y[0])) > 1e-6 || math.Abs(float64(x[0])-1.0/3) > 1e-6 {
 		t.Errorf("unit features %v %v", x, y)
 	}
-	if _, err := newScorer(vision.Model{Name: "x", Dim: 3}, nil); err == nil {
+	if _, err := newScorer(vocab.Model{Name: "x", Dim: 3}, nil); err == nil {
 		t.Error("a model without a threshold accepted")
 	}
-	if _, err := newScorer(vision.Model{Name: "x", Dim: 3, Threshold: 1}, &Space{In: 4, Psi: []float32{1}}); err == nil {
+	if _, err := newScorer(vocab.Model{Name: "x", Dim: 3, Threshold: 1}, &Space{In: 4, Psi: []float32{1}}); err == nil {
 		t.Error("a space of another length accepted")
 	}
 }
@@ -109,7 +108,7 @@ func TestIndexTop(t *testing.T) {
 		sp.Proj[d*dim+d] = 1
 	}
 	for _, space := range []*Space{nil, sp} {
-		sc, err := newScorer(vision.Model{Name: "toy", Dim: dim, Metric: vision.Euclidean, Threshold: 1}, space)
+		sc, err := newScorer(vocab.Model{Name: "toy", Dim: dim, Metric: vocab.Euclidean, Threshold: 1}, space)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -10,9 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"joren/cluster"
 	"joren/cluster/store"
-	"joren/vision"
+	"joren/vocab"
 )
 
 // Params tune matching. Zero fields take the defaults of the scorer in use
@@ -133,7 +132,7 @@ func (e *ModeError) Error() string {
 type Service struct {
 	mu     sync.Mutex
 	st     *store.Store
-	model  vision.Model
+	model  vocab.Model
 	policy Policy
 	params Params
 	maint  MaintenanceOptions
@@ -277,7 +276,7 @@ func (s *Service) featureOf(rec store.Identity, dst []float32) ([]float32, int) 
 }
 
 // Model is the model of the store's descriptors.
-func (s *Service) Model() vision.Model { return s.model }
+func (s *Service) Model() vocab.Model { return s.model }
 
 // Policy is the regular policy in force.
 func (s *Service) Policy() Policy { return s.policy }
@@ -353,7 +352,7 @@ func (s *Service) loadStaff(tx *store.Tx) error {
 }
 
 // checkVisit tells what is wrong with a visit, if anything.
-func (s *Service) checkVisit(v vision.Visit) error {
+func (s *Service) checkVisit(v vocab.Visit) error {
 	if v.ID == "" {
 		return errors.New("visit without an id")
 	}
@@ -391,9 +390,9 @@ func mean(ds [][]float32) []float32 {
 
 // Decided returns the decision recorded for a visit id, if any, as it was
 // made (the visitor then, even if maintenance merged it since).
-func (s *Service) Decided(visit string) (cluster.Decision, bool, error) {
+func (s *Service) Decided(visit string) (vocab.Decision, bool, error) {
 	var (
-		d  cluster.Decision
+		d  vocab.Decision
 		ok bool
 	)
 	err := s.st.View(func(tx *store.Tx) error {
@@ -407,8 +406,8 @@ func (s *Service) Decided(visit string) (cluster.Decision, bool, error) {
 	return d, ok, err
 }
 
-func decisionOf(v store.Visit) cluster.Decision {
-	return cluster.Decision{
+func decisionOf(v store.Visit) vocab.Decision {
+	return vocab.Decision{
 		Visit: v.ID, Time: v.Time, Visitor: v.Visitor, Staff: v.Staff, New: v.New,
 		Visits: v.Visits, Days: v.Days, Regular: v.Regular, BecameRegular: v.Became, Confidence: v.Confidence,
 		// Only consent mode logs a visit with neither: an anonymous passage.
@@ -426,12 +425,12 @@ func decisionOf(v store.Visit) cluster.Decision {
 // simply start again.
 //
 // Errors name the visit and say what is wrong; a bad visit changes nothing.
-func (s *Service) Observe(ctx context.Context, v vision.Visit) (cluster.Decision, error) {
+func (s *Service) Observe(ctx context.Context, v vocab.Visit) (vocab.Decision, error) {
 	if err := ctx.Err(); err != nil {
-		return cluster.Decision{}, err
+		return vocab.Decision{}, err
 	}
 	if err := s.checkVisit(v); err != nil {
-		return cluster.Decision{}, err
+		return vocab.Decision{}, err
 	}
 	if v.End.Before(v.Start) {
 		v.End = v.Start
@@ -443,7 +442,7 @@ func (s *Service) Observe(ctx context.Context, v vision.Visit) (cluster.Decision
 	q := s.q
 	q.reset(s.sc.feature(m, s.feat), len(v.Descriptors))
 	var (
-		d       cluster.Decision
+		d       vocab.Decision
 		changed *store.Identity
 		removed []string
 	)
@@ -479,7 +478,7 @@ func (s *Service) Observe(ctx context.Context, v vision.Visit) (cluster.Decision
 		}
 		// Staff first: they walk in all day and must never count.
 		if name, llr, ok := s.matchStaff(q, notStaff); ok && llr >= best {
-			d = cluster.Decision{Visit: v.ID, Time: v.Start, Staff: name, Confidence: sigmoid(llr - s.params.StaffLLR)}
+			d = vocab.Decision{Visit: v.ID, Time: v.Start, Staff: name, Confidence: sigmoid(llr - s.params.StaffLLR)}
 			return tx.PutVisit(store.Visit{ID: v.ID, Staff: name, Time: v.Start, Confidence: d.Confidence})
 		}
 		prior := s.prior()
@@ -497,7 +496,7 @@ func (s *Service) Observe(ctx context.Context, v vision.Visit) (cluster.Decision
 		before := v.Start.AddDate(0, 0, -s.policy.Retention)
 		if isNew && s.mode == store.Consent {
 			// Nobody enrolled: no identity, nothing of the face.
-			d = cluster.Decision{Visit: v.ID, Time: v.Start, Unknown: true, Confidence: confidence(top, prior, true)}
+			d = vocab.Decision{Visit: v.ID, Time: v.Start, Unknown: true, Confidence: confidence(top, prior, true)}
 			if err := tx.PutVisit(store.Visit{ID: v.ID, Time: v.Start, Confidence: d.Confidence}); err != nil {
 				return err
 			}
@@ -566,7 +565,7 @@ func (s *Service) Observe(ctx context.Context, v vision.Visit) (cluster.Decision
 		return nil
 	})
 	if err != nil {
-		return cluster.Decision{}, fmt.Errorf("visit %s: %w", v.ID, err)
+		return vocab.Decision{}, fmt.Errorf("visit %s: %w", v.ID, err)
 	}
 	if changed != nil {
 		feat, n := s.featureOf(*changed, nil)
@@ -598,7 +597,7 @@ func (s *Service) matchStaff(q *query, skip map[string]bool) (string, float64, b
 
 // attach adds visit v (whose descriptors have mean m) to rec and returns
 // the decision.
-func (s *Service) attach(rec *store.Identity, v vision.Visit, m []float32, isNew bool) cluster.Decision {
+func (s *Service) attach(rec *store.Identity, v vocab.Visit, m []float32, isNew bool) vocab.Decision {
 	pol := s.policy
 	today := pol.Day(v.Start)
 	k := len(v.Descriptors)
@@ -649,7 +648,7 @@ func (s *Service) attach(rec *store.Identity, v vision.Visit, m []float32, isNew
 		rec.RegularSince = v.Start
 	}
 	rec.EverRegular = rec.EverRegular || rec.Regular
-	return cluster.Decision{
+	return vocab.Decision{
 		Visit: v.ID, Time: v.Start, Visitor: rec.ID, New: isNew,
 		Visits: rec.Visits, Days: n, Regular: rec.Regular, BecameRegular: became,
 	}

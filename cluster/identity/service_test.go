@@ -10,15 +10,14 @@ import (
 	"testing"
 	"time"
 
-	"joren/cluster"
 	"joren/cluster/identity"
 	"joren/cluster/store"
-	"joren/vision"
+	"joren/vocab"
 )
 
 // toy is a model whose people are far apart, so that tests of the policy
 // and the bookkeeping do not depend on how hard real faces are.
-var toy = vision.Model{Name: "toy", Digest: "feedfacefeedface", Dim: 16, Metric: vision.Euclidean, Threshold: 1}
+var toy = vocab.Model{Name: "toy", Digest: "feedfacefeedface", Dim: 16, Metric: vocab.Euclidean, Threshold: 1}
 
 var t0 = time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 
@@ -81,9 +80,9 @@ func (e *env) reopen(o identity.Options) {
 	e.svc = svc
 }
 
-func (e *env) visit(who int, at time.Time, k int, together ...string) vision.Visit {
+func (e *env) visit(who int, at time.Time, k int, together ...string) vocab.Visit {
 	e.n++
-	v := vision.Visit{ID: fmt.Sprintf("v%05d", e.n), Start: at, End: at.Add(20 * time.Second), Model: toy}
+	v := vocab.Visit{ID: fmt.Sprintf("v%05d", e.n), Start: at, End: at.Add(20 * time.Second), Model: toy}
 	for i := 0; i < k; i++ {
 		v.Descriptors = append(v.Descriptors, face(who, e.rng))
 	}
@@ -91,7 +90,7 @@ func (e *env) visit(who int, at time.Time, k int, together ...string) vision.Vis
 	return v
 }
 
-func (e *env) observe(who int, at time.Time, together ...string) cluster.Decision {
+func (e *env) observe(who int, at time.Time, together ...string) vocab.Decision {
 	e.t.Helper()
 	d, err := e.svc.Observe(context.Background(), e.visit(who, at, 2, together...))
 	if err != nil {
@@ -228,14 +227,14 @@ func TestObserveRejectsBadVisits(t *testing.T) {
 	nan.Descriptors[0][3] = float32(nanValue())
 	for _, tc := range []struct {
 		name string
-		v    vision.Visit
+		v    vocab.Visit
 		want string
 	}{
-		{"no id", vision.Visit{Start: t0, Model: toy, Descriptors: [][]float32{person(1)}}, "visit without an id"},
-		{"no time", vision.Visit{ID: "x", Model: toy, Descriptors: [][]float32{person(1)}}, "visit x has no time"},
-		{"other model", vision.Visit{ID: "x", Start: t0, Model: other, Descriptors: [][]float32{person(1)}}, "descriptors of model toy@000000000000"},
-		{"no descriptors", vision.Visit{ID: "x", Start: t0, Model: toy}, "visit x has no descriptors"},
-		{"short descriptor", vision.Visit{ID: "x", Start: t0, Model: toy, Descriptors: [][]float32{{1, 2}}}, "visit x: descriptor 1: descriptor has 2 values"},
+		{"no id", vocab.Visit{Start: t0, Model: toy, Descriptors: [][]float32{person(1)}}, "visit without an id"},
+		{"no time", vocab.Visit{ID: "x", Model: toy, Descriptors: [][]float32{person(1)}}, "visit x has no time"},
+		{"other model", vocab.Visit{ID: "x", Start: t0, Model: other, Descriptors: [][]float32{person(1)}}, "descriptors of model toy@000000000000"},
+		{"no descriptors", vocab.Visit{ID: "x", Start: t0, Model: toy}, "visit x has no descriptors"},
+		{"short descriptor", vocab.Visit{ID: "x", Start: t0, Model: toy, Descriptors: [][]float32{{1, 2}}}, "visit x: descriptor 1: descriptor has 2 values"},
 		{"NaN", nan, "descriptor 1: descriptor value 3 is NaN"},
 	} {
 		if _, err := e.svc.Observe(context.Background(), tc.v); err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -413,7 +412,7 @@ func TestMaintainMerges(t *testing.T) {
 // attached everything) are split by maintenance, each with their days.
 func TestMaintainSplits(t *testing.T) {
 	e := newEnv(t, store.Limits{}, identity.Options{Params: identity.Params{ReturnLogOdds: 1e6}})
-	var ds []cluster.Decision
+	var ds []vocab.Decision
 	for i, who := range []int{1, 2, 1, 2, 2} {
 		ds = append(ds, e.observe(who, t0.AddDate(0, 0, i)))
 	}
@@ -509,7 +508,7 @@ func TestRetention(t *testing.T) {
 func TestCaps(t *testing.T) {
 	e := newEnv(t, store.Limits{MaxIdentities: 10, MaxExemplars: 4}, identity.Options{Policy: identity.Policy{Retention: 60, Window: 30}})
 	// Person 0 comes every day for two years.
-	var d cluster.Decision
+	var d vocab.Decision
 	for day := 0; day < 730; day++ {
 		d = e.observe(0, t0.AddDate(0, 0, day))
 		// Passers-by fill the store.

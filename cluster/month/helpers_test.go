@@ -5,15 +5,15 @@ import (
 
 	"joren/cluster/identity"
 	"joren/cluster/store"
-	"joren/vision"
+	"joren/vocab"
 )
 
-func newService(t testing.TB, model vision.Model) (*identity.Service, *store.Store) {
+func newService(t testing.TB, model vocab.Model) (*identity.Service, *store.Store) {
 	t.Helper()
 	return reopen(t, t.TempDir(), model)
 }
 
-func reopen(t testing.TB, dir string, model vision.Model) (*identity.Service, *store.Store) {
+func reopen(t testing.TB, dir string, model vocab.Model) (*identity.Service, *store.Store) {
 	t.Helper()
 	st, err := store.Open(dir, store.Options{Model: model, Create: true, NoSync: true})
 	if err != nil {

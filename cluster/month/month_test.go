@@ -16,11 +16,11 @@ import (
 	"joren/cluster/identity"
 	"joren/cluster/month"
 	"joren/internal/testenv"
-	"joren/vision"
+	"joren/vocab"
 )
 
 // dev loads the shared labelled descriptors.
-func dev(t testing.TB) ([]string, map[string][][]float32, vision.Model) {
+func dev(t testing.TB) ([]string, map[string][][]float32, vocab.Model) {
 	t.Helper()
 	f, err := os.Open(testenv.DevDescriptors(t))
 	if err != nil {
@@ -35,9 +35,8 @@ func dev(t testing.TB) ([]string, map[string][][]float32, vision.Model) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// dlib's descriptors; 0.44 is the threshold measured for dlib (package
-	// dlib is cgo, so not imported here).
-	return names, by, vision.Model{Name: "dlib_resnet_v1", Dim: len(es[0].Descriptor), Metric: vision.Euclidean, Threshold: 0.44}
+	// The file holds dlib's descriptors.
+	return names, by, vocab.DlibResNet()
 }
 
 func TestReader(t *testing.T) {

@@ -7,25 +7,24 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
-	"joren/cluster"
 	"joren/cluster/identity"
-	"joren/vision"
+	"joren/vocab"
 )
 
 // Vision converts a file visit into the pipeline's visit for a store of
 // model. A visit that names another model is refused.
-func (v Visit) Vision(model vision.Model) (vision.Visit, error) {
+func (v Visit) Vision(model vocab.Model) (vocab.Visit, error) {
 	if v.Model != "" && v.Model != model.ID() && v.Model != model.Name {
-		return vision.Visit{}, fmt.Errorf("visit %s: descriptors of model %s, but the store holds model %s", v.ID, v.Model, model.ID())
+		return vocab.Visit{}, fmt.Errorf("visit %s: descriptors of model %s, but the store holds model %s", v.ID, v.Model, model.ID())
 	}
-	return vision.Visit{
+	return vocab.Visit{
 		ID: v.ID, Start: v.Time, End: v.Time, Model: model,
 		Descriptors: v.Descriptors, Faces: len(v.Descriptors), Together: v.Together,
 	}, nil
 }
 
 // OutcomeOf is the output line of a decision.
-func OutcomeOf(d cluster.Decision) Outcome {
+func OutcomeOf(d vocab.Decision) Outcome {
 	return Outcome{Visit: d.Visit, Visitor: d.Visitor, Staff: d.Staff, Visits: d.Days, Regular: d.Regular}
 }
 
@@ -36,12 +35,12 @@ func OutcomeOf(d cluster.Decision) Outcome {
 // of deciding or emitting stops all three. A bad input ends the input
 // instead: the visits before it are still decided and emitted, and then
 // its error is returned.
-func Stream(ctx context.Context, svc *identity.Service, next func() (Visit, error), emit func(cluster.Decision) error) (identity.RunStats, error) {
+func Stream(ctx context.Context, svc *identity.Service, next func() (Visit, error), emit func(vocab.Decision) error) (identity.RunStats, error) {
 	var readErr error
 	before := svc.Counters()
 	g, ctx := errgroup.WithContext(ctx)
-	in := make(chan vision.Visit, 16)
-	out := make(chan cluster.Decision, 16)
+	in := make(chan vocab.Visit, 16)
+	out := make(chan vocab.Decision, 16)
 	g.Go(func() error {
 		defer close(in)
 		for {
@@ -50,7 +49,7 @@ func Stream(ctx context.Context, svc *identity.Service, next func() (Visit, erro
 				return nil
 			}
 			if err == nil {
-				var vv vision.Visit
+				var vv vocab.Visit
 				if vv, err = v.Vision(svc.Model()); err == nil {
 					select {
 					case in <- vv:
@@ -93,7 +92,7 @@ func Replay(ctx context.Context, svc *identity.Service, visits []Visit) ([]Outco
 		return visits[i-1], nil
 	}
 	var out []Outcome
-	stats, err := Stream(ctx, svc, next, func(d cluster.Decision) error {
+	stats, err := Stream(ctx, svc, next, func(d vocab.Decision) error {
 		out = append(out, OutcomeOf(d))
 		return nil
 	})

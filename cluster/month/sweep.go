@@ -12,7 +12,7 @@ import (
 
 	"joren/cluster/identity"
 	"joren/cluster/store"
-	"joren/vision"
+	"joren/vocab"
 )
 
 // Setting is one way of running the store, as scored by Sweep.
@@ -150,7 +150,7 @@ type Table struct {
 // fitted on all tuning people). The settings chosen on the tuning people
 // are the ones to ship; their held-out score is what to expect on people
 // never seen.
-func Sweep(ctx context.Context, names []string, by map[string][][]float32, model vision.Model, o SweepOptions) (Table, error) {
+func Sweep(ctx context.Context, names []string, by map[string][][]float32, model vocab.Model, o SweepOptions) (Table, error) {
 	t := Table{Options: o, Tune: make([][]Result, len(o.Schemes)), Held: make([]Result, len(o.Settings)), People: len(names), Chosen: map[string]int{}}
 	for f := range t.Tune {
 		t.Tune[f] = make([]Result, len(o.Settings))
@@ -304,7 +304,7 @@ func Sweep(ctx context.Context, names []string, by map[string][][]float32, model
 }
 
 // curve measures the learning curve of the learnt space.
-func (t *Table) curve(ctx context.Context, names []string, by map[string][][]float32, model vision.Model) error {
+func (t *Table) curve(ctx context.Context, names []string, by map[string][][]float32, model vocab.Model) error {
 	o := t.Options
 	t.CurvePLDA = make([]Result, len(o.Curve))
 	t.CurveDistance = make([]Result, len(o.Curve))
@@ -342,7 +342,7 @@ func (t *Table) curve(ctx context.Context, names []string, by map[string][][]flo
 }
 
 // FitSpace fits a learnt space on people, as the shipped one is fitted.
-func FitSpace(model vision.Model, people []string, by map[string][][]float32) (*identity.Space, error) {
+func FitSpace(model vocab.Model, people []string, by map[string][][]float32) (*identity.Space, error) {
 	var points [][]float32
 	var labels []string
 	for _, p := range people {
@@ -356,7 +356,7 @@ func FitSpace(model vision.Model, people []string, by map[string][][]float32) (*
 
 // Trial replays a month with one setting in a fresh temporary store (the
 // device's code path; only fsync is off) and scores it.
-func Trial(ctx context.Context, visits []Visit, model vision.Model, set Setting, space *identity.Space) (Score, error) {
+func Trial(ctx context.Context, visits []Visit, model vocab.Model, set Setting, space *identity.Space) (Score, error) {
 	out, err := Outcomes(ctx, visits, model, set, space)
 	if err != nil {
 		return Score{}, err
@@ -366,7 +366,7 @@ func Trial(ctx context.Context, visits []Visit, model vision.Model, set Setting,
 
 // Outcomes replays a month with one setting in a fresh temporary store and
 // returns the decisions.
-func Outcomes(ctx context.Context, visits []Visit, model vision.Model, set Setting, space *identity.Space) ([]Outcome, error) {
+func Outcomes(ctx context.Context, visits []Visit, model vocab.Model, set Setting, space *identity.Space) ([]Outcome, error) {
 	dir, err := os.MkdirTemp("", "joren-trial-")
 	if err != nil {
 		return nil, err

@@ -2,9 +2,8 @@ package store
 
 import (
 	"fmt"
+	"joren/vocab"
 	"time"
-
-	"joren/vision"
 )
 
 // Meta describes a store.
@@ -12,7 +11,7 @@ type Meta struct {
 	// Schema is the layout version the file was last written with.
 	Schema int `json:"schema"`
 	// Model computed every descriptor in the store.
-	Model vision.Model `json:"model"`
+	Model vocab.Model `json:"model"`
 	// Zone is the IANA time zone whose local days the store counts.
 	Zone string `json:"zone"`
 	// Created is when the store was made.

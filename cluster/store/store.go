@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"joren/vocab"
 	"os"
 	"path/filepath"
 	"sync"
@@ -13,8 +14,6 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
-
-	"joren/vision"
 )
 
 // FileName is the store's file inside its directory.
@@ -64,7 +63,7 @@ type Options struct {
 	// store records it; an existing store of another model is refused. The
 	// zero Model opens an existing store whatever its model (inspection,
 	// forgetting by id).
-	Model vision.Model
+	Model vocab.Model
 	// Zone is the IANA time zone recorded in a new store; for an existing
 	// store, a different zone is refused ("" accepts the store's).
 	Zone string
@@ -116,7 +115,7 @@ var ErrNoStore = errors.New("no identity store")
 // ModelError says a store holds descriptors of another model.
 type ModelError struct {
 	Dir         string
-	Store, Want vision.Model
+	Store, Want vocab.Model
 }
 
 func (e *ModelError) Error() string {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"joren/vocab"
 	"math"
 	"os"
 	"path/filepath"
@@ -13,11 +14,9 @@ import (
 	"time"
 
 	bolt "go.etcd.io/bbolt"
-
-	"joren/vision"
 )
 
-var testModel = vision.Model{Name: "toy", Digest: "0123456789abcdef", Dim: 4, Metric: vision.Euclidean, Threshold: 1}
+var testModel = vocab.Model{Name: "toy", Digest: "0123456789abcdef", Dim: 4, Metric: vocab.Euclidean, Threshold: 1}
 
 var t0 = time.Date(2026, 11, 1, 10, 0, 0, 0, time.UTC)
 

@@ -22,6 +22,7 @@ import (
 	"joren/vision/dlib"
 	"joren/vision/models"
 	"joren/vision/onnx"
+	"joren/vocab"
 )
 
 type clusterFlags struct {
@@ -433,7 +434,7 @@ func plotClusters(ctx context.Context, g *globals, path string, points [][]float
 }
 
 // printSweep scores every method over a grid of its main setting.
-func printSweep(w io.Writer, points [][]float32, truth []string, model vision.Model) error {
+func printSweep(w io.Writer, points [][]float32, truth []string, model vocab.Model) error {
 	type row struct {
 		p cluster.Params
 		s cluster.Score
@@ -495,7 +496,7 @@ func printSweep(w io.Writer, points [][]float32, truth []string, model vision.Mo
 	return nil
 }
 
-func describe(p cluster.Params, model vision.Model) string {
+func describe(p cluster.Params, model vocab.Model) string {
 	switch p.Method {
 	case cluster.DBSCANMethod:
 		return fmt.Sprintf("dbscan eps=%.3f min-samples=%d", p.Eps, p.MinSamples)
@@ -518,16 +519,16 @@ func grid(from, to, step float64) []float64 {
 
 // embeddingsModel is the model of a descriptor file: the one --embedder
 // names (a file does not say which threshold or metric its numbers need).
-func embeddingsModel(modelDir string, ff *faceFlags) (vision.Model, error) {
+func embeddingsModel(modelDir string, ff *faceFlags) (vocab.Model, error) {
 	switch ff.embedder {
 	case embedderDlib:
 		return dlib.Describe(), nil
 	case embedderONNX:
 		s, err := models.FindONNX(modelDir, ff.onnxModel)
 		if err != nil {
-			return vision.Model{}, err
+			return vocab.Model{}, err
 		}
 		return onnx.Describe(s), nil
 	}
-	return vision.Model{}, usagef("--embedder %q: want %s or %s", ff.embedder, embedderDlib, embedderONNX)
+	return vocab.Model{}, usagef("--embedder %q: want %s or %s", ff.embedder, embedderDlib, embedderONNX)
 }

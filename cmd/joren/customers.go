@@ -12,7 +12,7 @@ import (
 
 	"joren/cluster/identity"
 	"joren/cluster/store"
-	"joren/vision"
+	"joren/vocab"
 )
 
 func newCustomersCommand(g *globals) *cobra.Command {
@@ -111,7 +111,7 @@ store.mode in the device's configuration to match the store's mode.`,
 			if err != nil {
 				return err
 			}
-			st, svc, err := sf.openService(g, dir, vision.Model{}, false)
+			st, svc, err := sf.openService(g, dir, vocab.Model{}, false)
 			if err != nil {
 				return err
 			}
@@ -158,7 +158,7 @@ store.mode in the device's configuration to match the store's mode.`,
 			if err != nil {
 				return err
 			}
-			st, svc, err := sf.openService(g, dir, vision.Model{}, false)
+			st, svc, err := sf.openService(g, dir, vocab.Model{}, false)
 			if err != nil {
 				return err
 			}
@@ -205,7 +205,7 @@ store.mode in the device's configuration to match the store's mode.`,
 			}
 			// A store made here starts in the mode asked for: there is
 			// nobody to forget.
-			var model vision.Model
+			var model vocab.Model
 			create := false
 			if _, err := os.Stat(filepath.Join(dir, store.FileName)); err != nil && want != "" {
 				model, create, sf.mode = installedModel(g, g.modelDir), true, string(want)

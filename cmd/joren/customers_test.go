@@ -7,17 +7,17 @@ import (
 	"strings"
 	"testing"
 
-	"joren/cluster"
 	"joren/cluster/identity"
 	"joren/cluster/store"
+	"joren/vocab"
 )
 
 // decisions parses the lines of `replay --full`.
-func decisions(t *testing.T, out string) []cluster.Decision {
+func decisions(t *testing.T, out string) []vocab.Decision {
 	t.Helper()
-	var ds []cluster.Decision
+	var ds []vocab.Decision
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		var d cluster.Decision
+		var d vocab.Decision
 		if err := json.Unmarshal([]byte(l), &d); err != nil {
 			t.Fatalf("%q: %v", l, err)
 		}

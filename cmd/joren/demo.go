@@ -25,10 +25,9 @@ import (
 
 	"joren/appliance"
 	"joren/appliance/config"
-	"joren/cluster"
 	"joren/device/indicator"
-	"joren/vision"
 	"joren/vision/doorsim"
+	"joren/vocab"
 )
 
 func newDemoCommand(g *globals) *cobra.Command {
@@ -129,13 +128,13 @@ func runDemo(ctx context.Context, g *globals, out, images string, o doorsim.Opti
 	log := slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
 	var (
 		mu        sync.Mutex
-		decisions []cluster.Decision
+		decisions []vocab.Decision
 		day       = -1
 	)
 	show := &demoIndicator{w: w}
 	a, err := appliance.Open(cfg, appliance.Options{
 		Log: log, Version: buildVersion(), IndicatorOutput: show,
-		OnDecision: func(d cluster.Decision, _ vision.Visit) {
+		OnDecision: func(d vocab.Decision, _ vocab.Visit) {
 			mu.Lock()
 			defer mu.Unlock()
 			decisions = append(decisions, d)
@@ -185,7 +184,7 @@ func passageAt(t doorsim.Truth, at time.Time) (doorsim.Passage, bool) {
 	return doorsim.Passage{}, false
 }
 
-func describeDecision(d cluster.Decision) string {
+func describeDecision(d vocab.Decision) string {
 	switch {
 	case d.Staff != "":
 		return "staff " + d.Staff
@@ -199,7 +198,7 @@ func describeDecision(d cluster.Decision) string {
 	return "returning"
 }
 
-func visitLabel(d cluster.Decision) string {
+func visitLabel(d vocab.Decision) string {
 	if d.Staff != "" {
 		return ""
 	}

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"joren/vision"
+	"joren/vocab"
 )
 
 type embedFace struct {
@@ -121,7 +122,7 @@ still run, and the exit status is 1 at the end.`,
 	return cmd
 }
 
-func toEmbedLine(r embedResult, model vision.Model) embedLine {
+func toEmbedLine(r embedResult, model vocab.Model) embedLine {
 	if r.Err != nil {
 		return embedLine{File: r.File, Error: r.Err.Error()}
 	}

@@ -12,10 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"joren/cluster"
 	"joren/sync/event"
 	"joren/sync/outbox"
 	"joren/sync/publish"
+	"joren/vocab"
 )
 
 func newEventsCommand(g *globals) *cobra.Command {
@@ -100,7 +100,7 @@ func publishDecisions(g *globals, pub *publishing, r io.Reader, name string) (fa
 			continue
 		}
 		total++
-		var d cluster.Decision
+		var d vocab.Decision
 		dec := json.NewDecoder(strings.NewReader(line))
 		if err := dec.Decode(&d); err != nil {
 			failed++

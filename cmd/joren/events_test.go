@@ -16,11 +16,11 @@ import (
 	"periph.io/x/conn/v3/gpio/gpioreg"
 	"periph.io/x/conn/v3/gpio/gpiotest"
 
-	"joren/cluster"
 	"joren/internal/testenv"
 	"joren/sync/event"
 	"joren/sync/mosquittotest"
 	"joren/sync/schematest"
+	"joren/vocab"
 )
 
 // replayVisits writes a visits file from the shared labelled descriptors:
@@ -102,9 +102,9 @@ func TestReplayPublish(t *testing.T) {
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
-	var decisions []cluster.Decision
+	var decisions []vocab.Decision
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
-		var d cluster.Decision
+		var d vocab.Decision
 		if err := json.Unmarshal([]byte(l), &d); err != nil {
 			t.Fatalf("%v: %s", err, l)
 		}

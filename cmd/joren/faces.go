@@ -14,6 +14,7 @@ import (
 	"joren/vision/models"
 	"joren/vision/onnx"
 	"joren/vision/picture"
+	"joren/vocab"
 )
 
 // faceFlags are the flags of every subcommand that finds faces.
@@ -46,7 +47,7 @@ type faceFinder struct {
 	recs  []vision.Embedder
 	free  chan vision.Embedder
 	opts  picture.Options
-	model vision.Model
+	model vocab.Model
 }
 
 func (f *faceFlags) open(modelDir string) (*faceFinder, error) {
@@ -144,7 +145,7 @@ func (ff *faceFinder) Close() {
 
 // enrolFaces embeds the largest face of each image, with the model of the
 // descriptors; every image must give one before anything is stored.
-func enrolFaces(g *globals, ff *faceFlags, images []string) (descs [][]float32, sources []string, model vision.Model, err error) {
+func enrolFaces(g *globals, ff *faceFlags, images []string) (descs [][]float32, sources []string, model vocab.Model, err error) {
 	ff.workers = min(ff.workers, len(images))
 	finder, err := ff.open(g.modelDir)
 	if err != nil {

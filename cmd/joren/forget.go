@@ -6,6 +6,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"joren/vision"
+	"joren/vocab"
 )
 
 func newForgetCommand(g *globals) *cobra.Command {
@@ -40,7 +41,7 @@ logged decisions.
 			if err != nil {
 				return err
 			}
-			model := vision.Model{}
+			model := vocab.Model{}
 			var descs [][]float32
 			if image != "" {
 				ff.workers = 1

@@ -148,7 +148,7 @@ patterns instead, on machines without GPIO.`,
 			ctx, cancel := context.WithCancel(cmd.Context())
 			defer cancel()
 			done := make(chan error, 1)
-			go func() { done <- ind.Run(ctx, nil) }()
+			go func() { done <- ind.Run(ctx) }()
 			for _, a := range args {
 				k := indicator.Kind(a)
 				fmt.Fprintf(g.stdout, "%s: %s\n", k, ps[k])

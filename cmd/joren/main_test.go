@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"joren/internal/testenv"
+	"joren/vocab"
 )
 
 // TestMain lets the test binary stand in for joren where a command runs
@@ -72,7 +73,7 @@ func TestCompare(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &res); err != nil {
 		t.Fatalf("%v: %s", err, out)
 	}
-	if !res.Same || res.Distance <= 0 || res.Distance >= res.Threshold || res.A.Faces != 1 || !strings.HasPrefix(res.Model, "dlib_resnet_v1@") {
+	if !res.Same || res.Distance <= 0 || res.Distance >= res.Threshold || res.A.Faces != 1 || !strings.HasPrefix(res.Model, vocab.DlibResNetName+"@") {
 		t.Errorf("jimin6 vs jimin7: %+v", res)
 	}
 	// pristin.jpg has ten faces; its largest is compared. Jimin and a

@@ -12,10 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"joren/cluster"
 	"joren/sync/event"
 	"joren/sync/outbox"
 	"joren/sync/publish"
+	"joren/vocab"
 )
 
 // publishFlags configure publishing visit events to head office, for
@@ -91,7 +91,7 @@ func (f *publishFlags) check() error {
 type publishing struct {
 	p      *publish.Publisher
 	box    *outbox.Outbox
-	in     chan cluster.Decision
+	in     chan vocab.Decision
 	done   chan error
 	cancel context.CancelFunc
 	log    func(msg string, args ...any)
@@ -146,7 +146,7 @@ func (f *publishFlags) start(ctx context.Context, g *globals, models []string) (
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	s := &publishing{p: p, box: box, in: make(chan cluster.Decision), done: make(chan error, 1), cancel: cancel, log: g.log.Info}
+	s := &publishing{p: p, box: box, in: make(chan vocab.Decision), done: make(chan error, 1), cancel: cancel, log: g.log.Info}
 	go func() { s.done <- p.Run(ctx, s.in) }()
 	// Fail before doing any work if the broker refuses us; if it is only
 	// unreachable, go on: events wait in the outbox.
@@ -181,7 +181,7 @@ func (f *publishFlags) start(ctx context.Context, g *globals, models []string) (
 // Publish hands d to the publisher; it returns once the event is stored
 // in the outbox, or with the publisher's error if it stopped (a refused
 // connection, say).
-func (s *publishing) Publish(d cluster.Decision) error {
+func (s *publishing) Publish(d vocab.Decision) error {
 	if s == nil {
 		return nil
 	}

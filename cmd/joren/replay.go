@@ -13,7 +13,7 @@ import (
 	"joren/cluster/identity"
 	"joren/cluster/month"
 	"joren/cluster/store"
-	"joren/vision"
+	"joren/vocab"
 )
 
 type replayFlags struct {
@@ -144,7 +144,7 @@ func replay(cmd *cobra.Command, g *globals, f *replayFlags) error {
 		dir = tmp
 	}
 	// A new store records the installed model; an existing one keeps its own.
-	var model vision.Model
+	var model vocab.Model
 	if _, err := os.Stat(dir + "/" + store.FileName); err != nil {
 		model = installedModel(g, g.modelDir)
 	}
@@ -218,7 +218,7 @@ func replay(cmd *cobra.Command, g *globals, f *replayFlags) error {
 	defer pub.Close()
 	enc := json.NewEncoder(g.stdout)
 	var outcomes []month.Outcome
-	stats, err := month.Stream(cmd.Context(), svc, next, func(d cluster.Decision) error {
+	stats, err := month.Stream(cmd.Context(), svc, next, func(d vocab.Decision) error {
 		// An unknown visitor (consent mode) has no pseudonym to publish:
 		// events carry visitors, and the passage has none.
 		if !d.Unknown {

@@ -17,8 +17,7 @@ import (
 	"joren/cluster/month"
 	"joren/cluster/store"
 	"joren/internal/testenv"
-	"joren/vision"
-	"joren/vision/dlib"
+	"joren/vocab"
 )
 
 // monthFile writes a synthetic month of the first n shared people.
@@ -114,7 +113,7 @@ func TestReplay(t *testing.T) {
 		t.Fatalf("--month: exit %d: %s", code, stderr)
 	}
 	first := strings.SplitN(out, "\n", 2)[0]
-	var d cluster.Decision
+	var d vocab.Decision
 	if err := json.Unmarshal([]byte(first), &d); err != nil || d.Visitor == "" || !d.New || d.Time.IsZero() || d.Confidence <= 0 {
 		t.Errorf("--full line %q: %+v %v", first, d, err)
 	}
@@ -178,9 +177,9 @@ func TestReplayBadInputs(t *testing.T) {
 		want string
 	}{
 		{"missing file", []string{"replay", "--visits", "/nonexistent.jsonl"}, exitFailure, "/nonexistent.jsonl: no such file"},
-		{"bad line", []string{"replay", "--visits", broken, "--store", store1}, exitFailure, fmt.Sprintf("broken.jsonl:4: visit x: descriptor 1 has 2 values, want %d", dlib.Dim)},
-		{"512 values", []string{"replay", "--visits", wide}, exitFailure, fmt.Sprintf("wide.jsonl:1: visit w: descriptor 1 has 512 values, want %d", dlib.Dim)},
-		{"other model", []string{"replay", "--visits", otherModel}, exitFailure, "visit v00001: descriptors of model arcface_r100@0123, but the store holds model dlib_resnet_v1@"},
+		{"bad line", []string{"replay", "--visits", broken, "--store", store1}, exitFailure, fmt.Sprintf("broken.jsonl:4: visit x: descriptor 1 has 2 values, want %d", vocab.DlibResNetDim)},
+		{"512 values", []string{"replay", "--visits", wide}, exitFailure, fmt.Sprintf("wide.jsonl:1: visit w: descriptor 1 has 512 values, want %d", vocab.DlibResNetDim)},
+		{"other model", []string{"replay", "--visits", otherModel}, exitFailure, "visit v00001: descriptors of model arcface_r100@0123, but the store holds model " + vocab.DlibResNetName + "@"},
 		{"no input", []string{"replay"}, exitUsage, "give one of --visits FILE"},
 		{"two inputs", []string{"replay", "--visits", file, "--month", file}, exitUsage, "give one of"},
 		{"argument", []string{"replay", file}, exitUsage, "replay takes no arguments"},
@@ -218,12 +217,12 @@ func TestReplayBadInputs(t *testing.T) {
 func TestReplayStoreRefused(t *testing.T) {
 	file, _ := monthFile(t, 5, 4)
 	dir := t.TempDir()
-	st, err := store.Open(dir, store.Options{Model: vision.Model{Name: "arcface_r100", Dim: 512, Metric: vision.Cosine, Threshold: 0.6}, Create: true})
+	st, err := store.Open(dir, store.Options{Model: vocab.Model{Name: "arcface_r100", Dim: 512, Metric: vocab.Cosine, Threshold: 0.6}, Create: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	st.Close()
-	if _, stderr, code := run(t, "replay", "--visits", file, "--store", dir); code != exitFailure || !strings.Contains(stderr, fmt.Sprintf("descriptor 1 has %d values, want 512", dlib.Dim)) {
+	if _, stderr, code := run(t, "replay", "--visits", file, "--store", dir); code != exitFailure || !strings.Contains(stderr, fmt.Sprintf("descriptor 1 has %d values, want 512", vocab.DlibResNetDim)) {
 		t.Errorf("store of another model: exit %d: %s", code, stderr)
 	}
 	if _, stderr, code := run(t, "staff", "add", "Ann", face(t, "bona.jpg"), "--store", dir); code != exitFailure || !strings.Contains(stderr, "re-enrol staff and start a new store") {

@@ -10,7 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"joren/cluster/identity"
-	"joren/vision"
+	"joren/vocab"
 )
 
 func newStaffCommand(g *globals) *cobra.Command {
@@ -85,7 +85,7 @@ No image is stored: only its face's descriptor and the file's name.`,
 			if err != nil {
 				return err
 			}
-			st, svc, err := sf.openService(g, dir, vision.Model{}, false)
+			st, svc, err := sf.openService(g, dir, vocab.Model{}, false)
 			if err != nil {
 				return err
 			}
@@ -126,7 +126,7 @@ No image is stored: only its face's descriptor and the file's name.`,
 			if err != nil {
 				return err
 			}
-			st, svc, err := sf.openService(g, dir, vision.Model{}, false)
+			st, svc, err := sf.openService(g, dir, vocab.Model{}, false)
 			if err != nil {
 				return err
 			}

@@ -12,9 +12,9 @@ import (
 
 	"joren/cluster/identity"
 	"joren/cluster/store"
-	"joren/vision"
 	"joren/vision/dlib"
 	"joren/vision/models"
+	"joren/vocab"
 )
 
 // storeFlags are the flags of every command that opens the identity store.
@@ -75,7 +75,7 @@ func (f *storeFlags) policy() (identity.Policy, error) {
 
 // openStore opens the store in dir for model (the zero Model: whatever the
 // store holds), creating it when create is set.
-func (f *storeFlags) openStore(g *globals, dir string, model vision.Model, create, readOnly bool) (*store.Store, error) {
+func (f *storeFlags) openStore(g *globals, dir string, model vocab.Model, create, readOnly bool) (*store.Store, error) {
 	if f.tz != "" {
 		if _, err := time.LoadLocation(f.tz); err != nil {
 			return nil, usagef("--tz %q: not a time zone (want an IANA name like Europe/Paris): %v", f.tz, err)
@@ -97,7 +97,7 @@ func (f *storeFlags) openStore(g *globals, dir string, model vision.Model, creat
 }
 
 // openService opens the store and its service.
-func (f *storeFlags) openService(g *globals, dir string, model vision.Model, create bool) (*store.Store, *identity.Service, error) {
+func (f *storeFlags) openService(g *globals, dir string, model vocab.Model, create bool) (*store.Store, *identity.Service, error) {
 	pol, err := f.policy()
 	if err != nil {
 		return nil, nil, err
@@ -118,7 +118,7 @@ func (f *storeFlags) openService(g *globals, dir string, model vision.Model, cre
 // dir without loading it: its digest is the one `joren models` recorded,
 // the same one the recognizer reports, so stores made by replay and by
 // staff enrolment agree.
-func installedModel(g *globals, dir string) vision.Model {
+func installedModel(g *globals, dir string) vocab.Model {
 	m := dlib.Describe()
 	man, err := models.ReadManifest(dir)
 	if e, ok := man.Lookup(models.ResNetFile); err == nil && ok {
@@ -161,7 +161,7 @@ An encrypted store needs its key file: --key-file FILE or JOREN_STORE_KEY_FILE
 			if err != nil {
 				return err
 			}
-			st, err := f.openStore(g, dir, vision.Model{}, false, true)
+			st, err := f.openStore(g, dir, vocab.Model{}, false, true)
 			if err != nil {
 				return err
 			}
@@ -209,7 +209,7 @@ An encrypted store needs its key file: --key-file FILE or JOREN_STORE_KEY_FILE
 			if err != nil {
 				return err
 			}
-			st, err := f.openStore(g, dir, vision.Model{}, false, true)
+			st, err := f.openStore(g, dir, vocab.Model{}, false, true)
 			if err != nil {
 				return err
 			}
@@ -227,7 +227,7 @@ An encrypted store needs its key file: --key-file FILE or JOREN_STORE_KEY_FILE
 			if err != nil {
 				return err
 			}
-			st, err := f.openStore(g, dir, vision.Model{}, false, true)
+			st, err := f.openStore(g, dir, vocab.Model{}, false, true)
 			if err != nil {
 				return err
 			}
@@ -248,7 +248,7 @@ An encrypted store needs its key file: --key-file FILE or JOREN_STORE_KEY_FILE
 			if err != nil {
 				return err
 			}
-			st, svc, err := f.openService(g, dir, vision.Model{}, false)
+			st, svc, err := f.openService(g, dir, vocab.Model{}, false)
 			if err != nil {
 				return err
 			}

@@ -9,7 +9,7 @@ import (
 
 	"joren/cluster/identity"
 	"joren/cluster/store"
-	"joren/vision/dlib"
+	"joren/vocab"
 )
 
 func TestStoreCommands(t *testing.T) {
@@ -19,7 +19,7 @@ func TestStoreCommands(t *testing.T) {
 		t.Fatalf("replay: %s", stderr)
 	}
 	out, _, code := run(t, "store", "stats", "--store", dir)
-	for _, want := range []string{"model", "dlib_resnet_v1@", "Asia/Tokyo", "visitors", "regulars now", "logged visits  "} {
+	for _, want := range []string{"model", vocab.DlibResNetName + "@", "Asia/Tokyo", "visitors", "regulars now", "logged visits  "} {
 		if code != exitOK || !strings.Contains(out, want) {
 			t.Errorf("stats lacks %q:\n%s", want, out)
 		}
@@ -29,7 +29,7 @@ func TestStoreCommands(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &s); err != nil {
 		t.Fatal(err)
 	}
-	if s.Identities < 30 || s.EverRegular == 0 || s.LoggedVisits != len(visits) || s.Bytes <= 0 || s.FileSize < s.Bytes || s.LastMaintenance == "" || s.Dim != dlib.Dim {
+	if s.Identities < 30 || s.EverRegular == 0 || s.LoggedVisits != len(visits) || s.Bytes <= 0 || s.FileSize < s.Bytes || s.LastMaintenance == "" || s.Dim != vocab.DlibResNetDim {
 		t.Errorf("stats %+v", s)
 	}
 
@@ -45,7 +45,7 @@ func TestStoreCommands(t *testing.T) {
 	}
 	out, _, _ = run(t, "store", "export", "--store", dir, "--with-descriptors")
 	json.Unmarshal([]byte(strings.SplitN(out, "\n", 2)[0]), &l)
-	if len(l.Descriptors) != l.Exemplars || len(l.Descriptors[0]) != dlib.Dim || !strings.HasPrefix(l.Model, "dlib_resnet_v1@") {
+	if len(l.Descriptors) != l.Exemplars || len(l.Descriptors[0]) != vocab.DlibResNetDim || !strings.HasPrefix(l.Model, vocab.DlibResNetName+"@") {
 		t.Errorf("export with descriptors: %d descriptors for %d exemplars, model %q", len(l.Descriptors), l.Exemplars, l.Model)
 	}
 

@@ -14,8 +14,8 @@ import (
 	"gocv.io/x/gocv"
 
 	"joren/internal/testenv"
-	"joren/vision/dlib"
 	"joren/vision/doorsim"
+	"joren/vocab"
 )
 
 // simVideo makes a short synthesised door video (five passages of four
@@ -109,7 +109,7 @@ func testWatchJSON(t *testing.T, path string, tr doorsim.Truth) {
 		if d := l.Time.Sub(p.Start); d < -time.Second || d > time.Second {
 			t.Errorf("visit %d at %v, passage %d (%s) at %v", i, l.Time, i, p.Person, p.Start)
 		}
-		if l.Described < 1 || len(l.Descriptors) != l.Described || len(l.Descriptors[0]) != dlib.Dim || l.Faces < 10 || !strings.HasPrefix(l.Model, "dlib_resnet_v1@") {
+		if l.Described < 1 || len(l.Descriptors) != l.Described || len(l.Descriptors[0]) != vocab.DlibResNetDim || l.Faces < 10 || !strings.HasPrefix(l.Model, vocab.DlibResNetName+"@") {
 			t.Errorf("visit %d: %d faces, %d descriptors of %d values, model %s", i, l.Faces, len(l.Descriptors), len(l.Descriptors[0]), l.Model)
 		}
 		if len(p.With) > 0 && len(l.Together) == 0 {

@@ -2,8 +2,6 @@ package button
 
 import (
 	"context"
-	"errors"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -13,7 +11,6 @@ import (
 	"periph.io/x/conn/v3/gpio/gpioreg"
 	"periph.io/x/conn/v3/gpio/gpiotest"
 
-	"joren/cluster"
 	"joren/device/pins"
 )
 
@@ -134,8 +131,7 @@ func TestHeldAtStart(t *testing.T) {
 	}
 }
 
-// store stands in for the identity store's Forget (the store itself is
-// another package's, built separately).
+// store records what the button's action was asked to forget.
 type store struct {
 	mu     sync.Mutex
 	forgot []string
@@ -152,57 +148,15 @@ func (s *store) Forget(_ context.Context, v string) error {
 	return nil
 }
 
-func TestForgetLast(t *testing.T) {
-	s := &store{}
-	f := NewForgetLast(s, time.Minute)
-	now := time.Date(2026, 5, 14, 10, 0, 0, 0, time.UTC)
-	f.now = func() time.Time { return now }
-	ctx := context.Background()
-
-	if err := f.Do(ctx); !errors.Is(err, ErrNobody) {
-		t.Errorf("nobody seen: %v", err)
-	}
-	f.Observe(cluster.Decision{Visitor: "id-1"})
-	f.Observe(cluster.Decision{Visitor: "id-2"})
-	f.Observe(cluster.Decision{Staff: "Mina"}) // staff are never "the last visitor"
-	if err := f.Do(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.Do(ctx); !errors.Is(err, ErrNobody) {
-		t.Errorf("a second press forgot again: %v", err)
-	}
-	if len(s.forgot) != 1 || s.forgot[0] != "id-2" {
-		t.Errorf("forgot %v, want [id-2]", s.forgot)
-	}
-	// Too long ago: the customer has left; nothing is deleted.
-	f.Observe(cluster.Decision{Visitor: "id-3"})
-	now = now.Add(2 * time.Minute)
-	if err := f.Do(ctx); !errors.Is(err, ErrNobody) || !strings.Contains(err.Error(), "window 1m0s") {
-		t.Errorf("stale visitor: %v", err)
-	}
-	// A failing store keeps the visitor for another press.
-	f.Observe(cluster.Decision{Visitor: "id-4"})
-	s.fail = errors.New("store is busy")
-	if err := f.Do(ctx); err == nil || !strings.Contains(err.Error(), "store is busy") {
-		t.Errorf("failing store: %v", err)
-	}
-	s.fail = nil
-	if err := f.Do(ctx); err != nil || s.forgot[len(s.forgot)-1] != "id-4" {
-		t.Errorf("retry after failure: %v %v", err, s.forgot)
-	}
-}
-
-// The whole binding: a press on GPIO22 forgets the visitor who just came
-// in.
-func TestServeForgetsLastVisitor(t *testing.T) {
+// The whole binding: a press on GPIO22 runs the action once.
+func TestServeRunsAction(t *testing.T) {
 	p, in := openButton(t)
 	s := &store{}
-	f := NewForgetLast(s, time.Minute)
-	f.Observe(cluster.Decision{Visitor: "id-7", Regular: true})
+	action := func(ctx context.Context) error { return s.Forget(ctx, "id-7") }
 	b := New(in, Options{Debounce: 10 * ms, Poll: 20 * ms}, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- b.Serve(ctx, f.Do) }()
+	go func() { done <- b.Serve(ctx, action) }()
 	edges(p, step{10 * ms, gpio.Low}, step{50 * ms, gpio.High})
 	deadline := time.Now().Add(5 * time.Second)
 	for {

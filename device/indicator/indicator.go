@@ -5,10 +5,6 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
-
-	"golang.org/x/sync/errgroup"
-
-	"joren/cluster"
 )
 
 // Output plays patterns: GPIO lines or the log.
@@ -20,7 +16,7 @@ type Output interface {
 	Off() error
 }
 
-// Indicator plays a pattern per decision on an Output without ever
+// Indicator plays a pattern per request on an Output without ever
 // blocking the caller.
 type Indicator struct {
 	out      Output
@@ -45,9 +41,6 @@ func New(out Output, patterns Patterns, log *slog.Logger) *Indicator {
 	}
 	return &Indicator{out: out, patterns: patterns, log: log, wake: make(chan struct{}, 1)}
 }
-
-// Notify asks for the pattern of d. It never blocks.
-func (in *Indicator) Notify(d cluster.Decision) { in.Show(KindOf(d)) }
 
 // Show asks for the pattern of k. It never blocks: if a pattern is
 // playing, k waits in a single slot where the most important request
@@ -78,65 +71,32 @@ func (in *Indicator) Show(k Kind) {
 func (in *Indicator) Played() int    { return int(in.played.Load()) }
 func (in *Indicator) Coalesced() int { return int(in.coalesced.Load()) }
 
-// Run is the indicator stage: it takes decisions from in (nil: only Show
-// and Notify calls) and plays their patterns until ctx is done, or until
-// in is closed and nothing is pending. Either way everything is off when
-// it returns.
-func (in *Indicator) Run(ctx context.Context, decisions <-chan cluster.Decision) error {
-	g, ctx := errgroup.WithContext(ctx)
-	var inputDone chan struct{}
-	if decisions != nil {
-		inputDone = make(chan struct{})
-		g.Go(func() error {
-			defer close(inputDone)
-			for {
-				select {
-				case <-ctx.Done():
-					return nil
-				case d, ok := <-decisions:
-					if !ok {
-						return nil
-					}
-					in.Notify(d)
-				}
-			}
-		})
-	}
-	g.Go(func() error {
-		inputDone := inputDone // set to nil once seen closed
-		defer func() {
-			if err := in.out.Off(); err != nil {
-				in.log.Error("indicator: turning off", "error", err)
-			}
-		}()
-		for {
-			in.mu.Lock()
-			k := in.pending
-			in.pending = ""
-			in.mu.Unlock()
-			if k != "" {
-				in.played.Add(1)
-				if err := in.out.Play(ctx, k, in.patterns[k]); err != nil && ctx.Err() == nil {
-					// A broken LED must not stop the pipeline: say so
-					// and go on.
-					in.log.Error("indicator: playing a pattern", "kind", k, "error", err)
-				}
-				continue
-			}
-			select {
-			case <-ctx.Done():
-				return nil
-			case <-in.wake:
-			case <-inputDone:
-				in.mu.Lock()
-				idle := in.pending == ""
-				in.mu.Unlock()
-				if idle {
-					return nil
-				}
-				inputDone = nil
-			}
+// Run is the indicator stage: it plays the patterns asked for with Show
+// until ctx is done, and turns everything off when it returns.
+func (in *Indicator) Run(ctx context.Context) error {
+	defer func() {
+		if err := in.out.Off(); err != nil {
+			in.log.Error("indicator: turning off", "error", err)
 		}
-	})
-	return g.Wait()
+	}()
+	for {
+		in.mu.Lock()
+		k := in.pending
+		in.pending = ""
+		in.mu.Unlock()
+		if k != "" {
+			in.played.Add(1)
+			if err := in.out.Play(ctx, k, in.patterns[k]); err != nil && ctx.Err() == nil {
+				// A broken LED must not stop the pipeline: say so
+				// and go on.
+				in.log.Error("indicator: playing a pattern", "kind", k, "error", err)
+			}
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-in.wake:
+		}
+	}
 }

@@ -11,7 +11,6 @@ import (
 
 	"periph.io/x/conn/v3/gpio"
 
-	"joren/cluster"
 	"joren/device/pins"
 	"joren/device/pintest"
 )
@@ -34,10 +33,10 @@ func board(t *testing.T) (led, buzz *pintest.Recorder, out *GPIO) {
 	return led, buzz, NewGPIO(l, b)
 }
 
-func start(t *testing.T, in *Indicator, decisions <-chan cluster.Decision) (stop func() error) {
+func start(t *testing.T, in *Indicator) (stop func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- in.Run(ctx, decisions) }()
+	go func() { done <- in.Run(ctx) }()
 	var once sync.Once
 	var err error
 	stop = func() error {
@@ -67,15 +66,13 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-var regular = cluster.Decision{Visit: "v1", Time: time.Now(), Visitor: "id-1", Visits: 5, Days: 3, Regular: true, Confidence: 0.9}
-
 // A regular walks in: the default pattern is three 120 ms blinks, the
 // first with a 120 ms beep, on real pin names and polarities.
 func TestRegularOnGPIO(t *testing.T) {
 	led, buzz, out := board(t)
 	ind := New(out, nil, nil)
-	start(t, ind, nil)
-	ind.Notify(regular)
+	start(t, ind)
+	ind.Show(Regular)
 	waitFor(t, "the pattern to end", func() bool { return len(led.Levels()) >= 7 })
 
 	l := led.Levels()
@@ -111,7 +108,7 @@ func TestRegularOnGPIO(t *testing.T) {
 	}
 }
 
-// A burst arrives while a pattern plays: Notify never waits, and the
+// A burst arrives while a pattern plays: Show never waits, and the
 // burst becomes one pending pattern, the most important kind.
 func TestBurstIsCoalesced(t *testing.T) {
 	led, _, out := board(t)
@@ -119,20 +116,17 @@ func TestBurstIsCoalesced(t *testing.T) {
 	ps.Set("regular=led 600ms")
 	ps.Set("became-regular=led 30ms, off 30ms, led 30ms, off 30ms, led 30ms")
 	ind := New(out, ps, nil)
-	start(t, ind, nil)
-	ind.Notify(regular)
+	start(t, ind)
+	ind.Show(Regular)
 	waitFor(t, "the first pattern to start", func() bool { return len(led.Levels()) >= 2 })
 
 	for range 50 {
-		ind.Notify(regular)
+		ind.Show(Regular)
 	}
-	became := regular
-	became.BecameRegular = true
-	ind.Notify(became)
-	newVisitor := cluster.Decision{Visitor: "id-9", New: true, Visits: 1, Days: 1}
-	ind.Notify(newVisitor) // no pattern: ignored, not even counted
+	ind.Show(BecameRegular)
+	ind.Show(NewVisitor) // no pattern: ignored, not even counted
 	if ind.Played() != 1 {
-		t.Fatalf("the burst played %d patterns while the first was still on: Notify waited", ind.Played())
+		t.Fatalf("the burst played %d patterns while the first was still on: Show waited", ind.Played())
 	}
 	// regular (600 ms) + became-regular (three blinks) = 4 highs.
 	waitFor(t, "both patterns", func() bool { return len(led.Levels()) >= 9 })
@@ -151,8 +145,8 @@ func TestOffOnShutdown(t *testing.T) {
 	ps := Patterns{}
 	ps.Set("regular=led+buzz 5s")
 	ind := New(out, ps, nil)
-	stop := start(t, ind, nil)
-	ind.Notify(regular)
+	stop := start(t, ind)
+	ind.Show(Regular)
 	waitFor(t, "the pattern to start", func() bool { return len(led.Levels()) >= 2 })
 	if err := stop(); err != nil {
 		t.Fatal(err)
@@ -163,40 +157,6 @@ func TestOffOnShutdown(t *testing.T) {
 	}
 	if on := l[len(l)-1].At.Sub(l[1].At); on > 2*time.Second {
 		t.Errorf("the LED stayed on %s after shutdown was asked", on)
-	}
-}
-
-// As a pipeline stage: decisions from a channel; when the channel closes,
-// Run plays what is pending and returns.
-func TestStage(t *testing.T) {
-	var buf syncBuffer
-	ind := New(NewLog(slog.New(slog.NewTextHandler(&buf, nil))), nil, nil)
-	in := make(chan cluster.Decision, 3)
-	staff := cluster.Decision{Staff: "Mina"}
-	in <- regular
-	in <- staff
-	became := regular
-	became.BecameRegular = true
-	in <- became
-	close(in)
-	done := make(chan error, 1)
-	go func() { done <- ind.Run(context.Background(), in) }()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatal(err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Run did not return after its input closed")
-	}
-	out := buf.String()
-	// The regular may be coalesced into the new regular (more important,
-	// right behind it); the new regular is always shown.
-	if !strings.Contains(out, `kind=became-regular pattern="led+buzz 120ms, off 120ms, led+buzz 120ms, off 120ms, led 600ms"`) {
-		t.Errorf("log output:\n%s", out)
-	}
-	if strings.Contains(out, "staff") {
-		t.Errorf("staff shown:\n%s", out)
 	}
 }
 
@@ -223,10 +183,10 @@ func TestBrokenLine(t *testing.T) {
 	ps := Patterns{}
 	ps.Set("regular=led 10ms")
 	ind := New(NewGPIO(brokenLine{}, nil), ps, slog.New(slog.NewTextHandler(&buf, nil)))
-	stop := start(t, ind, nil)
-	ind.Notify(regular)
+	stop := start(t, ind)
+	ind.Show(Regular)
 	waitFor(t, "the error to be logged", func() bool { return strings.Contains(buf.String(), "indicator: playing a pattern") })
-	ind.Notify(regular)
+	ind.Show(Regular)
 	waitFor(t, "a second attempt", func() bool { return ind.Played() == 2 })
 	if err := stop(); err != nil {
 		t.Errorf("Run: %v", err)

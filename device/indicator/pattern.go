@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"strings"
 	"time"
-
-	"joren/cluster"
 )
 
 // Kind is what a pattern announces.
@@ -44,26 +42,6 @@ func rank(k Kind) int {
 		}
 	}
 	return len(kinds)
-}
-
-// KindOf says which kind of pattern decision d calls for.
-func KindOf(d cluster.Decision) Kind {
-	switch {
-	case d.Staff != "":
-		return Staff
-	case d.Unknown:
-		// Consent mode: someone who did not enrol is, for staff, as good
-		// as a new face.
-		return NewVisitor
-	case d.BecameRegular:
-		return BecameRegular
-	case d.Regular:
-		return Regular
-	case d.New:
-		return NewVisitor
-	default:
-		return Returning
-	}
 }
 
 // Step holds the LED and buzzer in one state for a while.

@@ -4,8 +4,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"joren/cluster"
 )
 
 func TestParsePattern(t *testing.T) {
@@ -62,25 +60,6 @@ func TestPatternsSet(t *testing.T) {
 	} {
 		if err := ps.Set(in); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("Set(%q): %v, want %q", in, err, want)
-		}
-	}
-}
-
-func TestKindOf(t *testing.T) {
-	cases := []struct {
-		d    cluster.Decision
-		want Kind
-	}{
-		{cluster.Decision{Staff: "Mina", Regular: true}, Staff},
-		{cluster.Decision{Regular: true, BecameRegular: true}, BecameRegular},
-		{cluster.Decision{Regular: true, Visits: 9}, Regular},
-		{cluster.Decision{New: true, Visits: 1}, NewVisitor},
-		{cluster.Decision{Visits: 2}, Returning},
-		{cluster.Decision{Unknown: true, Confidence: 0.8}, NewVisitor},
-	}
-	for _, c := range cases {
-		if got := KindOf(c.d); got != c.want {
-			t.Errorf("KindOf(%+v) = %s, want %s", c.d, got, c.want)
 		}
 	}
 }

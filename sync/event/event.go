@@ -3,11 +3,10 @@ package event
 import (
 	"errors"
 	"fmt"
+	"joren/vocab"
 	"math"
 	"strings"
 	"time"
-
-	"joren/cluster"
 )
 
 // SchemaVersion is the version of every message type of this package. It
@@ -129,7 +128,7 @@ var ErrUnknown = errors.New("unknown visitor in consent mode: not published")
 // Visit makes the event of decision d. It returns ErrStaff for staff,
 // ErrUnknown for an unknown visitor in consent mode, and an error naming
 // the visit for a decision that is not consistent.
-func (m *Maker) Visit(d cluster.Decision) (Visit, error) {
+func (m *Maker) Visit(d vocab.Decision) (Visit, error) {
 	if d.Staff != "" {
 		return Visit{}, ErrStaff
 	}

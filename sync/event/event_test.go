@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"joren/vocab"
 	"math"
 	"os"
 	"path/filepath"
@@ -12,8 +13,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"joren/cluster"
 )
 
 var tokyo = time.FixedZone("JST", 9*3600)
@@ -29,8 +28,8 @@ func testMaker(t testing.TB, device string, secret Secret) *Maker {
 
 func secretOf(b byte) Secret { return Secret(slices.Repeat([]byte{b}, 32)) }
 
-func regularDecision() cluster.Decision {
-	return cluster.Decision{
+func regularDecision() vocab.Decision {
+	return vocab.Decision{
 		Visit: "01JV0000000000000000000001", Time: time.Date(2026, 5, 14, 10, 15, 30, 250e6, time.UTC),
 		Visitor: "id-000042", Visits: 7, Days: 4, Regular: true, Confidence: 0.87654321,
 	}
@@ -38,27 +37,27 @@ func regularDecision() cluster.Decision {
 
 func TestVisitFromDecision(t *testing.T) {
 	m := testMaker(t, "door-1", secretOf(1))
-	newD := cluster.Decision{Visit: "v2", Time: time.Date(2026, 5, 14, 11, 0, 0, 0, time.UTC), Visitor: "id-7", New: true, Visits: 1, Days: 1, Confidence: 0.7}
+	newD := vocab.Decision{Visit: "v2", Time: time.Date(2026, 5, 14, 11, 0, 0, 0, time.UTC), Visitor: "id-7", New: true, Visits: 1, Days: 1, Confidence: 0.7}
 	became := regularDecision()
 	became.BecameRegular = true
 	cases := []struct {
 		name    string
-		d       cluster.Decision
+		d       vocab.Decision
 		kind    Kind
 		wantErr string
 	}{
 		{"regular returning", regularDecision(), Returning, ""},
 		{"new visitor", newD, New, ""},
 		{"became regular", became, Returning, ""},
-		{"staff", cluster.Decision{Visit: "v3", Time: newD.Time, Staff: "Mina", Visits: 30, Days: 10}, "", "staff"},
-		{"unknown in consent mode", cluster.Decision{Visit: "v11", Time: newD.Time, Unknown: true, Confidence: 0.9}, "", "unknown visitor"},
-		{"no visitor", cluster.Decision{Visit: "v4", Time: newD.Time, Visits: 1, Days: 1}, "", `visit "v4" has no visitor`},
-		{"no time", cluster.Decision{Visit: "v5", Visitor: "x", Visits: 1, Days: 1}, "", `visit "v5" has no time`},
-		{"confidence above 1", cluster.Decision{Visit: "v6", Time: newD.Time, Visitor: "x", Visits: 1, Days: 1, New: true, Confidence: 1.5}, "", "confidence 1.5 outside"},
-		{"confidence NaN", cluster.Decision{Visit: "v7", Time: newD.Time, Visitor: "x", Visits: 1, Days: 1, New: true, Confidence: math.NaN()}, "", "confidence NaN"},
-		{"zero visits", cluster.Decision{Visit: "v8", Time: newD.Time, Visitor: "x", Visits: 0, Days: 0}, "", "visits 0"},
-		{"zero days", cluster.Decision{Visit: "v9", Time: newD.Time, Visitor: "x", Visits: 2, Days: 0}, "", "days 0"},
-		{"became regular, not regular", cluster.Decision{Visit: "v10", Time: newD.Time, Visitor: "x", Visits: 4, Days: 3, BecameRegular: true}, "", "became regular but is not regular"},
+		{"staff", vocab.Decision{Visit: "v3", Time: newD.Time, Staff: "Mina", Visits: 30, Days: 10}, "", "staff"},
+		{"unknown in consent mode", vocab.Decision{Visit: "v11", Time: newD.Time, Unknown: true, Confidence: 0.9}, "", "unknown visitor"},
+		{"no visitor", vocab.Decision{Visit: "v4", Time: newD.Time, Visits: 1, Days: 1}, "", `visit "v4" has no visitor`},
+		{"no time", vocab.Decision{Visit: "v5", Visitor: "x", Visits: 1, Days: 1}, "", `visit "v5" has no time`},
+		{"confidence above 1", vocab.Decision{Visit: "v6", Time: newD.Time, Visitor: "x", Visits: 1, Days: 1, New: true, Confidence: 1.5}, "", "confidence 1.5 outside"},
+		{"confidence NaN", vocab.Decision{Visit: "v7", Time: newD.Time, Visitor: "x", Visits: 1, Days: 1, New: true, Confidence: math.NaN()}, "", "confidence NaN"},
+		{"zero visits", vocab.Decision{Visit: "v8", Time: newD.Time, Visitor: "x", Visits: 0, Days: 0}, "", "visits 0"},
+		{"zero days", vocab.Decision{Visit: "v9", Time: newD.Time, Visitor: "x", Visits: 2, Days: 0}, "", "days 0"},
+		{"became regular, not regular", vocab.Decision{Visit: "v10", Time: newD.Time, Visitor: "x", Visits: 4, Days: 3, BecameRegular: true}, "", "became regular but is not regular"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -205,7 +204,7 @@ func TestEventIDs(t *testing.T) {
 	var all []pair
 	seen := map[string]bool{}
 	for i := range 10000 {
-		d := cluster.Decision{Visit: fmt.Sprintf("v%05d", i),
+		d := vocab.Decision{Visit: fmt.Sprintf("v%05d", i),
 			Time: base.Add(time.Duration((i*7919)%10000) * 8 * time.Second), Visitor: "x", Visits: 1, Days: 1, New: true}
 		v, err := m.Visit(d)
 		if err != nil {

@@ -4,11 +4,10 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"joren/vocab"
 	"time"
 
 	"github.com/oklog/ulid/v2"
-
-	"joren/cluster"
 )
 
 // eventID is a ULID whose time is the visit's and whose 80 random bits are
@@ -16,7 +15,7 @@ import (
 // (so a re-published decision deduplicates), different visits get
 // different ids, and nobody without the secret can link an id to a visit.
 // A decision without a visit id gets random bits.
-func (m *Maker) eventID(d cluster.Decision) string {
+func (m *Maker) eventID(d vocab.Decision) string {
 	var id ulid.ULID
 	if err := id.SetTime(ulid.Timestamp(d.Time)); err != nil {
 		// Only times after the year 10889 overflow.

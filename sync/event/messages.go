@@ -34,7 +34,7 @@ type Status struct {
 	Reason string `json:"reason,omitempty"`
 	// Version is the firmware's version.
 	Version string `json:"version,omitempty"`
-	// Models are the ids of the face models in use (vision.Model.ID).
+	// Models are the ids of the face models in use (vocab.Model.ID).
 	Models []string `json:"models,omitempty"`
 	// Since is when the process started; Uptime is seconds since then.
 	Since  time.Time `json:"since,omitzero"`

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"joren/sync/schematest"
+	"joren/vocab"
 )
 
 func validate(t *testing.T, s *schematest.Validator, kind string, msg any) error {
@@ -54,7 +55,7 @@ func TestMessagesMatchSchema(t *testing.T) {
 	cmd.Sign([]byte("head-office-key"))
 	good := map[string][]any{
 		"status": {
-			Status{Schema: 1, State: Online, Device: "door-1", Site: "s", Time: now, Version: "v0.3.0", Models: []string{"dlib_resnet_v1@0123456789ab"}, Since: now.Add(-time.Hour), Uptime: 3600},
+			Status{Schema: 1, State: Online, Device: "door-1", Site: "s", Time: now, Version: "v0.3.0", Models: []string{vocab.DlibResNetName + "@0123456789ab"}, Since: now.Add(-time.Hour), Uptime: 3600},
 			Status{Schema: 1, State: Offline, Device: "door-1", Site: "s", Reason: "connection lost"},
 		},
 		"stats": {Stats{Schema: 1, Device: "door-1", Site: "s", Time: now, Since: now, Day: "2026-05-14", Today: today, Total: today,

@@ -15,11 +15,11 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
-	"joren/cluster"
 	"joren/sync/event"
 	"joren/sync/mosquittotest"
 	"joren/sync/outbox"
 	"joren/sync/schematest"
+	"joren/vocab"
 )
 
 const (
@@ -29,7 +29,7 @@ const (
 
 var (
 	testSecret = event.Secret(bytes.Repeat([]byte{7}, 32))
-	testModels = []string{"dlib_resnet_v1@0123456789ab"}
+	testModels = []string{vocab.DlibResNetName + "@0123456789ab"}
 )
 
 // logBuffer collects a publisher's log for assertions.
@@ -112,7 +112,7 @@ func openHarness(t testing.TB, b *mosquittotest.Broker, path string, max int, ed
 }
 
 // run starts Run in the background; stop cancels it and returns its error.
-func (h *harness) run(in <-chan cluster.Decision) (stop func() error) {
+func (h *harness) run(in <-chan vocab.Decision) (stop func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.p.Run(ctx, in) }()
@@ -135,10 +135,10 @@ func (h *harness) run(in <-chan cluster.Decision) (stop func() error) {
 
 // decision i of a made-up stream: visitor i%7, counts consistent with
 // that visitor's history so far.
-func decision(i int) cluster.Decision {
+func decision(i int) vocab.Decision {
 	visits := i/7 + 1
 	days := min(visits, 1+i/21)
-	return cluster.Decision{
+	return vocab.Decision{
 		Visit:      fmt.Sprintf("v%05d", i),
 		Time:       time.Date(2026, 5, 14, 9, 0, 0, 0, time.UTC).Add(time.Duration(i) * time.Minute),
 		Visitor:    fmt.Sprintf("id-%d", i%7),

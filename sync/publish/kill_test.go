@@ -14,11 +14,11 @@ import (
 	"testing"
 	"time"
 
-	"joren/cluster"
 	"joren/internal/testenv"
 	"joren/sync/event"
 	"joren/sync/mosquittotest"
 	"joren/sync/outbox"
+	"joren/vocab"
 )
 
 // The kill test runs publishers as child processes: this test binary,
@@ -64,7 +64,7 @@ func child(mode string) int {
 	if err != nil {
 		return fail(err)
 	}
-	in := make(chan cluster.Decision)
+	in := make(chan vocab.Decision)
 	done := make(chan error, 1)
 	go func() { done <- p.Run(context.Background(), in) }()
 	out := bufio.NewWriter(os.Stdout)

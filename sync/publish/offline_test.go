@@ -6,8 +6,8 @@ import (
 	"testing"
 	"time"
 
-	"joren/cluster"
 	"joren/sync/mosquittotest"
+	"joren/vocab"
 )
 
 // A device without a broker keeps its events; the first start with one
@@ -17,7 +17,7 @@ func TestNoBrokerKeepsEvents(t *testing.T) {
 	if err := h.p.FirstAttempt(context.Background()); err != nil {
 		t.Fatalf("FirstAttempt without a broker: %v", err)
 	}
-	in := make(chan cluster.Decision)
+	in := make(chan vocab.Decision)
 	done := make(chan error, 1)
 	go func() { done <- h.p.Run(context.Background(), in) }()
 	for i := range 5 {

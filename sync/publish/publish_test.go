@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"joren/cluster"
 	"joren/sync/event"
 	"joren/sync/mosquittotest"
+	"joren/vocab"
 )
 
 // Decisions in, events out: every event delivered, matching the schema and
@@ -22,7 +22,7 @@ func TestDelivery(t *testing.T) {
 	sub := b.Subscribe(t, "head-office", "joren/#")
 	h := newHarness(t, b, func(c *Config) { c.StatsEvery = 200 * time.Millisecond })
 
-	in := make(chan cluster.Decision)
+	in := make(chan vocab.Decision)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	done := make(chan error, 1)
@@ -30,9 +30,9 @@ func TestDelivery(t *testing.T) {
 	for i := range 20 {
 		in <- decision(i)
 	}
-	in <- cluster.Decision{Visit: "staff-1", Time: time.Now(), Staff: "Mina", Visits: 40, Days: 12}
-	in <- cluster.Decision{Visit: "passage-1", Time: time.Now(), Unknown: true, Confidence: 0.9} // consent mode: nobody
-	in <- cluster.Decision{Visit: "broken", Time: time.Now()}                                    // no visitor
+	in <- vocab.Decision{Visit: "staff-1", Time: time.Now(), Staff: "Mina", Visits: 40, Days: 12}
+	in <- vocab.Decision{Visit: "passage-1", Time: time.Now(), Unknown: true, Confidence: 0.9} // consent mode: nobody
+	in <- vocab.Decision{Visit: "broken", Time: time.Now()}                                    // no visitor
 	// Let one stats period pass, then close the input: Run delivers what
 	// is left and returns.
 	if _, ok := sub.WaitFor(10*time.Second, func(m []mosquittotest.Message) bool { return topicCount(m, "/stats") > 0 }); !ok {

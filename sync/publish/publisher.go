@@ -15,9 +15,9 @@ import (
 	paho "github.com/eclipse/paho.mqtt.golang"
 	"golang.org/x/sync/errgroup"
 
-	"joren/cluster"
 	"joren/sync/event"
 	"joren/sync/outbox"
+	"joren/vocab"
 )
 
 // Topics are a device's MQTT topics.
@@ -194,7 +194,7 @@ func (e DecisionError) Unwrap() error { return e.Err }
 // published (nil). A decision that
 // cannot become an event is a DecisionError; any other error is the
 // outbox's.
-func (p *Publisher) Publish(d cluster.Decision) error {
+func (p *Publisher) Publish(d vocab.Decision) error {
 	v, err := p.maker.Visit(d)
 	if errors.Is(err, event.ErrStaff) || errors.Is(err, event.ErrUnknown) {
 		return nil
@@ -258,7 +258,7 @@ func (p *Publisher) FirstAttempt(ctx context.Context) error {
 // the offline status and returns nil; undelivered events stay in the
 // outbox for the next start. Without a broker, Run only stores the events
 // read from in.
-func (p *Publisher) Run(ctx context.Context, in <-chan cluster.Decision) error {
+func (p *Publisher) Run(ctx context.Context, in <-chan vocab.Decision) error {
 	g, gctx := errgroup.WithContext(ctx)
 	dctx, cancel := context.WithCancelCause(gctx)
 	defer cancel(nil)

@@ -18,6 +18,7 @@ import (
 	"joren/vision"
 	"joren/vision/models"
 	"joren/vision/picture"
+	"joren/vocab"
 )
 
 func open(t testing.TB, o Options) *Recognizer {
@@ -108,7 +109,7 @@ func TestConvertedResNet(t *testing.T) {
 			// (FACTS.md); the CNN detector is tried instead.
 			continue
 		}
-		mean := make([]float32, Dim)
+		mean := make([]float32, vocab.DlibResNetDim)
 		for i := range mean {
 			mean[i] = float32(sum[person][i] / float64(count[person]))
 		}
@@ -194,7 +195,7 @@ func TestPristinHasTenFaces(t *testing.T) {
 		t.Fatalf("HOG found %d faces in pristin.jpg, want 10", len(faces))
 	}
 	for i, f := range faces {
-		if f.Box.Dx() < 40 || len(f.Descriptor) != Dim || len(f.Landmarks) != 68 {
+		if f.Box.Dx() < 40 || len(f.Descriptor) != vocab.DlibResNetDim || len(f.Landmarks) != 68 {
 			t.Errorf("face %d: box %v, %d values, %d landmarks", i, f.Box, len(f.Descriptor), len(f.Landmarks))
 		}
 		for _, p := range f.Landmarks {
@@ -247,7 +248,7 @@ func TestNoFace(t *testing.T) {
 func TestModel(t *testing.T) {
 	r := open(t, Options{})
 	m := r.Model()
-	if m.Dim != Dim || m.Metric != vision.Euclidean || len(m.Digest) != 64 || !strings.HasPrefix(m.ID(), ModelName+"@") {
+	if m.Dim != vocab.DlibResNetDim || m.Metric != vocab.Euclidean || len(m.Digest) != 64 || !strings.HasPrefix(m.ID(), vocab.DlibResNetName+"@") {
 		t.Errorf("model %+v", m)
 	}
 	if m.Threshold >= 0.6 {

@@ -11,6 +11,7 @@ import (
 
 	"joren/vision"
 	"joren/vision/models"
+	"joren/vocab"
 )
 
 // Frames runs dlib's models on raw BGR frames, one step at a time: detect
@@ -22,7 +23,7 @@ import (
 // description in another run at the same time.
 type Frames struct {
 	f     *C.joren_frames
-	model vision.Model
+	model vocab.Model
 	cnn   bool
 }
 
@@ -73,7 +74,7 @@ func OpenFrames(dir string, cnn bool) (*Frames, error) {
 }
 
 // Model describes the descriptors computed.
-func (f *Frames) Model() vision.Model { return f.model }
+func (f *Frames) Model() vocab.Model { return f.model }
 
 // maxFaces bounds the faces reported per frame (a doorway, not a stadium).
 const maxFaces = 64
@@ -133,7 +134,7 @@ func (f *Frames) describe(fr Frame, box image.Rectangle, withDescriptor bool) ([
 		cerr   *C.char
 	)
 	if withDescriptor {
-		desc = make([]float32, Dim)
+		desc = make([]float32, vocab.DlibResNetDim)
 		dp = (*C.float)(unsafe.Pointer(&desc[0]))
 	}
 	n := C.joren_frames_describe(f.f, (*C.uint8_t)(unsafe.Pointer(&fr.Pix[0])), C.int(fr.Rows), C.int(fr.Cols), C.int(fr.Step),

@@ -13,21 +13,8 @@ import (
 
 	"joren/vision"
 	"joren/vision/models"
+	"joren/vocab"
 )
-
-// Dim is the length of dlib's ResNet descriptors. It is the only place the
-// project says 128.
-const Dim = 128
-
-// ModelName is the network family recorded with every descriptor.
-const ModelName = "dlib_resnet_v1"
-
-// DefaultThreshold is the Euclidean distance under which two single dlib
-// descriptors are called the same person. dlib documents 0.6, measured on
-// LFW; on the project's labelled data (docs/clustering.md) 0.6 calls 93% of
-// pairs of different people the same, and the equal-error point is 0.44
-// (77% of same-person pairs and 81% of different-person pairs right).
-const DefaultThreshold = 0.44
 
 // Detector selects go-face's face detector.
 type Detector string
@@ -62,7 +49,7 @@ type Options struct {
 // calls on one recognizer, so one per process is enough.
 type Recognizer struct {
 	rec   *face.Recognizer
-	model vision.Model
+	model vocab.Model
 	opts  Options
 }
 
@@ -126,7 +113,7 @@ func fileDigest(path string) (string, error) {
 }
 
 // Model describes the descriptors this recognizer computes.
-func (r *Recognizer) Model() vision.Model { return r.model }
+func (r *Recognizer) Model() vocab.Model { return r.model }
 
 // Faces finds every face of a JPEG picture, sorted as dlib sorts rectangles,
 // with landmarks and descriptors. A picture without faces gives an empty
@@ -150,7 +137,7 @@ func (r *Recognizer) Faces(jpeg []byte) ([]vision.Face, error) {
 	}
 	faces := make([]vision.Face, len(found))
 	for i, f := range found {
-		d := make([]float32, Dim)
+		d := make([]float32, vocab.DlibResNetDim)
 		copy(d, f.Descriptor[:])
 		faces[i] = vision.Face{Box: f.Rectangle, Landmarks: f.Shapes, Descriptor: d}
 	}
@@ -168,11 +155,11 @@ func (r *Recognizer) Close() error {
 
 // Describe returns the model description of dlib's descriptors without
 // loading anything; its Digest is empty (any copy of the weights).
-func Describe() vision.Model {
-	return vision.Model{Name: ModelName, Dim: Dim, Metric: vision.Euclidean, Threshold: DefaultThreshold}
+func Describe() vocab.Model {
+	return vocab.DlibResNet()
 }
 
-func withDigest(m vision.Model, digest string) vision.Model {
+func withDigest(m vocab.Model, digest string) vocab.Model {
 	m.Digest = digest
 	return m
 }

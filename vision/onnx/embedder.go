@@ -8,6 +8,7 @@ import (
 
 	"joren/vision"
 	"joren/vision/dlib"
+	"joren/vocab"
 )
 
 // Embedder finds faces with dlib and describes them with an ONNX network.
@@ -25,7 +26,7 @@ func NewEmbedder(frames *dlib.Frames, net *Net, cnn bool) *Embedder {
 }
 
 // Model describes the network's descriptors.
-func (e *Embedder) Model() vision.Model { return e.net.Model() }
+func (e *Embedder) Model() vocab.Model { return e.net.Model() }
 
 // Faces finds and describes every face of a JPEG picture.
 func (e *Embedder) Faces(jpeg []byte) ([]vision.Face, error) {

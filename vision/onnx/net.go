@@ -14,6 +14,7 @@ import (
 
 	"joren/vision"
 	"joren/vision/models"
+	"joren/vocab"
 )
 
 // Net is a loaded network. OpenCV's Net is not safe for concurrent use;
@@ -22,7 +23,7 @@ type Net struct {
 	mu    sync.Mutex
 	net   gocv.Net
 	s     models.ONNX
-	model vision.Model
+	model vocab.Model
 }
 
 // Open loads an ONNX file and checks it by running it once. The file is
@@ -56,18 +57,18 @@ func Open(path string, s models.ONNX) (*Net, error) {
 		net.Close()
 		return nil, fmt.Errorf("ONNX model %s: %w", path, err)
 	}
-	n.model = vision.Model{
+	n.model = vocab.Model{
 		Name:      "onnx:" + s.Name,
 		Digest:    digest,
 		Dim:       len(out),
-		Metric:    vision.Cosine,
+		Metric:    vocab.Cosine,
 		Threshold: s.Threshold,
 	}
 	return n, nil
 }
 
 // Model describes the descriptors the network computes.
-func (n *Net) Model() vision.Model { return n.model }
+func (n *Net) Model() vocab.Model { return n.model }
 
 // Settings returns the network's input settings.
 func (n *Net) Settings() models.ONNX { return n.s }
@@ -156,6 +157,6 @@ func (n *Net) Close() error {
 // Describe returns the model description of a registered network without
 // loading it: its dimension is not known before it runs, so Dim is 0 and
 // descriptor files give it.
-func Describe(s models.ONNX) vision.Model {
-	return vision.Model{Name: "onnx:" + s.Name, Metric: vision.Cosine, Threshold: s.Threshold}
+func Describe(s models.ONNX) vocab.Model {
+	return vocab.Model{Name: "onnx:" + s.Name, Metric: vocab.Cosine, Threshold: s.Threshold}
 }

@@ -16,6 +16,7 @@ import (
 	"joren/vision/models"
 	"joren/vision/picture"
 	"joren/vision/verification"
+	"joren/vocab"
 )
 
 func openTest(t testing.TB) (*Embedder, models.ONNX) {
@@ -54,7 +55,7 @@ func jpegOf(t testing.TB, name string) []byte {
 func TestModel(t *testing.T) {
 	e, s := openTest(t)
 	m := e.Model()
-	if m.Dim != 512 || m.Metric != vision.Cosine || m.Name != "onnx:"+s.Name || m.Digest != models.TestONNX.FileSHA256 || m.Threshold != s.Threshold {
+	if m.Dim != 512 || m.Metric != vocab.Cosine || m.Name != "onnx:"+s.Name || m.Digest != models.TestONNX.FileSHA256 || m.Threshold != s.Threshold {
 		t.Errorf("model %+v", m)
 	}
 	d := Describe(s)

@@ -10,6 +10,7 @@ import (
 	"joren/vision/dlib"
 	"joren/vision/frame"
 	"joren/vision/onnx"
+	"joren/vocab"
 )
 
 // NetDescriber describes faces with an ONNX network (`--embedder onnx`),
@@ -47,4 +48,4 @@ func (d NetDescriber) Describe(fr dlib.Frame, box image.Rectangle) (vision.Face,
 }
 
 // Model describes the network's descriptors.
-func (d NetDescriber) Model() vision.Model { return d.Net.Model() }
+func (d NetDescriber) Model() vocab.Model { return d.Net.Model() }

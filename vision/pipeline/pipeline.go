@@ -17,6 +17,7 @@ import (
 	"joren/vision/motion"
 	"joren/vision/quality"
 	"joren/vision/track"
+	"joren/vocab"
 )
 
 // Source delivers frames and closes out when it returns; *capture.Source
@@ -34,7 +35,7 @@ type Detector interface {
 // Describer computes a face's descriptor; *dlib.Frames is one.
 type Describer interface {
 	Describe(fr dlib.Frame, box image.Rectangle) (vision.Face, error)
-	Model() vision.Model
+	Model() vocab.Model
 }
 
 // Debug receives what the pipeline may not keep: the pictures of the faces
@@ -139,7 +140,7 @@ func New(det Detector, desc Describer, cfg Config) *Pipeline {
 }
 
 // Model is the model of the visits' descriptors.
-func (p *Pipeline) Model() vision.Model { return p.desc.Model() }
+func (p *Pipeline) Model() vocab.Model { return p.desc.Model() }
 
 // Stats returns the counts so far; safe to call while Run runs.
 func (p *Pipeline) Stats() Stats {

@@ -12,8 +12,8 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
-	"joren/vision"
 	"joren/vision/quality"
+	"joren/vocab"
 )
 
 // Config tunes the tracker. Zero values take the defaults.
@@ -56,7 +56,7 @@ type Config struct {
 	Entropy io.Reader
 }
 
-func (c Config) withDefaults(m vision.Model) Config {
+func (c Config) withDefaults(m vocab.Model) Config {
 	if c.K <= 0 {
 		c.K = 3
 	}
@@ -103,10 +103,10 @@ type Detection struct {
 	Quality quality.Assessment
 }
 
-// Visit is a finished track: the vision.Visit the identity store reads,
+// Visit is a finished track: the vocab.Visit the identity store reads,
 // and what the installer needs to aim the camera.
 type Visit struct {
-	vision.Visit
+	vocab.Visit
 	// MinFace and MaxFace are the narrowest and widest face seen, pixels.
 	MinFace int `json:"min_face"`
 	MaxFace int `json:"max_face"`
@@ -162,7 +162,7 @@ type span struct {
 // goroutine feeds it frames in time order.
 type Tracker struct {
 	cfg     Config
-	model   vision.Model
+	model   vocab.Model
 	entropy io.Reader
 	live    []*track // seen within Gap, or reported early and still seen
 	ended   []*track // waiting Linger for a continuation
@@ -172,7 +172,7 @@ type Tracker struct {
 }
 
 // New makes a tracker for descriptors of model m.
-func New(m vision.Model, cfg Config) *Tracker {
+func New(m vocab.Model, cfg Config) *Tracker {
 	cfg = cfg.withDefaults(m)
 	return &Tracker{cfg: cfg, model: m, entropy: ulid.Monotonic(cfg.Entropy, 0)}
 }
@@ -491,7 +491,7 @@ func (t *Tracker) Flush() []Visit {
 func (t *Tracker) report(at time.Time, due []*track) []Visit {
 	for _, tr := range due {
 		v := Visit{
-			Visit: vision.Visit{
+			Visit: vocab.Visit{
 				ID:       tr.id,
 				Start:    tr.start,
 				End:      tr.seen,

@@ -9,13 +9,13 @@ import (
 
 	"github.com/oklog/ulid/v2"
 
-	"joren/vision"
 	"joren/vision/quality"
+	"joren/vocab"
 )
 
 // model is a small test model: nothing in the tracker may assume dlib's
 // dimension.
-var model = vision.Model{Name: "test", Dim: 8, Metric: vision.Euclidean, Threshold: 0.4}
+var model = vocab.Model{Name: "test", Dim: 8, Metric: vocab.Euclidean, Threshold: 0.4}
 
 const fps = 15
 

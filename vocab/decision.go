@@ -1,4 +1,4 @@
-package cluster
+package vocab
 
 import "time"
 

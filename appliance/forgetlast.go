@@ -1,13 +1,12 @@
-package button
+package appliance
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"joren/vocab"
 	"sync"
 	"time"
-
-	"joren/cluster"
 )
 
 // Forgetter deletes an identity and everything stored about it: the
@@ -16,8 +15,8 @@ type Forgetter interface {
 	Forget(ctx context.Context, visitor string) error
 }
 
-// ForgetLast is the button's default action: forget the customer who
-// just came in. It watches decisions (Observe) and remembers the last
+// ForgetLast is the staff button's action: forget the customer who just
+// came in, for the customer at the counter who asks not to be remembered. It watches decisions (Observe) and remembers the last
 // customer's internal id for a short window; staff are never the "last
 // visitor".
 type ForgetLast struct {
@@ -40,7 +39,7 @@ func NewForgetLast(store Forgetter, window time.Duration) *ForgetLast {
 }
 
 // Observe records decision d. It never blocks for long.
-func (f *ForgetLast) Observe(d cluster.Decision) {
+func (f *ForgetLast) Observe(d vocab.Decision) {
 	if d.Staff != "" || d.Visitor == "" {
 		return
 	}
