@@ -126,23 +126,36 @@ func collect(t testing.TB, src *Source, capacity int, hold time.Duration) (nums 
 func TestParse(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct {
-		in   string
-		kind Kind
-		path string
-		err  string
+		in    string
+		kind  Kind
+		path  string
+		index int
+		err   string
 	}{
-		{"/dev/video0", Device, "/dev/video0", ""},
-		{"0", Device, "/dev/video0", ""},
-		{"2", Device, "/dev/video2", ""},
-		{"v4l2:///dev/video1", Device, "/dev/video1", ""},
-		{"rtsp://cam.local:554/stream1", Stream, "rtsp://cam.local:554/stream1", ""},
-		{"HTTP://cam/video.mjpg", Stream, "HTTP://cam/video.mjpg", ""},
-		{"door.avi", File, "door.avi", ""},
-		{"file:///tmp/door.avi", File, "/tmp/door.avi", ""},
-		{dir, Folder, dir, ""},
-		{"frames/", Folder, "frames/", ""},
-		{"", 0, "", "empty source"},
-		{"ftp://x/y.avi", 0, "", `unknown scheme "ftp"`},
+		{"/dev/video0", Device, "/dev/video0", 0, ""},
+		{"0", Device, "/dev/video0", 0, ""},
+		{"2", Device, "/dev/video2", 0, ""},
+		{"v4l2:///dev/video1", Device, "/dev/video1", 0, ""},
+		{"rtsp://cam.local:554/stream1", Stream, "rtsp://cam.local:554/stream1", 0, ""},
+		{"HTTP://cam/video.mjpg", Stream, "HTTP://cam/video.mjpg", 0, ""},
+		{"door.avi", File, "door.avi", 0, ""},
+		{"file:///tmp/door.avi", File, "/tmp/door.avi", 0, ""},
+		{dir, Folder, dir, 0, ""},
+		{"frames/", Folder, "frames/", 0, ""},
+		{"", 0, "", 0, "empty source"},
+		{"ftp://x/y.avi", 0, "", 0, `unknown scheme "ftp"`},
+		{"csi", CSI, "csi", 0, ""},
+		{"csi:0", CSI, "csi:0", 0, ""},
+		{"csi:1", CSI, "csi:1", 1, ""},
+		{" CSI:2 ", CSI, "csi:2", 2, ""},
+		{"csi:", 0, "", 0, "want csi (the first camera"},
+		{"csi:front", 0, "", 0, "want csi (the first camera"},
+		{"csi:100", 0, "", 0, "want csi (the first camera"},
+		{"gst:videotestsrc is-live=true", Pipeline, "videotestsrc is-live=true", 0, ""},
+		{"GST: videotestsrc ! videoflip method=rotate-180 ", Pipeline, "videotestsrc ! videoflip method=rotate-180", 0, ""},
+		{"gst:rtspsrc location=rtsp://cam/live ! decodebin", Pipeline, "rtspsrc location=rtsp://cam/live ! decodebin", 0, ""},
+		{"gst:", 0, "", 0, "the pipeline is missing"},
+		{"gst:   ", 0, "", 0, "the pipeline is missing"},
 	} {
 		t.Run(tc.in, func(t *testing.T) {
 			s, err := Parse(tc.in)
@@ -152,8 +165,11 @@ func TestParse(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || s.Kind != tc.kind || s.Path != tc.path {
+			if err != nil || s.Kind != tc.kind || s.Path != tc.path || s.Index != tc.index {
 				t.Fatalf("%+v, %v", s, err)
+			}
+			if live := tc.kind == Device || tc.kind == Stream || tc.kind == CSI || tc.kind == Pipeline; s.Kind.Live() != live {
+				t.Errorf("%v: live %v", s.Kind, s.Kind.Live())
 			}
 		})
 	}

@@ -83,6 +83,9 @@ type Options struct {
 	Buffers int
 	// Log receives connection events (default: discarded).
 	Log *slog.Logger
+	// Machine says which board this is, for csi sources: libcamera on a
+	// Raspberry Pi, Argus on a Jetson (default: ProbeMachine).
+	Machine func() (Machine, error)
 }
 
 // Stats counts what a source did.
@@ -97,6 +100,7 @@ type Stats struct {
 type Source struct {
 	spec  Spec
 	opts  Options
+	stack cameraStack // a csi source's camera stack
 	pool  *frame.Pool
 	log   *slog.Logger
 	start time.Time
@@ -153,7 +157,27 @@ func New(spec Spec, o Options) (*Source, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Source{spec: spec, opts: o, pool: frame.NewPool(o.Buffers), log: log.With("source", spec.String())}, nil
+	s := &Source{spec: spec, opts: o, pool: frame.NewPool(o.Buffers), log: log.With("source", spec.String())}
+	if spec.Kind == CSI {
+		probe := o.Machine
+		if probe == nil {
+			probe = ProbeMachine
+		}
+		m, err := probe()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w: %w", spec, errNoCSI, err)
+		}
+		if s.stack, err = m.csiStack(); err != nil {
+			return nil, fmt.Errorf("%s: %w", spec, err)
+		}
+		s.log = s.log.With("camera_stack", s.stack.String())
+	}
+	if spec.Kind == CSI || spec.Kind == Pipeline {
+		if err := gstCheck(spec, s.stack, o); err != nil {
+			return nil, fmt.Errorf("%s: %w", spec, err)
+		}
+	}
+	return s, nil
 }
 
 // Spec is what the source reads.
@@ -166,7 +190,8 @@ func (s *Source) Stats() Stats {
 
 // Wait returns when every connection Run opened is closed. A connection
 // given up as stalled is closed by its own goroutine when OpenCV's read
-// returns (FFmpeg and V4L2 time out on their own, in 30 s at most).
+// returns (FFmpeg and V4L2 time out on their own, in 30 s at most), or
+// within 0.1 s for GStreamer pipelines (csi and gst: sources).
 func (s *Source) Wait() { s.sessions.Wait() }
 
 // position is where a recording resumes after a loss.
@@ -305,6 +330,11 @@ func (s *Source) read(ctx context.Context, ss *session, out chan<- *frame.Frame,
 	switch s.spec.Kind {
 	case Folder:
 		r, err = openFolder(s.spec, s.opts, from.after)
+	case CSI, Pipeline:
+		var desc string
+		if desc, err = gstDescription(s.spec, s.stack, s.opts); err == nil {
+			r, err = openGst(desc, s.opts, ss.quit)
+		}
 	default:
 		r, err = openVideo(s.spec, s.opts, from.index)
 	}
@@ -312,7 +342,10 @@ func (s *Source) read(ctx context.Context, ss *session, out chan<- *frame.Frame,
 		ss.err = err
 		return
 	}
-	defer r.close()
+	defer func() {
+		r.close()
+		s.log.Debug("connection closed")
+	}()
 	ss.opened.Store(true)
 	ss.activity.Store(time.Now().UnixNano())
 	if ss.quitting() {
@@ -337,10 +370,9 @@ func (s *Source) read(ctx context.Context, ss *session, out chan<- *frame.Frame,
 				}
 			}
 		}
+		// A live frame is numbered once it is read (or skipped): a read
+		// that fails leaves no gap in the numbers.
 		seq := int64(r.index())
-		if live {
-			seq = s.seq.Add(1) - 1
-		}
 		if dropping && cap(out) > 0 && len(out) >= cap(out) {
 			// The pipeline is busy: pass over the frame without decoding it.
 			if err := r.skip(); err != nil {
@@ -348,6 +380,9 @@ func (s *Source) read(ctx context.Context, ss *session, out chan<- *frame.Frame,
 					ss.err = err
 				}
 				return
+			}
+			if live {
+				s.seq.Add(1)
 			}
 			s.dropped.Add(1)
 			ss.activity.Store(time.Now().UnixNano())
@@ -366,6 +401,9 @@ func (s *Source) read(ctx context.Context, ss *session, out chan<- *frame.Frame,
 				ss.err = err
 			}
 			return
+		}
+		if live {
+			seq = s.seq.Add(1) - 1
 		}
 		now := time.Now()
 		ss.activity.Store(now.UnixNano())
