@@ -27,10 +27,10 @@ type Device struct {
 
 // Camera selects the frame source.
 type Camera struct {
-	Source string  `yaml:"source" doc:"/dev/videoN (USB or Pi camera), rtsp://... or http://... (IP camera), a video file, or a folder of pictures."`
-	Width  int     `yaml:"width" doc:"Requested frame width in pixels (V4L2 devices)."`
-	Height int     `yaml:"height" doc:"Requested frame height in pixels (V4L2 devices)."`
-	FPS    float64 `yaml:"fps" doc:"Requested frame rate (V4L2 devices; the pace of a picture folder)."`
+	Source string  `yaml:"source" doc:"/dev/videoN (USB camera), csi or csi:1 (the board's camera connector: Raspberry Pi Camera Module 3 or HQ through libcamera, Jetson camera through Argus), rtsp://... or http://... (IP camera), a video file, a folder of pictures, or gst:PIPELINE (GStreamer)."`
+	Width  int     `yaml:"width" doc:"Requested frame width in pixels (USB and csi cameras)."`
+	Height int     `yaml:"height" doc:"Requested frame height in pixels (USB and csi cameras)."`
+	FPS    float64 `yaml:"fps" doc:"Requested frame rate (USB and csi cameras; the pace of a picture folder)."`
 	Clock  string  `yaml:"clock" doc:"DEMO AND TESTS: time a recording's frames from this joren sim truth file's timeline (simulated days) instead of the wall clock. Empty on a device."`
 }
 

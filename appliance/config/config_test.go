@@ -116,6 +116,8 @@ func TestErrorsNameLineAndKey(t *testing.T) {
 		{"set", "", nil, []Override{{Key: "camera.fsp", Value: "3"}}, []string{"--set camera.fsp: unknown key \"camera.fsp\" (did you mean \"camera.fps\"?)"}},
 		{"broker without site", "events:\n  broker: mqtt://hq\n", nil, nil, []string{"device.site: must be set when events.broker is"}},
 		{"zone", "device:\n  timezone: Mars/Olympus\n", nil, nil, []string{"joren.yaml:2: device.timezone: \"Mars/Olympus\" is not a known time zone"}},
+		{"csi camera", "camera:\n  source: csi:front\n", nil, nil, []string{"joren.yaml:2: camera.source: \"csi:front\": want csi (the first camera on the board's connector) or csi:N"}},
+		{"empty pipeline", "camera:\n  source: \"gst: \"\n", nil, nil, []string{"joren.yaml:2: camera.source: \"gst: \": the GStreamer pipeline is missing"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Load(write(t, tc.text), tc.env, tc.sets)
@@ -156,5 +158,15 @@ func TestShippedConfiguration(t *testing.T) {
 	}
 	if cfg.Vision.DebugDir != "" {
 		t.Error("the shipped configuration writes face pictures to disk")
+	}
+}
+
+// Every form of camera source vision/capture reads passes; the csi and
+// gst: forms are checked here because capture needs cgo.
+func TestCameraSourceForms(t *testing.T) {
+	for _, src := range []string{"/dev/video0", "0", "csi", "CSI:1", "gst:videotestsrc is-live=true ! videoflip method=rotate-180", "rtsp://cam.local/live", "csi_door.avi", "frames/"} {
+		if _, err := Load(write(t, "camera:\n  source: \""+src+"\"\n"), nil, nil); err != nil {
+			t.Errorf("%s: %v", src, err)
+		}
 	}
 }

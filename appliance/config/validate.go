@@ -8,7 +8,12 @@ import (
 	"time"
 )
 
-var nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+var (
+	nameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+	// csiRE is vision/capture's CSI camera name (which needs cgo, so the
+	// configuration checks the form here).
+	csiRE = regexp.MustCompile(`^csi(:[0-9]{1,2})?$`)
+)
 
 // validate returns every semantic problem of a decoded configuration, with
 // its dotted key (Load adds the file line).
@@ -41,8 +46,13 @@ func (c Config) validate() []Problem {
 	if c.Device.DataDir == "" {
 		bad("device.data_dir", "must be set")
 	}
-	if c.Camera.Source == "" {
+	switch src := strings.ToLower(strings.TrimSpace(c.Camera.Source)); {
+	case src == "":
 		bad("camera.source", "must be set")
+	case strings.HasPrefix(src, "csi:") && !csiRE.MatchString(src):
+		bad("camera.source", "%q: want csi (the first camera on the board's connector) or csi:N (camera N, from 0)", c.Camera.Source)
+	case strings.HasPrefix(src, "gst:") && strings.TrimSpace(src[4:]) == "":
+		bad("camera.source", "%q: the GStreamer pipeline is missing (want gst:ELEMENT ! ...)", c.Camera.Source)
 	}
 	if c.Camera.Width < 0 || c.Camera.Height < 0 || c.Camera.FPS < 0 || c.Camera.FPS > 120 {
 		bad("camera", "width, height and fps must be positive (fps at most 120)")
