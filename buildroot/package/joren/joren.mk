@@ -19,7 +19,7 @@ BR_NO_CHECK_HASH_FOR += $(JOREN_SOURCE)
 
 JOREN_GOMOD = joren
 JOREN_BUILD_TARGETS = cmd/joren
-JOREN_DEPENDENCIES = host-pkgconf dlib jpeg openblas opencv4
+JOREN_DEPENDENCIES = host-pkgconf dlib gst1-plugins-base gstreamer1 jpeg openblas opencv4
 
 # go-face's cgo flags carry -march=native, which a cross compiler
 # rejects and CGO_CXXFLAGS cannot override: scripts/cross-cc (from the
