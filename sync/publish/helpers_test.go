@@ -34,14 +34,42 @@ var (
 
 // logBuffer collects a publisher's log for assertions.
 type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	wrote chan struct{} // closed at the next write; nil: nobody waits
 }
 
 func (l *logBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	if l.wrote != nil {
+		close(l.wrote)
+		l.wrote = nil
+	}
 	return l.buf.Write(p)
+}
+
+// waitFor waits up to timeout for the log to satisfy cond, woken by each
+// write (no polling); it reports whether it did.
+func (l *logBuffer) waitFor(timeout time.Duration, cond func(log string) bool) bool {
+	deadline := time.After(timeout)
+	for {
+		l.mu.Lock()
+		if cond(l.buf.String()) {
+			l.mu.Unlock()
+			return true
+		}
+		if l.wrote == nil {
+			l.wrote = make(chan struct{})
+		}
+		wrote := l.wrote
+		l.mu.Unlock()
+		select {
+		case <-wrote:
+		case <-deadline:
+			return false
+		}
+	}
 }
 
 func (l *logBuffer) String() string {
