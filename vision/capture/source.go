@@ -83,7 +83,7 @@ type Options struct {
 	Stall time.Duration
 	// Buffers is how many idle frame buffers are kept for reuse (default 4).
 	Buffers int
-	// Log receives connection events (default: discarded).
+	// Log receives connection events (nil: discarded).
 	Log *slog.Logger
 }
 
