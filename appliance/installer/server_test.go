@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"image"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -22,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"joren/internal/logtest"
 	"joren/vision/frame"
 	"joren/vision/quality"
 	"joren/vision/track"
@@ -65,60 +65,12 @@ func testPseudonym(d vocab.Decision) string {
 	return "p" + strings.Repeat(strings.TrimPrefix(d.Visitor, "visitor-"), 4)
 }
 
-// logBuffer collects the server's log lines.
-type logBuffer struct {
-	mu    sync.Mutex
-	b     bytes.Buffer
-	wrote chan struct{} // closed at the next write; nil: nobody waits
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.wrote != nil {
-		close(l.wrote)
-		l.wrote = nil
-	}
-	return l.b.Write(p)
-}
-
-// waitFor waits up to 10 s for a line containing s and returns that line.
-func (l *logBuffer) waitFor(t *testing.T, s string) string {
-	t.Helper()
-	deadline := time.After(10 * time.Second)
-	for {
-		l.mu.Lock()
-		for _, line := range strings.Split(l.b.String(), "\n") {
-			if strings.Contains(line, s) {
-				l.mu.Unlock()
-				return line
-			}
-		}
-		if l.wrote == nil {
-			l.wrote = make(chan struct{})
-		}
-		wrote := l.wrote
-		l.mu.Unlock()
-		select {
-		case <-wrote:
-		case <-deadline:
-			t.Fatalf("%q not logged within 10 s:\n%s", s, l)
-		}
-	}
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type harness struct {
 	srv    *Server
 	http   *httptest.Server
 	live   *Live
 	status *fakeStatus
-	log    *logBuffer
+	log    *logtest.Buffer
 	clock  *clock
 }
 
@@ -142,7 +94,7 @@ func (c *clock) add(d time.Duration) {
 
 func newHarness(t *testing.T, edit func(*Options)) *harness {
 	t.Helper()
-	h := &harness{live: NewLive(LiveOptions{}), status: &fakeStatus{}, log: &logBuffer{}, clock: &clock{t: time.Date(2026, 5, 4, 10, 0, 0, 0, time.Local)}}
+	h := &harness{live: NewLive(LiveOptions{}), status: &fakeStatus{}, log: &logtest.Buffer{}, clock: &clock{t: time.Date(2026, 5, 4, 10, 0, 0, 0, time.Local)}}
 	o := Options{
 		Listen:       "127.0.0.1:0",
 		PasswordFile: "testdata/password",
@@ -150,7 +102,7 @@ func newHarness(t *testing.T, edit func(*Options)) *harness {
 		Status:       h.status,
 		Pseudonym:    testPseudonym,
 		Title:        "door-1",
-		Log:          slog.New(slog.NewTextHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Log:          h.log.Logger(),
 	}
 	if edit != nil {
 		edit(&o)
@@ -588,7 +540,10 @@ func TestRunStops(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.srv.Run(ctx) }()
-	line := h.log.waitFor(t, "installer page on")
+	if !h.log.WaitFor(10*time.Second, func(log string) bool { return strings.Contains(log, "installer page on") }) {
+		t.Fatalf("Run did not say it was on:\n%s", h.log)
+	}
+	line := h.log.Line("installer page on")
 	_, addr, ok := strings.Cut(line, "addr=")
 	addr, _, _ = strings.Cut(addr, " ")
 	if !ok || !strings.HasPrefix(addr, "http://127.0.0.1:") {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -19,6 +18,7 @@ import (
 	"periph.io/x/host/v3"
 
 	"joren/device/pins"
+	"joren/internal/logtest"
 )
 
 // TestMain loads periph's host drivers once, before any test: the tests
@@ -205,8 +205,8 @@ func TestServeRunsAction(t *testing.T) {
 		p, in := openButton(t)
 		s := &store{}
 		action := func(ctx context.Context) error { return s.Forget(ctx, "id-7") }
-		var logs logBuffer
-		b := New(in, Options{Debounce: 10 * ms, Poll: 20 * ms}, logs.logger())
+		var logs logtest.Buffer
+		b := New(in, Options{Debounce: 10 * ms, Poll: 20 * ms}, logs.Logger())
 		ctx, cancel := context.WithCancel(context.Background())
 		done := make(chan error, 1)
 		go func() { done <- b.Serve(ctx, action) }()
@@ -237,23 +237,3 @@ func TestServeRunsAction(t *testing.T) {
 		}
 	})
 }
-
-// logBuffer collects a button's log.
-type logBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }

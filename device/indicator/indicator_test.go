@@ -1,10 +1,8 @@
 package indicator
 
 import (
-	"bytes"
 	"context"
 	"fmt"
-	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -17,6 +15,7 @@ import (
 
 	"joren/device/pins"
 	"joren/device/pintest"
+	"joren/internal/logtest"
 )
 
 // board opens the LED on GPIO17 (active-high) and the buzzer on GPIO27
@@ -183,30 +182,13 @@ func TestOffOnShutdown(t *testing.T) {
 	})
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // A failing line is logged; the indicator goes on.
 func TestBrokenLine(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		var buf syncBuffer
+		var buf logtest.Buffer
 		ps := Patterns{}
 		ps.Set("regular=led 10ms")
-		ind := New(NewGPIO(brokenLine{}, nil), ps, slog.New(slog.NewTextHandler(&buf, nil)))
+		ind := New(NewGPIO(brokenLine{}, nil), ps, buf.Logger())
 		stop := start(t, ind)
 		ind.Show(Regular)
 		synctest.Wait()

@@ -159,7 +159,7 @@ func TestBrokerOutage(t *testing.T) {
 	attempts := func(log string) int {
 		return strings.Count(log, "cannot reach the MQTT broker; events are kept") + strings.Count(log, "still cannot reach the MQTT broker")
 	}
-	if !h.log.waitFor(10*time.Second, func(log string) bool { return attempts(log) >= 3 }) {
+	if !h.log.WaitFor(10*time.Second, func(log string) bool { return attempts(log) >= 3 }) {
 		t.Fatalf("%d reconnection attempts logged in 10 s with the broker down, want 3:\n%s", attempts(h.log.String()), h.log)
 	}
 	if n := h.box.Len(); n == 0 {
@@ -213,7 +213,7 @@ func TestWrongPassword(t *testing.T) {
 	dev := newHarness(t, b, func(c *Config) { c.Username, c.Password = "joren", "wrong" })
 	stop := dev.run(nil)
 	dev.p.Publish(decision(0))
-	dev.log.waitFor(10*time.Second, func(log string) bool { return strings.Contains(log, "level=ERROR") })
+	dev.log.WaitFor(10*time.Second, func(log string) bool { return strings.Contains(log, "level=ERROR") })
 	if err := stop(); err != nil {
 		t.Errorf("Run: %v", err)
 	}

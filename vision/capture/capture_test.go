@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"image"
 	"image/color"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -21,6 +20,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"joren/internal/logtest"
 	"joren/vision/frame"
 	"joren/vision/internal/matleak"
 )
@@ -81,31 +81,6 @@ func writeFolder(t testing.TB, dir string, n int) {
 		m.Close()
 	}
 }
-
-// logBuffer collects a source's log lines; onLine, if set, sees each line
-// as it is logged, in the logging goroutine.
-type logBuffer struct {
-	mu     sync.Mutex
-	b      bytes.Buffer
-	onLine func(string)
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.onLine != nil {
-		l.onLine(string(p))
-	}
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-func (l *logBuffer) logger() *slog.Logger { return slog.New(slog.NewTextHandler(l, nil)) }
 
 // collect runs src and gathers frame numbers and times; each frame is
 // held for hold before being released (a busy pipeline). In a synctest
@@ -287,9 +262,9 @@ func TestFolder(t *testing.T) {
 	writeFolder(t, dir, 12)
 	os.WriteFile(filepath.Join(dir, "frame5.png"), []byte("not a png"), 0o644) // frame 4 is corrupt
 	os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("ignored"), 0o644)
-	var logs logBuffer
+	var logs logtest.Buffer
 	start := time.Unix(1000, 0)
-	src, _ := Open(dir, Options{FPS: 4, Start: start, Log: logs.logger()})
+	src, _ := Open(dir, Options{FPS: 4, Start: start, Log: logs.Logger()})
 	nums, seqs, times, err := collect(t, src, 2, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -332,8 +307,8 @@ func TestRecordingErrors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			matleak.Check(t)
-			var logs logBuffer
-			src, err := Open(tc.src, Options{Retry: Retry{Min: 10 * time.Millisecond}, Log: logs.logger()})
+			var logs logtest.Buffer
+			src, err := Open(tc.src, Options{Retry: Retry{Min: 10 * time.Millisecond}, Log: logs.Logger()})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -365,8 +340,8 @@ func TestVanishingRecordings(t *testing.T) {
 		matleak.Check(t)
 		path := filepath.Join(t.TempDir(), "n.avi")
 		writeVideo(t, path, 200, 15)
-		var logs logBuffer
-		src, _ := Open(path, Options{Retry: Retry{Min: 10 * time.Millisecond}, Log: logs.logger()})
+		var logs logtest.Buffer
+		src, _ := Open(path, Options{Retry: Retry{Min: 10 * time.Millisecond}, Log: logs.Logger()})
 		out := make(chan *frame.Frame)
 		done := make(chan error, 1)
 		go func() { done <- src.Run(context.Background(), out) }()
@@ -393,8 +368,8 @@ func TestVanishingRecordings(t *testing.T) {
 		dir := filepath.Join(t.TempDir(), "frames")
 		os.Mkdir(dir, 0o755)
 		writeFolder(t, dir, 30)
-		var logs logBuffer
-		src, _ := Open(dir, Options{Retry: Retry{Min: 10 * time.Millisecond}, Log: logs.logger()})
+		var logs logtest.Buffer
+		src, _ := Open(dir, Options{Retry: Retry{Min: 10 * time.Millisecond}, Log: logs.Logger()})
 		out := make(chan *frame.Frame)
 		done := make(chan error, 1)
 		go func() { done <- src.Run(context.Background(), out) }()
@@ -445,8 +420,8 @@ func TestDevices(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				matleak.Check(t)
-				logs := logBuffer{onLine: tc.onLine}
-				src, err := Open("v4l2://"+tc.src, Options{Retry: Retry{Min: 50 * time.Millisecond, Attempts: 3}, Log: logs.logger()})
+				logs := logtest.Buffer{OnLine: tc.onLine}
+				src, err := Open("v4l2://"+tc.src, Options{Retry: Retry{Min: 50 * time.Millisecond, Attempts: 3}, Log: logs.Logger()})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -555,8 +530,8 @@ func TestStream(t *testing.T) {
 	t.Run("ends and comes back", func(t *testing.T) {
 		matleak.Check(t)
 		srv := newStreamServer(t, data, 0, 2)
-		var logs logBuffer
-		src, _ := Open(srv.url, Options{Retry: Retry{Min: 20 * time.Millisecond, Attempts: 2}, Log: logs.logger()})
+		var logs logtest.Buffer
+		src, _ := Open(srv.url, Options{Retry: Retry{Min: 20 * time.Millisecond, Attempts: 2}, Log: logs.Logger()})
 		nums, _, _, err := collect(t, src, room, 0)
 		if err == nil || !strings.Contains(err.Error(), "cannot be opened") || !strings.Contains(err.Error(), "gave up after 2") {
 			t.Fatalf("error %v", err)
@@ -576,8 +551,8 @@ func TestStream(t *testing.T) {
 	t.Run("stalls", func(t *testing.T) {
 		matleak.Check(t)
 		srv := newStreamServer(t, data, 1, 2)
-		var logs logBuffer
-		src, _ := Open(srv.url, Options{Stall: 700 * time.Millisecond, Retry: Retry{Min: 20 * time.Millisecond, Attempts: 2}, Log: logs.logger()})
+		var logs logtest.Buffer
+		src, _ := Open(srv.url, Options{Stall: 700 * time.Millisecond, Retry: Retry{Min: 20 * time.Millisecond, Attempts: 2}, Log: logs.Logger()})
 		begin := time.Now()
 		nums, _, _, err := collect(t, src, room, 0)
 		took := time.Since(begin)
