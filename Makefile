@@ -45,8 +45,10 @@ models: build
 
 test: models test-pure test-cgo test-arm64-pure test-arm64-smoke test-image
 
-# The pure-Go packages really build without cgo.
+# The pure-Go packages really build without cgo; go.mod and go.sum are
+# tidy (directly imported modules not marked indirect, nothing missing).
 test-pure:
+	$(GO) mod tidy -diff
 	CGO_ENABLED=0 $(GO) vet $(PURE_PKGS)
 	CGO_ENABLED=0 $(GO) test -count=1 $(PURE_PKGS)
 

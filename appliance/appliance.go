@@ -36,6 +36,7 @@ import (
 // Options are what Run takes beyond the configuration: the build's
 // version, and what the demo and the tests replace.
 type Options struct {
+	// Log receives what the appliance does (nil: discarded).
 	Log     *slog.Logger
 	Version string
 	// IndicatorOutput, if set, replaces the configured indicator output.

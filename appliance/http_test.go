@@ -49,9 +49,13 @@ func TestHealthAndMetrics(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- a.Run(context.Background()) }()
 	base := "http://" + cfg.HTTP.Listen
+	// Poll both until they answer (the pipeline must have counted a
+	// frame), Run ends, or a minute has passed.
 	var health, metrics string
-	deadline := time.Now().Add(60 * time.Second)
-	for (health == "" || metrics == "") && time.Now().Before(deadline) {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(60 * time.Second)
+	for health == "" || metrics == "" {
 		if r, err := http.Get(base + "/healthz"); err == nil {
 			b, _ := io.ReadAll(r.Body)
 			r.Body.Close()
@@ -66,7 +70,13 @@ func TestHealthAndMetrics(t *testing.T) {
 				metrics = string(b)
 			}
 		}
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-tick.C:
+		case err := <-done:
+			t.Fatalf("Run ended (%v) before /healthz and /metrics both answered", err)
+		case <-deadline:
+			t.Fatalf("/healthz and /metrics did not both answer within a minute: %q, %q", health, metrics)
+		}
 	}
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)

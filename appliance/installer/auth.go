@@ -9,11 +9,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/time/rate"
 )
 
 // cookieName is the session cookie.
@@ -118,75 +119,98 @@ func (ss *sessions) clear() {
 	clear(ss.m)
 }
 
-// limiter counts failed logins in a sliding window, per client address and
-// in all: a client with too many failures must wait, and so must everyone
-// once there were too many failures in all (an attacker with many
-// addresses). Attempts refused are not counted and their password is not
-// checked, so the map never holds more than maxAll addresses.
-type limiter struct {
-	window        time.Duration
-	maxIP, maxAll int
+// The login limits: each client address may fail loginBurst times in a
+// row, then once every loginEvery; all addresses together allBurst times,
+// then once every allEvery (an attacker with many addresses). Refusals
+// are logged at most once every refusalLogEvery.
+const (
+	loginBurst      = 5
+	loginEvery      = time.Minute
+	allBurst        = 20
+	allEvery        = 15 * time.Second
+	refusalLogEvery = 10 * time.Second
+)
 
-	mu     sync.Mutex
-	perIP  map[string][]time.Time
-	all    []time.Time
-	logged time.Time // when a refusal was last logged
+// limiter makes password guessing slow: each failed login spends a token
+// of its client's bucket and one of the bucket all clients share
+// (golang.org/x/time/rate); an attempt that finds either bucket empty
+// must wait, and is refused without its password being checked. Buckets
+// are refilled at their rate, so the limits hold over any period: a client
+// that keeps guessing gets one guess a minute. Only failures make a
+// client's bucket, and a full bucket is forgotten, so the map holds no
+// more addresses than failures the shared bucket allowed.
+type limiter struct {
+	mu      sync.Mutex
+	perIP   map[string]*client
+	all     *rate.Limiter
+	refusal *rate.Limiter // paces the log lines of refusals
+}
+
+// client is one address's bucket and its failures since the bucket was
+// last full.
+type client struct {
+	bucket   *rate.Limiter
+	failures int
 }
 
 func newLimiter() limiter {
-	return limiter{window: 5 * time.Minute, maxIP: 5, maxAll: 20, perIP: map[string][]time.Time{}}
+	return limiter{
+		perIP:   map[string]*client{},
+		all:     rate.NewLimiter(rate.Every(allEvery), allBurst),
+		refusal: rate.NewLimiter(rate.Every(refusalLogEvery), 1),
+	}
 }
 
-// prune drops failures older than the window.
+// untilToken is how long until lim has a token at now; it spends none.
+func untilToken(lim *rate.Limiter, now time.Time) time.Duration {
+	r := lim.ReserveN(now, 1)
+	defer r.CancelAt(now)
+	return r.DelayFrom(now)
+}
+
+// prune forgets the clients whose bucket is full again.
 func (l *limiter) prune(now time.Time) {
-	keep := func(ts []time.Time) []time.Time {
-		i := 0
-		for i < len(ts) && now.Sub(ts[i]) >= l.window {
-			i++
-		}
-		return ts[i:]
-	}
-	l.all = keep(l.all)
-	for ip, ts := range l.perIP {
-		if ts = keep(ts); len(ts) == 0 {
+	for ip, c := range l.perIP {
+		if c.bucket.TokensAt(now) >= float64(c.bucket.Burst()) {
 			delete(l.perIP, ip)
-		} else {
-			l.perIP[ip] = ts
 		}
 	}
 }
 
 // wait returns how long ip must wait before its next attempt (0: it may
-// try now), and whether the refusal should be logged (at most every ten
-// seconds, so that a flood of attempts does not flood the journal).
+// try now), and whether the refusal should be logged (at most every
+// refusalLogEvery, so that a flood of attempts does not flood the
+// journal).
 func (l *limiter) wait(ip string, now time.Time) (time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.prune(now)
-	var d time.Duration
-	if ts := l.perIP[ip]; len(ts) >= l.maxIP {
-		d = ts[len(ts)-l.maxIP].Add(l.window).Sub(now)
-	}
-	if len(l.all) >= l.maxAll {
-		d = max(d, l.all[len(l.all)-l.maxAll].Add(l.window).Sub(now))
+	d := untilToken(l.all, now)
+	if c := l.perIP[ip]; c != nil {
+		d = max(d, untilToken(c.bucket, now))
 	}
 	if d <= 0 {
 		return 0, false
 	}
-	log := now.Sub(l.logged) >= 10*time.Second
-	if log {
-		l.logged = now
-	}
-	return d, log
+	return d, l.refusal.AllowN(now, 1)
 }
 
-// fail records a failed attempt and returns ip's failures in the window.
+// fail records a failed attempt and returns ip's failures since its
+// bucket was last full.
 func (l *limiter) fail(ip string, now time.Time) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.perIP[ip] = append(l.perIP[ip], now)
-	l.all = append(l.all, now)
-	return len(l.perIP[ip])
+	l.prune(now)
+	c := l.perIP[ip]
+	if c == nil {
+		c = &client{bucket: rate.NewLimiter(rate.Every(loginEvery), loginBurst)}
+		l.perIP[ip] = c
+	}
+	// Spent even when the bucket is short (attempts that raced past
+	// wait): every failure counts.
+	c.bucket.ReserveN(now, 1)
+	l.all.ReserveN(now, 1)
+	c.failures++
+	return c.failures
 }
 
 // succeed forgets ip's failures.
@@ -206,27 +230,6 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// sameOrigin rejects form posts from other sites: the session cookie is
-// SameSite=Strict already, and this also stops another site from logging
-// a browser in or out. Browsers say where a request comes from in
-// Sec-Fetch-Site (all current ones) and Origin; tools such as curl send
-// neither, and are no cross-site threat.
-func sameOrigin(r *http.Request) bool {
-	switch r.Header.Get("Sec-Fetch-Site") {
-	case "same-origin":
-		return true
-	case "":
-	default: // cross-site, same-site (another port or subdomain), none
-		return false
-	}
-	o := r.Header.Get("Origin")
-	if o == "" {
-		return true
-	}
-	u, err := url.Parse(o)
-	return err == nil && o != "null" && u.Host == r.Host
-}
-
 // loggedIn tells whether r carries a valid session.
 func (s *Server) loggedIn(r *http.Request) bool {
 	c, err := r.Cookie(cookieName)
@@ -235,11 +238,6 @@ func (s *Server) loggedIn(r *http.Request) bool {
 
 // login checks the password posted and starts a session.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	if !sameOrigin(r) {
-		s.log.Warn("installer page: login from another site refused", "remote", clientIP(r), "origin", r.Header.Get("Origin"))
-		http.Error(w, "login from another site refused", http.StatusForbidden)
-		return
-	}
 	ip, now := clientIP(r), s.now()
 	if d, log := s.limit.wait(ip, now); d > 0 {
 		if log {
@@ -286,10 +284,6 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 
 // logout ends the session.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
-	if !sameOrigin(r) {
-		http.Error(w, "logout from another site refused", http.StatusForbidden)
-		return
-	}
 	if c, err := r.Cookie(cookieName); err == nil {
 		s.sessions.remove(c.Value)
 		s.log.Info("installer page: logged out", "remote", clientIP(r))

@@ -136,10 +136,47 @@ func toBGR(im image.Image) frame.Image {
 }
 
 // countingPreview is the page's live view, counting the frames the
-// pipeline copies for it.
+// pipeline copies for it and noting when it last wanted one.
 type countingPreview struct {
 	*installer.Live
 	copied atomic.Int64
+
+	mu       sync.Mutex
+	lastWant time.Time     // when Wants last said yes
+	after    time.Time     // offers after this are counted (zero: none)
+	offers   int           // frames offered after after
+	enough   chan struct{} // closed at the 10th
+}
+
+func (c *countingPreview) Wants() bool {
+	now := time.Now() // before Live.Wants reads its clock
+	yes := c.Live.Wants()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if yes {
+		c.lastWant = now
+	}
+	if !c.after.IsZero() && now.After(c.after) {
+		if c.offers++; c.offers == 10 {
+			close(c.enough)
+		}
+	}
+	return yes
+}
+
+// offersAfter returns a channel closed once the pipeline has offered
+// ten frames after t.
+func (c *countingPreview) offersAfter(t time.Time) <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.after, c.offers, c.enough = t, 0, make(chan struct{})
+	return c.enough
+}
+
+func (c *countingPreview) wanted() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastWant
 }
 
 func (c *countingPreview) Frame(im frame.Image, at time.Time, faces []track.Detection, tracks []string) {
@@ -539,11 +576,17 @@ func TestBrowser(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized || strings.HasPrefix(string(data), "\xff\xd8") {
 		t.Errorf("the picture without the password: %d", resp.StatusCode)
 	}
-	time.Sleep(time.Until(out.Add(1500 * time.Millisecond))) // the view's Watch is 1 s
-	before := live.copied.Load()
-	time.Sleep(time.Second)
-	if n := live.copied.Load() - before; n != 0 {
-		t.Errorf("%d frames copied in the second after the page stopped watching", n)
+	// The view's Watch is 1 s: from a second after the page's last
+	// request (before the logout), the pipeline still offers every frame
+	// and is asked to copy none.
+	unwatched := out.Add(time.Second)
+	select {
+	case <-live.offersAfter(unwatched):
+	case <-time.After(30 * time.Second):
+		t.Fatal("the pipeline offered no 10 frames in the 30 s after the page stopped watching")
+	}
+	if last := live.wanted(); last.After(unwatched) {
+		t.Errorf("a frame was copied %v after the page stopped watching", last.Sub(out))
 	}
 
 	cancel()

@@ -37,7 +37,21 @@ func (s *Server) handler() http.Handler {
 	if s.opt.TestIndicator != nil {
 		mux.HandleFunc("POST /api/test-indicator", s.private(s.testIndicator))
 	}
-	return s.headers(mux)
+	return s.headers(s.sameOrigin(mux))
+}
+
+// sameOrigin refuses posts from other sites (net/http's
+// CrossOriginProtection: Sec-Fetch-Site, then Origin against Host; tools
+// such as curl send neither and are no cross-site threat). The session
+// cookie is SameSite=Strict already; this also stops another site from
+// logging a browser in or out, or testing the light.
+func (s *Server) sameOrigin(next http.Handler) http.Handler {
+	c := http.NewCrossOriginProtection()
+	c.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.log.Warn("installer page: request from another site refused", "path", r.URL.Path, "remote", clientIP(r), "origin", r.Header.Get("Origin"))
+		http.Error(w, "request from another site refused", http.StatusForbidden)
+	}))
+	return c.Handler(next)
 }
 
 // csp lets the page load only its own script, style and pictures (the
@@ -358,10 +372,6 @@ func (m *fpsMeter) update(now time.Time, frames int64) float64 {
 // testIndicator plays the "regular" pattern, for the installer to check
 // the wiring. At most one every few seconds: it makes noise in a shop.
 func (s *Server) testIndicator(w http.ResponseWriter, r *http.Request) {
-	if !sameOrigin(r) {
-		http.Error(w, "request from another site refused", http.StatusForbidden)
-		return
-	}
 	now := s.now()
 	s.mu.Lock()
 	wait := s.lastTest.Add(testEvery).Sub(now)

@@ -111,8 +111,8 @@ type Options struct {
 	// Decisions is how many of the last decisions the page shows
 	// (default 10).
 	Decisions int
-	// Log receives logins, failed logins and the page turning off
-	// (default: discarded).
+	// Log receives logins, failed logins and the page turning off (nil:
+	// discarded).
 	Log *slog.Logger
 	// TestIndicator, if set, plays the staff's "regular" pattern on the
 	// LED and buzzer: the page's "Test the light" button, so an installer

@@ -299,11 +299,17 @@ func replayCrash(t *testing.T, keyFile string) {
 			select {
 			case runErr = <-done:
 			case <-reached:
-				time.Sleep(time.Duration(rng.IntN(40)) * time.Millisecond)
-				cmd.Process.Signal(syscall.SIGKILL)
-				runErr = <-done
-				killed = true
-				kills++
+				// The kill lands up to 40 ms after the target line, unless
+				// the run ends first (then it is a finished run, not a
+				// kill).
+				select {
+				case runErr = <-done:
+				case <-time.After(time.Duration(rng.IntN(40)) * time.Millisecond):
+					cmd.Process.Signal(syscall.SIGKILL)
+					runErr = <-done
+					killed = true
+					kills++
+				}
 			}
 		} else {
 			runErr = <-done

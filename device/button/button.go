@@ -43,7 +43,8 @@ type Button struct {
 	log  *slog.Logger
 }
 
-// New returns a button on line.
+// New returns a button on line; log receives presses dropped and actions
+// failed (nil: discarded).
 func New(line Line, opt Options, log *slog.Logger) *Button {
 	if opt.Debounce <= 0 {
 		opt.Debounce = 30 * time.Millisecond
@@ -52,7 +53,7 @@ func New(line Line, opt Options, log *slog.Logger) *Button {
 		opt.Poll = 200 * time.Millisecond
 	}
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(slog.DiscardHandler)
 	}
 	return &Button{line: line, opt: opt, log: log}
 }

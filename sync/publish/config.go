@@ -11,6 +11,8 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/cenkalti/backoff/v5"
 )
 
 // Config says where and how to publish. Only Broker is required.
@@ -70,13 +72,15 @@ type Config struct {
 	// Tuning; the defaults suit a shop. InFlight is how many events are
 	// published before waiting for their acknowledgements (default 64);
 	// AckTimeout is how long to wait for one (default 15 s); RetryMin and
-	// RetryMax bound the reconnection back-off (defaults 1 s and 60 s).
+	// RetryMax bound the reconnection back-off (defaults 1 s and 60 s):
+	// the bound doubles from RetryMin to RetryMax with each failure in a
+	// row, and each wait is drawn between half the bound and the bound.
 	InFlight   int
 	AckTimeout time.Duration
 	RetryMin   time.Duration
 	RetryMax   time.Duration
 
-	// Log receives what happens (default slog.Default()).
+	// Log receives what happens (nil: discarded).
 	Log *slog.Logger
 }
 
@@ -106,7 +110,21 @@ func (c *Config) setDefaults() {
 		c.RetryMax = max(60*time.Second, c.RetryMin)
 	}
 	if c.Log == nil {
-		c.Log = slog.Default()
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// backOff is the reconnection back-off (RetryMin, RetryMax). Jitter keeps
+// a chain's devices from reconnecting in step after a head-office outage:
+// ExponentialBackOff draws each wait within ±RandomizationFactor of its
+// interval, so an interval of 3/4 of the bound, ±1/3, spans half the
+// bound to the bound.
+func (c *Config) backOff() *backoff.ExponentialBackOff {
+	return &backoff.ExponentialBackOff{
+		InitialInterval:     c.RetryMin * 3 / 4,
+		MaxInterval:         c.RetryMax * 3 / 4,
+		Multiplier:          2,
+		RandomizationFactor: 1.0 / 3,
 	}
 }
 

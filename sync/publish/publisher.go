@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -308,7 +307,7 @@ func (e fatalError) Unwrap() error { return e.error }
 
 // deliver connects, pumps the outbox, and reconnects with back-off.
 func (p *Publisher) deliver(ctx context.Context, inputDone <-chan struct{}) error {
-	backoff := p.cfg.RetryMin
+	retry := p.cfg.backOff()
 	var lastErr string
 	for {
 		if ctx.Err() != nil {
@@ -327,6 +326,7 @@ func (p *Publisher) deliver(ctx context.Context, inputDone <-chan struct{}) erro
 			if ctx.Err() != nil {
 				return p.stopped(ctx)
 			}
+			wait := retry.NextBackOff()
 			// Say it once loudly, then quietly while it lasts: a shop
 			// offline for a weekend must not fill the log.
 			if msg := err.Error(); msg != lastErr {
@@ -334,22 +334,19 @@ func (p *Publisher) deliver(ctx context.Context, inputDone <-chan struct{}) erro
 				if errors.As(err, &r) {
 					level = slog.LevelError
 				}
-				p.log.Log(ctx, level, "cannot reach the MQTT broker; events are kept in the outbox", "error", err, "pending", p.box.Len(), "retry_in", backoff)
+				p.log.Log(ctx, level, "cannot reach the MQTT broker; events are kept in the outbox", "error", err, "pending", p.box.Len(), "retry_in", wait.Round(time.Millisecond))
 				lastErr = msg
 			} else {
-				p.log.Debug("still cannot reach the MQTT broker", "error", err, "pending", p.box.Len())
+				p.log.Debug("still cannot reach the MQTT broker", "error", err, "pending", p.box.Len(), "retry_in", wait.Round(time.Millisecond))
 			}
-			// Jitter keeps a chain's devices from reconnecting in step
-			// after a head-office outage.
-			wait := backoff/2 + rand.N(backoff/2+1)
 			select {
 			case <-ctx.Done():
 			case <-time.After(wait):
 			}
-			backoff = min(2*backoff, p.cfg.RetryMax)
 			continue
 		}
-		backoff, lastErr = p.cfg.RetryMin, ""
+		retry.Reset()
+		lastErr = ""
 		p.log.Info("connected to the MQTT broker", "pending", p.box.Len())
 		err = p.pump(ctx, s, inputDone)
 		switch {

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/cenkalti/backoff/v5"
+
 	"joren/vision/frame"
 )
 
@@ -81,7 +83,7 @@ type Options struct {
 	Stall time.Duration
 	// Buffers is how many idle frame buffers are kept for reuse (default 4).
 	Buffers int
-	// Log receives connection events (default: discarded).
+	// Log receives connection events (nil: discarded).
 	Log *slog.Logger
 	// Machine says which board this is, for csi sources: libcamera on a
 	// Raspberry Pi, Argus on a Jetson (default: ProbeMachine).
@@ -237,6 +239,7 @@ func (s *Source) Run(ctx context.Context, out chan<- *frame.Frame) error {
 	pos := position{}
 	failures := 0
 	worked := false
+	retry := s.opts.Retry.backOff()
 	for {
 		ss := &session{quit: make(chan struct{}), done: make(chan struct{})}
 		ss.pos.Store(&pos)
@@ -257,6 +260,7 @@ func (s *Source) Run(ctx context.Context, out chan<- *frame.Frame) error {
 		}
 		if ss.frames.Load() > 0 {
 			failures, worked = 0, true
+			retry.Reset()
 		}
 		failures++
 		if a := s.opts.Retry.Attempts; a > 0 && failures >= a {
@@ -266,7 +270,7 @@ func (s *Source) Run(ctx context.Context, out chan<- *frame.Frame) error {
 		if s.spec.Kind == File && ss.opened.Load() {
 			pos.index++ // skip the frame that could not be read
 		}
-		delay := s.backoff(failures)
+		delay := retry.NextBackOff()
 		s.log.Warn("source lost, reopening", "err", err, "failures", failures, "retry_in", delay)
 		s.reconnect.Add(1)
 		select {
@@ -277,12 +281,11 @@ func (s *Source) Run(ctx context.Context, out chan<- *frame.Frame) error {
 	}
 }
 
-func (s *Source) backoff(failures int) time.Duration {
-	d := s.opts.Retry.Min
-	for i := 1; i < failures && d < s.opts.Retry.Max; i++ {
-		d *= 2
-	}
-	return min(d, s.opts.Retry.Max)
+// backOff is the delay before each reopening: Min, doubling with each
+// failure in a row up to Max, without jitter (one box, one camera: no
+// crowd to spread out).
+func (r Retry) backOff() *backoff.ExponentialBackOff {
+	return &backoff.ExponentialBackOff{InitialInterval: r.Min, Multiplier: 2, MaxInterval: r.Max}
 }
 
 // supervise waits for a session to end, and gives up on a live one that

@@ -14,7 +14,8 @@ import (
 // MakeVideo draws a door-camera video of the people in the photos of
 // images (their faces found with dlib's HOG detector from the models in
 // modelDir) and writes its ground truth beside it. Photos that cannot be
-// used are logged. progress, if set, is called as frames are drawn.
+// used are logged (a nil log discards). progress, if set, is called as
+// frames are drawn.
 func MakeVideo(ctx context.Context, modelDir, images, out string, o Options, log *slog.Logger, progress func(done, total int)) (Truth, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

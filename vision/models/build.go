@@ -65,7 +65,8 @@ type BuildOptions struct {
 	// WriteResNet serialises dlib's ResNet (package dlib's WriteResNet).
 	WriteResNet func(path string, layers []Layer) error
 	Client      *http.Client
-	Log         *slog.Logger
+	// Log receives each step of the build (nil: discarded).
+	Log *slog.Logger
 }
 
 // Build provisions a model directory without dlib.net: it converts
@@ -236,7 +237,8 @@ func checkSums(dir, name, want string) error {
 // LoadFaceAPI returns face-api's two ResNet files, checked against their
 // pinned checksums, from src (a directory or the npm tarball) or, if src is
 // empty, from the pinned tarball in cacheDir, downloaded from the npm
-// registry first if needed (cacheDir "" is the user cache directory).
+// registry first if needed (cacheDir "" is the user cache directory). A nil
+// log discards.
 func LoadFaceAPI(ctx context.Context, src, cacheDir string, client *http.Client, log *slog.Logger) (fs.FS, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

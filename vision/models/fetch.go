@@ -69,7 +69,8 @@ type FetchOptions struct {
 	Attempts int
 	// Progress, if set, wraps each download's body (for a progress bar).
 	Progress func(name string, size int64, r io.Reader) io.Reader
-	Log      *slog.Logger
+	// Log receives each download and check (nil: discarded).
+	Log *slog.Logger
 }
 
 // ChecksumError says a downloaded file is not the pinned one.

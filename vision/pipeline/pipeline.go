@@ -87,7 +87,7 @@ type Config struct {
 	Debug Debug
 	// Preview, if set, receives frames for a live view when it wants them.
 	Preview Preview
-	// Log receives the pipeline's events (default: discarded).
+	// Log receives the pipeline's events (nil: discarded).
 	Log *slog.Logger
 }
 
