@@ -211,7 +211,7 @@ func replay(cmd *cobra.Command, g *globals, f *replayFlags) error {
 
 	// --publish: each durable decision also goes to head office as an
 	// anonymised event (docs/events.md).
-	pub, err := f.pf.start(cmd.Context(), g, []string{svc.Model().ID()})
+	pub, err := f.pf.start(cmd.Context(), g, svc.Policy().Zone, []string{svc.Model().ID()})
 	if err != nil {
 		return err
 	}
