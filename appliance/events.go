@@ -9,21 +9,21 @@ import (
 )
 
 // eventKey names the configuration key that sets a field of publish.Setup.
-func eventKey(field string) string {
+func eventKey(field publish.SetupField) string {
 	switch field {
-	case "StateDir":
+	case publish.FieldStateDir:
 		return "device.data_dir"
-	case "Device":
+	case publish.FieldDevice:
 		return "device.id"
-	case "Site":
+	case publish.FieldSite:
 		return "device.site"
-	case "Period":
+	case publish.FieldPeriod:
 		return "events.pseudonym_period"
-	case "PasswordFile":
+	case publish.FieldPasswordFile:
 		return "events.password_file"
-	case "CommandKeyFile":
+	case publish.FieldCommandKeyFile:
 		return "events.command_key_file"
-	case "Broker":
+	case publish.FieldBroker:
 		return "events.broker"
 	}
 	return "events"

@@ -86,17 +86,17 @@ func (f *publishFlags) setup(zone *time.Location, models []string) publish.Setup
 }
 
 // publishFlag names the flag that sets a field of publish.Setup.
-func publishFlag(field string) string {
+func publishFlag(field publish.SetupField) string {
 	switch field {
-	case "StateDir":
+	case publish.FieldStateDir:
 		return "--state"
-	case "Device":
+	case publish.FieldDevice:
 		return "--device"
-	case "Site":
+	case publish.FieldSite:
 		return "--site"
-	case "Period":
+	case publish.FieldPeriod:
 		return "--pseudonym-period"
-	case "PasswordFile":
+	case publish.FieldPasswordFile:
 		return "--mqtt-password-file"
 	}
 	return "--publish"

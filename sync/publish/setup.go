@@ -55,19 +55,32 @@ type Setup struct {
 	Config
 }
 
-// A SetupError is a Setup field that cannot be used. Field is the field's
-// name in Setup (StateDir, Device, Site, Period, PasswordFile,
-// CommandKeyFile, Broker), so that the appliance can name its
-// configuration key and a command its flag.
+// SetupField names a field of Setup in a SetupError.
+type SetupField string
+
+// The fields of Setup that Open can find wrong.
+const (
+	FieldStateDir       SetupField = "StateDir"
+	FieldDevice         SetupField = "Device"
+	FieldSite           SetupField = "Site"
+	FieldPeriod         SetupField = "Period"
+	FieldPasswordFile   SetupField = "PasswordFile"
+	FieldCommandKeyFile SetupField = "CommandKeyFile"
+	FieldBroker         SetupField = "Broker"
+)
+
+// A SetupError is a Setup field that cannot be used: Field says which, so
+// that the appliance can name its configuration key and a command its
+// flag.
 type SetupError struct {
-	Field string
+	Field SetupField
 	Err   error
 }
 
 func (e *SetupError) Error() string { return e.Err.Error() }
 func (e *SetupError) Unwrap() error { return e.Err }
 
-func setupError(field string, err error) error { return &SetupError{Field: field, Err: err} }
+func setupError(field SetupField, err error) error { return &SetupError{Field: field, Err: err} }
 
 // DefaultDevice is a box's name when none is given: its host name, made a
 // valid name (event.DeviceName).
@@ -104,21 +117,21 @@ func (s Setup) check() (event.Period, error) {
 	s = s.withDefaults()
 	if s.Broker != "" {
 		if _, err := ParseBroker(s.Broker); err != nil {
-			return "", setupError("Broker", err)
+			return "", setupError(FieldBroker, err)
 		}
 		if s.Site == "" {
-			return "", setupError("Site", errors.New("a broker needs the shop's name (site)"))
+			return "", setupError(FieldSite, errors.New("a broker needs the shop's name (site)"))
 		}
 	}
 	if err := event.CheckName("site", s.Site); err != nil {
-		return "", setupError("Site", err)
+		return "", setupError(FieldSite, err)
 	}
 	if err := event.CheckName("device", s.Device); err != nil {
-		return "", setupError("Device", err)
+		return "", setupError(FieldDevice, err)
 	}
 	period, err := event.ParsePeriod(s.Period)
 	if err != nil {
-		return "", setupError("Period", err)
+		return "", setupError(FieldPeriod, err)
 	}
 	return period, nil
 }
@@ -144,18 +157,18 @@ func Open(s Setup) (_ *Stack, err error) {
 	if s.PasswordFile != "" {
 		b, err := os.ReadFile(s.PasswordFile)
 		if err != nil {
-			return nil, setupError("PasswordFile", fmt.Errorf("reading the MQTT password: %w", err))
+			return nil, setupError(FieldPasswordFile, fmt.Errorf("reading the MQTT password: %w", err))
 		}
 		cfg.Password = strings.TrimRight(string(b), "\r\n")
 	}
 	if cfg.Commands {
 		if cfg.CommandKey, err = ReadCommandKey(s.CommandKeyFile); err != nil {
-			return nil, setupError("CommandKeyFile", err)
+			return nil, setupError(FieldCommandKeyFile, err)
 		}
 	}
 	box, err := outbox.Open(filepath.Join(s.StateDir, OutboxFile), outbox.Options{Max: s.OutboxMax})
 	if err != nil {
-		return nil, setupError("StateDir", err)
+		return nil, setupError(FieldStateDir, err)
 	}
 	defer func() {
 		if err != nil {
@@ -164,7 +177,7 @@ func Open(s Setup) (_ *Stack, err error) {
 	}()
 	secret, err := event.LoadSecret(filepath.Join(s.StateDir, SecretFile))
 	if err != nil {
-		return nil, setupError("StateDir", err)
+		return nil, setupError(FieldStateDir, err)
 	}
 	maker, err := event.NewMaker(event.Config{Device: s.Device, Site: s.Site, Secret: secret, Period: period, Location: s.Zone})
 	if err != nil {

@@ -134,19 +134,19 @@ func TestOpenErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
 		s     Setup
-		field string
+		field SetupField
 		want  string
 	}{
-		{"broker without site", Setup{Config: Config{Broker: "mqtt://x"}}, "Site", "needs the shop's name"},
-		{"bad broker", Setup{Site: "s", Config: Config{Broker: "http://x"}}, "Broker", "unknown scheme"},
-		{"bad site", Setup{Site: "a/b"}, "Site", "has '/'"},
-		{"bad device", Setup{Device: "a b"}, "Device", "has ' '"},
-		{"bad period", Setup{Period: "never"}, "Period", "want day, week, month or year"},
-		{"missing password file", Setup{PasswordFile: filepath.Join(dir, "nope")}, "PasswordFile", "nope"},
-		{"commands, no key file", Setup{Config: Config{Commands: true}}, "CommandKeyFile", "no command key file"},
-		{"commands, short key", Setup{CommandKeyFile: short, Config: Config{Commands: true}}, "CommandKeyFile", "5 bytes, want at least 16"},
-		{"state is a file", Setup{StateDir: file}, "StateDir", file},
-		{"damaged secret", Setup{StateDir: damaged}, "StateDir", "not hex"},
+		{"broker without site", Setup{Config: Config{Broker: "mqtt://x"}}, FieldSite, "needs the shop's name"},
+		{"bad broker", Setup{Site: "s", Config: Config{Broker: "http://x"}}, FieldBroker, "unknown scheme"},
+		{"bad site", Setup{Site: "a/b"}, FieldSite, "has '/'"},
+		{"bad device", Setup{Device: "a b"}, FieldDevice, "has ' '"},
+		{"bad period", Setup{Period: "never"}, FieldPeriod, "want day, week, month or year"},
+		{"missing password file", Setup{PasswordFile: filepath.Join(dir, "nope")}, FieldPasswordFile, "nope"},
+		{"commands, no key file", Setup{Config: Config{Commands: true}}, FieldCommandKeyFile, "no command key file"},
+		{"commands, short key", Setup{CommandKeyFile: short, Config: Config{Commands: true}}, FieldCommandKeyFile, "5 bytes, want at least 16"},
+		{"state is a file", Setup{StateDir: file}, FieldStateDir, file},
+		{"damaged secret", Setup{StateDir: damaged}, FieldStateDir, "not hex"},
 	} {
 		if tc.s.StateDir == "" {
 			tc.s.StateDir = filepath.Join(t.TempDir(), "state")
