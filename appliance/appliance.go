@@ -8,7 +8,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -180,11 +179,6 @@ func (a *Appliance) Close() error {
 
 func (a *Appliance) resolveDevice() error {
 	c := a.cfg
-	a.device = c.Device.ID
-	if a.device == "" {
-		host, _ := os.Hostname()
-		a.device = event.DeviceName(host)
-	}
 	a.zone = time.Local
 	if c.Device.Timezone != "" {
 		z, err := time.LoadLocation(c.Device.Timezone)
@@ -287,72 +281,6 @@ func (f forgetter) Forget(_ context.Context, id string) error {
 }
 
 func (f forgetter) Visitors(ctx context.Context) ([]string, error) { return f.svc.Visitors(ctx) }
-
-func (a *Appliance) openEvents() error {
-	c := a.cfg
-	box, err := outbox.Open(filepath.Join(a.dataDir, "outbox.db"), outbox.Options{Max: c.Events.OutboxMax})
-	if err != nil {
-		return err
-	}
-	a.box = box
-	a.onClose(box.Close)
-	secret, err := event.LoadSecret(filepath.Join(a.dataDir, "device-secret"))
-	if err != nil {
-		return err
-	}
-	period, err := event.ParsePeriod(c.Events.PseudonymPeriod)
-	if err != nil {
-		return fmt.Errorf("events.pseudonym_period: %w", err)
-	}
-	site := c.Device.Site
-	if site == "" {
-		site = "shop" // only kept, never sent: a broker needs device.site
-	}
-	maker, err := event.NewMaker(event.Config{Device: a.device, Site: site, Secret: secret, Period: period, Location: a.zone})
-	if err != nil {
-		return err
-	}
-	a.maker = maker
-	pc := publish.Config{
-		Broker:    c.Events.Broker,
-		Username:  c.Events.User,
-		CAFile:    c.Events.CAFile,
-		CertFile:  c.Events.CertFile,
-		KeyFile:   c.Events.KeyFile,
-		Version:   a.o.Version,
-		Models:    []string{a.model.ID()},
-		Discovery: c.Events.Discovery,
-		Commands:  c.Events.Commands,
-		// Let shutdown deliver what it can, then leave the rest for the
-		// next start.
-		DrainTimeout: 5 * time.Second,
-		Log:          a.log,
-	}
-	if c.Events.PasswordFile != "" {
-		b, err := os.ReadFile(c.Events.PasswordFile)
-		if err != nil {
-			return fmt.Errorf("events.password_file: %w", err)
-		}
-		pc.Password = strings.TrimRight(string(b), "\r\n")
-	}
-	if c.Events.Commands {
-		key, err := os.ReadFile(c.Events.CommandKeyFile)
-		if err != nil {
-			return fmt.Errorf("events.command_key_file: %w", err)
-		}
-		pc.CommandKey = []byte(strings.TrimSpace(string(key)))
-		pc.Identities = forgetter{a.svc}
-	}
-	pub, err := publish.New(pc, maker, box)
-	if err != nil {
-		return fmt.Errorf("events: %w", err)
-	}
-	a.pub = pub
-	if c.Events.Broker == "" {
-		a.log.Warn("no MQTT broker configured (events.broker): visit events are kept in the outbox until one is", "outbox", box.Path(), "pending", box.Len())
-	}
-	return nil
-}
 
 func (a *Appliance) openIndicator() error {
 	c := a.cfg.Indicator

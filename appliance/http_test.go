@@ -111,6 +111,12 @@ func TestOpenErrors(t *testing.T) {
 		{"pin", func(c *config.Config) { c.Indicator = config.Indicator{Kind: "gpio", LED: "GPIO99"} }, "indicator.led:"},
 		{"clock", func(c *config.Config) { c.Camera.Clock = filepath.Join(t.TempDir(), "none.json") }, "camera.clock:"},
 		{"password", func(c *config.Config) { c.Events.Broker, c.Events.PasswordFile = "mqtt://127.0.0.1:1", "/nonexistent" }, "events.password_file:"},
+		{"command key", func(c *config.Config) {
+			c.Events.Broker, c.Events.Commands, c.Events.CommandKeyFile = "mqtt://127.0.0.1:1", true, filepath.Join(t.TempDir(), "none")
+		}, "events.command_key_file:"},
+		{"device secret", func(c *config.Config) {
+			os.MkdirAll(filepath.Join(c.Device.DataDir, "device-secret"), 0o700) // a directory where the secret should be
+		}, "device.data_dir:"},
 		{"key directory", func(c *config.Config) { c.Store.KeyFile = filepath.Join(t.TempDir(), "gone", "store.key") }, "store.key_file:"},
 		{"bad key", func(c *config.Config) {
 			c.Store.KeyFile = filepath.Join(t.TempDir(), "store.key")

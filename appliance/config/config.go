@@ -1,5 +1,14 @@
 package config
 
+import (
+	"time"
+
+	"joren/cluster/identity"
+	"joren/cluster/store"
+	"joren/sync/event"
+	"joren/sync/outbox"
+)
+
 // Config is the whole configuration. Every field has a `doc` tag (the
 // comment printed above it in the annotated defaults) and the default in
 // Default.
@@ -110,19 +119,24 @@ type Log struct {
 }
 
 // Default returns the configuration used for every key the file does not
-// set.
+// set. The regular policy, the store's limits and the events' defaults are
+// their packages' own, so the device and the commands agree.
 func Default() Config {
+	pol := identity.DefaultPolicy(nil)
+	lim := store.DefaultLimits()
 	return Config{
 		Device: Device{DataDir: "/data/joren", Models: "/usr/share/joren/models"},
 		Camera: Camera{Source: "/dev/video0", Width: 640, Height: 480, FPS: 15},
 		Vision: Vision{Embedder: "dlib", Detector: "hog", DetectWidth: 640, MinFace: 80, MinSharpness: 100, MinFrontal: 0.4, Descriptors: 3},
 		Store: Store{
-			KeyFile: "/run/joren/store.key", Mode: "counting", RetentionDays: 90,
-			MaxIdentities: 50000, MaxBytes: 256 << 20, MaintainHour: 3,
+			KeyFile: "/run/joren/store.key", Mode: string(store.Counting), RetentionDays: pol.Retention,
+			MaxIdentities: lim.MaxIdentities, MaxBytes: lim.MaxBytes, MaintainHour: 3,
 		},
-		Regular:   Regular{Days: 3, WindowDays: 30, MergeMinutes: 10},
+		Regular: Regular{
+			Days: pol.RegularDays, WindowDays: pol.Window, MergeMinutes: int(pol.MergeWindow / time.Minute),
+		},
 		Indicator: Indicator{Kind: "gpio", LED: "GPIO17", Buzzer: "GPIO27"},
-		Events:    Events{PseudonymPeriod: "month", OutboxMax: 100000},
+		Events:    Events{PseudonymPeriod: string(event.Month), OutboxMax: outbox.DefaultMax},
 		HTTP:      HTTP{Listen: "127.0.0.1:9180"},
 		Installer: Installer{Listen: ":8080", PasswordFile: "/run/joren/installer.password", OffAfterMinutes: 120},
 		Log:       Log{Level: "info", Format: "text"},

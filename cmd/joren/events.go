@@ -67,7 +67,7 @@ func newEventsPublishCommand(g *globals) *cobra.Command {
 				defer fh.Close()
 				r, name = fh, args[0]
 			}
-			pub, err := pf.start(cmd.Context(), g, []string{installedModel(g, g.modelDir).ID()})
+			pub, err := pf.start(cmd.Context(), g, nil, []string{installedModel(g, g.modelDir).ID()})
 			if err != nil {
 				return err
 			}
@@ -147,7 +147,7 @@ func newEventsStatusCommand(g *globals) *cobra.Command {
 		Short: "Show the event outbox: events waiting, dropped, visit counters",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path := filepath.Join(state, "outbox.db")
+			path := filepath.Join(state, publish.OutboxFile)
 			if _, err := os.Stat(path); err != nil {
 				return fmt.Errorf("no outbox at %s (events were never published with --state %s): %w", path, state, err)
 			}
@@ -197,7 +197,7 @@ func newEventsCommandCommand(g *globals) *cobra.Command {
 		Short: "Print a signed command for a device's command topic",
 		Long: `command prints a command for joren/SITE/DEVICE/command, signed with the
 command key shared with the device (at least 16 bytes; the file's text, without
-its final newline). Send it within 5 minutes:
+surrounding white space, as the device reads it). Send it within 5 minutes:
 
   joren events command --key-file key forget --visitor 3f2a... --period 2026-05 |
       mosquitto_pub -h BROKER -t joren/SHOP/DEVICE/command -q 1 -s
@@ -216,13 +216,9 @@ The device answers on joren/SHOP/DEVICE/reply.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			key, err := os.ReadFile(keyFile)
+			key, err := publish.ReadCommandKey(keyFile)
 			if err != nil {
-				return fmt.Errorf("reading the command key: %w", err)
-			}
-			key = []byte(strings.TrimRight(string(key), "\r\n"))
-			if len(key) < 16 {
-				return fmt.Errorf("command key %s has %d bytes, want at least 16", keyFile, len(key))
+				return err
 			}
 			now := time.Now().UTC()
 			if id == "" {

@@ -10,9 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"joren/cluster"
-	"joren/cluster/identity"
 	"joren/cluster/month"
-	"joren/cluster/store"
 	"joren/vocab"
 )
 
@@ -89,15 +87,11 @@ Measuring (docs/identity.md):
 			default:
 				return usagef("--scorer %q: want auto, plda or distance", f.scorer)
 			}
-			if f.sf.mode != "" {
-				if _, err := store.ParseMode(f.sf.mode); err != nil {
-					return usagef("--mode: %v", err)
-				}
-			}
 			if f.sweep != "" && f.pf.enabled() {
 				return usagef("--sweep publishes nothing: leave out --publish")
 			}
-			if _, err := f.sf.policy(); err != nil {
+			// --store is optional: a temporary store is made without it.
+			if _, err := f.sf.settings(); err != nil {
 				return err
 			}
 			return f.pf.check()
@@ -127,36 +121,23 @@ Measuring (docs/identity.md):
 }
 
 func replay(cmd *cobra.Command, g *globals, f *replayFlags) error {
-	pol, err := f.sf.policy()
-	if err != nil {
-		return err
-	}
-	dir := f.sf.dir
+	// Without --store (JOREN_STORE does not count here), a temporary
+	// store, deleted at the end.
 	if !cmd.Flags().Changed("store") {
-		dir = ""
-	}
-	if dir == "" {
 		tmp, err := os.MkdirTemp("", "joren-replay-")
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(tmp)
-		dir = tmp
+		f.sf.dir = tmp
 	}
 	// A new store records the installed model; an existing one keeps its own.
-	var model vocab.Model
-	if _, err := os.Stat(dir + "/" + store.FileName); err != nil {
-		model = installedModel(g, g.modelDir)
-	}
-	st, err := f.sf.openStore(g, dir, model, true, false)
+	st, err := f.sf.open(g, storeRequest{access: create, noSpace: f.scorer == "distance"})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	svc, err := identity.New(st, identity.Options{Policy: pol, Log: g.log, NoSpace: f.scorer == "distance", Mode: store.Mode(f.sf.mode)})
-	if err != nil {
-		return err
-	}
+	svc := st.svc
 	if f.scorer == "plda" && svc.Scorer() != "plda" {
 		return usagef("--scorer plda: model %s has no learnt space", svc.Model().ID())
 	}
@@ -211,7 +192,7 @@ func replay(cmd *cobra.Command, g *globals, f *replayFlags) error {
 
 	// --publish: each durable decision also goes to head office as an
 	// anonymised event (docs/events.md).
-	pub, err := f.pf.start(cmd.Context(), g, []string{svc.Model().ID()})
+	pub, err := f.pf.start(cmd.Context(), g, svc.Policy().Zone, []string{svc.Model().ID()})
 	if err != nil {
 		return err
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"joren/internal/logtest"
 	"joren/vision/frame"
 	"joren/vision/internal/matleak"
 )
@@ -161,8 +162,8 @@ func TestCSIOpen(t *testing.T) {
 
 	// On a Raspberry Pi without a camera, libcamera itself says so, at
 	// every attempt.
-	var logs logBuffer
-	src, err := Open("csi", Options{Machine: machine(pi5), Retry: Retry{Min: 10 * time.Millisecond, Attempts: 2}, Log: logs.logger()})
+	var logs logtest.Buffer
+	src, err := Open("csi", Options{Machine: machine(pi5), Retry: Retry{Min: 10 * time.Millisecond, Attempts: 2}, Log: logs.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,9 +206,9 @@ func runLive(src *Source) (out chan *frame.Frame, cancel context.CancelFunc, don
 // pipeline says, at the pipeline's pace.
 func TestPipelineFrames(t *testing.T) {
 	matleak.Check(t)
-	var logs logBuffer
+	var logs logtest.Buffer
 	// foreground-color is ARGB: red 0x20, green 0x40, blue 0xc0.
-	src, err := Open("gst:videotestsrc is-live=true pattern=solid-color foreground-color=0xff2040c0 ! video/x-raw,width=322,height=181,framerate=30/1", Options{Log: logs.logger()})
+	src, err := Open("gst:videotestsrc is-live=true pattern=solid-color foreground-color=0xff2040c0 ! video/x-raw,width=322,height=181,framerate=30/1", Options{Log: logs.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,14 +279,10 @@ func rawFrame(w, h, n int) (padded, packed []byte) {
 }
 
 // waitLog waits until the log says want.
-func waitLog(t *testing.T, logs *logBuffer, want string) {
+func waitLog(t *testing.T, logs *logtest.Buffer, want string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(logs.String(), want) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the log never said %q: %s", want, logs.String())
-		}
-		time.Sleep(5 * time.Millisecond)
+	if !logs.WaitFor(20*time.Second, func(log string) bool { return strings.Contains(log, want) }) {
+		t.Fatalf("the log never said %q: %s", want, logs.String())
 	}
 }
 
@@ -303,7 +300,7 @@ func TestPipelineStallsEndsComesBack(t *testing.T) {
 	}
 	defer pr.Close()
 	defer pw.Close()
-	var logs logBuffer
+	var logs logtest.Buffer
 	src, err := Open(fmt.Sprintf("gst:fdsrc fd=%d ! rawvideoparse format=bgr width=%d height=%d framerate=10/1", pr.Fd(), w, h),
 		Options{Stall: 400 * time.Millisecond, Retry: Retry{Min: 20 * time.Millisecond, Attempts: 2},
 			Log: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
@@ -372,8 +369,8 @@ func TestPipelineStallsEndsComesBack(t *testing.T) {
 // element's own words and reopened; a URL's password never shows.
 func TestPipelineFailures(t *testing.T) {
 	matleak.Check(t)
-	var logs logBuffer
-	src, err := Open("gst:videotestsrc is-live=true ! video/x-raw,width=64,height=48,framerate=100/1 ! identity error-after=3", Options{Retry: Retry{Min: 10 * time.Millisecond}, Log: logs.logger()})
+	var logs logtest.Buffer
+	src, err := Open("gst:videotestsrc is-live=true ! video/x-raw,width=64,height=48,framerate=100/1 ! identity error-after=3", Options{Retry: Retry{Min: 10 * time.Millisecond}, Log: logs.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -397,8 +394,8 @@ func TestPipelineFailures(t *testing.T) {
 
 	// A pipeline that never delivers a frame is given up after Stall, and
 	// its connection closed at once.
-	logs = logBuffer{}
-	src, err = Open("gst:videotestsrc is-live=true ! identity drop-probability=1", Options{Stall: 300 * time.Millisecond, Retry: Retry{Attempts: 1}, Log: logs.logger()})
+	logs = logtest.Buffer{}
+	src, err = Open("gst:videotestsrc is-live=true ! identity drop-probability=1", Options{Stall: 300 * time.Millisecond, Retry: Retry{Attempts: 1}, Log: logs.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,8 +411,8 @@ func TestPipelineFailures(t *testing.T) {
 		t.Error("the stalled pipeline was not closed")
 	}
 
-	logs = logBuffer{}
-	src, err = Open("gst:uridecodebin uri=rtsp://admin:s3cret@127.0.0.1:9/live", Options{Retry: Retry{Min: 10 * time.Millisecond, Attempts: 2}, Log: logs.logger()})
+	logs = logtest.Buffer{}
+	src, err = Open("gst:uridecodebin uri=rtsp://admin:s3cret@127.0.0.1:9/live", Options{Retry: Retry{Min: 10 * time.Millisecond, Attempts: 2}, Log: logs.Logger()})
 	if err != nil {
 		t.Fatal(err)
 	}

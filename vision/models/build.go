@@ -21,6 +21,8 @@ import (
 	"strings"
 	"testing/fstest"
 	"time"
+
+	"joren/internal/atomicfile"
 )
 
 // FaceAPI pins the npm package whose weights are dlib's ResNet: the tarball
@@ -190,7 +192,7 @@ func installFile(dir, tmp, name string) error {
 		return err
 	}
 	defer f.Close()
-	return writeFileAtomic(filepath.Join(dir, name), f)
+	return atomicfile.Copy(filepath.Join(dir, name), f, 0o644)
 }
 
 func copyInto(dir, src, name string) error {
@@ -199,7 +201,7 @@ func copyInto(dir, src, name string) error {
 		return fmt.Errorf("copying model file: %w", err)
 	}
 	defer f.Close()
-	return writeFileAtomic(filepath.Join(dir, name), f)
+	return atomicfile.Copy(filepath.Join(dir, name), f, 0o644)
 }
 
 // checkSums checks dir/name against the line for name in dir/SHA256SUMS and
@@ -354,7 +356,7 @@ func cachedDownload(ctx context.Context, dir, url, sha, what string, client *htt
 	if got := hex.EncodeToString(sum[:]); got != sha {
 		return "", &ChecksumError{URL: url, Got: got, Want: sha}
 	}
-	if err := writeFileAtomic(p, bytes.NewReader(body)); err != nil {
+	if err := atomicfile.WriteFile(p, body, 0o644); err != nil {
 		return "", err
 	}
 	return p, nil

@@ -14,6 +14,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"joren/internal/atomicfile"
 )
 
 // DlibBaseURL is where dlib's author publishes the official model files.
@@ -193,7 +195,7 @@ func fetchOne(ctx context.Context, o FetchOptions, r Remote) (Entry, error) {
 		return Entry{}, fmt.Errorf("reading back %s: %w", part.Name(), err)
 	}
 	out := filepath.Join(o.Dir, r.Name)
-	if err := writeFileAtomic(out, bzip2.NewReader(part)); err != nil {
+	if err := atomicfile.Copy(out, bzip2.NewReader(part), 0o644); err != nil {
 		return Entry{}, fmt.Errorf("decompressing %s: %w", r.URL, err)
 	}
 	sum, size, err := fileSHA256(out)
