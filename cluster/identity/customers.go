@@ -119,7 +119,7 @@ func (s *Service) AddCustomer(name, note string, sources []string, descs [][]flo
 	if err != nil {
 		return Enrolment{}, fmt.Errorf("enrolling customer %s: %w", name, err)
 	}
-	s.enrolled[rec.ID] = enrolExemplars(e.Customer)
+	s.enrolled[rec.ID] = enrolExemplars(e.Customer.Exemplars)
 	feat, n := s.featureOf(rec, nil)
 	s.idx.put(rec.ID, feat, n)
 	return e, nil

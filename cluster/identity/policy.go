@@ -98,3 +98,14 @@ func (p Policy) fill() Policy {
 	}
 	return p
 }
+
+// daysIn counts the days within the window as of today.
+func daysIn(days []int32, today int32, pol Policy) int {
+	n := 0
+	for _, d := range days {
+		if pol.InWindow(d, today) {
+			n++
+		}
+	}
+	return n
+}

@@ -260,8 +260,9 @@ func TestTogether(t *testing.T) {
 	e := newEnv(t, store.Limits{}, identity.Options{})
 	a := e.observe(1, t0)
 	// Person 1 again, but together with visit a: the matcher must not
-	// attach it to a's identity.
-	b := e.observe(1, t0.Add(30*time.Second), a.Visit)
+	// attach it to a's identity. (A visit not decided yet, listed first,
+	// rules nothing out and hides nothing.)
+	b := e.observe(1, t0.Add(30*time.Second), "v-undecided", a.Visit)
 	if b.Visitor == a.Visitor {
 		t.Fatalf("two people seen together attached to one identity %s", a.Visitor)
 	}
