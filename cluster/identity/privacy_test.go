@@ -140,7 +140,7 @@ func TestConsentMode(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].Name != "Hanako" || list[0].Visits != 3 || !list[0].Regular || list[0].Note != "consent form 12" || len(list[0].Exemplars) != 2 {
 		t.Errorf("customers %+v %v", list, err)
 	}
-	s, err := identity.Summarize(e.st, identity.Policy{}, t0.AddDate(0, 0, 3))
+	s, err := identity.Summarise(e.st, identity.Policy{}, t0.AddDate(0, 0, 3))
 	if err != nil || s.Mode != "consent" || s.Customers != 1 || s.Passages != 3 || s.Identities != 1 {
 		t.Errorf("stats %+v %v", s, err)
 	}

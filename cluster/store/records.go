@@ -147,21 +147,23 @@ type Customer struct {
 // Limits bound a store. Zero fields take DefaultLimits' values.
 type Limits struct {
 	// MaxIdentities caps the number of known visitors.
-	MaxIdentities int
+	MaxIdentities int `json:"max_identities"`
 	// MaxExemplars caps the exemplars (visits) kept per identity: the
 	// oldest goes first.
-	MaxExemplars int
+	MaxExemplars int `json:"max_exemplars"`
 	// MaxBytes caps the bytes of records (identities, visit log, staff);
 	// the file itself stays within about twice that (bbolt's pages and
 	// free list).
-	MaxBytes int64
+	MaxBytes int64 `json:"max_bytes"`
 	// MaxApart caps the cannot-link list of an identity.
-	MaxApart int
+	MaxApart int `json:"max_apart"`
 	// MaxStaff caps staff members, and MaxStaffExemplars their faces.
-	MaxStaff, MaxStaffExemplars int
+	MaxStaff          int `json:"max_staff"`
+	MaxStaffExemplars int `json:"max_staff_exemplars"`
 	// MaxCustomers caps enrolled customers, and MaxCustomerExemplars
 	// their enrolled faces.
-	MaxCustomers, MaxCustomerExemplars int
+	MaxCustomers         int `json:"max_customers"`
+	MaxCustomerExemplars int `json:"max_customer_exemplars"`
 }
 
 // DefaultLimits suit a few hundred new faces a day on an SD card: 50,000

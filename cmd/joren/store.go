@@ -166,7 +166,7 @@ An encrypted store needs its key file: --key-file FILE or JOREN_STORE_KEY_FILE
 				return err
 			}
 			defer st.Close()
-			s, err := identity.Summarize(st, pol, time.Now())
+			s, err := identity.Summarise(st, pol, time.Now())
 			if err != nil {
 				return err
 			}
