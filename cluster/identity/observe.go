@@ -292,8 +292,7 @@ func (s *Service) learn(o *observation) {
 		s.idx.put(o.rec.ID, feat, n)
 	}
 	for _, id := range o.removed {
-		s.idx.remove(id)
-		delete(s.enrolled, id)
+		s.unload(id)
 	}
 	if len(o.removed) > 0 {
 		s.log.Info("identities removed to stay within limits", "count", len(o.removed))

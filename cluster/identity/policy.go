@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 )
@@ -84,18 +85,10 @@ func (p Policy) InWindow(day, today int32) bool {
 // fill sets zero fields from the defaults (the zone excepted).
 func (p Policy) fill() Policy {
 	d := DefaultPolicy(p.Zone)
-	if p.RegularDays == 0 {
-		p.RegularDays = d.RegularDays
-	}
-	if p.Window == 0 {
-		p.Window = d.Window
-	}
-	if p.MergeWindow == 0 {
-		p.MergeWindow = d.MergeWindow
-	}
-	if p.Retention == 0 {
-		p.Retention = d.Retention
-	}
+	p.RegularDays = cmp.Or(p.RegularDays, d.RegularDays)
+	p.Window = cmp.Or(p.Window, d.Window)
+	p.MergeWindow = cmp.Or(p.MergeWindow, d.MergeWindow)
+	p.Retention = cmp.Or(p.Retention, d.Retention)
 	return p
 }
 

@@ -24,16 +24,7 @@ import (
 // set.
 func newModeEnv(t testing.TB, mode store.Mode, keyFile string, o identity.Options) *env {
 	t.Helper()
-	st, err := store.Open(t.TempDir(), store.Options{Model: toy, Create: true, NoSync: true, Mode: mode, KeyFile: keyFile})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	svc, err := identity.New(st, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{t: t, st: st, svc: svc, rng: rand.New(rand.NewPCG(1, 2))}
+	return openEnv(t, store.Options{Mode: mode, KeyFile: keyFile}, o)
 }
 
 // enrol enrols person who as customer name, with two faces.

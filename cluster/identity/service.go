@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -62,24 +63,12 @@ func DefaultParams(kind string) Params {
 }
 
 func (p Params) fill(d Params) Params {
-	if p.ReturnLogOdds == 0 {
-		p.ReturnLogOdds = d.ReturnLogOdds
-	}
-	if p.StaffLLR == 0 {
-		p.StaffLLR = d.StaffLLR
-	}
-	if p.Margin == 0 {
-		p.Margin = d.Margin
-	}
-	if p.Candidates == 0 {
-		p.Candidates = d.Candidates
-	}
-	if p.MergeLogOdds == 0 {
-		p.MergeLogOdds = d.MergeLogOdds
-	}
-	if p.SplitLogOdds == 0 {
-		p.SplitLogOdds = d.SplitLogOdds
-	}
+	p.ReturnLogOdds = cmp.Or(p.ReturnLogOdds, d.ReturnLogOdds)
+	p.StaffLLR = cmp.Or(p.StaffLLR, d.StaffLLR)
+	p.Margin = cmp.Or(p.Margin, d.Margin)
+	p.Candidates = cmp.Or(p.Candidates, d.Candidates)
+	p.MergeLogOdds = cmp.Or(p.MergeLogOdds, d.MergeLogOdds)
+	p.SplitLogOdds = cmp.Or(p.SplitLogOdds, d.SplitLogOdds)
 	return p
 }
 
@@ -264,6 +253,24 @@ func enrolExemplars(descs [][]float32) []store.Exemplar {
 		ex = append(ex, store.Exemplar{Count: 1, Mean: d})
 	}
 	return ex
+}
+
+// addFaces adds enrolled faces (descriptors) and the names of their
+// sources to a staff member's or a customer's, keeping the newest max:
+// faces change slowly, and the latest enrolment says most.
+func addFaces(sources []string, faces [][]float32, newSources []string, newFaces [][]float32, max int) ([]string, [][]float32) {
+	sources, faces = append(sources, newSources...), append(faces, newFaces...)
+	if over := len(faces) - max; over > 0 {
+		sources, faces = slices.Delete(sources, 0, over), slices.Delete(faces, 0, over)
+	}
+	return sources, faces
+}
+
+// unload drops an identity deleted from the store from memory: its index
+// entry and an enrolled customer's faces. Under s.mu.
+func (s *Service) unload(id string) {
+	s.idx.remove(id)
+	delete(s.enrolled, id)
 }
 
 // featureOf is an identity's feature and count: its visits' exemplars,

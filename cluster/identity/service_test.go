@@ -50,7 +50,15 @@ type env struct {
 
 func newEnv(t testing.TB, lim store.Limits, o identity.Options) *env {
 	t.Helper()
-	st, err := store.Open(t.TempDir(), store.Options{Model: toy, Create: true, Limits: lim, NoSync: true, Zone: zoneName(o.Policy.Zone)})
+	return openEnv(t, store.Options{Limits: lim, Zone: zoneName(o.Policy.Zone)}, o)
+}
+
+// openEnv makes a new store of the toy model (so adds to its options) and
+// a service on it.
+func openEnv(t testing.TB, so store.Options, o identity.Options) *env {
+	t.Helper()
+	so.Model, so.Create, so.NoSync = toy, true, true
+	st, err := store.Open(t.TempDir(), so)
 	if err != nil {
 		t.Fatal(err)
 	}

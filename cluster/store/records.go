@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"fmt"
 	"joren/vocab"
 	"time"
@@ -183,29 +184,13 @@ func DefaultLimits() Limits {
 
 func (l Limits) fill() Limits {
 	d := DefaultLimits()
-	if l.MaxIdentities == 0 {
-		l.MaxIdentities = d.MaxIdentities
-	}
-	if l.MaxExemplars == 0 {
-		l.MaxExemplars = d.MaxExemplars
-	}
-	if l.MaxBytes == 0 {
-		l.MaxBytes = d.MaxBytes
-	}
-	if l.MaxApart == 0 {
-		l.MaxApart = d.MaxApart
-	}
-	if l.MaxStaff == 0 {
-		l.MaxStaff = d.MaxStaff
-	}
-	if l.MaxStaffExemplars == 0 {
-		l.MaxStaffExemplars = d.MaxStaffExemplars
-	}
-	if l.MaxCustomers == 0 {
-		l.MaxCustomers = d.MaxCustomers
-	}
-	if l.MaxCustomerExemplars == 0 {
-		l.MaxCustomerExemplars = d.MaxCustomerExemplars
-	}
+	l.MaxIdentities = cmp.Or(l.MaxIdentities, d.MaxIdentities)
+	l.MaxExemplars = cmp.Or(l.MaxExemplars, d.MaxExemplars)
+	l.MaxBytes = cmp.Or(l.MaxBytes, d.MaxBytes)
+	l.MaxApart = cmp.Or(l.MaxApart, d.MaxApart)
+	l.MaxStaff = cmp.Or(l.MaxStaff, d.MaxStaff)
+	l.MaxStaffExemplars = cmp.Or(l.MaxStaffExemplars, d.MaxStaffExemplars)
+	l.MaxCustomers = cmp.Or(l.MaxCustomers, d.MaxCustomers)
+	l.MaxCustomerExemplars = cmp.Or(l.MaxCustomerExemplars, d.MaxCustomerExemplars)
 	return l
 }
