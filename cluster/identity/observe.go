@@ -37,15 +37,15 @@ func (s *Service) Observe(ctx context.Context, v vocab.Visit) (vocab.Decision, e
 
 	m := mean(v.Descriptors)
 	s.q.reset(s.sc.feature(m, s.feat), len(v.Descriptors))
-	var o *observation
+	var o observation
 	err := s.st.Update(func(tx *store.Tx) error {
-		o = &observation{v: v, mean: m, before: v.Start.AddDate(0, 0, -s.policy.Retention)}
-		return s.observe(tx, o)
+		o = observation{v: v, mean: m, before: v.Start.AddDate(0, 0, -s.policy.Retention)}
+		return s.observe(tx, &o)
 	})
 	if err != nil {
 		return vocab.Decision{}, fmt.Errorf("visit %s: %w", v.ID, err)
 	}
-	s.learn(o)
+	s.learn(&o)
 	return o.d, nil
 }
 
@@ -58,7 +58,7 @@ type observation struct {
 	// before is retention's horizon as of the visit.
 	before time.Time
 	// apart are the identities of the people seen at the same time, and
-	// notStaff the staff members among them.
+	// notStaff the staff members among them (nil when there are none).
 	apart, notStaff map[string]bool
 	// top are the best two identities (apart left out), prior the log
 	// prior odds of each.
@@ -127,6 +127,9 @@ func (s *Service) decidedBefore(tx *store.Tx, o *observation) (bool, error) {
 // visits of Visit.Together): people side by side are other people, so
 // their identities and staff members are ruled out.
 func (s *Service) together(tx *store.Tx, o *observation) error {
+	if len(o.v.Together) == 0 {
+		return nil // most visits: no maps to make
+	}
 	o.apart, o.notStaff = map[string]bool{}, map[string]bool{}
 	for _, other := range o.v.Together {
 		rec, ok, err := tx.Visit(other)

@@ -43,7 +43,7 @@ func (tx *Tx) PutAlias(from, to string, at time.Time) error {
 		return err
 	}
 	val := aliasValue(to, at)
-	for _, k := range append(keys, tx.name(bAliases, from)) {
+	for _, k := range append(keys, []byte(from)) {
 		if err := tx.put(bAliases, k, val, tx.size(bAliases, k)); err != nil {
 			return err
 		}
@@ -54,7 +54,7 @@ func (tx *Tx) PutAlias(from, to string, at time.Time) error {
 // Resolve follows merge aliases: the id under which identity id lives now
 // (id itself if it was never merged away).
 func (tx *Tx) Resolve(id string) (string, error) {
-	v, _, err := tx.get(bAliases, tx.name(bAliases, id))
+	v, _, err := tx.get(bAliases, []byte(id))
 	if err != nil || v == nil {
 		return id, err
 	}

@@ -178,19 +178,21 @@ func (s *Store) encrypt(keyFile string) (err error) {
 	s.mu.Lock()
 	s.meta = meta
 	s.mu.Unlock()
-	s.keys, s.keyCreated = sealedKeying{key}, made
+	s.keys, s.keyCreated = keying{key}, made
 	return nil
 }
 
 // encryptRecord is one record of a plain store as an encrypted store holds
 // it: read with the plain keying, written with the sealed one.
 func encryptRecord(key *Key, bucket, k, v []byte) ([]byte, []byte, error) {
-	var from plainKeying
-	to := sealedKeying{key}
+	var from keying
+	to := keying{key}
 	switch string(bucket) {
 	case string(bMeta), string(bDirty):
 		return k, v, nil
-	case string(bIdentities), string(bAliases), string(bVisits), string(bStaff), string(bCustomers):
+	case string(bIdentities), string(bAliases):
+		return k, to.seal(bucket, k, v), nil
+	case string(bVisits), string(bStaff), string(bCustomers):
 		nk := to.name(bucket, string(k))
 		return nk, to.seal(bucket, nk, v), nil
 	case string(bSeen):
@@ -198,14 +200,14 @@ func encryptRecord(key *Key, bucket, k, v []byte) ([]byte, []byte, error) {
 		if err != nil {
 			return nil, nil, err
 		}
-		nk := to.seenKey(t, id)
-		return nk, to.seal(bSeen, nk, to.seenValue(t, id, flags)), nil
+		nk := to.seenKey(t, string(id))
+		return nk, to.seal(bSeen, nk, to.seenValue(t, string(id), flags)), nil
 	case string(bByIdentity):
 		i := bytes.IndexByte(k, 0)
 		if i < 0 {
 			return nil, nil, fmt.Errorf("bad by-identity key")
 		}
-		return append(to.byIdentity(string(k[:i])), to.name(bVisits, string(k[i+1:]))...), nil, nil
+		return to.byIdentity(string(k[:i]), to.name(bVisits, string(k[i+1:]))), nil, nil
 	}
 	return nil, nil, fmt.Errorf("unknown bucket")
 }

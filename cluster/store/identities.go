@@ -49,7 +49,7 @@ func (tx *Tx) identityAt(k []byte) (Identity, int64, error) {
 
 // Identity returns the identity with id.
 func (tx *Tx) Identity(id string) (Identity, bool, error) {
-	rec, size, err := tx.identityAt(tx.name(bIdentities, id))
+	rec, size, err := tx.identityAt([]byte(id))
 	if err != nil || size == 0 {
 		return Identity{}, false, err
 	}
@@ -62,7 +62,7 @@ func (tx *Tx) PutIdentity(rec Identity) error {
 	if rec.ID == "" {
 		return errors.New("identity without id")
 	}
-	k := tx.name(bIdentities, rec.ID)
+	k := []byte(rec.ID)
 	prev, old, err := tx.identityAt(k)
 	if err != nil {
 		return err
@@ -84,7 +84,7 @@ func (tx *Tx) PutIdentity(rec Identity) error {
 // its place in maintenance's to-do list, the aliases that led to it, and
 // its enrolment if it was a customer's.
 func (tx *Tx) DeleteIdentity(id string) (bool, error) {
-	k := tx.name(bIdentities, id)
+	k := []byte(id)
 	rec, freed, err := tx.identityAt(k)
 	if err != nil || freed == 0 {
 		return false, err
@@ -165,7 +165,8 @@ func (tx *Tx) seenEntry(k, v []byte) (id string, t time.Time, flags byte, err er
 	if err != nil {
 		return "", time.Time{}, 0, err
 	}
-	return tx.s.keys.seen(k, p)
+	b, t, flags, err := tx.s.keys.seen(k, p)
+	return string(b), t, flags, err
 }
 
 // eachSeen calls fn with the last-seen index entries in key order, until

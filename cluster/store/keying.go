@@ -1,122 +1,122 @@
 package store
 
 import (
-	"bytes"
 	"encoding/binary"
 	"fmt"
 	"time"
 )
 
 // keying is how a store keeps its records: the key each is stored under
-// and the form of its value. A plain store keeps natural keys and values
-// as they are; an encrypted one seals every value and replaces the keys
-// that would tell something by keyed hashes (docs/privacy.md). The record
-// code asks its store's keying and is written once for both; the choice is
-// made when the store is opened (or encrypted), nowhere else.
-type keying interface {
-	// name is the stored key of a record whose natural key is logical.
-	name(bucket []byte, logical string) []byte
-	// seal is the stored form of a value kept under key k of bucket;
-	// open is its inverse, errAuth when the stored value is not one that
-	// seal made for that place.
-	seal(bucket, k, plain []byte) []byte
-	open(bucket, k, stored []byte) ([]byte, error)
-	// byIdentity starts the by-identity index keys of an identity's
-	// logged visits (the visit's stored key follows).
-	byIdentity(identity string) []byte
-	// seenKey is the last-seen index key of identity id last seen at t,
-	// and seenValue its value before sealing; seen reads an entry back
-	// from its key and opened value.
-	seenKey(t time.Time, id string) []byte
-	seenValue(t time.Time, id string, flags byte) []byte
-	seen(k, v []byte) (id string, t time.Time, flags byte, err error)
-	// ordered tells whether stored keys sort as natural keys do.
-	ordered() bool
+// and the form of its value. A plain store (the zero keying) keeps natural
+// keys and values as they are; an encrypted one seals every value, bound to
+// its bucket and key, and replaces the keys that would tell something
+// (people's names, visit ids, which carry their time, and last-seen times)
+// by keyed hashes (docs/privacy.md). The record code asks its store's
+// keying and is written once for both kinds; this type is the only place
+// where they differ.
+//
+// Identity ids are sequence numbers and tell nothing: in both kinds of
+// store they are their own keys (identities, aliases, the to-do list).
+//
+// It is a struct, not an interface, and takes natural keys as strings, so
+// that a plain store's keys made at the door stay on the stack (an
+// interface's arguments, and bytes that may go to the keyed hash, escape
+// to the heap).
+type keying struct {
+	key *Key // nil: a plain store
 }
 
-// plainKeying keeps records as they are: natural keys, values in the
-// clear. The last-seen index is ordered by exact time.
-type plainKeying struct{}
+// sealed tells whether the store is encrypted.
+func (k keying) sealed() bool { return k.key != nil }
 
-func (plainKeying) name(_ []byte, logical string) []byte           { return []byte(logical) }
-func (plainKeying) seal(_, _, plain []byte) []byte                 { return plain }
-func (plainKeying) open(_, _, stored []byte) ([]byte, error)       { return stored, nil }
-func (plainKeying) byIdentity(identity string) []byte              { return append([]byte(identity), 0) }
-func (plainKeying) seenKey(t time.Time, id string) []byte          { return seenKey(t, id) }
-func (plainKeying) seenValue(_ time.Time, _ string, f byte) []byte { return []byte{f} }
-func (plainKeying) ordered() bool                                  { return true }
+// name is the stored key of a record (a visit, a staff member, a customer)
+// whose natural key is logical.
+func (k keying) name(bucket []byte, logical string) []byte {
+	if k.key == nil {
+		return []byte(logical)
+	}
+	return k.key.name(bucket, []byte(logical))
+}
 
-// seenKey is a plain store's last-seen index key: the time, then the id
-// (the value is the flags).
+// seal is the stored form of a value kept under key sk of bucket.
+func (k keying) seal(bucket, sk, plain []byte) []byte {
+	if k.key == nil {
+		return plain
+	}
+	return k.key.seal(bucket, sk, plain)
+}
+
+// open is the inverse of seal: errAuth when the stored value is not one
+// that seal made for that place.
+func (k keying) open(bucket, sk, stored []byte) ([]byte, error) {
+	if k.key == nil {
+		return stored, nil
+	}
+	return k.key.open(bucket, sk, stored)
+}
+
+// byIdentity is the by-identity index key of a visit of identity stored
+// under vk: the id and a 0 byte, or a keyed hash of the id, then vk. With
+// vk nil, it is the prefix of all the identity's keys.
+func (k keying) byIdentity(identity string, vk []byte) []byte {
+	if k.key == nil {
+		b := make([]byte, 0, len(identity)+1+len(vk))
+		return append(append(append(b, identity...), 0), vk...)
+	}
+	return append(k.key.name(bByIdentity, []byte(identity)), vk...)
+}
+
+// seenKey is the last-seen index key of identity id last seen at t. A
+// plain store's is the time then the id, in time order. In an encrypted
+// one only the day is in the clear (retention and eviction need the
+// order), then a keyed hash of the id; the exact time and the id are in
+// the sealed value.
+func (k keying) seenKey(t time.Time, id string) []byte {
+	if k.key == nil {
+		return seenKey(t, id)
+	}
+	sk := binary.BigEndian.AppendUint32(nil, uint32(dayOf(t)+1<<31))
+	return append(sk, k.key.name(bSeen, []byte(id))[:8]...)
+}
+
+// seenKey is a plain store's last-seen index key.
 func seenKey(t time.Time, id string) []byte {
 	k := binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano()))
 	return append(k, id...)
 }
 
-func (plainKeying) seen(k, v []byte) (string, time.Time, byte, error) {
-	if len(k) < 8 {
-		return "", time.Time{}, 0, fmt.Errorf("last-seen index entry %x is malformed", k)
+// seenValue is a last-seen index entry's value, before sealing: the flags
+// in a plain store; the time, the flags and the id in an encrypted one.
+func (k keying) seenValue(t time.Time, id string, flags byte) []byte {
+	if k.key == nil {
+		return []byte{flags}
 	}
-	var flags byte
-	if len(v) > 0 {
-		flags = v[0]
-	}
-	return string(k[8:]), time.Unix(0, int64(binary.BigEndian.Uint64(k))).UTC(), flags, nil
-}
-
-// sealedKeying seals every value with the store's key, bound to its
-// bucket and key, and names the records whose natural keys tell something
-// with a keyed hash.
-type sealedKeying struct{ key *Key }
-
-// hashed are the buckets whose natural keys tell something: people's
-// names, and visit ids, which carry their time. Identity ids are
-// sequence numbers and stay as they are (so do the dirty list's, which
-// holds nothing else).
-func hashed(bucket []byte) bool {
-	return bytes.Equal(bucket, bVisits) || bytes.Equal(bucket, bStaff) || bytes.Equal(bucket, bCustomers)
-}
-
-func (s sealedKeying) name(bucket []byte, logical string) []byte {
-	if !hashed(bucket) {
-		return []byte(logical)
-	}
-	return s.key.name(bucket, []byte(logical))
-}
-
-func (s sealedKeying) seal(bucket, k, plain []byte) []byte { return s.key.seal(bucket, k, plain) }
-
-func (s sealedKeying) open(bucket, k, stored []byte) ([]byte, error) {
-	return s.key.open(bucket, k, stored)
-}
-
-func (s sealedKeying) byIdentity(identity string) []byte {
-	return s.key.name(bByIdentity, []byte(identity))
-}
-
-// seenKey: only the day is in the clear (retention and eviction need the
-// order), then a keyed hash of the id; the exact time, the flags and the
-// id are in the sealed value.
-func (s sealedKeying) seenKey(t time.Time, id string) []byte {
-	k := binary.BigEndian.AppendUint32(nil, uint32(dayOf(t)+1<<31))
-	return append(k, s.key.name(bSeen, []byte(id))[:8]...)
-}
-
-func (sealedKeying) seenValue(t time.Time, id string, flags byte) []byte {
 	p := binary.BigEndian.AppendUint64(nil, uint64(t.UnixNano()))
 	p = append(p, flags)
 	return append(p, id...)
 }
 
-func (sealedKeying) seen(k, p []byte) (string, time.Time, byte, error) {
-	if len(p) < 9 {
-		return "", time.Time{}, 0, fmt.Errorf("last-seen index entry %x is malformed", k)
+// seen reads a last-seen index entry back from its key sk and opened
+// value v (id is part of one of them).
+func (k keying) seen(sk, v []byte) (id []byte, t time.Time, flags byte, err error) {
+	if k.key == nil {
+		if len(sk) < 8 {
+			return nil, time.Time{}, 0, fmt.Errorf("last-seen index entry %x is malformed", sk)
+		}
+		if len(v) > 0 {
+			flags = v[0]
+		}
+		return sk[8:], time.Unix(0, int64(binary.BigEndian.Uint64(sk))).UTC(), flags, nil
 	}
-	return string(p[9:]), time.Unix(0, int64(binary.BigEndian.Uint64(p))).UTC(), p[8], nil
+	if len(v) < 9 {
+		return nil, time.Time{}, 0, fmt.Errorf("last-seen index entry %x is malformed", sk)
+	}
+	return v[9:], time.Unix(0, int64(binary.BigEndian.Uint64(v))).UTC(), v[8], nil
 }
 
-// ordered: hashed names sort in no useful order.
-func (sealedKeying) ordered() bool { return false }
+// ordered tells whether stored names sort as natural keys do (hashes
+// sort in no useful order).
+func (k keying) ordered() bool { return k.key == nil }
 
 // dayOf is t's UTC day number.
 func dayOf(t time.Time) int64 { return t.Unix() / 86400 }

@@ -62,7 +62,7 @@ func rebuildIndexes(btx *bolt.Tx) error {
 		}
 	}
 	var (
-		keys     plainKeying
+		keys     keying // plain: stores before schema 3 cannot be encrypted
 		total, n int64
 	)
 	seen := btx.Bucket(bSeen)
@@ -87,7 +87,7 @@ func rebuildIndexes(btx *bolt.Tx) error {
 		if rec.Identity == "" {
 			return nil
 		}
-		return by.Put(append(keys.byIdentity(rec.Identity), k...), nil)
+		return by.Put(keys.byIdentity(rec.Identity, k), nil)
 	}); err != nil {
 		return err
 	}

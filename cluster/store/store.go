@@ -101,8 +101,8 @@ type Store struct {
 	dir    string
 	meta   Meta
 	limits Limits
-	// keys is how records are stored: plainKeying{}, or sealedKeying
-	// once the store's key is known.
+	// keys is how records are stored: plain, or sealed once the
+	// store's key is known.
 	keys     keying
 	keyFile  string
 	noSync   bool
@@ -151,7 +151,7 @@ func Open(dir string, o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("opening identity store %s: %w", path, err)
 	}
-	s := &Store{db: db, dir: dir, limits: o.Limits.fill(), keys: plainKeying{}, keyFile: o.KeyFile, noSync: o.NoSync, readOnly: o.ReadOnly}
+	s := &Store{db: db, dir: dir, limits: o.Limits.fill(), keyFile: o.KeyFile, noSync: o.NoSync, readOnly: o.ReadOnly}
 	if err := s.init(o); err != nil {
 		s.db.Close()
 		return nil, err
@@ -217,7 +217,7 @@ func (s *Store) init(o Options) (err error) {
 			if err != nil {
 				return fmt.Errorf("creating identity store in %s: %w", s.dir, err)
 			}
-			s.keys, s.keyCreated = sealedKeying{key}, made
+			s.keys, s.keyCreated = keying{key}, made
 			s.meta.Cipher, s.meta.KeyID = Cipher, key.ID()
 		}
 		created = true
@@ -295,15 +295,12 @@ func (s *Store) checkKey(keyFile string) error {
 	case key.ID() != s.meta.KeyID:
 		return &EncryptedError{Dir: s.dir, KeyFile: keyFile, Reason: "wrong key"}
 	}
-	s.keys = sealedKeying{key}
+	s.keys = keying{key}
 	return nil
 }
 
 // Encrypted tells whether the store's values are encrypted.
-func (s *Store) Encrypted() bool {
-	_, sealed := s.keys.(sealedKeying)
-	return sealed
-}
+func (s *Store) Encrypted() bool { return s.keys.sealed() }
 
 // KeyCreated tells whether Open made the key file (the caller may want to
 // say so: the file must be backed up).

@@ -98,7 +98,8 @@ func count(b *bolt.Bucket) int {
 // The record primitives. A record's size is its stored key and value:
 // what Limits.MaxBytes bounds and the byte counter adds up.
 
-// name is the stored key of a record whose natural key is logical.
+// name is the stored key of a visit, a staff member or a customer whose
+// natural key is logical. (Identity ids are their own keys.)
 func (tx *Tx) name(bucket []byte, logical string) []byte {
 	return tx.s.keys.name(bucket, logical)
 }

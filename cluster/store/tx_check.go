@@ -42,7 +42,7 @@ func (tx *Tx) checkRecords() error {
 		if rec.Customer != "" {
 			customers[rec.ID] = rec.Customer
 		}
-		if !bytes.Equal(k, tx.name(bIdentities, rec.ID)) {
+		if string(k) != rec.ID {
 			bad(fmt.Errorf("identity under key %s has id %s", printable(k), rec.ID))
 		}
 		if tx.tx.Bucket(bSeen).Get(tx.seenKeyOf(rec.LastSeen, rec.ID)) == nil {

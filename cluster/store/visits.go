@@ -43,7 +43,7 @@ func (tx *Tx) Visit(id string) (Visit, bool, error) {
 
 // byIdentityKey is the by-identity index key of a visit stored under vk.
 func (tx *Tx) byIdentityKey(identity string, vk []byte) []byte {
-	return append(tx.s.keys.byIdentity(identity), vk...)
+	return tx.s.keys.byIdentity(identity, vk)
 }
 
 // PutVisit logs a decided visit.
@@ -72,7 +72,7 @@ func (tx *Tx) PutVisit(v Visit) error {
 
 // visitsOf lists the stored keys of an identity's logged visits.
 func (tx *Tx) visitsOf(identity string) [][]byte {
-	prefix := tx.s.keys.byIdentity(identity)
+	prefix := tx.s.keys.byIdentity(identity, nil)
 	var out [][]byte
 	c := tx.tx.Bucket(bByIdentity).Cursor()
 	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Next() {
