@@ -162,8 +162,7 @@ func (s *Service) retain(now time.Time, r *Report) error {
 		return fmt.Errorf("retention: %w", err)
 	}
 	for _, id := range expired {
-		s.idx.remove(id)
-		delete(s.enrolled, id)
+		s.unload(id)
 	}
 	r.Expired = len(expired)
 	return nil

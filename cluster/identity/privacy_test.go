@@ -24,16 +24,7 @@ import (
 // set.
 func newModeEnv(t testing.TB, mode store.Mode, keyFile string, o identity.Options) *env {
 	t.Helper()
-	st, err := store.Open(t.TempDir(), store.Options{Model: toy, Create: true, NoSync: true, Mode: mode, KeyFile: keyFile})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	svc, err := identity.New(st, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{t: t, st: st, svc: svc, rng: rand.New(rand.NewPCG(1, 2))}
+	return openEnv(t, store.Options{Mode: mode, KeyFile: keyFile}, o)
 }
 
 // enrol enrols person who as customer name, with two faces.
@@ -140,7 +131,7 @@ func TestConsentMode(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].Name != "Hanako" || list[0].Visits != 3 || !list[0].Regular || list[0].Note != "consent form 12" || len(list[0].Exemplars) != 2 {
 		t.Errorf("customers %+v %v", list, err)
 	}
-	s, err := identity.Summarize(e.st, identity.Policy{}, t0.AddDate(0, 0, 3))
+	s, err := identity.Summarise(e.st, identity.Policy{}, t0.AddDate(0, 0, 3))
 	if err != nil || s.Mode != "consent" || s.Customers != 1 || s.Passages != 3 || s.Identities != 1 {
 		t.Errorf("stats %+v %v", s, err)
 	}

@@ -37,7 +37,7 @@ An encrypted store needs its key file: --key-file FILE or JOREN_STORE_KEY_FILE
 		Args:  exactArgs(0, "no arguments"),
 		RunE: f.run(g, storeRequest{access: inspect}, func(cmd *cobra.Command, args []string, st *openedStore) error {
 			pol := st.policy
-			s, err := identity.Summarize(st.db, pol, time.Now())
+			s, err := identity.Summarise(st.db, pol, time.Now())
 			if err != nil {
 				return err
 			}
