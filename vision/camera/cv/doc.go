@@ -5,5 +5,6 @@
 // appliance; `joren watch` and the pipeline's tests use Faces directly.
 //
 // This is a cgo leaf: only the binary and tests that say //go:build cgo
-// import it. Every gocv Mat it makes is closed before the call returns.
+// import it. Every gocv Mat it makes is closed: at once, or by Faces.Close
+// for the buffer detection reuses.
 package cv

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"path/filepath"
+	"sync"
 
 	"gocv.io/x/gocv"
 
@@ -25,6 +26,11 @@ type Faces struct {
 	frames *dlib.Frames
 	cnn    bool
 	net    *onnx.Embedder // nil: dlib's ResNet describes
+
+	// small is the picture Detect searches once shrunk: one buffer for
+	// every frame instead of one each (Detect runs for most frames).
+	mu    sync.Mutex
+	small gocv.Mat
 }
 
 // OpenFaces loads the face models of dir: dlib's detector (HOG, or MMOD
@@ -44,6 +50,7 @@ func OpenFaces(dir string, o camera.FaceOptions) (*Faces, error) {
 		}
 		f.net = onnx.NewEmbedder(frames, net, o.CNN)
 	}
+	f.small = gocv.NewMat()
 	return f, nil
 }
 
@@ -65,16 +72,16 @@ func (f *Faces) Detect(im frame.Image, scale float64) ([]image.Rectangle, error)
 		if err != nil {
 			return nil, err
 		}
-		small := gocv.NewMat()
-		defer small.Close()
+		f.mu.Lock()
+		defer f.mu.Unlock()
 		sz := image.Pt(max(1, int(float64(im.Cols)*scale)), max(1, int(float64(im.Rows)*scale)))
-		gocv.Resize(src, &small, sz, 0, 0, gocv.InterpolationArea)
+		gocv.Resize(src, &f.small, sz, 0, 0, gocv.InterpolationArea)
 		src.Close()
-		pix, err := small.DataPtrUint8()
+		pix, err := f.small.DataPtrUint8()
 		if err != nil {
 			return nil, err
 		}
-		search = dlib.Frame{Pix: pix, Rows: small.Rows(), Cols: small.Cols(), Step: small.Step()}
+		search = dlib.Frame{Pix: pix, Rows: f.small.Rows(), Cols: f.small.Cols(), Step: f.small.Step()}
 	}
 	dets, err := f.frames.Detect(search, f.cnn)
 	if err != nil {
@@ -120,6 +127,9 @@ func (f *Faces) Describe(im frame.Image, box image.Rectangle) (vision.Face, erro
 
 // Close frees the models.
 func (f *Faces) Close() error {
+	f.mu.Lock()
+	f.small.Close()
+	f.mu.Unlock()
 	if f.net != nil {
 		return f.net.Close() // the frames too
 	}
