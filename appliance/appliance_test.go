@@ -1,3 +1,5 @@
+//go:build cgo
+
 package appliance
 
 import (
@@ -15,12 +17,15 @@ import (
 	"time"
 
 	"joren/appliance/config"
+	"joren/cluster/month"
 	"joren/cluster/store"
 	"joren/device/pintest"
 	"joren/internal/testenv"
 	"joren/sync/event"
 	"joren/sync/mosquittotest"
+	"joren/vision/camera/cv"
 	"joren/vision/doorsim"
+	"joren/vision/doorsim/truth"
 	"joren/vocab"
 )
 
@@ -61,7 +66,7 @@ func listFiles(t *testing.T, dir string) []string {
 func TestEndToEnd(t *testing.T) {
 	work := t.TempDir()
 	video := filepath.Join(work, "video", "door.avi")
-	truth, err := doorsim.MakeVideo(context.Background(), testenv.Models(t), testenv.Faces(t), video,
+	tr, err := doorsim.MakeVideo(context.Background(), testenv.Models(t), testenv.Faces(t), video,
 		doorsim.Options{Days: 4, Regulars: 4, Together: -1, Seed: 7}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +87,7 @@ func TestEndToEnd(t *testing.T) {
 
 	cfg := config.Default()
 	cfg.Device = config.Device{ID: "door-test", Site: "test-shop", Timezone: "Asia/Tokyo", DataDir: data, Models: testenv.Models(t)}
-	cfg.Camera = config.Camera{Source: video, Clock: doorsim.TruthPath(video)}
+	cfg.Camera = config.Camera{Source: video, Clock: truth.Path(video)}
 	// The key lives outside the data directory, as on the image.
 	boot := filepath.Join(work, "boot")
 	if err := os.Mkdir(boot, 0o700); err != nil {
@@ -109,6 +114,7 @@ func TestEndToEnd(t *testing.T) {
 		Log:      slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Version:  "test",
 		Notifier: notify,
+		Camera:   cv.Driver{},
 		OnDecision: func(d vocab.Decision, _ vocab.Visit) {
 			mu.Lock()
 			decisions = append(decisions, d)
@@ -141,20 +147,23 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// Decisions against the video's truth.
-	outcomes := Match(truth, decisions, cfg.Regular.Days)
-	score := Summarise(outcomes, cfg.Regular.Days)
-	t.Logf("%s; %d decisions in all", score, len(decisions))
+	outcomes := Match(tr, decisions, cfg.Regular.Days)
+	score, err := month.Measure(outcomes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d passages: %d decided, %d with the right regular status; %s; %d decisions in all", score.Visits, score.Decided, score.Right, score, len(decisions))
 	for _, o := range outcomes {
-		t.Logf("day %d %-9s distinct day %d: found %v regular %v (want %v) visits %d days %d", o.Passage.Day+1, o.Passage.Person, o.Day, o.Found, o.Decision.Regular, o.WantRegular, o.Decision.Visits, o.Decision.Days)
+		t.Logf("%s %-9s distinct day %d: missed %v regular %v (want %v) visits %d", o.Time.Format(time.DateOnly), o.Person, o.Day, o.Missed, o.Regular, o.WantRegular, o.Visits)
 	}
-	if score.Decided < score.Passages*9/10 {
-		t.Errorf("only %d of %d passages decided", score.Decided, score.Passages)
+	if score.Decided < score.Visits*9/10 {
+		t.Errorf("only %d of %d passages decided", score.Decided, score.Visits)
 	}
-	if score.Right < score.Passages*8/10 {
-		t.Errorf("regular status right for only %d of %d passages", score.Right, score.Passages)
+	if score.Right < score.Visits*8/10 {
+		t.Errorf("regular status right for only %d of %d passages", score.Right, score.Visits)
 	}
-	if len(score.Regulars) < 3 {
-		t.Fatalf("the video has %d people who should become regulars, want at least 3", len(score.Regulars))
+	if score.Regulars < 3 {
+		t.Fatalf("the video has %d people who should become regulars, want at least 3", score.Regulars)
 	}
 	// Nobody is called a regular before their third day; most regulars
 	// are recognised on exactly that day. (The video shows different
@@ -162,8 +171,8 @@ func TestEndToEnd(t *testing.T) {
 	// real door: dlib sometimes takes two photos of one woman for two
 	// people, who then never reach three days.)
 	onTime := 0
-	for _, p := range score.Regulars {
-		switch day := score.FirstLit[p]; {
+	for p, day := range score.FirstRegular {
+		switch {
 		case day == cfg.Regular.Days:
 			onTime++
 		case day != 0:
@@ -171,12 +180,12 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	for _, o := range outcomes {
-		if o.Found && o.Decision.Regular && !o.WantRegular {
-			t.Errorf("%s shown as a regular on their distinct day %d", o.Passage.Person, o.Day)
+		if !o.Missed && o.Regular && !o.WantRegular {
+			t.Errorf("%s shown as a regular on their distinct day %d", o.Person, o.Day)
 		}
 	}
-	if onTime*3 < len(score.Regulars)*2 {
-		t.Errorf("only %d of %d regulars were recognised on their day %d", onTime, len(score.Regulars), cfg.Regular.Days)
+	if onTime*3 < score.Regulars*2 {
+		t.Errorf("only %d of %d regulars were recognised on their day %d", onTime, score.Regulars, cfg.Regular.Days)
 	}
 
 	// The indicator: the LED lit once at start (the lamp test), three

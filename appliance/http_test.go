@@ -1,3 +1,5 @@
+//go:build cgo
+
 package appliance
 
 import (
@@ -15,6 +17,7 @@ import (
 
 	"joren/appliance/config"
 	"joren/internal/testenv"
+	"joren/vision/camera/cv"
 )
 
 func freePort(t *testing.T) string {
@@ -41,7 +44,7 @@ func testConfig(t *testing.T) config.Config {
 func TestHealthAndMetrics(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.HTTP.Listen = freePort(t)
-	a, err := Open(cfg, Options{Log: slog.New(slog.DiscardHandler), Version: "test", Notifier: &fakeNotifier{}})
+	a, err := Open(cfg, Options{Log: slog.New(slog.DiscardHandler), Version: "test", Notifier: &fakeNotifier{}, Camera: cv.Driver{}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -134,7 +137,7 @@ func TestOpenErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig(t)
 			tc.edit(&cfg)
-			a, err := Open(cfg, Options{Notifier: &fakeNotifier{}})
+			a, err := Open(cfg, Options{Notifier: &fakeNotifier{}, Camera: cv.Driver{}})
 			if err == nil {
 				a.Close()
 				t.Fatal("opened")

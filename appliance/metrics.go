@@ -129,7 +129,7 @@ func (m *metrics) health() Health {
 	a := m.a
 	h := Health{Status: "ok", Checks: map[string]string{}}
 	fail := func(k, msg string) { h.Checks[k], h.Status = msg, "degraded" }
-	if age := m.frameAge(); age > cameraGrace && a.src.Spec().Kind.Live() {
+	if age := m.frameAge(); age > cameraGrace && a.src.Live() {
 		fail("camera", fmt.Sprintf("no frame for %s (%d reconnections): check the camera", age.Round(time.Second), a.src.Stats().Reconnects))
 	} else {
 		h.Checks["camera"] = "ok"

@@ -35,7 +35,8 @@ import (
 	"joren/appliance/installer"
 	"joren/internal/testenv"
 	"joren/sync/event"
-	"joren/vision/dlib"
+	"joren/vision/camera"
+	"joren/vision/camera/cv"
 	"joren/vision/frame"
 	"joren/vision/pipeline"
 	"joren/vision/track"
@@ -57,7 +58,7 @@ type scene struct {
 	fps    int
 }
 
-func newScene(t *testing.T, det *dlib.Frames, photo string) *scene {
+func newScene(t *testing.T, det *cv.Faces, photo string) *scene {
 	t.Helper()
 	f, err := os.Open(photo)
 	if err != nil {
@@ -68,11 +69,11 @@ func newScene(t *testing.T, det *dlib.Frames, photo string) *scene {
 	if err != nil {
 		t.Fatalf("%s: %v", photo, err)
 	}
-	dets, err := det.Detect(dlib.Frame(toBGR(src)), false)
+	dets, err := det.Detect(toBGR(src), 1)
 	if err != nil || len(dets) != 1 {
 		t.Fatalf("%s: %d faces (%v), want 1", photo, len(dets), err)
 	}
-	fb := dets[0].Box
+	fb := dets[0]
 	crop := fb.Inset(-fb.Dx() * 6 / 10).Intersect(src.Bounds())
 	k := 150 / float64(fb.Dx())
 	small := image.NewRGBA(image.Rect(0, 0, int(float64(crop.Dx())*k), int(float64(crop.Dy())*k)))
@@ -86,11 +87,11 @@ func newScene(t *testing.T, det *dlib.Frames, photo string) *scene {
 		at := image.Pt(200+dx, 90)
 		xdraw.Copy(wall, at, small, small.Bounds(), xdraw.Src, nil)
 		s.frames[i] = toBGR(wall)
-		dets, err := det.Detect(dlib.Frame(s.frames[i]), false)
+		dets, err := det.Detect(s.frames[i], 1)
 		if err != nil || len(dets) != 1 {
 			t.Fatalf("the synthesised frame %d: %d faces (%v), want 1", i, len(dets), err)
 		}
-		s.boxes[i] = dets[0].Box
+		s.boxes[i] = dets[0]
 		if !s.boxes[i].In(small.Bounds().Add(at)) {
 			t.Fatalf("dlib finds the face at %v, outside the photo pasted at %v", s.boxes[i], small.Bounds().Add(at))
 		}
@@ -278,7 +279,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("the browser test needs Debian's Chromium (%v): run scripts/setup-debian", err)
 	}
 	models, faces := testenv.Models(t), testenv.Faces(t)
-	det, err := dlib.OpenFrames(models, false)
+	det, err := cv.OpenFaces(models, camera.FaceOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,8 +25,11 @@ import (
 
 	"joren/appliance"
 	"joren/appliance/config"
+	"joren/cluster/month"
 	"joren/device/indicator"
+	"joren/vision/camera/cv"
 	"joren/vision/doorsim"
+	"joren/vision/doorsim/truth"
 	"joren/vocab"
 )
 
@@ -75,20 +78,20 @@ afresh every time.`,
 func runDemo(ctx context.Context, g *globals, out, images string, o doorsim.Options, fresh bool, embedder string) error {
 	w := g.stdout
 	video := filepath.Join(out, "door.avi")
-	truthPath := doorsim.TruthPath(video)
+	truthPath := truth.Path(video)
 	// Pairs of people passing together cannot be told apart by time in
 	// the final table; the pipeline's own tests cover them.
 	o.Together = -1
-	truth, err := doorsim.ReadTruth(truthPath)
+	tr, err := truth.Read(truthPath)
 	if err != nil || fresh {
 		fmt.Fprintf(w, "Making a door video of %d simulated days from %s (once; about a minute)...\n", o.Days, images)
-		if truth, err = makeDoorVideo(ctx, g, images, video, o); err != nil {
+		if tr, err = makeDoorVideo(ctx, g, images, video, o); err != nil {
 			return err
 		}
 	}
-	people := map[string][]int{}
-	for _, p := range truth.Passages {
-		people[p.Person] = append(people[p.Person], p.Day)
+	people := map[string]bool{}
+	for _, p := range tr.Passages {
+		people[p.Person] = true
 	}
 
 	broker, addr, events, err := startDemoBroker()
@@ -117,7 +120,7 @@ func runDemo(ctx context.Context, g *globals, out, images string, o doorsim.Opti
 		return err
 	}
 
-	fmt.Fprintf(w, "\nJoren at the door of a demo shop: %d passages of %d people over %d days (%s).\n", len(truth.Passages), len(people), o.Days, video)
+	fmt.Fprintf(w, "\nJoren at the door of a demo shop: %d passages of %d people over %d days (%s).\n", len(tr.Passages), len(people), o.Days, video)
 	fmt.Fprintf(w, "Head office listens on an MQTT broker at %s. A visitor becomes a regular on their %d%s distinct day within %d days.\n\n",
 		addr, cfg.Regular.Days, ordinal(cfg.Regular.Days), cfg.Regular.WindowDays)
 
@@ -133,12 +136,12 @@ func runDemo(ctx context.Context, g *globals, out, images string, o doorsim.Opti
 	)
 	show := &demoIndicator{w: w}
 	a, err := appliance.Open(cfg, appliance.Options{
-		Log: log, Version: buildVersion(), IndicatorOutput: show,
+		Log: log, Version: buildVersion(), IndicatorOutput: show, Camera: cv.Driver{},
 		OnDecision: func(d vocab.Decision, _ vocab.Visit) {
 			mu.Lock()
 			defer mu.Unlock()
 			decisions = append(decisions, d)
-			p, ok := passageAt(truth, d.Time)
+			p, ok := tr.PassageAt(d.Time)
 			if ok && p.Day != day {
 				day = p.Day
 				fmt.Fprintf(w, "-- day %d (%s)\n", day+1, d.Time.Format("Mon 2 Jan"))
@@ -160,28 +163,21 @@ func runDemo(ctx context.Context, g *globals, out, images string, o doorsim.Opti
 	// Give the broker's subscriber the last events.
 	time.Sleep(300 * time.Millisecond)
 
-	outcomes := appliance.Match(truth, decisions, cfg.Regular.Days)
-	score := appliance.Summarise(outcomes, cfg.Regular.Days)
+	outcomes := appliance.Match(tr, decisions, cfg.Regular.Days)
+	score, err := month.Measure(outcomes)
+	if err != nil {
+		return err
+	}
 	got := events.all()
 	fmt.Fprintf(w, "\nHead office received %d visit events for %d decisions; none carries a face, a descriptor or an internal id. One of them:\n", len(got), len(decisions))
 	if len(got) > 0 {
 		fmt.Fprintf(w, "  %s\n", got[len(got)-1])
 	}
 	fmt.Fprintf(w, "\nWhat the video showed, and what Joren decided (N new, R returning, B became a regular, * regular, - no decision):\n")
-	printDemoTable(w, outcomes, people)
-	fmt.Fprintf(w, "\n%s.\n", score)
+	printDemoTable(w, tr, outcomes)
+	fmt.Fprintf(w, "\n%d passages: %d decided, %d with the right regular status.\n", score.Visits, score.Decided, score.Right)
 	fmt.Fprintf(w, "The configuration used is %s; the store (encrypted with %s) and the outbox are in %s.\n", filepath.Join(out, "joren.yaml"), cfg.Store.KeyFile, cfg.Device.DataDir)
 	return nil
-}
-
-// passageAt is the passage being made at time t, if any.
-func passageAt(t doorsim.Truth, at time.Time) (doorsim.Passage, bool) {
-	for _, p := range t.Passages {
-		if !at.Before(t.TimeOf(p.Enter).Add(-time.Second)) && !at.After(t.TimeOf(p.Leave).Add(time.Second)) {
-			return p, true
-		}
-	}
-	return doorsim.Passage{}, false
 }
 
 func describeDecision(d vocab.Decision) string {
@@ -223,10 +219,10 @@ func ordinal(n int) string {
 	return "th"
 }
 
-func printDemoTable(w io.Writer, outcomes []appliance.Outcome, people map[string][]int) {
-	byPerson := map[string][]appliance.Outcome{}
+func printDemoTable(w io.Writer, tr truth.Truth, outcomes []month.Outcome) {
+	byPerson := map[string][]month.Outcome{}
 	for _, o := range outcomes {
-		byPerson[o.Passage.Person] = append(byPerson[o.Passage.Person], o)
+		byPerson[o.Person] = append(byPerson[o.Person], o)
 	}
 	names := make([]string, 0, len(byPerson))
 	for n := range byPerson {
@@ -245,13 +241,13 @@ func printDemoTable(w io.Writer, outcomes []appliance.Outcome, people map[string
 		want := "-"
 		for _, o := range byPerson[n] {
 			mark := "-"
-			if o.Found {
-				switch d := o.Decision; {
-				case d.BecameRegular:
+			if !o.Missed {
+				switch {
+				case o.BecameRegular:
 					mark = "B"
-				case d.Regular:
+				case o.Regular:
 					mark = "*"
-				case d.New:
+				case o.New:
 					mark = "N"
 				default:
 					mark = "R"
@@ -260,9 +256,15 @@ func printDemoTable(w io.Writer, outcomes []appliance.Outcome, people map[string
 			if !o.Right() {
 				mark += "!"
 			}
-			cells = append(cells, fmt.Sprintf("%d:%s", o.Passage.Day+1, mark))
+			// The day of the video, counted from 1 (the outcome's Day is
+			// the person's distinct day).
+			day := 0
+			if p, ok := tr.PassageAt(o.Time); ok {
+				day = p.Day + 1
+			}
+			cells = append(cells, fmt.Sprintf("%d:%s", day, mark))
 			if o.WantRegular && want == "-" {
-				want = fmt.Sprintf("day %d", o.Passage.Day+1)
+				want = fmt.Sprintf("day %d", day)
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", n, strings.Join(cells, " "), want)

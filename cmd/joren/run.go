@@ -9,6 +9,7 @@ import (
 
 	"joren/appliance"
 	"joren/appliance/config"
+	"joren/vision/camera/cv"
 )
 
 func newRunCommand(g *globals) *cobra.Command {
@@ -48,7 +49,7 @@ watchdog; /healthz and /metrics are served on http.listen (localhost).`,
 			if err != nil {
 				return err
 			}
-			a, err := appliance.Open(cfg, appliance.Options{Log: log, Version: buildVersion()})
+			a, err := appliance.Open(cfg, appliance.Options{Log: log, Version: buildVersion(), Camera: cv.Driver{}})
 			if err != nil {
 				return err
 			}

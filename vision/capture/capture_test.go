@@ -165,7 +165,7 @@ func TestOptionsChecked(t *testing.T) {
 	for _, o := range []Options{
 		{Width: 640},
 		{FPS: -1},
-		{Timeline: []Mark{{Frame: 10}, {Frame: 5}}},
+		{Timeline: frame.Timeline{{Frame: 10}, {Frame: 5}}},
 	} {
 		if _, err := Open("door.avi", o); err == nil {
 			t.Errorf("%+v accepted", o)
@@ -208,7 +208,7 @@ func TestTimeline(t *testing.T) {
 	writeVideo(t, path, 30, 10)
 	day1 := time.Date(2026, 11, 2, 10, 0, 0, 0, time.UTC)
 	day2 := day1.Add(24 * time.Hour)
-	src, _ := Open(path, Options{Timeline: []Mark{{Frame: 0, Time: day1}, {Frame: 20, Time: day2}}})
+	src, _ := Open(path, Options{Timeline: frame.Timeline{{Frame: 0, Time: day1}, {Frame: 20, Time: day2}}})
 	_, _, times, err := collect(t, src, 4, 0)
 	if err != nil || len(times) != 30 {
 		t.Fatalf("%d frames, %v", len(times), err)
@@ -217,15 +217,6 @@ func TestTimeline(t *testing.T) {
 		if !times[i].Equal(want) {
 			t.Errorf("frame %d at %v, want %v", i, times[i], want)
 		}
-	}
-	tl := filepath.Join(t.TempDir(), "truth.json")
-	os.WriteFile(tl, []byte(`{"video": "x.avi", "timeline": [{"frame": 0, "time": "2026-11-02T10:00:00Z"}, {"frame": 20, "time": "2026-11-03T10:00:00Z"}]}`), 0o644)
-	if marks, err := ReadTimeline(tl); err != nil || len(marks) != 2 || !marks[1].Time.Equal(day2) {
-		t.Errorf("%v, %v", marks, err)
-	}
-	os.WriteFile(tl, []byte(`{"video": "x.avi"}`), 0o644)
-	if _, err := ReadTimeline(tl); err == nil || !strings.Contains(err.Error(), "no \"timeline\"") {
-		t.Errorf("no timeline: %v", err)
 	}
 }
 

@@ -2,14 +2,11 @@ package capture
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
-	"os"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,33 +31,6 @@ type Retry struct {
 	Attempts int
 }
 
-// Mark pins the time of a frame of a recording: frames after it are
-// FPS apart from it, until the next mark. Synthesised door videos use
-// marks to put passages on different days.
-type Mark struct {
-	Frame int       `json:"frame"`
-	Time  time.Time `json:"time"`
-}
-
-// ReadTimeline reads the "timeline" list of marks from a JSON file (such
-// as the ground truth `joren sim video` writes beside its video).
-func ReadTimeline(path string) ([]Mark, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var doc struct {
-		Timeline []Mark `json:"timeline"`
-	}
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(doc.Timeline) == 0 {
-		return nil, fmt.Errorf("%s has no \"timeline\" list of {\"frame\", \"time\"} marks", path)
-	}
-	return doc.Timeline, nil
-}
-
 // Options tune a source. Zero values take the defaults.
 type Options struct {
 	// Width and Height are asked of a camera (0: its default).
@@ -73,9 +43,10 @@ type Options struct {
 	// is delivered, as fast as the pipeline takes them.
 	Realtime bool
 	// Start is the time of the first frame of a file or folder (default:
-	// when Run starts). Timeline, if set, overrides it.
+	// when Run starts). Timeline, if set, overrides it from its first
+	// mark on (a door video's truth file has one: `joren sim video`).
 	Start    time.Time
-	Timeline []Mark
+	Timeline frame.Timeline
 	// Retry is the reconnection policy.
 	Retry Retry
 	// Stall is how long a camera or stream may go without a frame before
@@ -135,10 +106,8 @@ func New(spec Spec, o Options) (*Source, error) {
 	if o.FPS < 0 || math.IsNaN(o.FPS) || math.IsInf(o.FPS, 0) {
 		return nil, fmt.Errorf("%s: frame rate %v", spec, o.FPS)
 	}
-	for i := 1; i < len(o.Timeline); i++ {
-		if o.Timeline[i].Frame <= o.Timeline[i-1].Frame {
-			return nil, fmt.Errorf("%s: timeline marks must be in frame order (mark %d, frame %d)", spec, i, o.Timeline[i].Frame)
-		}
+	if err := o.Timeline.Check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", spec, err)
 	}
 	if o.Retry.Min <= 0 {
 		o.Retry.Min = 500 * time.Millisecond
@@ -414,7 +383,7 @@ func (s *Source) read(ctx context.Context, ss *session, out chan<- *frame.Frame,
 		s.setPos(ss, r)
 		t := now
 		if !live {
-			t = s.timeOf(int(seq), r.rate())
+			t = s.opts.Timeline.TimeOf(int(seq), r.rate(), s.start)
 		}
 		pix := img.Pix
 		f := frame.NewFrame(img, seq, t, func() { s.pool.Put(pix) })
@@ -460,17 +429,4 @@ func (s *Source) deliver(ctx context.Context, ss *session, out chan<- *frame.Fra
 		f.Release()
 		s.dropped.Add(1)
 	}
-}
-
-// timeOf is the time of frame i of a recording: from the last timeline
-// mark at or before it, or from Start.
-func (s *Source) timeOf(i int, fps float64) time.Time {
-	base, from := s.start, 0
-	tl := s.opts.Timeline
-	if k, found := slices.BinarySearchFunc(tl, i, func(m Mark, i int) int { return m.Frame - i }); found {
-		base, from = tl[k].Time, tl[k].Frame
-	} else if k > 0 {
-		base, from = tl[k-1].Time, tl[k-1].Frame
-	}
-	return base.Add(time.Duration(float64(i-from) / fps * float64(time.Second)))
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"joren/vision/dlib"
+	"joren/vision/doorsim/truth"
 	"joren/vision/frame"
 )
 
@@ -16,7 +17,7 @@ import (
 // modelDir) and writes its ground truth beside it. Photos that cannot be
 // used are logged (a nil log discards). progress, if set, is called as
 // frames are drawn.
-func MakeVideo(ctx context.Context, modelDir, images, out string, o Options, log *slog.Logger, progress func(done, total int)) (Truth, error) {
+func MakeVideo(ctx context.Context, modelDir, images, out string, o Options, log *slog.Logger, progress func(done, total int)) (truth.Truth, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -24,7 +25,7 @@ func MakeVideo(ctx context.Context, modelDir, images, out string, o Options, log
 	if o.Scenario != Empty {
 		frames, err := dlib.OpenFrames(modelDir, false)
 		if err != nil {
-			return Truth{}, err
+			return truth.Truth{}, err
 		}
 		defer frames.Close()
 		cast, err = LoadCast(images, func(im frame.Image) ([]image.Rectangle, error) {
@@ -36,22 +37,22 @@ func MakeVideo(ctx context.Context, modelDir, images, out string, o Options, log
 			return boxes, err
 		})
 		if err != nil {
-			return Truth{}, err
+			return truth.Truth{}, err
 		}
 		defer cast.Close()
 		for _, s := range cast.Skipped {
 			log.Info("photo not used", "why", s)
 		}
 	}
-	truth, err := Plan(cast, o)
+	s, err := Plan(cast, o)
 	if err != nil {
-		return Truth{}, err
+		return truth.Truth{}, err
 	}
 	if err := os.MkdirAll(filepath.Dir(out), 0o755); err != nil {
-		return Truth{}, err
+		return truth.Truth{}, err
 	}
 	if progress == nil {
 		progress = func(int, int) {}
 	}
-	return Write(ctx, cast, truth, out, progress)
+	return Write(ctx, cast, s, out, progress)
 }

@@ -29,6 +29,10 @@
 // A Preview (the installer's live view) gets a copy of a few frames a
 // second, only while it asks for them.
 //
-// This is a cgo leaf: it reaches dlib through the Detector and Describer
-// interfaces (which *dlib.Frames implements) and gocv to shrink frames.
+// The package is pure Go: it takes its frames, its detector and its
+// describer through the Source, Detector and Describer interfaces, which
+// OpenCV's capture and package vision/camera/cv (dlib, an ONNX network,
+// OpenCV to shrink frames) implement. So the appliance that runs it builds
+// without cgo; the tests that run it on synthesised videos with the real
+// models say //go:build cgo.
 package pipeline

@@ -12,7 +12,6 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"joren/vision"
-	"joren/vision/dlib"
 	"joren/vision/frame"
 	"joren/vision/motion"
 	"joren/vision/quality"
@@ -26,15 +25,24 @@ type Source interface {
 	Run(ctx context.Context, out chan<- *frame.Frame) error
 }
 
-// Detector finds faces and their landmarks; *dlib.Frames is one.
+// Detector finds faces and their landmarks; *cv.Faces (package
+// vision/camera/cv: dlib's HOG or MMOD detector and shape predictor) is
+// one. The detect stage calls it while the track stage calls the
+// Describer: if they are one value, it must allow that.
 type Detector interface {
-	Detect(fr dlib.Frame, cnn bool) ([]dlib.Detection, error)
-	Landmarks(fr dlib.Frame, box image.Rectangle) ([]image.Point, error)
+	// Detect finds the faces of im, searched for in im shrunk by scale
+	// (at most 1: a smaller picture is searched faster, and HOG finds
+	// faces of about 80 pixels and more in it), and returns their boxes
+	// in im's pixels.
+	Detect(im frame.Image, scale float64) ([]image.Rectangle, error)
+	// Landmarks returns the shape predictor's points of the face in box.
+	Landmarks(im frame.Image, box image.Rectangle) ([]image.Point, error)
 }
 
-// Describer computes a face's descriptor; *dlib.Frames is one.
+// Describer computes a face's descriptor; *cv.Faces is one (dlib's ResNet,
+// or an ONNX network).
 type Describer interface {
-	Describe(fr dlib.Frame, box image.Rectangle) (vision.Face, error)
+	Describe(im frame.Image, box image.Rectangle) (vision.Face, error)
 	Model() vocab.Model
 }
 
@@ -65,13 +73,11 @@ type Preview interface {
 
 // Config tunes the pipeline. Zero values take the defaults.
 type Config struct {
-	// CNN detects with dlib's MMOD network instead of HOG: it finds more
-	// faces (turned, small, dim) but costs about 10 s per megapixel on a
-	// CPU, so use it with a small DetectWidth.
-	CNN bool
 	// DetectWidth is the width frames are shrunk to before detection
 	// (default 640; frames no wider are searched at full size). HOG finds
-	// faces of about 80 pixels and more in the shrunk frame.
+	// faces of about 80 pixels and more in the shrunk frame; dlib's MMOD
+	// detector (camera.FaceOptions.CNN) costs about 10 s per megapixel on a
+	// CPU, so give it a small DetectWidth.
 	DetectWidth int
 	// Hold keeps detection running around faces seen this recently even
 	// when nothing moves (default 1 s): someone standing still in the door
@@ -123,7 +129,7 @@ type Pipeline struct {
 }
 
 // New makes a pipeline with det finding faces and desc describing them
-// (usually the same *dlib.Frames).
+// (usually the same *cv.Faces).
 func New(det Detector, desc Describer, cfg Config) *Pipeline {
 	if cfg.DetectWidth <= 0 {
 		cfg.DetectWidth = 640

@@ -1,4 +1,6 @@
-package pipeline
+//go:build cgo
+
+package pipeline_test
 
 import (
 	"context"
@@ -12,11 +14,13 @@ import (
 	"time"
 
 	"joren/internal/testenv"
+	"joren/vision/camera"
+	"joren/vision/camera/cv"
 	"joren/vision/capture"
-	"joren/vision/dlib"
 	"joren/vision/doorsim"
 	"joren/vision/frame"
 	"joren/vision/internal/matleak"
+	"joren/vision/pipeline"
 	"joren/vision/track"
 )
 
@@ -34,7 +38,7 @@ func TestDoorVideo(t *testing.T) {
 	fx := setup(t)
 	v := synth(t, "door", doorsim.Options{Seed: 1})
 	matleak.Check(t)
-	vs, p, err := run(t, fileSource(t, v, capture.Options{}), Config{})
+	vs, p, err := run(t, fileSource(t, v, capture.Options{}), pipeline.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +119,7 @@ func TestDoorVideo(t *testing.T) {
 func TestEmptyDoorway(t *testing.T) {
 	v := synth(t, "empty", doorsim.Options{Scenario: doorsim.Empty, Seed: 2})
 	matleak.Check(t)
-	vs, p, err := run(t, fileSource(t, v, capture.Options{}), Config{})
+	vs, p, err := run(t, fileSource(t, v, capture.Options{}), pipeline.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +139,7 @@ func TestCorruptVideo(t *testing.T) {
 	if err := copyPrefix(v.path, cut.path, 0.3); err != nil {
 		t.Fatal(err)
 	}
-	vs, _, err := run(t, fileSource(t, &cut, capture.Options{Retry: capture.Retry{Min: 1}}), Config{})
+	vs, _, err := run(t, fileSource(t, &cut, capture.Options{Retry: capture.Retry{Min: 1}}), pipeline.Config{})
 	if err == nil || !strings.Contains(err.Error(), cut.path) || !strings.Contains(err.Error(), "truncated or corrupt") {
 		t.Fatalf("error %v", err)
 	}
@@ -157,7 +161,7 @@ func TestVanishedDevice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs, _, err := run(t, src, Config{})
+	vs, _, err := run(t, src, pipeline.Config{})
 	if err == nil || !strings.Contains(err.Error(), "/dev/video9 does not exist") || len(vs) != 0 {
 		t.Fatalf("%d visits, error %v", len(vs), err)
 	}
@@ -210,9 +214,9 @@ func TestHungCameraStillEndsVisits(t *testing.T) {
 	first := v.truth.Passages[0]
 	// Up to a few frames after the first person left.
 	cam := &silentCamera{src: fileSource(t, v, capture.Options{}), frames: first.Leave + 5, sent: make(chan time.Time, 1)}
-	cfg := Config{}
+	cfg := pipeline.Config{}
 	cfg.Track.Entropy = deterministic()
-	p := New(fx.faces, fx.faces, cfg)
+	p := pipeline.New(fx.faces, fx.faces, cfg)
 	out := make(chan track.Visit)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -256,11 +260,11 @@ func TestDebugDir(t *testing.T) {
 	v := synth(t, "door", doorsim.Options{Seed: 1})
 	matleak.Check(t)
 	dir := t.TempDir()
-	dbg, err := NewDebugDir(dir)
+	dbg, err := pipeline.NewDebugDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs, p, err := run(t, fileSource(t, v, capture.Options{}), Config{Debug: dbg})
+	vs, p, err := run(t, fileSource(t, v, capture.Options{}), pipeline.Config{Debug: dbg})
 	dbg.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -282,12 +286,12 @@ func TestCNNDetector(t *testing.T) {
 	fx := setup(t)
 	v := synth(t, "steady-2s", doorsim.Options{Scenario: doorsim.Steady, Seed: 3, Duration: 2 * time.Second})
 	matleak.Check(t)
-	cnn, err := dlib.OpenFrames(testenv.Models(t), true)
+	cnn, err := cv.OpenFaces(testenv.Models(t), camera.FaceOptions{CNN: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cnn.Close()
-	p := New(cnn, cnn, Config{CNN: true, DetectWidth: 320, Track: track.Config{Entropy: deterministic()}})
+	p := pipeline.New(cnn, cnn, pipeline.Config{DetectWidth: 320, Track: track.Config{Entropy: deterministic()}})
 	out := make(chan track.Visit, 8)
 	if err := p.Run(context.Background(), fileSource(t, v, capture.Options{}), out); err != nil {
 		t.Fatal(err)
@@ -314,7 +318,7 @@ func TestStopFlushesOpenTracks(t *testing.T) {
 	matleak.Check(t)
 	first := v.truth.Passages[0]
 	cam := &silentCamera{src: fileSource(t, v, capture.Options{}), frames: first.Last - 2, sent: make(chan time.Time, 1)}
-	p := New(fx.faces, fx.faces, Config{Track: track.Config{Entropy: deterministic()}})
+	p := pipeline.New(fx.faces, fx.faces, pipeline.Config{Track: track.Config{Entropy: deterministic()}})
 	out := make(chan track.Visit)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"joren/vision/dlib"
 	"joren/vision/track"
 )
 
@@ -66,7 +65,7 @@ func (t *trackStage) handle(obs observation) []track.Visit {
 		if s.crop == nil || !t.tr.Wants(ids[i], s.q.Score, obs.time) {
 			continue
 		}
-		face, err := t.p.desc.Describe(dlib.Frame(s.crop.Image), s.crop.Box)
+		face, err := t.p.desc.Describe(s.crop.Image, s.crop.Box)
 		if err != nil {
 			// One face that dlib cannot describe is no reason to stop
 			// watching the door.
