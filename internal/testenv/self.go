@@ -1,10 +1,13 @@
 package testenv
 
 import (
+	"context"
 	"os"
 	"os/exec"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // Self is a command that runs this test binary again (crash tests kill
@@ -33,4 +36,39 @@ func RealTime(t testing.TB) {
 	if emu := strings.Fields(os.Getenv("JOREN_TEST_EXEC")); len(emu) > 0 {
 		t.Skipf("wall-clock bounds: not meaningful under the emulator %s (this test runs natively in make test)", emu[0])
 	}
+}
+
+// isolatedEnv names the test a child process started by Isolated runs.
+const isolatedEnv = "JOREN_TEST_ISOLATED"
+
+// Isolated runs the calling top-level test again in a child process
+// (Self), for tests of inputs that could crash a process beyond recover: a
+// memory fault, a native abort, a stack overflow. It returns true in the
+// child, where the test does its work; in the parent it returns false once
+// the child has passed, and fails the test with the child's output if the
+// child failed, crashed or ran longer than limit (a hang). The child's log
+// lines show in the parent's.
+func Isolated(t *testing.T, limit time.Duration) bool {
+	t.Helper()
+	if os.Getenv(isolatedEnv) == t.Name() {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), limit)
+	defer cancel()
+	cmd := Self(t, "-test.run=^"+regexp.QuoteMeta(t.Name())+"$", "-test.v", "-test.count=1")
+	cmd = exec.CommandContext(ctx, cmd.Path, cmd.Args[1:]...)
+	cmd.Env = append(os.Environ(), isolatedEnv+"="+t.Name())
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		t.Fatalf("the isolated run of %s did not end within %v (a hang):\n%s", t.Name(), limit, out)
+	}
+	if err != nil {
+		t.Fatalf("the isolated run of %s failed (%v):\n%s", t.Name(), err, out)
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if l := strings.TrimSpace(line); strings.Contains(l, "_test.go:") {
+			t.Log(l)
+		}
+	}
+	return false
 }
