@@ -67,6 +67,7 @@ func (tx *Tx) PruneAliases(before time.Time) error {
 	if err != nil {
 		return err
 	}
+	tx.erased = tx.erased || freed > 0
 	return tx.addCounter(kBytes, -freed)
 }
 

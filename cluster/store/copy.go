@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -126,17 +127,43 @@ func (s *Store) replace(conv convert, finish func(*bolt.Tx) error) error {
 // flash underneath may still hold the old blocks: encryption, with the key
 // elsewhere, is what protects those.) It also gives the free pages back:
 // the file shrinks to its records. Transactions wait while it runs.
+//
+// With Options.Backup, it then keeps a verified copy of the compacted
+// store beside it (Backup); a failed backup does not fail the compaction
+// (BackupError says why it failed). With Options.KeepDamaged, it deletes
+// the damaged files set aside before that long ago.
 func (s *Store) Compact() (before, after int64, err error) {
 	if s.readOnly {
 		return 0, 0, fmt.Errorf("identity store %s is open read-only: cannot compact it", s.dir)
 	}
+	if err := s.Damaged(); err != nil {
+		return 0, 0, err
+	}
+	if before, after, err = s.compact(); err != nil {
+		return before, after, err
+	}
+	if s.keepDamaged > 0 {
+		PruneKept(s.dir, time.Now().Add(-s.keepDamaged))
+	}
+	if !s.backup {
+		return before, after, nil
+	}
+	berr := s.Backup()
+	s.mu.Lock()
+	s.backupErr = berr
+	s.mu.Unlock()
+	return before, after, nil
+}
+
+func (s *Store) compact() (before, after int64, err error) {
+	defer s.guard(&err, debug.SetPanicOnFault(true))
 	s.swap.Lock()
 	defer s.swap.Unlock()
-	defer s.damaged(&err)
 	before, _ = s.FileSize()
 	if err := s.replace(nil, nil); err != nil {
 		return before, before, fmt.Errorf("compacting identity store %s: %w (the store is unchanged)", s.dir, err)
 	}
+	s.resetErased()
 	after, err = s.FileSize()
 	return before, after, err
 }
@@ -175,6 +202,10 @@ func (s *Store) encrypt(keyFile string) (err error) {
 	if err := s.replace(conv, finish); err != nil {
 		return fmt.Errorf("encrypting identity store %s: %w (the store is unchanged, not encrypted)", s.dir, err)
 	}
+	// A backup of the plain store would keep in the clear what is now
+	// encrypted.
+	s.erased()
+	s.resetErased()
 	s.mu.Lock()
 	s.meta = meta
 	s.mu.Unlock()

@@ -207,7 +207,7 @@ type AuthError struct {
 }
 
 func (e *AuthError) Error() string {
-	return fmt.Sprintf("identity store %s: record %s/%s fails authentication: the file was damaged or tampered with (run `joren store check`; restore a backup or start a new store)", e.Dir, e.Bucket, e.Key)
+	return fmt.Sprintf("identity store %s: record %s/%s fails authentication: the file was damaged or tampered with (run `joren store check`; `joren store salvage` copies out every record that still reads)", e.Dir, e.Bucket, e.Key)
 }
 
 // printable shows a stored key: ids as they are, hashed names in hex.

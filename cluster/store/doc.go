@@ -29,6 +29,17 @@
 // in bbolt's free pages. docs/privacy.md says what is and is not
 // encrypted.
 //
+// It never crashes on a damaged file and never writes to one: Open checks
+// the file before bbolt maps it (internal/boltfile), and a store opened to
+// change runs Check first; a damaged or inconsistent store is refused with
+// ErrDamaged, and a store damaged while open refuses every change after.
+// Salvage copies every record of a damaged file that still reads (and, in
+// an encrypted store, authenticates) into a new store; Recover replaces a
+// damaged store with its salvage, filled in from the backup that Compact
+// keeps beside it (Options.Backup), and keeps the damaged file aside.
+// Forgetting anyone deletes the backup: it never brings back someone
+// forgotten.
+//
 // The package knows nothing of matching: records are plain types, and the
 // identity package decides what goes in them.
 package store

@@ -63,7 +63,7 @@ func (tx *Tx) MakeRoom(extra int, extraBytes int64, keep string) ([]string, erro
 				if !full() {
 					break
 				}
-				if _, err := tx.DeleteIdentity(id); err != nil {
+				if _, err := tx.deleteIdentity(id, false); err != nil {
 					return evicted, err
 				}
 				evicted = append(evicted, id)

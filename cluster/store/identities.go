@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -71,8 +72,17 @@ func (tx *Tx) PutIdentity(rec Identity) error {
 		if err := tx.deleteSeen(prev); err != nil {
 			return err
 		}
-	} else if err := tx.addCounter(kIdentities, 1); err != nil {
-		return err
+	} else {
+		if err := tx.addCounter(kIdentities, 1); err != nil {
+			return err
+		}
+		// The id counter stays past every id in use, whoever chose it
+		// (NewID's ids are; a salvaged store's are whatever survived).
+		if n, ok := idNumber(rec.ID); ok && n > tx.counter(kNext) {
+			if err := tx.tx.Bucket(bMeta).Put(kNext, be64(uint64(n))); err != nil {
+				return err
+			}
+		}
 	}
 	if err := tx.putSeen(rec); err != nil {
 		return err
@@ -84,10 +94,25 @@ func (tx *Tx) PutIdentity(rec Identity) error {
 // its place in maintenance's to-do list, the aliases that led to it, and
 // its enrolment if it was a customer's.
 func (tx *Tx) DeleteIdentity(id string) (bool, error) {
+	tx.erased = true
+	return tx.deleteIdentity(id, true)
+}
+
+// deleteIdentity is DeleteIdentity; without erase, it neither deletes the
+// store's backup nor lists the identity as erased: for eviction, which
+// makes room, and a salvage or backup that brings an evicted visitor back
+// is harmless (they are evicted again when room is needed).
+func (tx *Tx) deleteIdentity(id string, erase bool) (bool, error) {
 	k := []byte(id)
 	rec, freed, err := tx.identityAt(k)
 	if err != nil || freed == 0 {
 		return false, err
+	}
+	if erase {
+		tx.erasedKeys = append(tx.erasedKeys, erasedKey{string(bIdentities), k})
+		if rec.Customer != "" {
+			tx.erasedKeys = append(tx.erasedKeys, erasedKey{string(bCustomers), tx.name(bCustomers, rec.Customer)})
+		}
 	}
 	if err := tx.tx.Bucket(bIdentities).Delete(k); err != nil {
 		return false, err
@@ -184,4 +209,13 @@ func (tx *Tx) eachSeen(fn func(id string, t time.Time, flags byte) (bool, error)
 		}
 	}
 	return nil
+}
+
+// idNumber is the number of an identity id (p000123: 123).
+func idNumber(id string) (int64, bool) {
+	if len(id) < 2 || id[0] != 'p' {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(id[1:], 10, 64)
+	return n, err == nil && n >= 0
 }

@@ -89,7 +89,11 @@ func (tx *Tx) PutStaff(s Staff) error {
 }
 
 // DeleteStaff removes a staff member.
-func (tx *Tx) DeleteStaff(name string) (bool, error) { return tx.deleteNamed(bStaff, name) }
+func (tx *Tx) DeleteStaff(name string) (bool, error) {
+	tx.erased = true
+	tx.erasedKeys = append(tx.erasedKeys, erasedKey{string(bStaff), tx.name(bStaff, name)})
+	return tx.deleteNamed(bStaff, name)
+}
 
 // ForEachStaff calls fn for every staff member, by name.
 func (tx *Tx) ForEachStaff(fn func(Staff) error) error {
@@ -126,6 +130,7 @@ func (tx *Tx) PutCustomer(c Customer) error {
 // their enrolment, their identity, its visit log. false if there is no
 // customer of that name.
 func (tx *Tx) DeleteCustomer(name string) (bool, error) {
+	tx.erased = true
 	c, ok, err := tx.Customer(name)
 	if err != nil || !ok {
 		return false, err
@@ -134,6 +139,7 @@ func (tx *Tx) DeleteCustomer(name string) (bool, error) {
 		return gone, err
 	}
 	// No identity (it cannot happen; be thorough all the same).
+	tx.erasedKeys = append(tx.erasedKeys, erasedKey{string(bCustomers), tx.name(bCustomers, name)})
 	return tx.deleteNamed(bCustomers, name)
 }
 

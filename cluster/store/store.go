@@ -9,11 +9,14 @@ import (
 	"joren/vocab"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 	bolterrors "go.etcd.io/bbolt/errors"
+
+	"joren/internal/boltfile"
 )
 
 // FileName is the store's file inside its directory.
@@ -87,6 +90,14 @@ type Options struct {
 	// Mode is the mode of a new store (default Counting); an existing
 	// store keeps its own (see the identity service's SetMode).
 	Mode Mode
+	// Backup makes Compact (every maintenance pass) keep a verified copy
+	// of the store beside it (BackupFile), which Recover uses to restore
+	// what a damaged file lost. Forgetting anyone deletes the copy.
+	Backup bool
+	// KeepDamaged is how long Compact keeps the damaged files Recover set
+	// aside (0: until a person deletes them): they hold people's records,
+	// kept no longer than those would be.
+	KeepDamaged time.Duration
 }
 
 // Store is an open identity store. Its methods are safe for concurrent
@@ -99,6 +110,7 @@ type Store struct {
 	swap   sync.RWMutex
 	db     *bolt.DB
 	dir    string
+	file   string // the file, if not dir's FileName (a backup being checked)
 	meta   Meta
 	limits Limits
 	// keys is how records are stored: plain, or sealed once the
@@ -109,6 +121,17 @@ type Store struct {
 	readOnly bool
 	// KeyCreated is set when Open made the key file.
 	keyCreated bool
+	// broken is the damage found (guarded by mu): a damaged store is
+	// not written to.
+	broken error
+	// backup: Compact keeps a backup (Options.Backup); backups counts
+	// deletions of people, so that a backup taken meanwhile is dropped
+	// (guarded by mu); backupErr is the last backup's failure.
+	backup    bool
+	erasures  uint64
+	backupErr error
+	// keepDamaged is Options.KeepDamaged.
+	keepDamaged time.Duration
 }
 
 // ErrNoStore is returned when dir has no store and Create is not set.
@@ -144,14 +167,18 @@ func Open(dir string, o Options) (*Store, error) {
 	case err != nil:
 		return nil, fmt.Errorf("opening identity store: %w", err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 2 * time.Second, ReadOnly: o.ReadOnly, NoSync: o.NoSync})
-	if errors.Is(err, bolterrors.ErrTimeout) {
+	// Checked before bbolt maps it: a damaged file is an error here, never
+	// a panic or a fault later.
+	db, err := boltfile.Open(path, 0o600, bolt.Options{Timeout: 2 * time.Second, ReadOnly: o.ReadOnly, NoSync: o.NoSync})
+	switch {
+	case errors.Is(err, bolterrors.ErrTimeout):
 		return nil, fmt.Errorf("identity store %s is in use by another process (only one writer at a time)", dir)
-	}
-	if err != nil {
+	case errors.Is(err, boltfile.ErrDamaged):
+		return nil, damageError(dir, err)
+	case err != nil:
 		return nil, fmt.Errorf("opening identity store %s: %w", path, err)
 	}
-	s := &Store{db: db, dir: dir, limits: o.Limits.fill(), keyFile: o.KeyFile, noSync: o.NoSync, readOnly: o.ReadOnly}
+	s := &Store{db: db, dir: dir, limits: o.Limits.fill(), keyFile: o.KeyFile, noSync: o.NoSync, readOnly: o.ReadOnly, backup: o.Backup, keepDamaged: o.KeepDamaged}
 	if err := s.init(o); err != nil {
 		s.db.Close()
 		return nil, err
@@ -159,8 +186,18 @@ func Open(dir string, o Options) (*Store, error) {
 	return s, nil
 }
 
+// ErrDamaged is what the error of a damaged store is (errors.Is): a file
+// bbolt cannot read safely, or records that do not read or agree (what
+// Check finds). Such a store is never written to.
+var ErrDamaged = boltfile.ErrDamaged
+
+// damageError says a store is damaged and what to do.
+func damageError(dir string, err error) error {
+	return fmt.Errorf("identity store %s: %w; nothing was written to it: `joren store salvage --store %s --out NEWDIR` copies every record that can still be read into a new store (the device does so by itself when it starts)", dir, err, dir)
+}
+
 func (s *Store) init(o Options) (err error) {
-	defer s.damaged(&err)
+	defer s.guard(&err, debug.SetPanicOnFault(true))
 	var (
 		schema  int
 		created bool
@@ -172,10 +209,10 @@ func (s *Store) init(o Options) (err error) {
 		}
 		v := mb.Get(kMeta)
 		if v == nil {
-			return fmt.Errorf("%s is not a joren identity store (no meta record)", s.path())
+			return damageError(s.dir, boltfile.Damaged(s.path(), "no meta record: not a joren identity store, or its description is lost"))
 		}
 		if err := json.Unmarshal(v, &s.meta); err != nil {
-			return fmt.Errorf("%s: unreadable meta record: %w", s.path(), err)
+			return damageError(s.dir, boltfile.Damaged(s.path(), fmt.Sprintf("unreadable meta record: %v", err)))
 		}
 		schema = s.meta.Schema
 		return nil
@@ -232,6 +269,7 @@ func (s *Store) init(o Options) (err error) {
 		if err != nil {
 			return fmt.Errorf("creating identity store %s: %w", s.path(), err)
 		}
+		s.resetErased()
 	}
 	if schema > Schema {
 		return fmt.Errorf("identity store %s was written by a newer joren (schema %d; this build reads up to %d): upgrade joren, or use another store", s.dir, schema, Schema)
@@ -240,6 +278,13 @@ func (s *Store) init(o Options) (err error) {
 		// An encrypted store's key is checked before anything is read or
 		// migrated.
 		if err := s.checkKey(o.KeyFile); err != nil {
+			return err
+		}
+	}
+	if !created && schema == Schema && !o.ReadOnly {
+		// Nothing is written to a store whose records do not read or
+		// agree: it is salvaged instead (Salvage, Recover).
+		if err := s.Check(); err != nil {
 			return err
 		}
 	}
@@ -314,7 +359,12 @@ func putMeta(tx *bolt.Tx, m Meta) error {
 	return tx.Bucket(bMeta).Put(kMeta, b)
 }
 
-func (s *Store) path() string { return filepath.Join(s.dir, FileName) }
+func (s *Store) path() string {
+	if s.file != "" {
+		return s.file
+	}
+	return filepath.Join(s.dir, FileName)
+}
 
 // Dir is the store's directory.
 func (s *Store) Dir() string { return s.dir }
@@ -354,55 +404,94 @@ func (s *Store) FileSize() (int64, error) {
 	return st.Size(), nil
 }
 
-// damaged turns a panic of bbolt on a damaged page into an error: bbolt
-// asserts rather than returns when a page is garbage, and a damaged SD card
-// must give a message, not a crash. (bbolt rolls the transaction back
-// before the panic goes on.)
-func (s *Store) damaged(err *error) {
+// guard turns a panic of bbolt on a damaged page, or a memory fault on
+// a file that shrank under its map, into an error, and marks the store
+// damaged: bbolt asserts rather than returns when a page is garbage, and a
+// damaged SD card must give a message, not a crash. (bbolt rolls the
+// transaction back before the panic goes on.) Defer it first thing:
+// debug.SetPanicOnFault applies to the goroutine that runs the
+// transaction.
+func (s *Store) guard(err *error, restore bool) {
+	debug.SetPanicOnFault(restore)
 	if r := recover(); r != nil {
-		*err = fmt.Errorf("identity store %s is damaged (%v): run `joren store check`; restore a backup or start a new store", s.dir, r)
+		*err = s.markDamaged(boltfile.Damaged(s.path(), fmt.Sprintf("bbolt gave up reading it: %v", r)))
 	}
 }
 
+// markDamaged records that the store is damaged: from now on it refuses
+// to change (Update), so that nothing is written to a damaged file.
+func (s *Store) markDamaged(err error) error {
+	err = damageError(s.dir, err)
+	s.mu.Lock()
+	if s.broken == nil {
+		s.broken = err
+	}
+	s.mu.Unlock()
+	return err
+}
+
+// Damaged returns the error that made the store refuse changes (nil if
+// none did).
+func (s *Store) Damaged() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.broken
+}
+
 // Check verifies the file's integrity (bbolt's page checks) and that every
-// record decodes and every index entry points at a record.
+// record opens and decodes, every index entry points at a record and the
+// counters agree. A failing check makes the store refuse changes.
 func (s *Store) Check() (err error) {
-	defer s.damaged(&err)
+	defer s.guard(&err, debug.SetPanicOnFault(true))
 	s.swap.RLock()
 	defer s.swap.RUnlock()
 	return s.db.View(func(btx *bolt.Tx) error {
-		var errs []error
+		var probs []string
 		for err := range btx.Check() {
-			errs = append(errs, err)
+			probs = append(probs, err.Error())
 		}
-		if len(errs) > 0 {
-			return fmt.Errorf("identity store %s is corrupt: %w", s.dir, errors.Join(errs...))
+		if len(probs) == 0 {
+			tx := &Tx{tx: btx, s: s}
+			probs = tx.checkRecords()
 		}
-		tx := &Tx{tx: btx, s: s}
-		return tx.checkRecords()
+		if len(probs) > 0 {
+			return s.markDamaged(boltfile.Damaged(s.path(), probs...))
+		}
+		return nil
 	})
 }
 
 // View runs fn in a read-only transaction.
 func (s *Store) View(fn func(*Tx) error) (err error) {
-	defer s.damaged(&err)
+	defer s.guard(&err, debug.SetPanicOnFault(true))
 	s.swap.RLock()
 	defer s.swap.RUnlock()
 	return s.db.View(func(btx *bolt.Tx) error { return fn(&Tx{tx: btx, s: s}) })
 }
 
 // Update runs fn in a read-write transaction, committed (and durable,
-// unless NoSync) when fn returns nil and rolled back otherwise.
+// unless NoSync) when fn returns nil and rolled back otherwise. A damaged
+// store refuses.
 func (s *Store) Update(fn func(*Tx) error) (err error) {
-	defer s.damaged(&err)
+	if err := s.Damaged(); err != nil {
+		return err
+	}
+	defer s.guard(&err, debug.SetPanicOnFault(true))
 	s.swap.RLock()
 	defer s.swap.RUnlock()
-	var meta *Meta
+	var (
+		meta   *Meta
+		erased bool
+	)
 	err = s.db.Update(func(btx *bolt.Tx) error {
 		tx := &Tx{tx: btx, s: s, meta: s.Meta()}
 		if err := fn(tx); err != nil {
 			return err
 		}
+		erased = tx.erased
+		// Listed before the deletion commits: a salvage must never take
+		// a deleted record for a lost one.
+		s.noteErased(tx.erasedKeys)
 		if tx.metaChanged {
 			if err := putMeta(btx, tx.meta); err != nil {
 				return err
@@ -415,6 +504,9 @@ func (s *Store) Update(fn func(*Tx) error) (err error) {
 		s.mu.Lock()
 		s.meta = *meta
 		s.mu.Unlock()
+	}
+	if err == nil && erased {
+		s.erased()
 	}
 	return err
 }

@@ -21,6 +21,12 @@ type Tx struct {
 	s           *Store
 	meta        Meta
 	metaChanged bool
+	// erased says the transaction deleted someone (forgetting, removing,
+	// retention, a merge): once it commits, the store's backup, which
+	// still holds them, goes. erasedKeys are their records, for the list
+	// of what was deleted since the last compaction (erased.go).
+	erased     bool
+	erasedKeys []erasedKey
 }
 
 // Meta is the store's description as of this transaction.

@@ -8,13 +8,21 @@ import (
 )
 
 // checkRecords opens and decodes every record and checks the indexes and
-// counters against them. It reports every problem it finds, not the first.
-func (tx *Tx) checkRecords() error {
+// counters against them. It returns every problem it finds, not the
+// first.
+func (tx *Tx) checkRecords() []string {
 	var (
-		errs  []error
+		errs  []string
 		total int64 // the records' bytes
 	)
-	bad := func(err error) { errs = append(errs, err) }
+	bad := func(err error) {
+		var ae *AuthError
+		if errors.As(err, &ae) {
+			errs = append(errs, fmt.Sprintf("record %s/%s fails authentication (damaged or tampered with)", ae.Bucket, ae.Key))
+			return
+		}
+		errs = append(errs, err.Error())
+	}
 	// records calls fn with every record of bucket that opens; what does
 	// not open, and what fn finds, is reported.
 	records := func(bucket []byte, fn func(k, p []byte) error) error {
@@ -50,7 +58,7 @@ func (tx *Tx) checkRecords() error {
 		}
 		return nil
 	}); err != nil {
-		return err
+		return append(errs, err.Error())
 	}
 
 	c := tx.tx.Bucket(bSeen).Cursor()
@@ -83,7 +91,7 @@ func (tx *Tx) checkRecords() error {
 		}
 		return nil
 	}); err != nil {
-		return err
+		return append(errs, err.Error())
 	}
 
 	if err := records(bStaff, func(k, p []byte) error {
@@ -96,7 +104,7 @@ func (tx *Tx) checkRecords() error {
 		}
 		return nil
 	}); err != nil {
-		return err
+		return append(errs, err.Error())
 	}
 
 	enrolled := map[string]bool{}
@@ -114,7 +122,7 @@ func (tx *Tx) checkRecords() error {
 		enrolled[c.Identity] = true
 		return nil
 	}); err != nil {
-		return err
+		return append(errs, err.Error())
 	}
 	for id, name := range customers {
 		if !enrolled[id] {
@@ -123,17 +131,26 @@ func (tx *Tx) checkRecords() error {
 	}
 
 	if err := records(bAliases, func(k, p []byte) error { return nil }); err != nil {
-		return err
+		return append(errs, err.Error())
 	}
 
+	// The counter of ids must be past every id in use: an id is never
+	// given twice, and a counter that went back would give a visitor's
+	// id to someone new.
+	var highest int64
+	for id := range identities {
+		if n, ok := idNumber(id); ok {
+			highest = max(highest, n)
+		}
+	}
+	if next := tx.counter(kNext); next < highest {
+		bad(fmt.Errorf("identity counter %d is behind identity p%06d", next, highest))
+	}
 	if c, n := tx.Count(), count(tx.tx.Bucket(bIdentities)); c != n {
 		bad(fmt.Errorf("identity count %d, but %d identities", c, n))
 	}
 	if b := tx.Bytes(); b != total {
 		bad(fmt.Errorf("byte count %d, but records take %d", b, total))
 	}
-	if len(errs) > 0 {
-		return fmt.Errorf("identity store %s is inconsistent: %w", tx.s.dir, errors.Join(errs...))
-	}
-	return nil
+	return errs
 }

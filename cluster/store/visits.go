@@ -156,6 +156,7 @@ func (tx *Tx) PruneVisits(before time.Time) (int, error) {
 	}); err != nil {
 		return 0, err
 	}
+	tx.erased = tx.erased || len(dead) > 0
 	freed, err := tx.deleteVisits(dead)
 	if err != nil {
 		return 0, err
@@ -176,6 +177,7 @@ func (tx *Tx) PruneVisitsOf(identity string, before time.Time) (int, error) {
 			dead = append(dead, k)
 		}
 	}
+	tx.erased = tx.erased || len(dead) > 0
 	freed, err := tx.deleteVisits(dead)
 	if err != nil {
 		return 0, err
