@@ -101,8 +101,13 @@ func makeFile(t testing.TB, path string) map[record]bool {
 // bucket as "?").
 func salvaged(t testing.TB, path string) (map[record]bool, Report) {
 	t.Helper()
+	return salvagedWith(t, path, SalvageOptions{})
+}
+
+func salvagedWith(t testing.TB, path string, o SalvageOptions) (map[record]bool, Report) {
+	t.Helper()
 	got := map[record]bool{}
-	r, err := Salvage(path, SalvageOptions{}, func(it Item) error {
+	r, err := Salvage(path, o, func(it Item) error {
 		if !it.Bucket {
 			names := make([]string, len(it.Path))
 			for i, p := range it.Path {
@@ -228,7 +233,7 @@ func TestDamage(t *testing.T) {
 	}
 
 	// Cut short: at every page boundary, and inside every fourth page.
-	cuts, prev := 0, -1
+	cuts, prev, kept, keptStale := 0, -1, 0, 0
 	for at := 0; at < used+2*ps; at += ps / 4 {
 		if at%ps != 0 && (at/ps)%4 != 1 {
 			continue
@@ -246,7 +251,23 @@ func TestDamage(t *testing.T) {
 			t.Errorf("cut at %d: %d records, fewer than the %d of a shorter cut", at, len(got), prev)
 		}
 		prev = len(got)
+		// Reading the pages cut off without a free list (StaleOK) finds
+		// at least as much; it may find deleted records too.
+		stale, _ := salvagedWith(t, filepath.Join(dir, "case.db"), SalvageOptions{StaleOK: true})
+		found := contents(stale)
+		for rec := range got {
+			if !found[[2]string{rec.key, rec.value}] {
+				t.Errorf("cut at %d: StaleOK missed %s/%s", at, rec.path, rec.key)
+			}
+		}
+		kept += len(got)
+		for rec := range want {
+			if found[[2]string{rec.key, rec.value}] {
+				keptStale++
+			}
+		}
 	}
+	t.Logf("cut short: %.0f records of %d kept on average; %.0f when the pages cut off are read without a free list (StaleOK)", float64(kept)/float64(cuts), len(want), float64(keptStale)/float64(cuts))
 	if _, got, _ := try("whole", good); len(got) != len(want) {
 		t.Errorf("the whole file salvaged %d records of %d", len(got), len(want))
 	}

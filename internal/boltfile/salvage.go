@@ -22,11 +22,18 @@ type Report struct {
 
 // SalvageOptions tune Salvage.
 type SalvageOptions struct {
-	// Want says which nested buckets to walk (nil: all).
-	Want func(path [][]byte) bool
 	// LockTimeout is how long to wait for a writer to release the file
 	// (default 2 s).
 	LockTimeout time.Duration
+	// StaleOK reads the pages cut off from the tree even when the free
+	// list is lost too (a file cut short usually loses both: they are
+	// among the newest pages). Free pages are read then, and with them
+	// old versions of records and records deleted since the file was last
+	// rewritten whole: only a caller that can tell those apart may set it
+	// (the outbox, whose consumers ignore an event they already have; the
+	// identity store, which lists what it deleted since its last
+	// compaction).
+	StaleOK bool
 }
 
 // Salvage hands every record of the file at path that it can read to
@@ -37,9 +44,10 @@ type SalvageOptions struct {
 // previous transaction's tree too, but reading it would bring back what
 // the last transaction deleted, a forgotten visitor, say). Then, if the
 // free list is readable, it reads the pages that are neither in the tree
-// nor free: pages in use that damage above them cut off. Their records
-// come as orphans (Item.Orphan), their bucket unknown: the caller tells
-// by their content where they belong, or drops them.
+// nor free: pages in use that damage above them cut off (StaleOK: all
+// the pages the tree does not reach). Their records come as orphans
+// (Item.Orphan), their bucket unknown: the caller tells by their content
+// where they belong, or drops them.
 //
 // The file is not changed. The error is for a file that cannot be read
 // at all or is in use by another process, or visit's.
@@ -71,7 +79,7 @@ func Salvage(path string, o SalvageOptions, visit func(Item) error) (Report, err
 	}
 	var r Report
 	w := newWalker(&file{r: f, size: size, pageSize: ms.pageSize, meta: m})
-	w.want, w.visit = o.Want, visit
+	w.visit, w.staleOK = visit, o.StaleOK
 	if why := ms.lost(); why != "" {
 		w.probs.addf("%s", why)
 	}

@@ -87,10 +87,10 @@ type walker struct {
 	lost    int    // pages or elements skipped
 	items   int
 	orphan  bool // walking pages cut off from the tree
-	// want says whether to walk a nested bucket (nil: all).
-	want func(path [][]byte) bool
 	// visit receives every item (nil: none).
 	visit func(Item) error
+	// staleOK: read cut-off pages without a free list (SalvageOptions).
+	staleOK bool
 }
 
 func newWalker(f *file) *walker {
@@ -336,9 +336,6 @@ func (w *walker) leaf(path [][]byte, p page, lo, hi []byte, depth int) error {
 				}
 			}
 			sub := append(append([][]byte(nil), path...), bytes.Clone(k))
-			if w.want != nil && !w.want(sub) {
-				continue
-			}
 			if err := w.bucket(sub, v, depth+1); err != nil {
 				return err
 			}
@@ -366,10 +363,11 @@ func (w *walker) bucket(path [][]byte, v []byte, depth int) error {
 // orphans walks the pages in use that the tree does not reach: damage
 // above them cut them off. Without a readable free list a page in use
 // cannot be told from a free one (whose records may have been deleted),
-// so nothing is read then. Each cut-off subtree is read from its top
-// page: a page that no other cut-off branch page refers to.
+// so nothing is read then, unless the caller can tell (staleOK). Each
+// cut-off subtree is read from its top page: a page that no other
+// cut-off branch page refers to.
 func (w *walker) orphans() error {
-	if w.free == nil {
+	if w.free == nil && !w.staleOK {
 		return nil
 	}
 	var (
@@ -377,7 +375,7 @@ func (w *walker) orphans() error {
 		child = map[uint64]bool{}
 	)
 	for id := uint64(2); id < w.f.meta.pages; id++ {
-		if w.reached[id] || w.free[id] {
+		if w.reached[id] || w.free != nil && w.free[id] {
 			continue
 		}
 		p, err := w.f.read(id)
