@@ -199,6 +199,7 @@ func (w *walker) tree(path [][]byte, id uint64, lo, hi []byte, depth int) error 
 		w.lose("page %d (%s): a branch page without elements", id, where(path))
 		return nil
 	}
+	w.layout(p, where(path))
 	prev := lo
 	for i := 0; i < p.count; i++ {
 		k, child, err := p.branch(i)
@@ -306,8 +307,35 @@ func (w *walker) order(path [][]byte, id uint64, i int, k, prev, hi []byte) {
 	}
 }
 
+// layout checks that p's keys and values lie one after the other, from
+// the end of its elements on, as bbolt writes them: a damaged position or
+// length makes one overlap another, which bbolt reads without noticing
+// and cannot write back ("circular dependency").
+func (w *walker) layout(p page, where string) {
+	at := uint64(pageHeaderSize + p.count*elementSize)
+	for i := 0; i < p.count; i++ {
+		e, off, ok := p.element(i)
+		if !ok {
+			return // reported by the reader of the element
+		}
+		var start, n uint64
+		switch p.flags {
+		case branchFlag:
+			start, n = uint64(off)+uint64(order.Uint32(e[0:])), uint64(order.Uint32(e[4:]))
+		default:
+			start, n = uint64(off)+uint64(order.Uint32(e[4:])), uint64(order.Uint32(e[8:]))+uint64(order.Uint32(e[12:]))
+		}
+		if start != at {
+			w.probs.addf("page %d (%s): element %d's key and value are out of place (at %d, not %d)", p.id, where, i, start, at)
+			return
+		}
+		at += n
+	}
+}
+
 // leaf walks a leaf page: its records and nested buckets.
 func (w *walker) leaf(path [][]byte, p page, lo, hi []byte, depth int) error {
+	w.layout(p, where(path))
 	prev := lo
 	for i := 0; i < p.count; i++ {
 		flags, k, v, err := p.leaf(i)

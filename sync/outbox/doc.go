@@ -13,4 +13,12 @@
 // The outbox is bounded. A shop can be offline for weeks; rather than
 // fill the SD card, a full outbox drops its oldest records and counts them
 // (Dropped), so head office can see the gap in the stats.
+//
+// A damaged file never crashes the process and is never written to: Open
+// checks it before bbolt maps it (internal/boltfile) and refuses it with
+// ErrDamaged, every record carries a checksum of itself and its key (a
+// damaged record is set aside, never sent), and an outbox found damaged
+// while open refuses every change. Salvage copies every event that still
+// reads into a new file; Recover puts that in the damaged file's place and
+// keeps the damaged file aside.
 package outbox

@@ -5,12 +5,16 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
+
+	"joren/internal/boltfile"
 )
 
 // Record is one message waiting for delivery.
@@ -40,8 +44,10 @@ type Options struct {
 const DefaultMax = 100_000
 
 // formatVersion is the layout of the file. A file written by a newer
-// layout is refused rather than misread.
-const formatVersion = 1
+// layout is refused rather than misread. Format 2 added a checksum to
+// every record; a file of format 1 is read, and marked 2 when opened (its
+// new records have checksums).
+const formatVersion = 2
 
 var (
 	bucketQueue   = []byte("queue")
@@ -64,6 +70,19 @@ type Outbox struct {
 	n       int    // records in the queue
 	dropped uint64 // records dropped since the file was created
 	damaged int    // records set aside because they could not be decoded
+	// broken is the damage found in the file while open: from then on
+	// nothing is written to it. (Its own lock: mu is held around
+	// transactions.)
+	brokenMu sync.Mutex
+	broken   error
+}
+
+// ErrDamaged is what the error of a damaged outbox file is (errors.Is).
+var ErrDamaged = boltfile.ErrDamaged
+
+// damageError says an outbox file is damaged and what to do.
+func damageError(path string, err error) error {
+	return fmt.Errorf("outbox %s: %w; it was left untouched: `joren events salvage --state %s --out FILE` copies every event that can still be read into a new outbox (the device does so by itself when it starts)", path, err, filepath.Dir(path))
 }
 
 // Open opens the outbox at path, creating it (and its folder) if needed.
@@ -77,15 +96,17 @@ func Open(path string, opt Options) (*Outbox, error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return nil, fmt.Errorf("outbox %s: %w", path, err)
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
+	// Checked before bbolt maps it: a damaged file is an error here, never
+	// a panic or a fault later.
+	db, err := boltfile.Open(path, 0o600, bolt.Options{
 		Timeout:      opt.LockTimeout,
 		FreelistType: bolt.FreelistMapType,
 	})
 	switch {
 	case errors.Is(err, bolt.ErrTimeout):
 		return nil, fmt.Errorf("outbox %s is in use by another process (is another joren running?)", path)
-	case errors.Is(err, bolt.ErrInvalid), errors.Is(err, bolt.ErrVersionMismatch), errors.Is(err, bolt.ErrChecksum):
-		return nil, fmt.Errorf("outbox %s is not an outbox file or is damaged (%v); it was left untouched: move it aside to start a new one", path, err)
+	case errors.Is(err, boltfile.ErrDamaged):
+		return nil, damageError(path, err)
 	case err != nil:
 		return nil, fmt.Errorf("opening outbox %s: %w", path, err)
 	}
@@ -102,7 +123,7 @@ func Open(path string, opt Options) (*Outbox, error) {
 
 // load checks the file's format and counts what it holds.
 func (o *Outbox) load() error {
-	return o.db.Update(func(tx *bolt.Tx) error {
+	return o.update(func(tx *bolt.Tx) error {
 		meta, err := tx.CreateBucketIfNotExists(bucketMeta)
 		if err != nil {
 			return fmt.Errorf("outbox %s: %w", o.path, err)
@@ -114,7 +135,8 @@ func (o *Outbox) load() error {
 			if f := binary.BigEndian.Uint64(v); f > formatVersion {
 				return fmt.Errorf("outbox %s was written by a newer joren (format %d, this one reads %d)", o.path, f, formatVersion)
 			}
-		} else if err := meta.Put(keyFormat, u64(formatVersion)); err != nil {
+		}
+		if err := meta.Put(keyFormat, u64(formatVersion)); err != nil {
 			return err
 		}
 		if v := meta.Get(keyDropped); len(v) == 8 {
@@ -129,6 +151,44 @@ func (o *Outbox) load() error {
 		o.damaged = tx.Bucket(bucketDamaged).Stats().KeyN
 		return nil
 	})
+}
+
+// view runs fn in a read transaction, with bbolt's panics and memory
+// faults (a file damaged under its map) as errors that mark the outbox
+// damaged.
+func (o *Outbox) view(fn func(*bolt.Tx) error) (err error) {
+	defer o.guard(&err, debug.SetPanicOnFault(true))
+	return o.db.View(fn)
+}
+
+// update runs fn in a write transaction, unless the file was found
+// damaged: nothing is written to a damaged file.
+func (o *Outbox) update(fn func(*bolt.Tx) error) (err error) {
+	if err := o.Broken(); err != nil {
+		return err
+	}
+	defer o.guard(&err, debug.SetPanicOnFault(true))
+	return o.db.Update(fn)
+}
+
+func (o *Outbox) guard(err *error, restore bool) {
+	debug.SetPanicOnFault(restore)
+	if r := recover(); r != nil {
+		*err = damageError(o.path, boltfile.Damaged(o.path, fmt.Sprintf("bbolt gave up reading it: %v", r)))
+		o.brokenMu.Lock()
+		if o.broken == nil {
+			o.broken = *err
+		}
+		o.brokenMu.Unlock()
+	}
+}
+
+// Broken returns the damage that made the outbox refuse changes (nil if
+// none did).
+func (o *Outbox) Broken() error {
+	o.brokenMu.Lock()
+	defer o.brokenMu.Unlock()
+	return o.broken
 }
 
 // Close closes the file. Records stay for the next Open.
@@ -150,7 +210,7 @@ func (o *Outbox) Put(recs []Record, state map[string][]byte) (dropped int, err e
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	n, total := o.n, o.dropped
-	err = o.db.Update(func(tx *bolt.Tx) error {
+	err = o.update(func(tx *bolt.Tx) error {
 		q := tx.Bucket(bucketQueue)
 		// Keys only ever grow: pack pages full instead of bbolt's
 		// default half, which would double the file.
@@ -160,7 +220,7 @@ func (o *Outbox) Put(recs []Record, state map[string][]byte) (dropped int, err e
 			if err != nil {
 				return err
 			}
-			if err := q.Put(u64(seq), encode(recs[i])); err != nil {
+			if err := q.Put(u64(seq), encode(seq, recs[i])); err != nil {
 				return err
 			}
 			recs[i].Seq = seq
@@ -208,10 +268,10 @@ func (o *Outbox) Peek(max int) ([]Record, error) {
 		recs []Record
 		bad  [][]byte
 	)
-	err := o.db.View(func(tx *bolt.Tx) error {
+	err := o.view(func(tx *bolt.Tx) error {
 		c := tx.Bucket(bucketQueue).Cursor()
 		for k, v := c.First(); k != nil && len(recs) < max; k, v = c.Next() {
-			r, err := decode(v)
+			r, err := decode(k, v)
 			if err != nil || len(k) != 8 {
 				bad = append(bad, bytes.Clone(k))
 				continue
@@ -236,7 +296,7 @@ func (o *Outbox) setAside(keys [][]byte) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	moved := 0
-	err := o.db.Update(func(tx *bolt.Tx) error {
+	err := o.update(func(tx *bolt.Tx) error {
 		q, d := tx.Bucket(bucketQueue), tx.Bucket(bucketDamaged)
 		for _, k := range keys {
 			v := q.Get(k)
@@ -270,7 +330,7 @@ func (o *Outbox) Ack(seqs ...uint64) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	removed := 0
-	err := o.db.Update(func(tx *bolt.Tx) error {
+	err := o.update(func(tx *bolt.Tx) error {
 		q := tx.Bucket(bucketQueue)
 		for _, s := range seqs {
 			k := u64(s)
@@ -295,7 +355,7 @@ func (o *Outbox) Ack(seqs ...uint64) error {
 // none).
 func (o *Outbox) State(key string) ([]byte, error) {
 	var v []byte
-	err := o.db.View(func(tx *bolt.Tx) error {
+	err := o.view(func(tx *bolt.Tx) error {
 		v = bytes.Clone(tx.Bucket(bucketState).Get([]byte(key)))
 		return nil
 	})
@@ -345,25 +405,46 @@ func u64(v uint64) []byte {
 	return b[:]
 }
 
-// A record on disk: version byte, uvarint-prefixed id and topic, then
-// the payload.
-const recordVersion = 1
+// A record on disk: version byte, uvarint-prefixed id and topic, the
+// payload, then (version 2) a CRC-32C of its key (its place in the queue)
+// and all that: bbolt checks its pages but not their bytes, and a record
+// an SD card damaged is set aside (Peek), never sent. Version 1 records,
+// without the checksum, are read.
+const recordVersion = 2
 
-func encode(r Record) []byte {
-	b := make([]byte, 0, 1+2*binary.MaxVarintLen16+len(r.ID)+len(r.Topic)+len(r.Payload))
+var castagnoli = crc32.MakeTable(crc32.Castagnoli)
+
+func encode(seq uint64, r Record) []byte {
+	b := make([]byte, 0, 1+2*binary.MaxVarintLen16+len(r.ID)+len(r.Topic)+len(r.Payload)+4)
 	b = append(b, recordVersion)
 	b = binary.AppendUvarint(b, uint64(len(r.ID)))
 	b = append(b, r.ID...)
 	b = binary.AppendUvarint(b, uint64(len(r.Topic)))
 	b = append(b, r.Topic...)
-	return append(b, r.Payload...)
+	b = append(b, r.Payload...)
+	return binary.BigEndian.AppendUint32(b, checksum(u64(seq), b))
 }
 
-func decode(v []byte) (Record, error) {
-	if len(v) == 0 || v[0] != recordVersion {
+func checksum(k, v []byte) uint32 {
+	return crc32.Update(crc32.Checksum(k, castagnoli), castagnoli, v)
+}
+
+// decode reads the record stored under key k.
+func decode(k, v []byte) (Record, error) {
+	switch {
+	case len(v) == 0:
+		return Record{}, errors.New("empty record")
+	case v[0] == 1:
+		v = v[1:]
+	case v[0] == 2:
+		n := len(v) - 4
+		if n < 1 || checksum(k, v[:n]) != binary.BigEndian.Uint32(v[n:]) {
+			return Record{}, errors.New("damaged record (checksum)")
+		}
+		v = v[1:n]
+	default:
 		return Record{}, errors.New("unknown record version")
 	}
-	v = v[1:]
 	field := func() (string, error) {
 		n, k := binary.Uvarint(v)
 		if k <= 0 || n > uint64(len(v)-k) {

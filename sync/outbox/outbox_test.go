@@ -190,7 +190,7 @@ func TestDamagedRecordSetAside(t *testing.T) {
 		seq, _ := q.NextSequence()
 		q.Put(u64(seq), []byte{recordVersion, 200}) // length past the end
 		seq, _ = q.NextSequence()
-		return q.Put(u64(seq), encode(rec(3)))
+		return q.Put(u64(seq), encode(seq, rec(3)))
 	})
 	db.Close()
 	o = open(t, path, 0)
@@ -211,14 +211,29 @@ func TestEncoding(t *testing.T) {
 		{ID: strings.Repeat("i", 300), Topic: strings.Repeat("t", 200), Payload: bytes.Repeat([]byte{0, 1}, 5000)},
 	}
 	for _, r := range cases {
-		got, err := decode(encode(r))
+		got, err := decode(u64(7), encode(7, r))
 		if err != nil || got.ID != r.ID || got.Topic != r.Topic || !bytes.Equal(got.Payload, r.Payload) {
 			t.Errorf("round trip of %.40q: %+v %v", r.ID, got.ID, err)
 		}
 	}
 	for _, bad := range [][]byte{nil, {9}, {recordVersion}, {recordVersion, 5, 'a'}, {recordVersion, 0, 0}} {
-		if _, err := decode(bad); err == nil {
+		if _, err := decode(u64(7), bad); err == nil {
 			t.Errorf("decode(%v) accepted", bad)
 		}
+	}
+	// Every flipped bit of a record, or of its key, is caught by its
+	// checksum.
+	good := append(u64(7), encode(7, cases[1])...)
+	for i := range len(good) * 8 {
+		b := bytes.Clone(good)
+		b[i/8] ^= 1 << (i % 8)
+		if r, err := decode(b[:8], b[8:]); err == nil {
+			t.Fatalf("bit %d flipped: decoded %+v", i, r)
+		}
+	}
+	// Records of format 1 (no checksum) still read.
+	v1 := append([]byte{1, 4}, "01JV\x0fjoren/a/b/visit{}"...)
+	if r, err := decode(u64(7), v1); err != nil || r.ID != "01JV" || r.Topic != "joren/a/b/visit" || string(r.Payload) != "{}" {
+		t.Errorf("format 1 record: %+v %v", r, err)
 	}
 }
