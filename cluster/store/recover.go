@@ -84,7 +84,7 @@ func Recover(dir string, o Options, cause error, now time.Time) (Recovery, error
 		return rec, fmt.Errorf("recovering identity store %s: %w", dir, err)
 	}
 	defer os.RemoveAll(tmp)
-	sv, rep, err := startSalvage(path, tmp, o)
+	sv, rep, err := startSalvage(path, tmp, o, true)
 	var (
 		ee *EncryptedError
 		ke *KeyError
@@ -103,7 +103,7 @@ func Recover(dir string, o Options, cause error, now time.Time) (Recovery, error
 			// Nothing of the damaged file: the backup is all there is.
 			os.RemoveAll(tmp)
 			os.Mkdir(tmp, 0o700)
-			if sv, rep, err = startSalvage(backup, tmp, o); err == nil {
+			if sv, rep, err = startSalvage(backup, tmp, o, true); err == nil {
 				fromBackup = true
 				rep.From, rep.Before = path, -1
 			} else {

@@ -86,13 +86,16 @@ func (r SalvageReport) String() string {
 		fmt.Fprintf(&b, "; %d enrolled customers' visitors rebuilt from their enrolment, without their history", r.Recreated)
 	}
 	if r.Dropped > 0 {
-		fmt.Fprintf(&b, "; %d damaged or inconsistent records dropped", r.Dropped)
+		fmt.Fprintf(&b, "; %d damaged or inconsistent records dropped (a logged visit of a visitor who was lost, say)", r.Dropped)
 	}
 	if r.LostPages > 0 {
 		fmt.Fprintf(&b, "; %d unreadable pages", r.LostPages)
 	}
 	if r.Orphans > 0 {
 		fmt.Fprintf(&b, "; %d records recovered from pages the damage cut off", r.Orphans)
+	}
+	if r.Deleted > 0 {
+		fmt.Fprintf(&b, " (%d records found there had been deleted before the damage, and stay deleted)", r.Deleted)
 	}
 	return b.String()
 }
@@ -154,7 +157,7 @@ func knownBucket(path [][]byte) bool {
 
 // Salvage copies every record of the damaged store file from that it can
 // read into a new store in dir (which must hold none), and leaves from as
-// it is. A record is kept only if it opens (an encrypted store's records
+// it is; the new store keeps from's model, time zone and mode. A record is kept only if it opens (an encrypted store's records
 // are authenticated one by one: a damaged one does not open), decodes,
 // and still agrees with the rest; the indexes and counters are rebuilt
 // from the records. o gives what a damaged file may have lost: the model,
@@ -169,7 +172,7 @@ func Salvage(from, dir string, o Options) (SalvageReport, error) {
 	if _, err := os.Stat(filepath.Join(dir, FileName)); !errors.Is(err, fs.ErrNotExist) {
 		return SalvageReport{}, fmt.Errorf("salvaging into %s: it already holds an identity store (give a new directory)", dir)
 	}
-	sv, rep, err := startSalvage(from, dir, o)
+	sv, rep, err := startSalvage(from, dir, o, false)
 	if err != nil {
 		return rep, err
 	}
@@ -181,8 +184,10 @@ func Salvage(from, dir string, o Options) (SalvageReport, error) {
 }
 
 // startSalvage makes the new store in dir and copies into it what it
-// reads of from; finish completes it.
-func startSalvage(from, dir string, o Options) (*salvager, SalvageReport, error) {
+// reads of from; finish completes it. With sameModel, a store of another
+// model than o's is refused (as Open refuses it); otherwise o's model
+// only stands in for a description that was lost.
+func startSalvage(from, dir string, o Options, sameModel bool) (*salvager, SalvageReport, error) {
 	rep := SalvageReport{From: from, To: dir, Before: -1}
 	m, mrep, err := readMeta(from)
 	if err != nil {
@@ -202,7 +207,7 @@ func startSalvage(from, dir string, o Options) (*salvager, SalvageReport, error)
 	if meta.Schema > Schema {
 		return nil, rep, fmt.Errorf("salvaging %s: it was written by a newer joren (schema %d; this build reads up to %d): salvage it with that joren", from, meta.Schema, Schema)
 	}
-	if o.Model.Dim > 0 && m.found && (o.Model.ID() != meta.Model.ID() || o.Model.Dim != meta.Model.Dim) {
+	if sameModel && o.Model.Dim > 0 && m.found && (o.Model.ID() != meta.Model.ID() || o.Model.Dim != meta.Model.Dim) {
 		return nil, rep, &ModelError{Dir: filepath.Dir(from), Store: meta.Model, Want: o.Model}
 	}
 	// How the damaged file's records open: with its key, or as they are.

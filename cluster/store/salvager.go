@@ -62,6 +62,16 @@ func (sv *salvager) read(path string, fill bool, erased map[string]bool) (boltfi
 // record kinds, by the bucket they belong in.
 var recordBuckets = [][]byte{bIdentities, bVisits, bStaff, bCustomers, bAliases, bDirty, bSeen, bByIdentity}
 
+// primary tells whether bucket holds records (not indexes rebuilt from
+// them, nor the to-do list).
+func primary(bucket []byte) bool {
+	switch string(bucket) {
+	case string(bIdentities), string(bVisits), string(bStaff), string(bCustomers), string(bAliases):
+		return true
+	}
+	return false
+}
+
 // item takes one record of a damaged file.
 func (sv *salvager) item(it boltfile.Item) error {
 	if it.Bucket {
@@ -83,12 +93,13 @@ func (sv *salvager) item(it boltfile.Item) error {
 	}
 	for _, keys := range sv.keyings {
 		for _, b := range candidates {
+			deleted := sv.deleted
 			ok, err := sv.take(keys, b, it.Key, it.Value, !known)
 			if err != nil {
 				return err
 			}
 			if ok {
-				if !known {
+				if !known && primary(b) && sv.deleted == deleted {
 					sv.orphans++
 				}
 				return nil
@@ -121,6 +132,9 @@ func (sv *salvager) take(keys keying, bucket, k, v []byte, cutOff bool) (bool, e
 		// An index entry cut off from its bucket: it is rebuilt, but
 		// recognising it keeps it from counting as lost.
 		if keys.sealed() {
+			if bytes.Equal(bucket, bByIdentity) {
+				return len(v) == 0 && len(k) == 2*nameSize, nil
+			}
 			_, err := keys.open(bucket, k, v)
 			return err == nil, nil
 		}
@@ -421,7 +435,9 @@ func (sv *salvager) enrolments(tx *Tx, now time.Time) error {
 	return nil
 }
 
-// orphanVisits drops logged visits of visitors that were lost.
+// orphanVisits drops logged visits of visitors that were lost, or
+// deleted before the damage (an old copy of their visit found on a free
+// page: deleted, and staying so).
 func (sv *salvager) orphanVisits(tx *Tx) error {
 	var dead [][]byte
 	if err := tx.forEachVisit(func(k []byte, v Visit) error {
@@ -430,6 +446,11 @@ func (sv *salvager) orphanVisits(tx *Tx) error {
 		}
 		if _, ok, err := tx.Identity(v.Identity); err != nil || !ok {
 			dead = append(dead, bytes.Clone(k))
+			if sv.erased[erasedKeyOf(bIdentities, []byte(v.Identity))] {
+				sv.deleted++
+			} else {
+				sv.dropped++
+			}
 			return err
 		}
 		return nil
@@ -440,7 +461,6 @@ func (sv *salvager) orphanVisits(tx *Tx) error {
 	if err != nil {
 		return err
 	}
-	sv.dropped += len(dead)
 	return tx.addCounter(kBytes, -freed)
 }
 

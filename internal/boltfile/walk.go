@@ -167,12 +167,17 @@ func (w *walker) tree(path [][]byte, id uint64, lo, hi []byte, depth int) error 
 		w.lose("page %d (%s): the tree is more than %d levels deep", id, where(path), maxDepth)
 		return nil
 	}
+	// A page already read, or free, is not read (again) here; that is not
+	// a loss, only a damaged reference (or, among the pages cut off from
+	// the tree, an old page that refers to a page in use).
 	if id < uint64(len(w.reached)) && w.reached[id] {
-		w.lose("page %d (%s): referred to twice", id, where(path))
+		if !w.orphan {
+			w.probs.addf("page %d (%s): referred to twice", id, where(path))
+		}
 		return nil
 	}
 	if w.free != nil && id < uint64(len(w.free)) && w.free[id] {
-		w.lose("page %d (%s): in use and on the free list", id, where(path))
+		w.probs.addf("page %d (%s): in use and on the free list", id, where(path))
 		return nil
 	}
 	p, err := w.f.read(id)
@@ -183,7 +188,7 @@ func (w *walker) tree(path [][]byte, id uint64, lo, hi []byte, depth int) error 
 	if !w.inRange(p, lo, hi) {
 		// A damaged reference that leads to another tree's page: it is
 		// left for its own tree (or for the orphans) to read.
-		w.lose("page %d (%s): its keys are outside its parent's range", id, where(path))
+		w.probs.addf("page %d (%s): its keys are outside its parent's range", id, where(path))
 		return nil
 	}
 	w.mark(p, where(path))

@@ -128,16 +128,17 @@ func (o *Outbox) load() error {
 		if err != nil {
 			return fmt.Errorf("outbox %s: %w", o.path, err)
 		}
-		if v := meta.Get(keyFormat); v != nil {
-			if len(v) != 8 {
-				return fmt.Errorf("outbox %s: damaged format marker", o.path)
-			}
-			if f := binary.BigEndian.Uint64(v); f > formatVersion {
-				return fmt.Errorf("outbox %s was written by a newer joren (format %d, this one reads %d)", o.path, f, formatVersion)
-			}
+		v := meta.Get(keyFormat)
+		if v != nil && len(v) != 8 {
+			return fmt.Errorf("outbox %s: damaged format marker", o.path)
 		}
-		if err := meta.Put(keyFormat, u64(formatVersion)); err != nil {
-			return err
+		switch f := binary.BigEndian.Uint64(append(make([]byte, 8-len(v)), v...)); {
+		case f > formatVersion:
+			return fmt.Errorf("outbox %s was written by a newer joren (format %d, this one reads %d)", o.path, f, formatVersion)
+		case f < formatVersion:
+			if err := meta.Put(keyFormat, u64(formatVersion)); err != nil {
+				return err
+			}
 		}
 		if v := meta.Get(keyDropped); len(v) == 8 {
 			o.dropped = binary.BigEndian.Uint64(v)
