@@ -71,6 +71,8 @@ type Appliance struct {
 	page    *installer.Server
 	pageLn  net.Listener
 	httpLn  net.Listener
+	// recovered are the damaged files this run set aside (damaged.go).
+	recovered recoveries
 
 	closers []func() error
 }

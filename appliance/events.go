@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"joren/sync/outbox"
 	"joren/sync/publish"
 )
 
@@ -66,6 +67,13 @@ func (a *Appliance) eventSetup() publish.Setup {
 
 func (a *Appliance) openEvents() error {
 	ev, err := publish.Open(a.eventSetup())
+	if errors.Is(err, outbox.ErrDamaged) {
+		// Never a restart loop on a damaged file: set it aside, go on
+		// with the events that can be saved.
+		if err = a.recoverOutbox(err); err == nil {
+			ev, err = publish.Open(a.eventSetup())
+		}
+	}
 	var se *publish.SetupError
 	if errors.As(err, &se) {
 		return fmt.Errorf("%s: %w", eventKey(se.Field), se.Err)

@@ -54,6 +54,7 @@ func (a *Appliance) Health() vocab.Health {
 	if err := a.st.View(func(*store.Tx) error { return nil }); err != nil {
 		h.Add(vocab.Problem{Key: "store", Reason: err.Error()})
 	}
+	a.fileProblems(&h, now)
 	h.Clock = clockHealth()
 	if d, err := diskHealth(a.dataDir); err == nil {
 		h.Disk = &d

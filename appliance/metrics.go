@@ -65,7 +65,26 @@ func newMetrics(a *Appliance) *metrics {
 			n, _ := a.st.FileSize()
 			return float64(n)
 		}),
+		gauge("joren_store_backup_age_seconds", "Age of the identity store's backup (made at every maintenance pass; -1: none).", func() float64 {
+			t, ok := a.st.BackupTime()
+			if !ok {
+				return -1
+			}
+			return time.Since(t).Seconds()
+		}),
 	)
+	for _, file := range []string{"store", "outbox"} {
+		m.reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{
+				Name: "joren_file_recoveries_total", Help: "Damaged files (the identity store, the outbox) set aside and replaced by what could be saved of them, by this run.",
+				ConstLabels: prometheus.Labels{"file": file},
+			}, func() float64 { return float64(a.recovered.count(file)) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+				Name: "joren_damaged_files", Help: "Damaged files kept aside on the data partition (deleted after the retention period).",
+				ConstLabels: prometheus.Labels{"file": file},
+			}, func() float64 { return float64(len(a.keptFiles()[file])) }),
+		)
+	}
 	if _, err := os.Stat(thermalZone); err == nil {
 		m.reg.MustRegister(gauge("joren_cpu_temperature_celsius", "SoC temperature.", func() float64 {
 			t, _ := cpuTemperature()

@@ -32,7 +32,19 @@ func (a *Appliance) openStore() error {
 	if err != nil {
 		return fmt.Errorf("store.mode: %w", err)
 	}
-	st, err := store.Open(a.storeDir(), store.Options{Model: a.model, Zone: a.zone.String(), Create: true, Limits: lim, KeyFile: c.Store.KeyFile, Mode: mode})
+	// The backup and the damaged files set aside hold records no longer
+	// than the store does.
+	retention := time.Duration(c.Store.RetentionDays) * 24 * time.Hour
+	o := store.Options{Model: a.model, Zone: a.zone.String(), Create: true, Limits: lim, KeyFile: c.Store.KeyFile, Mode: mode, Backup: true, KeepDamaged: retention}
+	a.pruneKept(time.Now())
+	st, err := store.Open(a.storeDir(), o)
+	if errors.Is(err, store.ErrDamaged) {
+		// Never a restart loop on a damaged file: set it aside, go on
+		// with what can be saved.
+		if err = a.recoverStore(a.storeDir(), o, err); err == nil {
+			st, err = store.Open(a.storeDir(), o)
+		}
+	}
 	var ke *store.KeyError
 	var ee *store.EncryptedError
 	if errors.As(err, &ke) || errors.As(err, &ee) {
