@@ -20,7 +20,7 @@ import (
 
 func newEventsCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "events publish|status|command",
+		Use:   "events publish|status|salvage|command",
 		Short: "Publish anonymised visit events to head office over MQTT, and inspect the outbox",
 		Long: `events is the head-office side of the device (docs/events.md):
 
@@ -29,7 +29,11 @@ func newEventsCommand(g *globals) *cobra.Command {
         "joren replay --full" prints them (standard input without FILE), as
         anonymised visit events on joren/SHOP/DEVICE/visit
   joren events status [--state DIR] [--json]
-        what the outbox holds: events waiting, dropped, the visit counters
+        what the outbox holds: events waiting, dropped, the visit counters;
+        exit status 1 and what is wrong if the outbox is damaged
+  joren events salvage [--state DIR] --out FILE
+        copies every event of a damaged outbox that still reads into a new
+        outbox file, and says what was kept; the outbox is left as it is
   joren events command --key-file FILE forget --visitor PSEUDONYM --period 2026-05
   joren events command --key-file FILE stats
         prints a signed command for the device's command topic (when the device
@@ -39,7 +43,7 @@ Every event is stored in the outbox (--state DIR/outbox.db) before it is sent,
 and stays there until the broker acknowledges it: what the broker does not take
 now is sent by the next run.`,
 	}
-	cmd.AddCommand(newEventsPublishCommand(g), newEventsStatusCommand(g), newEventsCommandCommand(g))
+	cmd.AddCommand(newEventsPublishCommand(g), newEventsStatusCommand(g), newEventsSalvageCommand(g), newEventsCommandCommand(g))
 	return cmd
 }
 
@@ -153,7 +157,7 @@ func newEventsStatusCommand(g *globals) *cobra.Command {
 			}
 			box, err := outbox.Open(path, outbox.Options{LockTimeout: time.Second})
 			if err != nil {
-				return err
+				return damageReport(g, path, err)
 			}
 			defer box.Close()
 			c, err := publish.ReadCounters(box)
@@ -178,6 +182,44 @@ func newEventsStatusCommand(g *globals) *cobra.Command {
 	}
 	cmd.Flags().StringVar(&state, "state", envOr("JOREN_STATE", "state"), "directory of the event outbox (env JOREN_STATE)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func newEventsSalvageCommand(g *globals) *cobra.Command {
+	var state, out string
+	cmd := &cobra.Command{
+		Use:     "salvage [--state DIR] --out FILE",
+		Aliases: []string{"repair"},
+		Short:   "Copy every event of a damaged outbox that still reads into a new outbox",
+		Long: `salvage reads the outbox (--state DIR/outbox.db) as it is, damaged or not, and
+copies every event that still reads, in order, into a new outbox file, with the
+visit counters. It prints what it kept. The outbox is left as it is: to use the
+new one, stop joren and move FILE into its place. Pages the damage cut off are
+read too, so an event already delivered may be sent again (head office ignores
+an event id it has).`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if out == "" {
+				return usagef("events salvage needs --out FILE (a file that does not exist)")
+			}
+			path := filepath.Join(state, publish.OutboxFile)
+			if _, err := os.Stat(path); err != nil {
+				return fmt.Errorf("no outbox at %s: %w", path, err)
+			}
+			rep, err := outbox.Salvage(path, out)
+			if err != nil {
+				return err
+			}
+			if rep.Damage != nil {
+				fmt.Fprintf(g.stdout, "%s: %v\n", path, rep.Damage)
+			}
+			fmt.Fprintf(g.stdout, "salvaged into %s: %s\n", out, rep)
+			fmt.Fprintf(g.stdout, "%s is left as it is; to use the new outbox, stop joren and move %s into its place\n", path, out)
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&state, "state", envOr("JOREN_STATE", "state"), "directory of the event outbox (env JOREN_STATE)")
+	cmd.Flags().StringVar(&out, "out", "", "the new outbox file (it must not exist)")
 	return cmd
 }
 

@@ -2,7 +2,10 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -10,12 +13,13 @@ import (
 
 	"joren/cluster/identity"
 	"joren/cluster/store"
+	"joren/internal/boltfile"
 )
 
 func newStoreCommand(g *globals) *cobra.Command {
 	var f storeFlags
 	cmd := &cobra.Command{
-		Use:   "store stats|export|check|maintain",
+		Use:   "store stats|export|check|maintain|salvage",
 		Short: "Inspect, check and maintain the identity store",
 		Long: `store works on the identity store (--store DIR or JOREN_STORE):
 
@@ -23,9 +27,13 @@ func newStoreCommand(g *globals) *cobra.Command {
   joren store export [--with-descriptors]
                                         every visitor and staff member, one JSON object a
                                         line; descriptors only with --with-descriptors
-  joren store check                     integrity: bbolt's page checks, every record and index
+  joren store check                     integrity: bbolt's page checks, every record and index;
+                                        exit status 1 and what is wrong if the store is damaged
   joren store maintain                  run a maintenance pass now (retention, merges, splits),
                                         then compact the file: nothing deleted is left in it
+  joren store salvage --out NEWDIR      copy every record of a damaged store that still reads
+                                        into a new store, and say what was kept and lost; the
+                                        store itself is left as it is (also: repair)
 
 An encrypted store needs its key file: --key-file FILE or JOREN_STORE_KEY_FILE
 (docs/privacy.md).`,
@@ -80,13 +88,18 @@ An encrypted store needs its key file: --key-file FILE or JOREN_STORE_KEY_FILE
 		Use:   "check",
 		Short: "Check the store's integrity",
 		Args:  exactArgs(0, "no arguments"),
-		RunE: f.run(g, storeRequest{access: inspect}, func(cmd *cobra.Command, args []string, st *openedStore) error {
-			if err := st.db.Check(); err != nil {
+		RunE: func(cmd *cobra.Command, args []string) error {
+			st, err := f.open(g, storeRequest{access: inspect})
+			if err == nil {
+				defer st.Close()
+				err = st.db.Check()
+			}
+			if err := damageReport(g, f.dir, err); err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "%s: ok\n", st.dir)
+			fmt.Fprintf(g.stdout, "%s: ok\n", f.dir)
 			return nil
-		}),
+		},
 	}
 	maintain := &cobra.Command{
 		Use:   "maintain",
@@ -102,11 +115,71 @@ An encrypted store needs its key file: --key-file FILE or JOREN_STORE_KEY_FILE
 			return nil
 		}),
 	}
+	var out string
+	salvage := &cobra.Command{
+		Use:     "salvage --out NEWDIR",
+		Aliases: []string{"repair"},
+		Short:   "Copy every record of a damaged store that still reads into a new store",
+		Long: `salvage reads the store in --store DIR as it is, damaged or not, and copies
+every record that still reads, decodes and (in an encrypted store, with its
+--key-file) authenticates into a new store in NEWDIR, rebuilding its indexes and
+counters. It prints what it kept and what was lost. DIR is left as it is: to use
+the new store, stop joren and move NEWDIR's identities.db into DIR's place.
+
+A store whose own description was lost with the damage is given the installed
+model and --tz.`,
+		Args: exactArgs(0, "no arguments"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			p, err := f.resolve()
+			if err != nil {
+				return err
+			}
+			if out == "" {
+				return usagef("store salvage needs --out NEWDIR (a directory without a store)")
+			}
+			from := filepath.Join(p.dir, store.FileName)
+			if _, err := os.Stat(from); err != nil {
+				return fmt.Errorf("%w in %s: %v", store.ErrNoStore, p.dir, err)
+			}
+			rep, err := store.Salvage(from, out, store.Options{Model: installedModel(g, g.modelDir), Zone: p.zone, KeyFile: p.keyFile, Mode: p.mode})
+			if err != nil {
+				return err
+			}
+			if rep.Damage != nil {
+				fmt.Fprintf(g.stdout, "%s: %v\n", from, rep.Damage)
+			}
+			fmt.Fprintf(g.stdout, "salvaged into %s: %s\n", out, rep)
+			fmt.Fprintf(g.stdout, "%s is left as it is; to use the new store, stop joren and move %s into its place\n", p.dir, filepath.Join(out, store.FileName))
+			return nil
+		},
+	}
+	salvage.Flags().StringVar(&out, "out", "", "directory of the new store (it must hold none)")
+	salvage.Flags().StringVar(&f.tz, "tz", "", "time zone of the new store, if the damaged store's own was lost (IANA name, default UTC)")
 	for _, c := range []*cobra.Command{stats, export, check, maintain} {
 		f.register(c, c == stats || c == export || c == maintain)
 		cmd.AddCommand(c)
 	}
+	f.register(salvage, false)
+	cmd.AddCommand(salvage)
 	return cmd
+}
+
+// damageReport prints what is wrong with a damaged file, one problem a
+// line, and returns the error to exit with; other errors it returns as
+// they are, nil as nil.
+func damageReport(g *globals, what string, err error) error {
+	var de *boltfile.DamageError
+	if !errors.As(err, &de) {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "%s is damaged:\n", de.Path)
+	for _, p := range de.Problems {
+		fmt.Fprintf(g.stdout, "  %s\n", p)
+	}
+	if de.More > 0 {
+		fmt.Fprintf(g.stdout, "  (and %d more problems)\n", de.More)
+	}
+	return err
 }
 
 func modeLine(s identity.Stats) string {
