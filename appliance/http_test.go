@@ -18,6 +18,7 @@ import (
 	"joren/appliance/config"
 	"joren/internal/testenv"
 	"joren/vision/camera/cv"
+	"joren/vocab"
 )
 
 func freePort(t *testing.T) string {
@@ -84,9 +85,12 @@ func TestHealthAndMetrics(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	var h Health
-	if err := json.Unmarshal([]byte(health), &h); err != nil || h.Status != "ok" || h.Checks["store"] != "ok" {
+	var h vocab.Health
+	if err := json.Unmarshal([]byte(health), &h); err != nil || h.Status != vocab.StatusOK || len(h.Problems) != 0 {
 		t.Errorf("healthz: %q (%v)", health, err)
+	}
+	if h.Version != "test" || h.Camera.State != vocab.CameraOK || h.Camera.FPS <= 0 || h.Broker.State != vocab.BrokerNone || h.Outbox.Max != cfg.Events.OutboxMax || h.Disk == nil || h.Disk.TotalBytes == 0 {
+		t.Errorf("healthz: %+v", h)
 	}
 	for _, name := range []string{"joren_info{", "joren_frames_dropped_total", "joren_outbox_pending", "joren_store_identities", "joren_store_bytes", "joren_last_frame_age_seconds", "joren_fps"} {
 		if !strings.Contains(metrics, name) {

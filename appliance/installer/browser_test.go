@@ -477,8 +477,10 @@ func TestBrowser(t *testing.T) {
 		return n
 	}
 	first := frames()
+	// The frame rate only has to be shown: how high it is depends on how
+	// busy the machine running the test is.
 	step("the counts updating", 30*time.Second,
-		chromedp.Poll[chromedp.Void](fmt.Sprintf(`+document.getElementById('c-frames').textContent.replace(/,/g, '') > %d && +document.getElementById('c-fps').textContent > 5`, first+10),
+		chromedp.Poll[chromedp.Void](fmt.Sprintf(`+document.getElementById('c-frames').textContent.replace(/,/g, '') > %d && +document.getElementById('c-fps').textContent > 0`, first+10),
 			chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(0)),
 	)
 	if s := eval(`document.getElementById('c-store').textContent + ' ' + document.getElementById('c-visitors').textContent`); s != "3.0 MB 57" {

@@ -38,6 +38,9 @@ func TestDelivery(t *testing.T) {
 	if _, ok := sub.WaitFor(10*time.Second, func(m []mosquittotest.Message) bool { return topicCount(m, "/stats") > 0 }); !ok {
 		t.Fatal("no stats message")
 	}
+	if bh := h.p.Broker(); bh.State != vocab.BrokerConnected || bh.Reason != "" || bh.Since.IsZero() {
+		t.Errorf("broker health while delivering: %+v", bh)
+	}
 	close(in)
 	select {
 	case err := <-done:
@@ -214,6 +217,9 @@ func TestWrongPassword(t *testing.T) {
 	stop := dev.run(nil)
 	dev.p.Publish(decision(0))
 	dev.log.WaitFor(10*time.Second, func(log string) bool { return strings.Contains(log, "level=ERROR") })
+	if h := dev.p.Broker(); h.State != vocab.BrokerRefused || !strings.Contains(h.Reason, "not Authorized") || h.Since.IsZero() {
+		t.Errorf("broker health after a refusal: %+v", h)
+	}
 	if err := stop(); err != nil {
 		t.Errorf("Run: %v", err)
 	}

@@ -82,6 +82,7 @@ type Publisher struct {
 	firstOnce sync.Once
 	firstErr  error
 	seen      map[string]time.Time // command ids already executed (deliver's goroutine only)
+	state     brokerState
 }
 
 // Counters are the visit tallies of the stats message, stored in the
@@ -319,6 +320,7 @@ func (p *Publisher) deliver(ctx context.Context, inputDone <-chan struct{}) erro
 			close(p.first)
 		})
 		if err != nil {
+			p.connectionFailed(err)
 			var r RefusedError
 			if errors.As(err, &r) && p.cfg.FailFast {
 				return err
@@ -348,6 +350,7 @@ func (p *Publisher) deliver(ctx context.Context, inputDone <-chan struct{}) erro
 		retry.Reset()
 		lastErr = ""
 		p.log.Info("connected to the MQTT broker", "pending", p.box.Len())
+		p.state.set(vocab.BrokerConnected, "", time.Now())
 		err = p.pump(ctx, s, inputDone)
 		switch {
 		case errors.Is(err, errDrained):
@@ -363,6 +366,7 @@ func (p *Publisher) deliver(ctx context.Context, inputDone <-chan struct{}) erro
 			return f.error
 		}
 		p.log.Warn("lost the MQTT broker; will reconnect", "error", err, "pending", p.box.Len())
+		p.state.set(vocab.BrokerConnecting, fmt.Sprintf("connection lost: %v", err), time.Now())
 		s.client.Disconnect(0)
 	}
 }

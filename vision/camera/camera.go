@@ -48,6 +48,9 @@ type Stats struct {
 	Dropped    int64 // frames skipped because the pipeline was busy
 	Unreadable int64 // frames that could not be decoded and were skipped
 	Reconnects int64 // times the source was reopened after a loss
+	// Problem is why the source was last lost, until frames flow again
+	// ("" while they do).
+	Problem string
 }
 
 // SourceOptions tune a source. Zero values take the defaults.

@@ -547,8 +547,8 @@ func TestStream(t *testing.T) {
 		if want := append(count(60), count(60)...); fmt.Sprint(nums) != fmt.Sprint(want) {
 			t.Errorf("frames %v, want 0-59 twice", nums)
 		}
-		if st := src.Stats(); st.Reconnects != 2 || st.Dropped != 0 || st.Frames != 120 {
-			t.Errorf("%+v: want 120 frames, 2 reconnections", st)
+		if st := src.Stats(); st.Reconnects != 2 || st.Dropped != 0 || st.Frames != 120 || !strings.Contains(st.Problem, "cannot be opened") {
+			t.Errorf("%+v: want 120 frames, 2 reconnections, the last loss's reason", st)
 		}
 		if l := logs.String(); strings.Count(l, "the stream ended") != 2 || strings.Count(l, "source open") != 2 {
 			t.Errorf("want two sessions, each ended: %s", l)

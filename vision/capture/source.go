@@ -67,6 +67,10 @@ type Stats struct {
 	Dropped    int64 // frames skipped because the consumer was busy
 	Unreadable int64 // frames that could not be decoded and were skipped
 	Reconnects int64 // times the source was reopened after a loss
+	// Problem is why the source was last lost ("/dev/video0 does not
+	// exist", "no frame for 10s: stalled"), until a connection delivers
+	// a frame again; "" while frames flow.
+	Problem string
 }
 
 // Source is one camera or recording. Run it once.
@@ -86,6 +90,7 @@ type Source struct {
 
 	seq                                    atomic.Int64
 	frames, dropped, unreadable, reconnect atomic.Int64
+	problem                                atomic.Pointer[string] // Stats.Problem; nil: none
 }
 
 // Open parses a source string and checks the options; nothing is opened
@@ -156,7 +161,11 @@ func (s *Source) Spec() Spec { return s.spec }
 
 // Stats returns the counts so far; safe to call while Run runs.
 func (s *Source) Stats() Stats {
-	return Stats{Frames: s.frames.Load(), Dropped: s.dropped.Load(), Unreadable: s.unreadable.Load(), Reconnects: s.reconnect.Load()}
+	st := Stats{Frames: s.frames.Load(), Dropped: s.dropped.Load(), Unreadable: s.unreadable.Load(), Reconnects: s.reconnect.Load()}
+	if p := s.problem.Load(); p != nil {
+		st.Problem = *p
+	}
+	return st
 }
 
 // Wait returns when every connection Run opened is closed. A connection
@@ -232,6 +241,8 @@ func (s *Source) Run(ctx context.Context, out chan<- *frame.Frame) error {
 			retry.Reset()
 		}
 		failures++
+		problem := err.Error()
+		s.problem.Store(&problem)
 		if a := s.opts.Retry.Attempts; a > 0 && failures >= a {
 			return fmt.Errorf("%s: gave up after %d failed attempt(s): %w", s.spec, failures, err)
 		}
@@ -379,7 +390,9 @@ func (s *Source) read(ctx context.Context, ss *session, out chan<- *frame.Frame,
 		}
 		now := time.Now()
 		ss.activity.Store(now.UnixNano())
-		ss.frames.Add(1)
+		if ss.frames.Add(1) == 1 {
+			s.problem.Store(nil) // frames flow again
+		}
 		s.setPos(ss, r)
 		t := now
 		if !live {

@@ -45,7 +45,7 @@ type source struct{ *capture.Source }
 
 func (s source) Stats() camera.Stats {
 	c := s.Source.Stats()
-	return camera.Stats{Frames: c.Frames, Dropped: c.Dropped, Unreadable: c.Unreadable, Reconnects: c.Reconnects}
+	return camera.Stats{Frames: c.Frames, Dropped: c.Dropped, Unreadable: c.Unreadable, Reconnects: c.Reconnects, Problem: c.Problem}
 }
 
 func (s source) Live() bool     { return s.Spec().Kind.Live() }
