@@ -14,6 +14,7 @@ type Metrics struct {
 	connected prometheus.Gauge
 	lastBatch prometheus.Gauge
 	lag       prometheus.Histogram
+	net       prometheus.Counter
 }
 
 // NewMetrics makes the collector's metrics and registers them with reg.
@@ -25,7 +26,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		}, []string{"outcome"}),
 		visits: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "joren_office_visits_total",
-			Help: "Visit events by what became of them: stored (new), duplicate (stored before), too_old (past the event retention).",
+			Help: "Visit events by what became of them: stored (new), duplicate (stored before), too_old (past the event retention), recovered (stored by a group's safety net: its shared subscription had missed them; also counted as stored).",
 		}, []string{"result"}),
 		batch: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name:    "joren_office_batch_messages",
@@ -54,7 +55,11 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:    "From a visit's start to its event being stored: how late events arrive (a box offline shows here).",
 			Buckets: []float64{1, 5, 30, 60, 300, 1800, 3600, 6 * 3600, 86400, 7 * 86400},
 		}),
+		net: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "joren_office_net_messages_total",
+			Help: "Messages checked by draining the group's safety-net session.",
+		}),
 	}
-	reg.MustRegister(m.messages, m.visits, m.batch, m.commit, m.errors, m.connected, m.lastBatch, m.lag)
+	reg.MustRegister(m.messages, m.visits, m.batch, m.commit, m.errors, m.connected, m.lastBatch, m.lag, m.net)
 	return m
 }

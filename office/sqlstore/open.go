@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -13,8 +14,9 @@ import (
 	"sync"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
-	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // database/sql driver "sqlite"
 
 	"joren/office"
 )
@@ -113,10 +115,19 @@ func (s *Store) openSQLite(ctx context.Context, path string) error {
 }
 
 func (s *Store) openPostgres(ctx context.Context, dsn string) error {
-	db, err := sql.Open("pgx", dsn)
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return fmt.Errorf("database %s: %w", s.display, err)
 	}
+	// A pooled connection is checked before it is used again: after the
+	// server restarted, the first statement then gets a new connection
+	// instead of failing on the dead one.
+	db := sql.OpenDB(stdlib.GetConnector(*cfg, stdlib.OptionResetSession(func(ctx context.Context, c *pgx.Conn) error {
+		if c.IsClosed() || c.Ping(ctx) != nil {
+			return driver.ErrBadConn
+		}
+		return nil
+	})))
 	db.SetMaxOpenConns(16)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s.db, s.d = db, postgresDialect

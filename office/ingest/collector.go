@@ -9,6 +9,8 @@ import (
 	"os"
 	"strings"
 	"sync/atomic"
+
+	"golang.org/x/sync/errgroup"
 	"time"
 
 	paho "github.com/eclipse/paho.mqtt.golang"
@@ -46,6 +48,10 @@ type Config struct {
 	// messages are under 1 KiB).
 	MaxPayload int
 
+	// NetEvery is how often a member of a group drains the group's
+	// safety-net session (default 30 s; see net.go).
+	NetEvery time.Duration
+
 	Log     *slog.Logger
 	Metrics *Metrics
 	// Now is the clock (default time.Now).
@@ -68,6 +74,7 @@ type Collector struct {
 	lastCommit atomic.Int64 // Unix ms
 	stored     atomic.Int64
 	quarantine atomic.Int64
+	recovered  atomic.Int64
 }
 
 // Filters returns the topic filters a collector of group subscribes to,
@@ -122,6 +129,9 @@ func New(cfg Config) (*Collector, error) {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.NetEvery <= 0 {
+		cfg.NetEvery = 30 * time.Second
+	}
 	var tlsCfg *tls.Config
 	if b.tls {
 		if tlsCfg, err = tlsConfig(cfg.CAFile, cfg.CertFile, cfg.KeyFile); err != nil {
@@ -152,14 +162,16 @@ type State struct {
 	Broker, ClientID, Group string
 	Connected               bool
 	LastCommit              time.Time
-	// Stored visits and Quarantined messages since the start.
-	Stored, Quarantined int64
+	// Stored visits and Quarantined messages since the start;
+	// Recovered visits the group's shared subscription had missed (its
+	// safety net stored them).
+	Stored, Quarantined, Recovered int64
 }
 
 // State returns the collector's state now.
 func (c *Collector) State() State {
 	s := State{Broker: c.broker.display, ClientID: c.cfg.ClientID, Group: c.cfg.Group, Connected: c.connected.Load(),
-		Stored: c.stored.Load(), Quarantined: c.quarantine.Load()}
+		Stored: c.stored.Load(), Quarantined: c.quarantine.Load(), Recovered: c.recovered.Load()}
 	if ms := c.lastCommit.Load(); ms != 0 {
 		s.LastCommit = time.UnixMilli(ms)
 	}
@@ -168,19 +180,24 @@ func (c *Collector) State() State {
 
 // Run collects until ctx is done: it connects (a refused connection is
 // an error; an unreachable broker is retried), writes batches and
-// acknowledges them. At the end it commits the batch in hand and
-// disconnects; what was not acknowledged is delivered again next time.
+// acknowledges them; in a group it also drains the group's safety net now
+// and then. At the end it commits the batch in hand and disconnects; what
+// was not acknowledged is delivered again next time.
 func (c *Collector) Run(ctx context.Context) error {
 	client, err := c.connect(ctx)
 	if err != nil || client == nil {
 		return err
 	}
-	defer func() {
-		close(c.stopped)
-		client.Disconnect(250)
-		c.setConnected(false)
-	}()
-	return c.write(ctx)
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return c.write(gctx, c.in, nil, time.Time{}, false) })
+	if c.cfg.Group != "" {
+		g.Go(func() error { return c.net(gctx) })
+	}
+	err = g.Wait()
+	close(c.stopped)
+	client.Disconnect(250)
+	c.setConnected(false)
+	return err
 }
 
 func (c *Collector) setConnected(on bool) {
@@ -203,34 +220,48 @@ func (c *Collector) handle(_ paho.Client, m paho.Message) {
 	}
 }
 
-// connect connects with a persistent session and subscribes on every
-// connection. It returns nil (and no error) if ctx ends first.
+// options are the paho options every client of the collector shares:
+// MQTT 3.1.1, a persistent session (the broker keeps the subscriptions
+// and queues QoS 1 messages for the client id while it is away), and
+// acknowledgement by the collector, after the commit.
+func (c *Collector) options(clientID string) *paho.ClientOptions {
+	o := paho.NewClientOptions().
+		AddBroker(c.broker.paho).
+		SetClientID(clientID).
+		SetProtocolVersion(4).
+		SetCleanSession(false).
+		SetAutoAckDisabled(true).
+		SetOrderMatters(true).
+		SetConnectRetry(false).
+		SetKeepAlive(30 * time.Second).
+		SetPingTimeout(10 * time.Second).
+		SetConnectTimeout(10 * time.Second)
+	if c.cfg.Username != "" {
+		o.SetUsername(c.cfg.Username).SetPassword(c.cfg.Password)
+	}
+	if c.tls != nil {
+		o.SetTLSConfig(c.tls)
+	}
+	return o
+}
+
+// connect connects and subscribes on every connection (a broker that
+// restarted may have lost the subscriptions). It returns nil (and no
+// error) if ctx ends first.
 func (c *Collector) connect(ctx context.Context) (paho.Client, error) {
 	filters := map[string]byte{}
 	for _, f := range Filters(c.cfg.Group) {
 		filters[f] = 1
 	}
-	o := paho.NewClientOptions().
-		AddBroker(c.broker.paho).
-		SetClientID(c.cfg.ClientID).
-		SetProtocolVersion(4).
-		// The broker keeps the subscriptions and queues QoS 1 messages
-		// for this client id while it is away.
-		SetCleanSession(false).
-		SetAutoAckDisabled(true).
-		SetOrderMatters(true).
+	o := c.options(c.cfg.ClientID).
 		SetAutoReconnect(true).
 		SetMaxReconnectInterval(10 * time.Second).
-		SetConnectRetry(false).
-		SetKeepAlive(30 * time.Second).
-		SetPingTimeout(10 * time.Second).
-		SetConnectTimeout(10 * time.Second).
 		SetDefaultPublishHandler(c.handle).
 		SetOnConnectHandler(func(cl paho.Client) {
 			c.setConnected(true)
 			tok := cl.SubscribeMultiple(filters, c.handle)
 			if !tok.WaitTimeout(30*time.Second) || tok.Error() != nil {
-				c.log.Error("subscribing failed; reconnecting", "filters", Filters(c.cfg.Group), "error", tok.Error())
+				c.log.Error("subscribing failed", "filters", Filters(c.cfg.Group), "error", tok.Error())
 				return
 			}
 			for f, qos := range tok.(*paho.SubscribeToken).Result() {
@@ -244,12 +275,14 @@ func (c *Collector) connect(ctx context.Context) (paho.Client, error) {
 			c.setConnected(false)
 			c.log.Warn("lost the MQTT broker; reconnecting (unacknowledged messages come again)", "error", err)
 		})
-	if c.cfg.Username != "" {
-		o.SetUsername(c.cfg.Username).SetPassword(c.cfg.Password)
-	}
-	if c.tls != nil {
-		o.SetTLSConfig(c.tls)
-	}
+	return c.dial(ctx, o, true)
+}
+
+// dial connects with o. A refusal (credentials, client id, certificate)
+// is an error; an unreachable broker is retried with back-off if retry is
+// set. It returns a nil client (and no error) if ctx ends first.
+func (c *Collector) dial(ctx context.Context, o *paho.ClientOptions, retry bool) (paho.Client, error) {
+	id := o.ClientID
 	wait := time.Second
 	var last string
 	for {
@@ -269,9 +302,12 @@ func (c *Collector) connect(ctx context.Context) (paho.Client, error) {
 		case errors.Is(err, packets.ErrorRefusedBadUsernameOrPassword), errors.Is(err, packets.ErrorRefusedNotAuthorised):
 			return nil, fmt.Errorf("MQTT broker %s refused user %q: %v: check the user name and password", c.broker.display, c.cfg.Username, err)
 		case errors.Is(err, packets.ErrorRefusedIDRejected):
-			return nil, fmt.Errorf("MQTT broker %s rejected client id %q: %v", c.broker.display, c.cfg.ClientID, err)
+			return nil, fmt.Errorf("MQTT broker %s rejected client id %q: %v", c.broker.display, id, err)
 		case strings.Contains(err.Error(), "certificate"):
 			return nil, fmt.Errorf("MQTT broker %s: %v", c.broker.display, err)
+		}
+		if !retry {
+			return nil, fmt.Errorf("connecting to MQTT broker %s as %s: %w", c.broker.display, id, err)
 		}
 		if msg := err.Error(); msg != last {
 			c.log.Warn("cannot reach the MQTT broker; retrying", "error", err)
@@ -283,161 +319,5 @@ func (c *Collector) connect(ctx context.Context) (paho.Client, error) {
 		case <-time.After(wait):
 		}
 		wait = min(2*wait, 30*time.Second)
-	}
-}
-
-// write gathers messages into batches and commits them until ctx ends.
-func (c *Collector) write(ctx context.Context) error {
-	pending := make([]message, 0, c.cfg.BatchSize)
-	timer := time.NewTimer(time.Hour)
-	timer.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case m := <-c.in:
-			pending = append(pending, m)
-		}
-		timer.Reset(c.cfg.Linger)
-	gather:
-		for len(pending) < c.cfg.BatchSize {
-			select {
-			case m := <-c.in:
-				pending = append(pending, m)
-			case <-timer.C:
-				break gather
-			case <-ctx.Done():
-				break gather
-			}
-		}
-		timer.Stop()
-		// The batch in hand is committed even when stopping: a few more
-		// seconds at most, and its messages need not come again.
-		wctx := ctx
-		if ctx.Err() != nil {
-			var cancel context.CancelFunc
-			wctx, cancel = context.WithTimeout(context.Background(), 10*time.Second)
-			defer cancel()
-		}
-		c.commit(wctx, pending)
-		if ctx.Err() != nil {
-			return nil
-		}
-		pending = pending[:0]
-	}
-}
-
-// commit writes msgs and acknowledges them once committed. A database
-// that is away is waited for; messages it refuses are quarantined one by
-// one. If ctx ends first nothing is acknowledged (the broker delivers
-// the messages again).
-func (c *Collector) commit(ctx context.Context, msgs []message) {
-	var b office.Batch
-	outcomes := make([]string, len(msgs))
-	for i, m := range msgs {
-		outcomes[i] = c.dec.add(&b, m)
-	}
-	wait := 100 * time.Millisecond
-	var logged bool
-	for {
-		start := time.Now()
-		res, err := c.cfg.Store.Write(ctx, &b)
-		if err == nil {
-			c.done(msgs, outcomes, &b, res, time.Since(start))
-			if logged {
-				c.log.Info("the store takes batches again")
-			}
-			return
-		}
-		if m := c.cfg.Metrics; m != nil {
-			m.errors.Inc()
-		}
-		var de office.DataError
-		if errors.As(err, &de) {
-			c.isolate(ctx, msgs, err)
-			return
-		}
-		if ctx.Err() != nil {
-			return
-		}
-		if !logged {
-			c.log.Error("cannot write to the store; holding the batch (its messages are not acknowledged) and trying again", "messages", len(msgs), "error", err)
-			logged = true
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		wait = min(2*wait, 10*time.Second)
-	}
-}
-
-// isolate writes messages one by one after the store refused their batch:
-// the one it refuses again is quarantined with the store's reason.
-func (c *Collector) isolate(ctx context.Context, msgs []message, err error) {
-	if len(msgs) > 1 {
-		c.log.Warn("the store refused a batch; writing its messages one by one", "messages", len(msgs), "error", err)
-		for _, m := range msgs {
-			c.commit(ctx, []message{m})
-		}
-		return
-	}
-	m := msgs[0]
-	c.log.Error("the store refused a message; quarantined", "topic", m.topic, "error", err)
-	var b office.Batch
-	b.Quarantine = append(b.Quarantine, office.Quarantined{
-		Hash: hash(m.topic, m.payload), Topic: m.topic, Payload: m.payload[:min(len(m.payload), c.cfg.MaxPayload)],
-		Reason: oneLine("the database refused it: " + err.Error()), FirstSeen: m.at, LastSeen: m.at, Times: 1,
-	})
-	for ctx.Err() == nil {
-		res, werr := c.cfg.Store.Write(ctx, &b)
-		if werr == nil {
-			c.done(msgs, []string{"quarantined"}, &b, res, 0)
-			return
-		}
-		c.log.Error("cannot quarantine a message; trying again", "error", werr)
-		select {
-		case <-ctx.Done():
-		case <-time.After(time.Second):
-		}
-	}
-}
-
-// done acknowledges a committed batch and counts it.
-func (c *Collector) done(msgs []message, outcomes []string, b *office.Batch, res office.WriteResult, took time.Duration) {
-	for _, m := range msgs {
-		m.ack()
-	}
-	now := c.cfg.Now()
-	c.lastCommit.Store(now.UnixMilli())
-	c.stored.Add(int64(res.Stored))
-	q := 0
-	for _, o := range outcomes {
-		if o == "quarantined" {
-			q++
-		}
-	}
-	c.quarantine.Add(int64(q + res.TooOld))
-	if res.TooOld > 0 {
-		c.log.Warn("visits older than the event retention were quarantined, not counted", "visits", res.TooOld)
-	}
-	m := c.cfg.Metrics
-	if m == nil {
-		return
-	}
-	for _, o := range outcomes {
-		m.messages.WithLabelValues(o).Inc()
-	}
-	m.visits.WithLabelValues("stored").Add(float64(res.Stored))
-	m.visits.WithLabelValues("duplicate").Add(float64(res.Duplicates))
-	m.visits.WithLabelValues("too_old").Add(float64(res.TooOld))
-	m.batch.Observe(float64(len(msgs)))
-	if took > 0 {
-		m.commit.Observe(took.Seconds())
-	}
-	m.lastBatch.Set(float64(now.Unix()))
-	for _, v := range b.Visits {
-		m.lag.Observe(now.Sub(v.Time).Seconds())
 	}
 }
