@@ -1,9 +1,7 @@
 package main
 
 import (
-	"encoding/csv"
 	"fmt"
-	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -50,16 +48,7 @@ as a table, with the return rate and a total line.`,
 			}
 			defer s.Close()
 			if asCSV {
-				w := csv.NewWriter(g.stdout)
-				w.Write([]string{"site", "device", "day", "visits", "new_visitors", "returning", "regular_visits"})
-				err := s.EachDay(cmd.Context(), r, func(d office.DayRow) error {
-					return w.Write([]string{d.Site, d.Device, d.Day, itoa(d.Visits), itoa(d.NewVisitors), itoa(d.Returning), itoa(d.RegularVisits)})
-				})
-				w.Flush()
-				if err != nil {
-					return err
-				}
-				return w.Error()
+				return office.WriteCSV(cmd.Context(), s, r, g.stdout)
 			}
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
 			fmt.Fprintln(tw, "SITE\tDEVICE\tDAY\tVISITS\tNEW\tRETURNING\tREGULAR\tRETURN RATE\t")
@@ -91,5 +80,3 @@ as a table, with the return rate and a total line.`,
 	fl.BoolVar(&totals, "total", false, "print the total line even for one row (table only)")
 	return cmd
 }
-
-func itoa(n int64) string { return strconv.FormatInt(n, 10) }
