@@ -179,12 +179,7 @@ func (w *writer) insertVisits(visits []office.Visit) ([]office.Visit, error) {
 		args := make([]any, 0, (hi-lo)*19)
 		for _, v := range visits[lo:hi] {
 			byID[v.ID] = v
-			var offset any
-			if v.DeviceOffset != nil {
-				offset = int64(*v.DeviceOffset / time.Second)
-			}
-			args = append(args, v.ID, v.Site, v.Device, v.Time.Unix(), v.Day, v.Hour, v.Zone, v.DeviceDay, offset,
-				v.Period, v.Visitor, v.New, v.Visits, v.Days, v.Regular, v.BecameRegular, v.Confidence, v.Schema, w.now.UnixMilli())
+			args = append(args, visitArgs(v, w.now.UnixMilli())...)
 		}
 		rows, err := w.tx.QueryContext(w.ctx, w.s.d.q("INSERT INTO visits ("+visitCols+") VALUES "+placeholders(hi-lo, 19)+
 			" ON CONFLICT (id) DO NOTHING RETURNING id"), args...)
