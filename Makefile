@@ -17,10 +17,11 @@ export JOREN_MODELS := $(abspath $(MODELS))
 export JOREN_SHARED := $(abspath $(SHARED))
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: help deps build models test test-pure test-cgo test-arm64-pure test-arm64-smoke bench demo workflow clean-models
+.PHONY: help deps build models test test-pure test-cgo test-arm64-pure test-arm64-smoke bench demo office-demo workflow clean-models
 
 help:
 	@echo "make demo    install what is needed, build, provision models, run the appliance on a synthesised door video"
+	@echo "make office-demo   the demo's events arriving in head office's dashboard (joren-office, mosquitto)"
 	@echo "make workflow   the article's workflow on the shared photos: compare, embed, cluster, t-SNE figure"
 	@echo "make test    install what is needed, provision models, run every test"
 	@echo "make build   build $(BIN) and $(OFFICE)"
@@ -84,6 +85,11 @@ bench: models
 # The main job: the appliance on a synthesised door video (joren demo).
 demo: models
 	$(BIN) demo
+
+# The same door video, its events collected by joren-office into a dashboard
+# (docs/office.md).
+office-demo: models
+	@scripts/office-demo
 
 # The article's workflow on the shared photos (compare, embed, cluster, plot).
 workflow: models

@@ -180,7 +180,9 @@ func BenchmarkQueries(b *testing.B) {
 			h.ServeHTTP(rec, login)
 			cookie := rec.Result().Cookies()[0]
 			rng := rand.New(rand.NewPCG(1, 2))
-			day := func(n int) string { return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, n).Format(time.DateOnly) }
+			day := func(n int) string {
+				return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).AddDate(0, 0, n).Format(time.DateOnly)
+			}
 			shop := func() string { return fmt.Sprintf("shop-%04d", rng.IntN(benchShops)) }
 			for _, q := range []struct {
 				name string
@@ -193,7 +195,10 @@ func BenchmarkQueries(b *testing.B) {
 					return fmt.Sprintf("/api/numbers?from=%s&to=%s&cfrom=%s&cto=%s&site=%s&site=%s&site=%s", day(e-90), day(e), day(e-181), day(e-91), shop(), shop(), shop())
 				}},
 				{"fleet", func() string { return "/api/fleet" }},
-				{"report-month-csv", func() string { m := 1 + rng.IntN(11); return fmt.Sprintf("/report.csv?from=2026-%02d-01&to=2026-%02d-01", m, m+1) }},
+				{"report-month-csv", func() string {
+					m := 1 + rng.IntN(11)
+					return fmt.Sprintf("/report.csv?from=2026-%02d-01&to=2026-%02d-01", m, m+1)
+				}},
 				{"report-shop-year-csv", func() string { return "/report.csv?from=2026-01-01&to=2026-12-31&site=" + shop() }},
 			} {
 				b.Run(q.name, func(b *testing.B) {
