@@ -50,7 +50,7 @@ as a table, with the return rate and a total line.`,
 			if asCSV {
 				return office.WriteCSV(cmd.Context(), s, r, g.stdout)
 			}
-			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', tabwriter.AlignRight)
+			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "SITE\tDEVICE\tDAY\tVISITS\tNEW\tRETURNING\tREGULAR\tRETURN RATE\t")
 			var sum office.Counts
 			rows := 0
