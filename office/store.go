@@ -50,8 +50,11 @@ type Store interface {
 	// Purge deletes what is older than the retention (Options of the
 	// implementation) at now.
 	Purge(ctx context.Context, now time.Time) (Purged, error)
-	// Check recomputes the rollups of r's days from the stored visits
-	// and returns every difference (none, always: a difference is a bug).
+	// Check recomputes the rollups of r's days from the stored visits,
+	// and the monthly and chain-wide rollups from the daily ones, and
+	// returns every difference (none, always: a difference is a bug). A
+	// monthly rollup differing has its month as Day; a chain-wide one "*"
+	// as Site and Device.
 	Check(ctx context.Context, r Range) ([]Mismatch, error)
 
 	Close() error
@@ -133,10 +136,9 @@ type WriteResult struct {
 
 // SiteTotal is one shop's totals over a range.
 type SiteTotal struct {
-	Site    string
+	Site string
+	// Devices are the shop's boxes with visits in the range.
 	Devices int
-	// Days with at least one visit.
-	Days int
 	Counts
 }
 

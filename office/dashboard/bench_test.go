@@ -32,7 +32,7 @@ const (
 	benchVisits = 10_000_000
 	// benchVersion names the cached data set: change it when the data
 	// set or the schema changes.
-	benchVersion = "v1"
+	benchVersion = "v2"
 )
 
 // benchCache is where the data sets are kept between runs (deleting it

@@ -139,7 +139,7 @@ func TestBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rows := eval(`[...document.querySelectorAll('#site-rows tr')].map(r => r.dataset.site + ' ' + r.cells[3].textContent).join(';')`)
+	rows := eval(`[...document.querySelectorAll('#site-rows tr')].map(r => r.dataset.site + ' ' + r.cells[2].textContent).join(';')`)
 	want := ""
 	for i, s := range sites {
 		if i > 0 {

@@ -31,7 +31,6 @@ func withRate(c office.Counts) counts { return counts{Counts: c, ReturnRate: c.R
 type siteCounts struct {
 	Site    string
 	Devices int
-	Days    int
 	counts
 }
 
@@ -134,7 +133,7 @@ func (s *Server) period(r *http.Request, from, to string, sites []string) (perio
 	var total office.Counts
 	for _, t := range st {
 		total = total.Plus(t.Counts)
-		p.Sites = append(p.Sites, siteCounts{Site: t.Site, Devices: t.Devices, Days: t.Days, counts: withRate(t.Counts)})
+		p.Sites = append(p.Sites, siteCounts{Site: t.Site, Devices: t.Devices, counts: withRate(t.Counts)})
 	}
 	p.Total = withRate(total)
 	tl, err := s.cfg.Store.Timeline(r.Context(), rg)

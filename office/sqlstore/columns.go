@@ -31,8 +31,12 @@ const (
 	h23 = daily.h23 + excluded.h23`
 )
 
-// countCols are the daily table's counts, in office.Counts's order.
-const countCols = "visits, new_visitors, returning_visits, regular_visits, became_regular"
+// countCols are the rollups' counts, in office.Counts's order; sumCounts
+// their sums.
+const (
+	countCols = "visits, new_visitors, returning_visits, regular_visits, became_regular"
+	sumCounts = "SUM(visits), SUM(new_visitors), SUM(returning_visits), SUM(regular_visits), SUM(became_regular)"
+)
 
 // visitCols are the visits table's columns, in insertVisits's order.
 const visitCols = "id, site, device, at, day, hour, zone, device_day, device_offset, period, visitor, is_new, visits, days, regular, became_regular, confidence, schema_version, received"

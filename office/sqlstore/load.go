@@ -91,21 +91,34 @@ func (s *Store) copyVisits(ctx context.Context, next func() (office.Visit, bool)
 }
 
 // Rebuild computes the rollups of every day that has stored visits again
-// from the visits, in one transaction (days whose visits are past the
+// from the visits, and the monthly and chain-wide rollups of those days
+// from the daily ones, in one transaction (days whose visits are past the
 // event retention keep their rollups). After Load; and the repair if
 // Check ever finds a difference.
 func (s *Store) Rebuild(ctx context.Context) error {
-	sums := "SUM(" + s.d.flag("is_new") + "), COUNT(*) - SUM(" + s.d.flag("is_new") + "), SUM(" + s.d.flag("regular") + "), SUM(" + s.d.flag("became_regular") + ")"
+	isNew, regular, became := s.d.flag("is_new"), s.d.flag("regular"), s.d.flag("became_regular")
 	hours := ""
 	for h := range 24 {
 		hours += fmt.Sprintf(", SUM(CASE WHEN hour = %d THEN 1 ELSE 0 END)", h)
 	}
+	days := "SELECT DISTINCT day FROM visits"
+	months := "SELECT DISTINCT substr(day, 1, 7) FROM visits"
 	return s.tx(ctx, "rebuilding the rollups", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, "DELETE FROM daily WHERE day IN (SELECT DISTINCT day FROM visits)"); err != nil {
-			return err
+		for _, q := range []string{
+			"DELETE FROM daily WHERE day IN (" + days + ")",
+			"INSERT INTO daily (site, device, day, " + countCols + ", " + hourCols + ") SELECT site, device, day, COUNT(*), SUM(" + isNew + "), COUNT(*) - SUM(" + isNew + "), SUM(" + regular + "), SUM(" + became + ")" + hours +
+				" FROM visits GROUP BY site, device, day",
+			"DELETE FROM monthly WHERE month IN (" + months + ")",
+			"INSERT INTO monthly (site, device, month, " + countCols + ") SELECT site, device, substr(day, 1, 7), " + sumCounts +
+				" FROM daily WHERE substr(day, 1, 7) IN (" + months + ") GROUP BY site, device, substr(day, 1, 7)",
+			"DELETE FROM chain_daily WHERE day IN (" + days + ")",
+			"INSERT INTO chain_daily (day, " + countCols + ", " + hourCols + ") SELECT day, " + sumCounts + ", " + hourSums +
+				" FROM daily WHERE day IN (" + days + ") GROUP BY day",
+		} {
+			if _, err := tx.ExecContext(ctx, q); err != nil {
+				return err
+			}
 		}
-		_, err := tx.ExecContext(ctx, "INSERT INTO daily (site, device, day, "+countCols+", "+hourCols+") SELECT site, device, day, COUNT(*), "+sums+hours+
-			" FROM visits GROUP BY site, device, day")
-		return err
+		return nil
 	})
 }

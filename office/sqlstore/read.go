@@ -3,6 +3,8 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -68,38 +70,104 @@ func (s *Store) EachDay(ctx context.Context, r office.Range, fn func(office.DayR
 	return rows.Err()
 }
 
-// Sites returns every shop's totals over r (office.Store).
+// Sites returns every shop's totals over r (office.Store): whole months
+// from the monthly rollups, the days before and after them from the daily
+// ones.
 func (s *Store) Sites(ctx context.Context, r office.Range) ([]office.SiteTotal, error) {
-	clause, args, err := where(r)
-	if err != nil {
+	if _, _, err := where(r); err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT site, COUNT(DISTINCT device), COUNT(DISTINCT day),
-	SUM(visits), SUM(new_visitors), SUM(returning_visits), SUM(regular_visits), SUM(became_regular)
-FROM daily WHERE `+clause+" GROUP BY site ORDER BY site"), args...)
-	if err != nil {
-		return nil, fmt.Errorf("reading the shops' totals in %s: %w", s.display, err)
+	days, m1, m2 := splitMonths(r.From, r.To)
+	type key struct{ site, device string }
+	sums := map[key]office.Counts{}
+	add := func(table, clause string, args []any) error {
+		rows, err := s.db.QueryContext(ctx, s.d.q("SELECT site, device, "+sumCounts+" FROM "+table+" WHERE "+clause+" GROUP BY site, device"), args...)
+		if err != nil {
+			return fmt.Errorf("reading the shops' totals in %s: %w", s.display, err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var (
+				k key
+				c office.Counts
+			)
+			if err := rows.Scan(append([]any{&k.site, &k.device}, scanCounts(&c)...)...); err != nil {
+				return err
+			}
+			sums[k] = sums[k].Plus(c)
+		}
+		return rows.Err()
 	}
-	defer rows.Close()
-	var out []office.SiteTotal
-	for rows.Next() {
-		var t office.SiteTotal
-		if err := rows.Scan(append([]any{&t.Site, &t.Devices, &t.Days}, scanCounts(&t.Counts)...)...); err != nil {
+	for _, d := range days {
+		clause, args, _ := where(office.Range{From: d[0], To: d[1], Sites: r.Sites, Device: r.Device})
+		if err := add("daily", clause, args); err != nil {
 			return nil, err
 		}
-		out = append(out, t)
 	}
-	return out, rows.Err()
+	if m1 != "" {
+		clause, args, _ := where(office.Range{From: "2000-01-01", To: "2000-01-01", Sites: r.Sites, Device: r.Device})
+		clause = strings.Replace(clause, "day >= ? AND day <= ?", "month >= ? AND month <= ?", 1)
+		args[0], args[1] = m1, m2
+		if err := add("monthly", clause, args); err != nil {
+			return nil, err
+		}
+	}
+	bySite := map[string]*office.SiteTotal{}
+	for k, c := range sums {
+		t := bySite[k.site]
+		if t == nil {
+			t = &office.SiteTotal{Site: k.site}
+			bySite[k.site] = t
+		}
+		t.Devices++
+		t.Counts = t.Counts.Plus(c)
+	}
+	out := make([]office.SiteTotal, 0, len(bySite))
+	for _, site := range slices.Sorted(maps.Keys(bySite)) {
+		out = append(out, *bySite[site])
+	}
+	return out, nil
 }
 
-// Timeline returns every day's totals over r (office.Store).
+// splitMonths divides [from, to] into the whole months it covers (m1 to
+// m2, "" if none) and the ranges of days outside them.
+func splitMonths(from, to string) (days [][2]string, m1, m2 string) {
+	f, _ := time.Parse(time.DateOnly, from)
+	t, _ := time.Parse(time.DateOnly, to)
+	day := func(t time.Time) string { return t.Format(time.DateOnly) }
+	if f.Day() != 1 {
+		end := time.Date(f.Year(), f.Month()+1, 0, 0, 0, 0, 0, time.UTC)
+		if !end.Before(t) {
+			return [][2]string{{from, to}}, "", ""
+		}
+		days = append(days, [2]string{from, day(end)})
+		f = end.AddDate(0, 0, 1)
+	}
+	if start := time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC); t.AddDate(0, 0, 1).Day() != 1 {
+		if start.Before(f) {
+			return append(days, [2]string{day(f), to}), "", ""
+		}
+		days = append(days, [2]string{day(start), to})
+		t = start.AddDate(0, 0, -1)
+	}
+	if !f.After(t) {
+		m1, m2 = f.Format("2006-01"), t.Format("2006-01")
+	}
+	return days, m1, m2
+}
+
+// Timeline returns every day's totals over r (office.Store): over every
+// shop from the chain's daily rollups, over some from their own.
 func (s *Store) Timeline(ctx context.Context, r office.Range) ([]office.DayTotal, error) {
 	clause, args, err := where(r)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.QueryContext(ctx, s.d.q(`SELECT day, SUM(visits), SUM(new_visitors), SUM(returning_visits), SUM(regular_visits), SUM(became_regular), `+
-		hourSums+" FROM daily WHERE "+clause+" GROUP BY day ORDER BY day"), args...)
+	query := "SELECT day, " + sumCounts + ", " + hourSums + " FROM daily WHERE " + clause + " GROUP BY day ORDER BY day"
+	if len(r.Sites) == 0 && r.Device == "" {
+		query = "SELECT day, " + countCols + ", " + hourCols + " FROM chain_daily WHERE " + clause + " ORDER BY day"
+	}
+	rows, err := s.db.QueryContext(ctx, s.d.q(query), args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading the timeline in %s: %w", s.display, err)
 	}

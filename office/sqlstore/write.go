@@ -128,7 +128,7 @@ func (w *writer) write(b *office.Batch) (office.WriteResult, error) {
 		}
 		rows[k].Add(v)
 	}
-	if err := w.addDaily(rows); err != nil {
+	if err := w.addRollups(rows); err != nil {
 		return res, err
 	}
 	if err := w.touchDevices(b, visits); err != nil {
@@ -215,18 +215,75 @@ func (w *writer) addDaily(rows map[dayKey]*office.DayRow) error {
 			}
 		}
 		err := w.exec("INSERT INTO daily (site, device, day, "+countCols+", "+hourCols+") VALUES "+placeholders(hi-lo, 32)+`
-ON CONFLICT (site, device, day) DO UPDATE SET
-	visits = daily.visits + excluded.visits,
-	new_visitors = daily.new_visitors + excluded.new_visitors,
-	returning_visits = daily.returning_visits + excluded.returning_visits,
-	regular_visits = daily.regular_visits + excluded.regular_visits,
-	became_regular = daily.became_regular + excluded.became_regular,
-	`+hourIncs, args...)
+ON CONFLICT (day, site, device) DO UPDATE SET `+countIncs("daily")+",\n\t"+hourIncs, args...)
 		if err != nil {
 			return fmt.Errorf("updating the daily rollups: %w", err)
 		}
 		return nil
 	})
+}
+
+type monthKey struct{ month, site, device string }
+
+// addRollups adds rows to the daily rollups and the same counts to the
+// monthly and chain-wide ones (negative counts subtract), in key order.
+func (w *writer) addRollups(rows map[dayKey]*office.DayRow) error {
+	if err := w.addDaily(rows); err != nil {
+		return err
+	}
+	months := map[monthKey]office.Counts{}
+	chain := map[string]office.DayRow{}
+	for k, r := range rows {
+		mk := monthKey{k.day[:7], k.site, k.device}
+		months[mk] = months[mk].Plus(r.Counts)
+		c := chain[k.day]
+		c.Day, c.Counts, c.Hours = k.day, c.Counts.Plus(r.Counts), c.Hours.Plus(r.Hours)
+		chain[k.day] = c
+	}
+	mkeys := slices.SortedFunc(maps.Keys(months), func(a, b monthKey) int {
+		return cmp.Or(strings.Compare(a.month, b.month), strings.Compare(a.site, b.site), strings.Compare(a.device, b.device))
+	})
+	err := chunk(len(mkeys), 400, func(lo, hi int) error {
+		args := make([]any, 0, (hi-lo)*8)
+		for _, k := range mkeys[lo:hi] {
+			c := months[k]
+			args = append(args, k.site, k.device, k.month, c.Visits, c.NewVisitors, c.Returning, c.RegularVisits, c.BecameRegular)
+		}
+		return w.exec("INSERT INTO monthly (site, device, month, "+countCols+") VALUES "+placeholders(hi-lo, 8)+`
+ON CONFLICT (month, site, device) DO UPDATE SET `+countIncs("monthly"), args...)
+	})
+	if err != nil {
+		return fmt.Errorf("updating the monthly rollups: %w", err)
+	}
+	days := slices.Sorted(maps.Keys(chain))
+	err = chunk(len(days), 200, func(lo, hi int) error {
+		args := make([]any, 0, (hi-lo)*30)
+		for _, d := range days[lo:hi] {
+			c := chain[d]
+			args = append(args, d, c.Visits, c.NewVisitors, c.Returning, c.RegularVisits, c.BecameRegular)
+			for _, h := range c.Hours {
+				args = append(args, h)
+			}
+		}
+		return w.exec("INSERT INTO chain_daily (day, "+countCols+", "+hourCols+") VALUES "+placeholders(hi-lo, 30)+`
+ON CONFLICT (day) DO UPDATE SET `+countIncs("chain_daily")+",\n\t"+strings.ReplaceAll(hourIncs, "daily.", "chain_daily."), args...)
+	})
+	if err != nil {
+		return fmt.Errorf("updating the chain's daily rollups: %w", err)
+	}
+	return nil
+}
+
+// countIncs is the SET clause adding excluded's counts to table's.
+func countIncs(table string) string {
+	var b strings.Builder
+	for i, c := range strings.Split(countCols, ", ") {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%s = %s.%s + excluded.%s", c, table, c, c)
+	}
+	return b.String()
 }
 
 // touchDevices makes sure every box of the batch has a row, and moves its

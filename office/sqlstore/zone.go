@@ -167,13 +167,17 @@ func (s *Store) SetZone(ctx context.Context, site, zone string) (int, error) {
 			}
 		}
 		w := &writer{s: s, tx: tx, ctx: ctx}
-		if err := w.addDaily(rows); err != nil {
+		if err := w.addRollups(rows); err != nil {
 			return err
 		}
 		// A day all of whose visits moved away has no row, as if it had
 		// never had any (Check recomputes rows only for days with visits).
-		_, err = tx.ExecContext(ctx, "DELETE FROM daily WHERE visits = 0")
-		return err
+		for _, table := range []string{"daily", "monthly", "chain_daily"} {
+			if _, err := tx.ExecContext(ctx, "DELETE FROM "+table+" WHERE visits = 0"); err != nil {
+				return err
+			}
+		}
+		return nil
 	})
 	return moved, err
 }

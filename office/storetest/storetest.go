@@ -48,6 +48,7 @@ func Run(t *testing.T, f Factory) {
 		{"Quarantine", testQuarantine},
 		{"Retention", testRetention},
 		{"Ranges", testRanges},
+		{"Months", testMonths},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, f) })
 	}
@@ -459,7 +460,7 @@ func testRanges(t *testing.T, f Factory) {
 		t.Fatal(err)
 	}
 	// Days 1..3 (the 4th to the 6th) have 2+3+4 visits per shop.
-	if len(sites) != 2 || sites[0].Site != "shop-a" || sites[0].Visits != 9 || sites[0].NewVisitors != 3 || sites[0].Days != 3 || sites[0].Devices != 1 ||
+	if len(sites) != 2 || sites[0].Site != "shop-a" || sites[0].Visits != 9 || sites[0].NewVisitors != 3 || sites[0].Devices != 1 ||
 		sites[1].Visits != 9 || sites[1].RegularVisits != 9 || sites[1].Devices != 2 {
 		t.Errorf("Sites %+v", sites)
 	}
@@ -479,4 +480,66 @@ func testRanges(t *testing.T, f Factory) {
 			t.Errorf("range %+v: %v", bad, err)
 		}
 	}
+}
+
+// testMonths: totals over ranges made of whole months and days around
+// them (the monthly rollups) equal the sums of the daily rows, and so do
+// the chain-wide days, also after a zone moves visits across a month's end.
+func testMonths(t *testing.T, f Factory) {
+	ctx := context.Background()
+	s := open(t, f, Config{})
+	rng := rand.New(rand.NewPCG(18, 19))
+	var b office.Batch
+	start := time.Date(2026, 9, 28, 0, 0, 0, 0, time.UTC)
+	for d := range 70 {
+		for i := range 1 + d%4 {
+			b.Visits = append(b.Visits, mk(rng, fmt.Sprintf("shop-%d", i%3), "door-1", start.AddDate(0, 0, d).Add(time.Duration(9+i*5)*time.Hour+30*time.Minute), i == 0, i == 2, false))
+		}
+	}
+	write(t, s, &b)
+	check := func(when string) {
+		t.Helper()
+		for _, r := range []office.Range{
+			{From: "2026-10-01", To: "2026-10-31"}, {From: "2026-09-30", To: "2026-12-01"}, {From: "2026-10-15", To: "2026-11-30"},
+			{From: "2026-11-01", To: "2026-12-05"}, {From: "2026-10-02", To: "2026-10-09"}, {From: "2026-09-01", To: "2026-12-31", Sites: []string{"shop-1"}},
+		} {
+			want := map[string]office.Counts{}
+			for _, d := range days(t, s, r) {
+				want[d.Site] = want[d.Site].Plus(d.Counts)
+			}
+			sites, err := s.Sites(ctx, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[string]office.Counts{}
+			for _, st := range sites {
+				got[st.Site] = st.Counts
+			}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("%s, %s to %s: Sites %v, the days sum to %v", when, r.From, r.To, got, want)
+			}
+			tl, err := s.Timeline(ctx, office.Range{From: r.From, To: r.To})
+			if err != nil {
+				t.Fatal(err)
+			}
+			var sum office.Counts
+			for _, d := range tl {
+				sum = sum.Plus(d.Counts)
+			}
+			var all office.Counts
+			for _, d := range days(t, s, office.Range{From: r.From, To: r.To}) {
+				all = all.Plus(d.Counts)
+			}
+			if sum != all {
+				t.Errorf("%s, %s to %s: the chain's timeline sums to %+v, the days to %+v", when, r.From, r.To, sum, all)
+			}
+		}
+		consistent(t, s)
+	}
+	check("written")
+	// Tokyo moves the evening visits of the 31st into November.
+	if _, err := s.SetZone(ctx, "shop-1", "Asia/Tokyo"); err != nil {
+		t.Fatal(err)
+	}
+	check("after a zone change")
 }

@@ -188,7 +188,7 @@ async function loadNumbers(event) {
   const before = new Map((c ? c.Sites : []).map((s) => [s.Site, s]));
   $('compare-head').hidden = $('change-head').hidden = !c;
   $('site-rows').replaceChildren(...p.Sites.map((s) => {
-    const tr = el('tr', { 'data-site': s.Site }, el('td', {}, s.Site), el('td', { class: 'num' }, fmt(s.Devices)), el('td', { class: 'num' }, fmt(s.Days)),
+    const tr = el('tr', { 'data-site': s.Site }, el('td', {}, s.Site), el('td', { class: 'num' }, fmt(s.Devices)),
       el('td', { class: 'num' }, fmt(s.visits)), el('td', { class: 'num' }, fmt(s.new_visitors)), el('td', { class: 'num' }, fmt(s.returning)),
       el('td', { class: 'num' }, fmt(s.regular_visits)), el('td', { class: 'num' }, pct(s.return_rate)));
     if (c) {
