@@ -18,6 +18,7 @@ func WriteCSV(ctx context.Context, s Store, r Range, w io.Writer) error {
 	cw := csv.NewWriter(w)
 	cw.Write(csvHeader)
 	itoa := func(n int64) string { return strconv.FormatInt(n, 10) }
+	r.NoHours = true
 	err := s.EachDay(ctx, r, func(d DayRow) error {
 		return cw.Write([]string{d.Site, d.Device, d.Day, itoa(d.Visits), itoa(d.NewVisitors), itoa(d.Returning), itoa(d.RegularVisits)})
 	})

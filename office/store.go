@@ -68,6 +68,9 @@ type Range struct {
 	Sites []string
 	// Device restricts to one box (with one site).
 	Device string
+	// NoHours leaves DayRow.Hours zero in EachDay: 24 columns less a
+	// row, for what does not need them (the CSV report).
+	NoHours bool
 }
 
 // Batch is what one transaction writes.

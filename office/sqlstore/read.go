@@ -52,7 +52,11 @@ func (s *Store) EachDay(ctx context.Context, r office.Range, fn func(office.DayR
 	if err != nil {
 		return err
 	}
-	rows, err := s.db.QueryContext(ctx, s.d.q("SELECT site, device, day, "+countCols+", "+hourCols+" FROM daily WHERE "+clause+" ORDER BY site, device, day"), args...)
+	cols := countCols + ", " + hourCols
+	if r.NoHours {
+		cols = countCols
+	}
+	rows, err := s.db.QueryContext(ctx, s.d.q("SELECT site, device, day, "+cols+" FROM daily WHERE "+clause+" ORDER BY site, device, day"), args...)
 	if err != nil {
 		return fmt.Errorf("reading the daily rollups in %s: %w", s.display, err)
 	}
@@ -60,7 +64,10 @@ func (s *Store) EachDay(ctx context.Context, r office.Range, fn func(office.DayR
 	for rows.Next() {
 		var d office.DayRow
 		dest := append([]any{&d.Site, &d.Device, &d.Day}, scanCounts(&d.Counts)...)
-		if err := rows.Scan(append(dest, scanHours(&d.Hours)...)...); err != nil {
+		if !r.NoHours {
+			dest = append(dest, scanHours(&d.Hours)...)
+		}
+		if err := rows.Scan(dest...); err != nil {
 			return err
 		}
 		if err := fn(d); err != nil {

@@ -471,6 +471,13 @@ func testRanges(t *testing.T, f Factory) {
 	if len(tl) != 3 || tl[0].Day != "2026-11-04" || tl[0].Visits != 2 || tl[2].Visits != 4 || tl[2].Hours[13] != 1 || tl[2].Hours[10] != 1 {
 		t.Errorf("Timeline %+v", tl)
 	}
+	light := days(t, s, office.Range{From: r.From, To: r.To, NoHours: true})
+	full := days(t, s, office.Range{From: r.From, To: r.To})
+	for i := range full {
+		if light[i].Counts != full[i].Counts || light[i].Hours != (office.Hours{}) {
+			t.Errorf("without hours: %+v, with: %+v", light[i], full[i])
+		}
+	}
 	one := days(t, s, office.Range{From: r.From, To: r.To, Sites: []string{"shop-b"}, Device: "door-2"})
 	if len(one) != 3 || one[0].Device != "door-2" || one[0].Visits != 1 {
 		t.Errorf("one box: %+v", one)
