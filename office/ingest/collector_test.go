@@ -191,6 +191,7 @@ func TestCollect(t *testing.T) {
 	if !strings.Contains(q[0].Reason, "not JSON") || string(q[0].Payload) != "not json" {
 		t.Errorf("quarantined %+v", q[0])
 	}
+	waitFor(t, "the collector's counts", func() bool { st := r.c.State(); return st.Stored == 20 && st.Quarantined == 1 })
 	if got := testutil.ToFloat64(metric(t, r.reg, "joren_office_visits_total", "result", "duplicate")); got != 5 {
 		t.Errorf("duplicates counted: %v, want 5", got)
 	}
