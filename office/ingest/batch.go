@@ -150,52 +150,53 @@ func (c *Collector) isolate(ctx context.Context, msgs []message, err error, net 
 	}
 }
 
-// done acknowledges a committed batch and counts it.
+// done acknowledges a committed batch and counts it: the metrics first,
+// State's counters last (a test that sees them sees the metrics).
 func (c *Collector) done(msgs []message, outcomes []string, b *office.Batch, res office.WriteResult, took time.Duration, net bool) {
 	for _, m := range msgs {
 		m.ack()
 	}
 	now := c.cfg.Now()
-	c.lastCommit.Store(now.UnixMilli())
-	c.stored.Add(int64(res.Stored))
-	if net && res.Stored > 0 {
-		// Stored for the first time from the safety net: the shared
-		// subscription had missed them (a broker restart).
-		c.recovered.Add(int64(res.Stored))
-		c.log.Warn("the group's safety net stored visits its shared subscription had missed", "visits", res.Stored)
-	}
 	q := 0
 	for _, o := range outcomes {
 		if o == "quarantined" {
 			q++
 		}
 	}
-	c.quarantine.Add(int64(q + res.TooOld))
+	if m := c.cfg.Metrics; m != nil {
+		if !net {
+			for _, o := range outcomes {
+				m.messages.WithLabelValues(o).Inc()
+			}
+		}
+		m.visits.WithLabelValues("stored").Add(float64(res.Stored))
+		if net {
+			m.net.Add(float64(len(msgs)))
+			m.visits.WithLabelValues("recovered").Add(float64(res.Stored))
+		}
+		m.visits.WithLabelValues("duplicate").Add(float64(res.Duplicates))
+		m.visits.WithLabelValues("too_old").Add(float64(res.TooOld))
+		m.batch.Observe(float64(len(msgs)))
+		if took > 0 {
+			m.commit.Observe(took.Seconds())
+		}
+		m.lastBatch.Set(float64(now.Unix()))
+		for _, v := range b.Visits {
+			m.lag.Observe(now.Sub(v.Time).Seconds())
+		}
+	}
+	if net && res.Stored > 0 {
+		// Stored for the first time from the safety net: the shared
+		// subscription had missed them (a broker restart).
+		c.log.Warn("the group's safety net stored visits its shared subscription had missed", "visits", res.Stored)
+	}
 	if res.TooOld > 0 {
 		c.log.Warn("visits older than the event retention were quarantined, not counted", "visits", res.TooOld)
 	}
-	m := c.cfg.Metrics
-	if m == nil {
-		return
-	}
-	if !net {
-		for _, o := range outcomes {
-			m.messages.WithLabelValues(o).Inc()
-		}
-	}
-	m.visits.WithLabelValues("stored").Add(float64(res.Stored))
+	c.lastCommit.Store(now.UnixMilli())
+	c.quarantine.Add(int64(q + res.TooOld))
 	if net {
-		m.net.Add(float64(len(msgs)))
-		m.visits.WithLabelValues("recovered").Add(float64(res.Stored))
+		c.recovered.Add(int64(res.Stored))
 	}
-	m.visits.WithLabelValues("duplicate").Add(float64(res.Duplicates))
-	m.visits.WithLabelValues("too_old").Add(float64(res.TooOld))
-	m.batch.Observe(float64(len(msgs)))
-	if took > 0 {
-		m.commit.Observe(took.Seconds())
-	}
-	m.lastBatch.Set(float64(now.Unix()))
-	for _, v := range b.Visits {
-		m.lag.Observe(now.Sub(v.Time).Seconds())
-	}
+	c.stored.Add(int64(res.Stored))
 }
