@@ -182,7 +182,7 @@ async function loadNumbers(event) {
     options: { animation: false, maintainAspectRatio: false,
       plugins: { legend: { display: false }, tooltip: { callbacks: { title: () => '', label: (ctx) => `${ctx.raw.y} ${ctx.raw.x}:00: ${fmt(ctx.raw.v)} visits` } } },
       scales: { x: { type: 'category', labels: hours, offset: true, grid: { display: false } },
-        y: { type: 'category', labels: weekdays, offset: true, reverse: true, grid: { display: false } } } },
+        y: { type: 'category', labels: [...weekdays].reverse(), offset: true, grid: { display: false } } } },
   });
 
   const before = new Map((c ? c.Sites : []).map((s) => [s.Site, s]));
