@@ -32,6 +32,9 @@ type Options struct {
 	// Users, when set, turns anonymous access off: only these users,
 	// with these passwords (written with mosquitto_passwd), may connect.
 	Users map[string]string
+	// Config are more lines for mosquitto.conf, before the listener (for
+	// example "max_queued_messages 0", as head office's broker needs).
+	Config []string
 }
 
 // Broker is a running (or stopped) mosquitto.
@@ -97,6 +100,9 @@ func (b *Broker) writeConfig() {
 	fmt.Fprintf(&c, "user root\n")
 	fmt.Fprintf(&c, "persistence true\npersistence_location %s/\nautosave_interval 1\n", filepath.Join(b.dir, "data"))
 	fmt.Fprintf(&c, "log_dest file %s\nlog_type all\nconnection_messages true\nlog_timestamp_format %%H:%%M:%%S\n", b.log)
+	for _, l := range b.opt.Config {
+		fmt.Fprintf(&c, "%s\n", l)
+	}
 	fmt.Fprintf(&c, "listener %d 127.0.0.1\n", b.port)
 	if len(b.opt.Users) > 0 {
 		pw := filepath.Join(b.dir, "passwd")
