@@ -302,22 +302,18 @@ func parseTensor(b []byte) (string, ONNXTensor, error) {
 	}
 	switch t.Type {
 	case 1: // float
+		packed, ok := raw, hasRaw
+		if !ok {
+			packed, ok = fdata, hasF
+		}
 		switch {
-		case hasRaw:
-			if int64(len(raw)) != 4*t.values {
-				return name, t, fmt.Errorf("%d bytes of data for shape %v (%d floats)", len(raw), t.Dims, t.values)
+		case ok:
+			if int64(len(packed)) != 4*t.values {
+				return name, t, fmt.Errorf("%d bytes of data for shape %v (%d floats)", len(packed), t.Dims, t.values)
 			}
 			t.Float = make([]float32, t.values)
 			for i := range t.Float {
-				t.Float[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-			}
-		case hasF:
-			if int64(len(fdata)) != 4*t.values {
-				return name, t, fmt.Errorf("%d bytes of data for shape %v (%d floats)", len(fdata), t.Dims, t.values)
-			}
-			t.Float = make([]float32, t.values)
-			for i := range t.Float {
-				t.Float[i] = math.Float32frombits(binary.LittleEndian.Uint32(fdata[4*i:]))
+				t.Float[i] = math.Float32frombits(binary.LittleEndian.Uint32(packed[4*i:]))
 			}
 		case int64(len(unpackedF)) == t.values:
 			t.Float = unpackedF

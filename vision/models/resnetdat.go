@@ -274,21 +274,28 @@ func (p *datParser) details(n dnnNode) error {
 		if err := p.r.expectStr(name); err != nil {
 			return err
 		}
-		pad := 0
-		if n.stride == 1 {
-			pad = n.size / 2
-		}
-		for _, f := range []struct {
-			what string
-			want int
-		}{{"rows", n.size}, {"columns", n.size}, {"row stride", n.stride}, {"column stride", n.stride}, {"row padding", pad}, {"column padding", pad}} {
-			if err := p.r.expectInt(f.what, int64(f.want), int64(f.want)); err != nil {
-				return err
-			}
-		}
-		return nil
+		return p.window(n)
 	}
 	return fmt.Errorf("no details for %s", n)
+}
+
+// window reads the rows, columns, strides and paddings of a convolution or
+// pooling window: dlib pads by half the window where the stride is 1, not
+// at all elsewhere.
+func (p *datParser) window(n dnnNode) error {
+	pad := 0
+	if n.stride == 1 {
+		pad = n.size / 2
+	}
+	for _, f := range []struct {
+		what string
+		want int
+	}{{"rows", n.size}, {"columns", n.size}, {"row stride", n.stride}, {"column stride", n.stride}, {"row padding", pad}, {"column padding", pad}} {
+		if err := p.r.expectInt(f.what, int64(f.want), int64(f.want)); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (p *datParser) conv(n dnnNode) error {
@@ -304,17 +311,11 @@ func (p *datParser) conv(n dnnNode) error {
 	if err != nil {
 		return err
 	}
-	pad := 0
-	if n.stride == 1 {
-		pad = n.size / 2
+	if err := p.r.expectInt("filters", int64(n.n), int64(n.n)); err != nil {
+		return err
 	}
-	for _, f := range []struct {
-		what string
-		want int
-	}{{"filters", n.n}, {"rows", n.size}, {"columns", n.size}, {"row stride", n.stride}, {"column stride", n.stride}, {"row padding", pad}, {"column padding", pad}} {
-		if err := p.r.expectInt(f.what, int64(f.want), int64(f.want)); err != nil {
-			return err
-		}
+	if err := p.window(n); err != nil {
+		return err
 	}
 	if err := p.r.expectAlias("filter shape", [4]int64{int64(n.n), int64(n.in), int64(n.size), int64(n.size)}); err != nil {
 		return err
@@ -360,18 +361,11 @@ func (p *datParser) affine(n dnnNode) error {
 	if err != nil {
 		return err
 	}
-	shape := [4]int64{1, int64(n.n), 1, 1}
 	vals := make([]float32, 2*n.n)
 	switch name {
 	case "affine_", "affine_2":
-		params, err := p.r.tensor("parameters", -1)
+		params, err := p.gammaBeta(n.n, -1)
 		if err != nil {
-			return err
-		}
-		if err := p.r.expectAlias("gamma shape", shape); err != nil {
-			return err
-		}
-		if err := p.r.expectAlias("beta shape", shape); err != nil {
 			return err
 		}
 		if err := p.r.expectInt("mode", 0, 0); err != nil { // CONV_MODE
@@ -404,18 +398,27 @@ func (p *datParser) affine(n dnnNode) error {
 	return nil
 }
 
+// gammaBeta reads the parameters of a per-channel layer of c channels (want
+// of them, or any number if want < 0) and the shapes of its gamma and beta.
+func (p *datParser) gammaBeta(c, want int) ([]float32, error) {
+	params, err := p.r.tensor("parameters", want)
+	if err != nil {
+		return nil, err
+	}
+	shape := [4]int64{1, int64(c), 1, 1}
+	for _, what := range []string{"gamma shape", "beta shape"} {
+		if err := p.r.expectAlias(what, shape); err != nil {
+			return nil, err
+		}
+	}
+	return params, nil
+}
+
 // batchNorm reads a bn_con2 layer into gamma and beta as dlib's affine_
 // constructor folds it: g = gamma/sqrt(var+eps), b = beta - g*mean.
 func (p *datParser) batchNorm(c int, vals []float32) error {
-	params, err := p.r.tensor("parameters", 2*c)
+	params, err := p.gammaBeta(c, 2*c)
 	if err != nil {
-		return err
-	}
-	shape := [4]int64{1, int64(c), 1, 1}
-	if err := p.r.expectAlias("gamma shape", shape); err != nil {
-		return err
-	}
-	if err := p.r.expectAlias("beta shape", shape); err != nil {
 		return err
 	}
 	for _, what := range []string{"batch means", "batch inverse deviations"} {

@@ -2,7 +2,6 @@ package models_test
 
 import (
 	"bytes"
-	"context"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -108,15 +107,7 @@ func TestReadResNetInstalled(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fsys, err := models.LoadFaceAPI(context.Background(), faceAPITarball(t), "", nil, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	layers, err := models.FaceAPIResNet(fsys)
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := models.ResNetParams{Mean: models.DlibInputMean, Layers: layers}
+	want := models.ResNetParams{Mean: models.DlibInputMean, Layers: faceAPILayers(t)}
 	sameParams(t, got, want)
 	enc, err := encodeResNet(want, dlibVariant)
 	if err != nil {

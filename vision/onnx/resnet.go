@@ -26,7 +26,8 @@ var ErrNoResNet = fmt.Errorf("no %s in the model directory (run joren models bui
 // ResNet runs dlib's face recognition ResNet, converted to ONNX by package
 // models, with OpenCV's DNN module on dlib's own face chip: the same
 // network and the same input as package dlib, so the same descriptors (to
-// cosine 0.9999, rounding apart) several times faster. Its Model is
+// cosine 0.9999, rounding apart) for less CPU, and on as many threads as
+// OpenCV is given (SetThreads). Its Model is
 // dlib's, digest included: descriptors of the two paths are one model and
 // stores never tell them apart (docs/embedders.md).
 //
@@ -197,19 +198,12 @@ func (r *ResNet) DescribeChip(chip []byte) ([]float32, error) {
 	r.net.SetInput(r.blob, models.ResNetONNXInput)
 	out := r.net.Forward("")
 	defer out.Close()
-	if out.Empty() || out.Total() != vocab.DlibResNetDim {
-		return nil, fmt.Errorf("the network produced %d values, want %d", out.Total(), vocab.DlibResNetDim)
-	}
-	vals, err := out.DataPtrFloat32()
+	d, err := outputValues(out)
 	if err != nil {
-		return nil, fmt.Errorf("reading the network's output: %w", err)
+		return nil, err
 	}
-	d := make([]float32, len(vals))
-	for i, v := range vals {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, fmt.Errorf("the network's output %d is %v", i, v)
-		}
-		d[i] = v
+	if len(d) != vocab.DlibResNetDim {
+		return nil, fmt.Errorf("the network produced %d values, want %d", len(d), vocab.DlibResNetDim)
 	}
 	return d, nil
 }
@@ -217,32 +211,9 @@ func (r *ResNet) DescribeChip(chip []byte) ([]float32, error) {
 // Faces finds every face of a JPEG picture with dlib's detector and
 // describes it (vision.Embedder).
 func (r *ResNet) Faces(jpeg []byte) ([]vision.Face, error) {
-	img, err := gocv.IMDecode(jpeg, gocv.IMReadColor)
-	if err != nil {
-		return nil, fmt.Errorf("decoding JPEG: %w", err)
-	}
-	defer img.Close()
-	if img.Empty() {
-		return nil, fmt.Errorf("decoding JPEG: not a picture OpenCV can read")
-	}
-	pix, err := img.DataPtrUint8()
-	if err != nil {
-		return nil, fmt.Errorf("reading picture: %w", err)
-	}
-	fr := dlib.Frame{Pix: pix, Rows: img.Rows(), Cols: img.Cols(), Step: img.Step()}
-	dets, err := r.frames.Detect(fr, r.cnn)
-	if err != nil {
-		return nil, err
-	}
-	faces := make([]vision.Face, 0, len(dets))
-	for _, d := range dets {
-		f, err := r.Describe(fr, d.Box)
-		if err != nil {
-			return nil, err
-		}
-		faces = append(faces, f)
-	}
-	return faces, nil
+	return facesOfJPEG(jpeg, func(img gocv.Mat) ([]vision.Face, error) {
+		return detectAndDescribe(r.frames, r.cnn, img, r.Describe)
+	})
 }
 
 // Close frees the network, and the frames if OpenResNetEmbedder opened
