@@ -128,7 +128,7 @@ func Build(ctx context.Context, o BuildOptions) (warnings []string, err error) {
 		}
 		o.Log.Info("model file built", "file", ResNetFile)
 	}
-	// The same network for OpenCV's DNN module, several times faster than
+	// The same network for OpenCV's DNN module, cheaper to run than
 	// dlib's own code on the same CPU (docs/pipeline.md).
 	if err := convertResNet(o.Dir, &man, o.Log); err != nil {
 		return nil, err

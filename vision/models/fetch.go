@@ -145,7 +145,7 @@ func Fetch(ctx context.Context, o FetchOptions) error {
 		}
 		if err := convertResNet(o.Dir, &man, o.Log); err != nil {
 			// dlib still runs the file: only the faster path is missing.
-			o.Log.Warn("dlib's ResNet was not converted for OpenCV: descriptors will be computed by dlib, several times slower", "err", err)
+			o.Log.Warn("dlib's ResNet was not converted for OpenCV: descriptors will be computed by dlib, which costs more CPU", "err", err)
 		}
 	}
 	return nil

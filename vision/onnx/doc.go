@@ -8,8 +8,8 @@
 //
 // dlib's ResNet (ResNet), converted to ONNX by package models: it takes
 // dlib's own 150-pixel face chip and computes dlib's descriptors, to
-// rounding, several times faster than dlib's own code; its descriptors are
-// dlib's model, digest included.
+// rounding, with less CPU than dlib's own code (docs/embedders.md); its
+// descriptors are dlib's model, digest included.
 //
 // Faces and landmarks come from dlib (package dlib's Frames: the same HOG
 // or MMOD detector and 68-point shape predictor as the dlib embedder), so
