@@ -453,7 +453,9 @@ func (p *datParser) batchNorm(c int, vals []float32) error {
 		}
 		g := float32(float64(params[i]) / math.Sqrt(v))
 		vals[i] = g
-		vals[c+i] = params[c+i] - g*means[i]
+		// The conversion keeps Go from fusing the multiply and subtract
+		// (arm64 would): every machine must write the same file.
+		vals[c+i] = params[c+i] - float32(g*means[i])
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -110,6 +111,39 @@ func TestResNetONNXRefusesBadWeights(t *testing.T) {
 				t.Errorf("error %v, want one containing %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// builtResNetSHA256 is the sha256 of the ResNet file Build writes from
+// face-api's pinned weights (dlib's serialiser, byte for byte the same on
+// every machine: TestConversionDeterministic in package dlib), and
+// builtONNXSHA256 that of its conversion.
+const (
+	builtResNetSHA256 = "cdb1d47b961fe310ef1f3aa2974c5f65d29c079346760f6b6785c7e405f7266a"
+	builtONNXSHA256   = "1c2cbf91fd7eac819c9542a796a586d6089a5b853565f15a9854b47d3f903fb1"
+)
+
+// TestResNetONNXPinned converts the built ResNet file: every machine must
+// write the same bytes (a multiply-add fused on arm64 would change them;
+// make test-arm64-pure runs this under qemu).
+func TestResNetONNXPinned(t *testing.T) {
+	dat, err := os.ReadFile(filepath.Join(testenv.Models(t), models.ResNetFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sha(dat) != builtResNetSHA256 {
+		t.Skipf("the model directory's %s is not the one Build writes (fetched from dlib.net?)", models.ResNetFile)
+	}
+	p, err := models.ReadResNet(dat)
+	if err != nil {
+		t.Fatal(err)
+	}
+	onnx, err := models.ResNetONNX(p, sha(dat))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := sha(onnx); got != builtONNXSHA256 {
+		t.Errorf("conversion of the built ResNet has sha256 %s on %s, want %s", got, runtime.GOARCH, builtONNXSHA256)
 	}
 }
 
