@@ -2,6 +2,7 @@ package onnx
 
 import (
 	"fmt"
+	"image"
 	"os"
 	"path/filepath"
 	"testing"
@@ -115,6 +116,42 @@ func BenchmarkResNet(b *testing.B) {
 				}
 			}
 			perFace(b)
+		})
+	}
+}
+
+// BenchmarkYuNetOneThread is YuNet's forward pass alone (no decoding) on
+// one OpenCV thread: the x86 anchor of docs/pipeline.md's board estimate,
+// whose published per-board figures are the same pass on the same file.
+func BenchmarkYuNetOneThread(b *testing.B) {
+	net := gocv.ReadNetFromONNX(filepath.Join(testenv.Shared(b), "models", "face_detection_yunet_2023mar.onnx"))
+	if net.Empty() {
+		b.Fatal("YuNet did not load")
+	}
+	defer net.Close()
+	before := Threads()
+	defer SetThreads(before)
+	SetThreads(1)
+	for _, size := range []image.Point{{160, 128}, {320, 256}, {640, 480}} {
+		b.Run(fmt.Sprintf("%dx%d", size.X, size.Y), func(b *testing.B) {
+			img := gocv.NewMatWithSize(size.Y, size.X, gocv.MatTypeCV8UC3)
+			defer img.Close()
+			gocv.RandU(&img, gocv.NewScalar(0, 0, 0, 0), gocv.NewScalar(255, 255, 255, 0))
+			blob := gocv.BlobFromImage(img, 1, size, gocv.NewScalar(0, 0, 0, 0), false, false)
+			defer blob.Close()
+			forward := func() {
+				net.SetInput(blob, "")
+				out := net.Forward("")
+				out.Close()
+			}
+			forward() // OpenCV sets its layers up on the first run
+			b.ResetTimer()
+			cpu := testenv.CPUTime()
+			for i := 0; i < b.N; i++ {
+				forward()
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/frame")
+			b.ReportMetric(float64((testenv.CPUTime()-cpu).Microseconds())/1000/float64(b.N), "cpu-ms/frame")
 		})
 	}
 }
