@@ -52,6 +52,8 @@ func (a *Appliance) eventSetup() publish.Setup {
 			Models:    []string{a.model.ID()},
 			Discovery: c.Events.Discovery,
 			Commands:  c.Events.Commands,
+			// The status and stats events carry what /healthz answers.
+			Health: a.Health,
 			// Let shutdown deliver what it can, then leave the rest for the
 			// next start.
 			DrainTimeout: 5 * time.Second,

@@ -171,6 +171,7 @@ func newEventsStatusCommand(g *globals) *cobra.Command {
 			if st.Oldest != nil {
 				fmt.Fprintf(g.stdout, "oldest waiting: %s on %s\n", st.Oldest.ID, st.Oldest.Topic)
 			}
+			// Counted once per decided visit, however often published.
 			fmt.Fprintf(g.stdout, "visits published: %d (new %d, returning %d, regular %d); on %s: %d\n",
 				c.Total.Visits, c.Total.New, c.Total.Returning, c.Total.Regulars, orDash(c.Day), c.Today.Visits)
 			return nil
@@ -224,7 +225,7 @@ The device answers on joren/SHOP/DEVICE/reply.`,
 			if id == "" {
 				id = event.NewID(now)
 			}
-			c := event.Command{Schema: event.SchemaVersion, ID: id, Time: now.Format(time.RFC3339), Name: args[0]}
+			c := event.Command{Schema: event.CommandSchema, ID: id, Time: now.Format(time.RFC3339), Name: args[0]}
 			if args[0] == event.Forget {
 				c.Visitor, c.Period = visitor, period
 			}

@@ -15,7 +15,14 @@
 // decision twice (a retry, a replay) yields the same id and head office can
 // deduplicate deliveries by id alone.
 //
+// A visit carries its local day and the shop's offset from UTC, so head
+// office needs no map of shops to time zones; the status and stats
+// messages carry the box's Health (camera, broker, outbox, clock, disk,
+// temperature, problems).
+//
 // Every message type (Visit, Status, Stats, Command, Reply) has a Schema
-// version; docs/events.md documents them and docs/events.schema.json is their
-// JSON Schema, which the tests validate produced messages against.
+// version (SchemaVersion, CommandSchema); consumers accept the earlier
+// version too (ParseVisit does). docs/events.md documents them and
+// docs/events.schema.json is their JSON Schema, which the tests validate
+// produced messages against.
 package event

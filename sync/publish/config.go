@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/cenkalti/backoff/v5"
+
+	"joren/vocab"
 )
 
 // Config says where and how to publish. Only Broker is required.
@@ -41,6 +43,15 @@ type Config struct {
 
 	// StatsEvery is the period of stats messages (default 5 minutes).
 	StatsEvery time.Duration
+
+	// Health, if set, reads the box's health (the appliance's: camera,
+	// clock, disk, temperature, problems) for the status and stats
+	// messages; it must be quick and safe to call from any goroutine.
+	// Without it they carry the publisher's own part: broker and outbox.
+	// HealthEvery is how often it is read to publish a change at once
+	// (default 30 s).
+	Health      func() vocab.Health
+	HealthEvery time.Duration
 
 	// Commands turns the command topic on (off by default). Commands must
 	// be signed with CommandKey (at least 16 bytes, shared with head
@@ -87,6 +98,9 @@ type Config struct {
 func (c *Config) setDefaults() {
 	if c.StatsEvery <= 0 {
 		c.StatsEvery = 5 * time.Minute
+	}
+	if c.HealthEvery <= 0 {
+		c.HealthEvery = 30 * time.Second
 	}
 	if c.CommandSkew <= 0 {
 		c.CommandSkew = 5 * time.Minute

@@ -15,6 +15,7 @@ import (
 	"github.com/eclipse/paho.mqtt.golang/packets"
 
 	"joren/sync/event"
+	"joren/vocab"
 )
 
 // session is one MQTT connection. A new paho client is made for each: the
@@ -73,6 +74,8 @@ func (p *Publisher) connect(ctx context.Context) (*session, error) {
 		s.client.Disconnect(0)
 		return nil, p.explain(err)
 	}
+	// Connected from here on: the birth status's health says so.
+	p.state.set(vocab.BrokerConnected, "", time.Now())
 	if p.cfg.Commands {
 		tok := s.client.Subscribe(p.topics.Command, 1, func(_ paho.Client, m paho.Message) {
 			select {
