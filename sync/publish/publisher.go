@@ -126,8 +126,9 @@ func New(cfg Config, maker *event.Maker, box *outbox.Outbox) (*Publisher, error)
 		if b, err = parseBroker(cfg.Broker); err != nil {
 			return nil, err
 		}
-	} else if cfg.Commands || cfg.Discovery {
-		return nil, errors.New("commands and Home Assistant discovery need a broker")
+	}
+	if err := cfg.checkUse(b); err != nil {
+		return nil, err
 	}
 	if cfg.Username == "" {
 		cfg.Username, cfg.Password = b.user, b.password
@@ -137,8 +138,6 @@ func New(cfg Config, maker *event.Maker, box *outbox.Outbox) (*Publisher, error)
 		if tlsCfg, err = cfg.tlsConfig(); err != nil {
 			return nil, err
 		}
-	} else if cfg.CAFile != "" || cfg.CertFile != "" {
-		return nil, fmt.Errorf("broker %s is plain MQTT but a CA or client certificate was given: use mqtts://", b.display)
 	}
 	if cfg.Commands {
 		if len(cfg.CommandKey) < 16 {
