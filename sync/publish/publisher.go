@@ -32,6 +32,9 @@ type Topics struct {
 	Reply   string
 	// Door: "ON" while a regular is at the door (Home Assistant only).
 	Door string
+	// Probe: the box's own round trip at each connection, which tells
+	// whether the broker's ACL lets its messages through (probe.go).
+	Probe string
 }
 
 // TopicsFor returns the topics of device at site: joren/SITE/DEVICE/...
@@ -44,6 +47,7 @@ func TopicsFor(site, device string) Topics {
 		Command: base + "command",
 		Reply:   base + "reply",
 		Door:    base + "door",
+		Probe:   base + "probe",
 	}
 }
 
@@ -349,7 +353,10 @@ func (p *Publisher) deliver(ctx context.Context, inputDone <-chan struct{}) erro
 		retry.Reset()
 		lastErr = ""
 		p.log.Info("connected to the MQTT broker", "pending", p.box.Len())
-		p.state.set(vocab.BrokerConnected, "", time.Now())
+		if s.unchecked != "" {
+			p.log.Warn("cannot check that the broker delivers the events", "reason", s.unchecked)
+		}
+		p.state.set(vocab.BrokerConnected, s.unchecked, time.Now())
 		err = p.pump(ctx, s, inputDone)
 		switch {
 		case errors.Is(err, errDrained):
