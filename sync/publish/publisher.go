@@ -85,7 +85,8 @@ type Publisher struct {
 	first     chan struct{} // closed after the first connection attempt
 	firstOnce sync.Once
 	firstErr  error
-	seen      map[string]time.Time // command ids already executed (deliver's goroutine only)
+	seen      seenCommands // command ids already executed (deliver's goroutine only)
+	seenLost  bool         // the stored ids were damaged: older commands are refused
 	state     brokerState
 }
 
@@ -166,11 +167,16 @@ func New(cfg Config, maker *event.Maker, box *outbox.Outbox) (*Publisher, error)
 		door:     make(chan struct{}, 1),
 		commands: make(chan []byte, 16),
 		first:    make(chan struct{}),
-		seen:     map[string]time.Time{},
 	}
 	if cfg.Broker == "" {
 		p.offline = true
 		p.firstOnce.Do(func() { close(p.first) })
+	}
+	if p.seen, err = readSeen(box); err != nil {
+		// Refuse the commands that could be replays rather than stop
+		// delivering events.
+		p.seenLost = true
+		p.log.Error("the record of executed commands is damaged; commands from before this start are refused", "error", err)
 	}
 	if p.counts, err = ReadCounters(box); err != nil {
 		// Counters are a convenience; a damaged copy must not stop
