@@ -15,6 +15,7 @@ import (
 	"periph.io/x/conn/v3/gpio"
 
 	"joren/appliance/config"
+	"joren/cluster/store"
 	"joren/device/pintest"
 	"joren/internal/testenv"
 	"joren/sync/mosquittotest"
@@ -123,8 +124,14 @@ func mutations() []mutation {
 		{"installer.off_after_minutes", []string{"120", "0", "-1", "99999999999"}},
 		{"log.level", []string{"info", "debug", "loud"}},
 		{"log.format", []string{"text", "json", "xml"}},
+		// Not a key: a store the box already has (in the shipped data
+		// directory), made in the shipped zone.
+		{storeKey, []string{"", "plain", "encrypted"}},
 	}
 }
+
+// storeKey is the mutation that makes a store before the check.
+const storeKey = "(existing store)"
 
 // setYAML sets section.key of the document to value (a YAML scalar).
 func setYAML(t *testing.T, doc *yaml.Node, key, value string) {
@@ -210,7 +217,19 @@ func TestConfigCheckedOpens(t *testing.T) {
 				changes[k] = v
 			}
 		}
+		if kind := changes[storeKey]; kind != "" {
+			var key string
+			if kind == "encrypted" {
+				key = filepath.Join(fix, "good-store.key")
+			}
+			st, err := store.Open(filepath.Join(run, "data", "store"), store.Options{Model: vocab.DlibResNet(), Zone: "Asia/Tokyo", Create: true, KeyFile: key})
+			must(err)
+			must(st.Close())
+		}
 		for k, v := range changes {
+			if k == storeKey {
+				continue
+			}
 			v = strings.NewReplacer("{fix}", fix, "{run}", run, "{models}", models, "{ca}", pki.CAFile, "{cert}", pki.ClientCertFile, "{key}", pki.ClientKeyFile).Replace(v)
 			setYAML(t, &doc, k, v)
 		}

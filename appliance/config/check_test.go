@@ -6,8 +6,10 @@ import (
 	"strings"
 	"testing"
 
+	"joren/cluster/store"
 	"joren/device/pintest"
 	"joren/internal/testenv"
+	"joren/vocab"
 )
 
 // problems loads text as joren.yaml and returns every error and warning,
@@ -299,5 +301,56 @@ func TestProblemsInLineOrder(t *testing.T) {
 	}
 	if got := strings.Join(lines, ","); got != "3,4,5,6" {
 		t.Errorf("lines %s, want 3,4,5,6:\n%s", got, errs)
+	}
+}
+
+// A store that exists must match the configuration: its key, and the
+// zone it counts days in. Either mismatch is an error of its key, as the
+// appliance would refuse the store; the store is left as it was.
+func TestMachineStore(t *testing.T) {
+	m := newMachine(t)
+	storeDir := filepath.Join(m.data, "store")
+	key := filepath.Join(m.boot, "store.key")
+	otherKey := m.file(t, "other.key", strings.Repeat("5a", 32)+"\n", 0o600)
+	makeStore := func(keyFile string) {
+		t.Helper()
+		os.RemoveAll(storeDir)
+		st, err := store.Open(storeDir, store.Options{Model: vocab.DlibResNet(), Zone: "Asia/Tokyo", Create: true, KeyFile: keyFile})
+		if err != nil {
+			t.Fatal(err)
+		}
+		st.Close()
+	}
+	base := func(zone, keyFile string) string {
+		return "device:\n  site: s\n  timezone: " + zone + "\n  data_dir: " + m.data + "\n  models: " + m.models + "\nstore:\n  key_file: \"" + keyFile + "\"\n"
+	}
+	makeStore("")
+	for _, c := range []struct{ name, text, err string }{
+		{"plain, same zone", base("Asia/Tokyo", ""), ""},
+		{"plain, a key given (it is encrypted at start)", base("Asia/Tokyo", key), ""},
+		{"zone changed", base("Europe/Paris", ""), `joren.yaml:3: device.timezone: "Europe/Paris": the identity store in ` + storeDir + " counts days in Asia/Tokyo"},
+	} {
+		if errs, _ := problems(t, c.text, Options{Machine: true}); c.err == "" && errs != "" || !strings.Contains(errs, c.err) {
+			t.Errorf("%s:\n%s\nwant %q", c.name, errs, c.err)
+		}
+	}
+	makeStore(key)
+	for _, c := range []struct{ name, text, err string }{
+		{"encrypted, its key", base("Asia/Tokyo", key), ""},
+		{"encrypted, no key", base("Asia/Tokyo", ""), "joren.yaml:7: store.key_file: the store at " + storeDir + " is encrypted: give its key file"},
+		{"encrypted, another key", base("Asia/Tokyo", otherKey), "joren.yaml:7: store.key_file: the store at " + storeDir + " is encrypted"},
+	} {
+		if errs, _ := problems(t, c.text, Options{Machine: true}); c.err == "" && errs != "" || !strings.Contains(errs, c.err) {
+			t.Errorf("%s:\n%s\nwant %q", c.name, errs, c.err)
+		}
+	}
+	// While joren holds the store, the check says it could not look.
+	st, err := store.Open(storeDir, store.Options{KeyFile: key})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if errs, warns := problems(t, base("Asia/Tokyo", key), Options{Machine: true}); errs != "" || !strings.Contains(warns, "store.dir: the store could not be checked against this configuration") {
+		t.Errorf("store in use:\nerrors:\n%s\nwarnings:\n%s", errs, warns)
 	}
 }

@@ -112,6 +112,7 @@ func (c Config) checkStoreFiles(r *report) {
 	if err := creatable(dir); err != nil {
 		r.bad("store.dir", []string{"device.data_dir"}, "%v", err)
 	}
+	c.checkStoreState(r, dir)
 	k := c.Store.KeyFile
 	if k == "" {
 		return
@@ -140,6 +141,48 @@ func (c Config) checkStoreFiles(r *report) {
 	default:
 		r.bad("store.key_file", nil, "%v", err)
 	}
+}
+
+// checkStoreState checks an existing store against the keys that must
+// match it: an encrypted store needs its key (store.key_file), and days
+// are counted in the zone the store was made with (device.timezone). The
+// store is opened read-only with the configured key, as the appliance
+// opens it: a store that joren holds open (the check runs beside it),
+// that is damaged or whose layout is older than this build (joren
+// migrates it) is said in a warning, not refused here.
+func (c Config) checkStoreState(r *report, dir string) {
+	if _, err := os.Stat(filepath.Join(dir, store.FileName)); err != nil {
+		return
+	}
+	st, err := openStoreReadOnly(dir, c.Store.KeyFile)
+	var ee *store.EncryptedError
+	switch {
+	case errors.As(err, &ee):
+		r.bad("store.key_file", nil, "%v", err)
+		return
+	case err != nil:
+		r.warn("store.dir", []string{"device.data_dir"}, "the store could not be checked against this configuration: %v", err)
+		return
+	}
+	defer st.Close()
+	zone := c.Device.Timezone
+	if zone == "" {
+		zone = time.Local.String() // what the appliance records
+	}
+	if got := st.Meta().Zone; got != zone {
+		r.bad("device.timezone", nil, "%q: the identity store in %s counts days in %s; days already counted would shift, so joren refuses to open it: keep %s, or start a new store (store.dir)", c.Device.Timezone, dir, got, got)
+	}
+}
+
+// openStoreReadOnly opens the store at dir for reading, a panic of a
+// damaged file included in the error.
+func openStoreReadOnly(dir, keyFile string) (st *store.Store, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			st, err = nil, fmt.Errorf("reading %s: %v", filepath.Join(dir, store.FileName), p)
+		}
+	}()
+	return store.Open(dir, store.Options{ReadOnly: true, KeyFile: keyFile})
 }
 
 // secretMode warns when the secret file at path (if any) can be read by
