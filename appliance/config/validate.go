@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -141,7 +142,7 @@ func (c Camera) validate(r *report) {
 	case strings.HasPrefix(src, "/dev/"), strings.HasPrefix(src, "v4l2://"), strings.HasPrefix(src, "file://"):
 	case strings.Contains(src, "://"):
 		scheme, _, _ := strings.Cut(lower, "://")
-		if !contains(streamSchemes, scheme) {
+		if !slices.Contains(streamSchemes, scheme) {
 			r.bad("camera.source", nil, "%q: unknown scheme %q (want rtsp, rtsps, http, https, file)", redactURL(src), scheme)
 		} else if _, err := url.Parse(src); err != nil {
 			r.bad("camera.source", nil, "%q: not a URL", redactURL(src))
@@ -394,15 +395,6 @@ func exposed(addr string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip == nil || !ip.IsLoopback()
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // redactURL hides a password in a URL.
