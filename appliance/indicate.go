@@ -37,14 +37,9 @@ func kindOf(d vocab.Decision) indicator.Kind {
 // or the caller's) with the configured patterns, and the button.
 func (a *Appliance) openIndicator() error {
 	c := a.cfg.Indicator
-	ps := indicator.DefaultPatterns()
-	for kind, p := range map[indicator.Kind]string{indicator.Regular: c.Regular, indicator.BecameRegular: c.NewRegular} {
-		if p == "" {
-			continue
-		}
-		if err := ps.Set(string(kind) + "=" + p); err != nil {
-			return fmt.Errorf("indicator: %w", err)
-		}
+	ps, err := c.Patterns()
+	if err != nil {
+		return err
 	}
 	var out indicator.Output
 	switch {

@@ -49,13 +49,7 @@ func (a *Appliance) openStore() error {
 	case !st.Encrypted():
 		a.log.Warn("the identity store is not encrypted (store.key_file is empty)", "store", a.storeDir())
 	}
-	pol := identity.Policy{
-		RegularDays: c.Regular.Days,
-		Window:      c.Regular.WindowDays,
-		MergeWindow: time.Duration(c.Regular.MergeMinutes) * time.Minute,
-		Retention:   c.Store.RetentionDays,
-	}
-	svc, err := identity.New(st, identity.Options{Policy: pol, Log: a.log, Mode: mode})
+	svc, err := identity.New(st, identity.Options{Policy: c.Policy(), Log: a.log, Mode: mode})
 	if err != nil {
 		return err
 	}

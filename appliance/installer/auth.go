@@ -1,7 +1,6 @@
 package installer
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -9,12 +8,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/time/rate"
+
+	"joren/appliance/internal/password"
 )
 
 // cookieName is the session cookie.
@@ -27,33 +26,10 @@ const sessionMax = 12 * time.Hour
 // oldest beyond.
 const maxSessions = 8
 
-// CheckPasswordFile tells whether path holds a password the page accepts,
-// for `joren config check` to say so before the page is needed.
+// CheckPasswordFile tells whether path holds a password the page accepts.
 func CheckPasswordFile(path string) error {
-	_, err := readPassword(path)
+	_, err := password.Read(path)
 	return err
-}
-
-// readPassword reads the first line of path and returns its SHA-256: the
-// page compares hashes, so a comparison takes the same time whatever the
-// length of the guess.
-func readPassword(path string) ([32]byte, error) {
-	if path == "" {
-		return [32]byte{}, fmt.Errorf("installer page: no password file (installer.password_file)")
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return [32]byte{}, fmt.Errorf("installer page: reading the password: %w", err)
-	}
-	line, _, _ := bytes.Cut(data, []byte("\n"))
-	pw := string(bytes.TrimSpace(line))
-	switch n := utf8.RuneCountInString(pw); {
-	case n == 0:
-		return [32]byte{}, fmt.Errorf("installer page: password file %s: the first line is empty", path)
-	case n < MinPassword:
-		return [32]byte{}, fmt.Errorf("installer page: password file %s: the password has %d characters, want at least %d", path, n, MinPassword)
-	}
-	return sha256.Sum256([]byte(pw)), nil
 }
 
 // sessions are the logged-in browsers: the SHA-256 of each session token

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"html/template"
 	"image"
-	"joren/vocab"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
 	"time"
+
+	"joren/appliance/internal/password"
+	"joren/vocab"
 )
 
 // LiveView is where the live picture comes from; *Live is one.
@@ -121,7 +123,7 @@ type Options struct {
 }
 
 // MinPassword is the shortest password accepted: the page shows faces.
-const MinPassword = 8
+const MinPassword = password.Min
 
 // Server is the installer's page. Run it once.
 type Server struct {
@@ -161,7 +163,7 @@ func New(opt Options) (*Server, error) {
 	if opt.Title == "" {
 		opt.Title = "Joren"
 	}
-	pw, err := readPassword(opt.PasswordFile)
+	pw, err := password.Read(opt.PasswordFile)
 	if err != nil {
 		return nil, err
 	}

@@ -73,10 +73,12 @@ func newEventsPublishCommand(g *globals) *cobra.Command {
 			}
 			defer pub.Close()
 			failed, total, err := publishDecisions(g, pub, r, name)
-			if err != nil {
-				return err
+			// Close says what was published and what waits; when the
+			// publisher stopped, its error is the one to tell.
+			if cerr := pub.Close(); cerr != nil {
+				return cerr
 			}
-			if err := pub.Close(); err != nil {
+			if err != nil {
 				return err
 			}
 			if failed > 0 {

@@ -41,13 +41,18 @@ watchdog; /healthz and /metrics are served on http.listen (localhost).`,
 				}
 				overrides = append(overrides, config.Override{Key: k, Value: v})
 			}
-			cfg, err := config.Load(path, environ(), overrides)
+			// The checks of joren config check, this machine included.
+			cfg, warnings, err := config.Load(path, config.Options{Environ: environ(), Sets: overrides, Machine: true})
 			if err != nil {
+				printWarnings(g.stderr, warnings)
 				return err
 			}
 			log, err := applianceLogger(g, cfg)
 			if err != nil {
 				return err
+			}
+			for _, w := range warnings {
+				log.Warn("configuration: "+w.Msg, "key", w.Key, "where", w.Where)
 			}
 			a, err := appliance.Open(cfg, appliance.Options{Log: log, Version: buildVersion(), Camera: cv.Driver{}})
 			if err != nil {

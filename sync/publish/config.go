@@ -214,17 +214,36 @@ func redact(raw string) string {
 	return u.String()
 }
 
-// tlsConfig builds the TLS configuration from the files.
+// checkUse says what c asks of a broker b (zero without one) that it
+// cannot give, as a SetupError.
+func (c *Config) checkUse(b broker) error {
+	switch {
+	case c.Broker == "" && c.Commands:
+		return setupError(FieldCommands, errors.New("commands and Home Assistant discovery need a broker"))
+	case c.Broker == "" && c.Discovery:
+		return setupError(FieldDiscovery, errors.New("commands and Home Assistant discovery need a broker"))
+	case c.Broker != "" && !b.tls && c.CAFile != "":
+		return setupError(FieldCAFile, fmt.Errorf("broker %s is plain MQTT but a CA file was given: use mqtts://", b.display))
+	case c.Broker != "" && !b.tls && (c.CertFile != "" || c.KeyFile != ""):
+		return setupError(FieldCertFile, fmt.Errorf("broker %s is plain MQTT but a client certificate was given: use mqtts://", b.display))
+	case (c.CertFile == "") != (c.KeyFile == ""):
+		return setupError(FieldCertFile, errors.New("an MQTT client certificate needs both the certificate and the key file"))
+	}
+	return nil
+}
+
+// tlsConfig builds the TLS configuration from the files; its errors are
+// SetupErrors naming the file at fault.
 func (c *Config) tlsConfig() (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if c.CAFile != "" {
 		pem, err := os.ReadFile(c.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("reading the MQTT CA file: %w", err)
+			return nil, setupError(FieldCAFile, fmt.Errorf("reading the MQTT CA file: %w", err))
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("MQTT CA file %s holds no PEM certificate", c.CAFile)
+			return nil, setupError(FieldCAFile, fmt.Errorf("MQTT CA file %s holds no PEM certificate", c.CAFile))
 		}
 		cfg.RootCAs = pool
 	}
@@ -232,11 +251,11 @@ func (c *Config) tlsConfig() (*tls.Config, error) {
 	case c.CertFile != "" && c.KeyFile != "":
 		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("MQTT client certificate %s and key %s: %w", c.CertFile, c.KeyFile, err)
+			return nil, setupError(FieldCertFile, fmt.Errorf("MQTT client certificate %s and key %s: %w", c.CertFile, c.KeyFile, err))
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	case c.CertFile != "" || c.KeyFile != "":
-		return nil, errors.New("an MQTT client certificate needs both the certificate and the key file")
+		return nil, setupError(FieldCertFile, errors.New("an MQTT client certificate needs both the certificate and the key file"))
 	}
 	return cfg, nil
 }

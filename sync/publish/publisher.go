@@ -32,6 +32,9 @@ type Topics struct {
 	Reply   string
 	// Door: "ON" while a regular is at the door (Home Assistant only).
 	Door string
+	// Probe: the box's own round trip at each connection, which tells
+	// whether the broker's ACL lets its messages through (probe.go).
+	Probe string
 }
 
 // TopicsFor returns the topics of device at site: joren/SITE/DEVICE/...
@@ -44,6 +47,7 @@ func TopicsFor(site, device string) Topics {
 		Command: base + "command",
 		Reply:   base + "reply",
 		Door:    base + "door",
+		Probe:   base + "probe",
 	}
 }
 
@@ -81,7 +85,8 @@ type Publisher struct {
 	first     chan struct{} // closed after the first connection attempt
 	firstOnce sync.Once
 	firstErr  error
-	seen      map[string]time.Time // command ids already executed (deliver's goroutine only)
+	seen      seenCommands // command ids already executed (deliver's goroutine only)
+	seenLost  bool         // the stored ids were damaged: older commands are refused
 	state     brokerState
 	// sentHealth is the health of the last online status (healthKey;
 	// deliver's goroutine only).
@@ -103,8 +108,9 @@ func New(cfg Config, maker *event.Maker, box *outbox.Outbox) (*Publisher, error)
 		if b, err = parseBroker(cfg.Broker); err != nil {
 			return nil, err
 		}
-	} else if cfg.Commands || cfg.Discovery {
-		return nil, errors.New("commands and Home Assistant discovery need a broker")
+	}
+	if err := cfg.checkUse(b); err != nil {
+		return nil, err
 	}
 	if cfg.Username == "" {
 		cfg.Username, cfg.Password = b.user, b.password
@@ -114,8 +120,6 @@ func New(cfg Config, maker *event.Maker, box *outbox.Outbox) (*Publisher, error)
 		if tlsCfg, err = cfg.tlsConfig(); err != nil {
 			return nil, err
 		}
-	} else if cfg.CAFile != "" || cfg.CertFile != "" {
-		return nil, fmt.Errorf("broker %s is plain MQTT but a CA or client certificate was given: use mqtts://", b.display)
 	}
 	if cfg.Commands {
 		if len(cfg.CommandKey) < 16 {
@@ -140,11 +144,16 @@ func New(cfg Config, maker *event.Maker, box *outbox.Outbox) (*Publisher, error)
 		door:     make(chan struct{}, 1),
 		commands: make(chan []byte, 16),
 		first:    make(chan struct{}),
-		seen:     map[string]time.Time{},
 	}
 	if cfg.Broker == "" {
 		p.offline = true
 		p.firstOnce.Do(func() { close(p.first) })
+	}
+	if p.seen, err = readSeen(box); err != nil {
+		// Refuse the commands that could be replays rather than stop
+		// delivering events.
+		p.seenLost = true
+		p.log.Error("the record of executed commands is damaged; commands from before this start are refused", "error", err)
 	}
 	err = box.ViewState(func(s *outbox.State) (err error) {
 		p.tally, err = readTally(s)
@@ -333,7 +342,10 @@ func (p *Publisher) deliver(ctx context.Context, inputDone <-chan struct{}) erro
 		retry.Reset()
 		lastErr = ""
 		p.log.Info("connected to the MQTT broker", "pending", p.box.Len())
-		p.state.set(vocab.BrokerConnected, "", time.Now())
+		if s.unchecked != "" {
+			p.log.Warn("cannot check that the broker delivers the events", "reason", s.unchecked)
+		}
+		p.state.set(vocab.BrokerConnected, s.unchecked, time.Now())
 		err = p.pump(ctx, s, inputDone)
 		switch {
 		case errors.Is(err, errDrained):

@@ -27,6 +27,9 @@ type session struct {
 	lost     chan struct{}
 	lostErr  error
 	lostOnce sync.Once
+	// unchecked says why the probe could not tell whether the broker's
+	// ACL lets events through ("" when it could, and did).
+	unchecked string
 }
 
 const connectTimeout = 10 * time.Second
@@ -38,7 +41,8 @@ type RefusedError struct{ msg string }
 func (e RefusedError) Error() string { return e.msg }
 
 // connect opens a session: connects, subscribes to commands when they are
-// on, and publishes the birth status and discovery configs.
+// on, checks that the broker delivers what the box publishes (probe), and
+// publishes the birth status and discovery configs.
 func (p *Publisher) connect(ctx context.Context) (*session, error) {
 	s := &session{lost: make(chan struct{})}
 	will, _ := json.Marshal(p.status(event.Offline, "connection lost"))
@@ -91,6 +95,12 @@ func (p *Publisher) connect(ctx context.Context) (*session, error) {
 			return nil, fmt.Errorf("subscribing to %s: %w", p.topics.Command, err)
 		}
 	}
+	unchecked, err := p.probe(ctx, s)
+	if err != nil {
+		s.client.Disconnect(0)
+		return nil, err
+	}
+	s.unchecked = unchecked
 	birth, _ := json.Marshal(p.status(event.Online, ""))
 	toks := []paho.Token{s.client.Publish(p.topics.Status, 1, true, birth)}
 	if p.cfg.Discovery {

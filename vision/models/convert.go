@@ -1,11 +1,11 @@
 package models
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"joren/internal/atomicfile"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -51,7 +51,7 @@ func convertResNet(dir string, man *Manifest, log *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("converting %s for OpenCV: %w", src, err)
 	}
-	if err := writeFileAtomic(filepath.Join(dir, ResNetONNXFile), bytes.NewReader(onnx)); err != nil {
+	if err := atomicfile.WriteFile(filepath.Join(dir, ResNetONNXFile), onnx, 0o644); err != nil {
 		return err
 	}
 	licence := "as " + ResNetFile
