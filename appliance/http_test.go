@@ -45,13 +45,18 @@ func testConfig(t *testing.T) config.Config {
 func TestHealthAndMetrics(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.HTTP.Listen = freePort(t)
+	// A live source that never ends: a folder of photos can be read
+	// whole before the server answers its first request (CI did).
+	cfg.Camera = config.Camera{Source: "gst:videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=10/1", FPS: 5}
 	a, err := Open(cfg, Options{Log: slog.New(slog.DiscardHandler), Version: "test", Notifier: &fakeNotifier{}, Camera: cv.Driver{}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- a.Run(context.Background()) }()
+	go func() { done <- a.Run(ctx) }()
 	base := "http://" + cfg.HTTP.Listen
 	// Poll both until they answer (the pipeline must have counted a
 	// frame), Run ends, or a minute has passed.
@@ -85,6 +90,7 @@ func TestHealthAndMetrics(t *testing.T) {
 			t.Fatalf("/healthz and /metrics did not both answer within a minute: %q, %q", health, metrics)
 		}
 	}
+	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
