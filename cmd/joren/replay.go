@@ -222,9 +222,12 @@ func replay(cmd *cobra.Command, g *globals, f *replayFlags) error {
 	if err := pub.Close(); err != nil {
 		return err
 	}
-	g.log.Info("replay done", "decided", stats.Decided, "repeated", stats.Repeated, "maintenance passes", stats.Passes, "scorer", svc.Scorer())
+	g.log.Info("replay done", "decided", stats.Decided, "repeated", stats.Repeated, "held by the clock", stats.Held, "maintenance passes", stats.Passes, "scorer", svc.Scorer())
 	if stats.Repeated > 0 {
 		fmt.Fprintf(g.stderr, "resumed: %d visits were decided before; their recorded decisions were printed again\n", stats.Repeated)
+	}
+	if stats.Held > 0 {
+		fmt.Fprintf(g.stderr, "clock: %d visits were dated by a time the store does not trust (a jump from its history): they were decided, but counted no day, made nobody a regular and ran no retention (docs/identity.md)\n", stats.Held)
 	}
 	if !scoring {
 		return nil
