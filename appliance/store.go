@@ -55,7 +55,13 @@ func (a *Appliance) openStore() error {
 		MergeWindow: time.Duration(c.Regular.MergeMinutes) * time.Minute,
 		Retention:   c.Store.RetentionDays,
 	}
-	svc, err := identity.New(st, identity.Options{Policy: pol, Log: a.log, Mode: mode})
+	// Visits are dated by the wall clock, unless camera.clock times a
+	// recording: then the build time says nothing of them.
+	var clock identity.ClockOptions
+	if c.Camera.Clock == "" {
+		clock.NotBefore = a.o.Built
+	}
+	svc, err := identity.New(st, identity.Options{Policy: pol, Log: a.log, Mode: mode, Clock: clock})
 	if err != nil {
 		return err
 	}

@@ -102,6 +102,7 @@ func (s *Service) Maintain(ctx context.Context, now time.Time) (Report, error) {
 	} else {
 		r.Held = cs.Reason
 	}
+	s.log.Debug("maintenance pass started", "as_of", now, "held", r.Held)
 	for {
 		if ctx.Err() != nil {
 			break
