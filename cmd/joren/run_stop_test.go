@@ -555,3 +555,16 @@ func freeLocal(t *testing.T) string {
 	defer l.Close()
 	return l.Addr().String()
 }
+
+// TestRunBuildTime: the build time joren never believes a clock before is
+// the release builds' stamp; a test binary has none (no VCS stamp either).
+func TestRunBuildTime(t *testing.T) {
+	if got := buildTime(); !got.IsZero() {
+		t.Errorf("a test binary's build time: %v", got)
+	}
+	defer func(s string) { builtAt = s }(builtAt)
+	builtAt = "2026-12-01T09:30:00+09:00"
+	if got := buildTime(); !got.Equal(time.Date(2026, 12, 1, 0, 30, 0, 0, time.UTC)) {
+		t.Errorf("stamped: %v", got)
+	}
+}
