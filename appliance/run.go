@@ -61,7 +61,14 @@ func (a *Appliance) Run(ctx context.Context) error {
 	decisions := make(chan vocab.Decision)
 	toPublish := make(chan vocab.Decision)
 
-	g.Go(func() error { return a.pipe.Run(stop, a.src, tracks) })
+	g.Go(func() error {
+		// Stopped by a signal is the pipeline's normal end: it must not
+		// cut the stages that finish the visits it handed over.
+		if err := a.pipe.Run(stop, a.src, tracks); ctx.Err() == nil || !errors.Is(err, context.Canceled) {
+			return err
+		}
+		return nil
+	})
 	g.Go(func() error { return a.visits(gctx, tracks, visits) })
 	g.Go(func() error { return a.svc.RunUntil(gctx, stop, visits, decisions) })
 	// The publisher stores every event before the next is taken, and

@@ -239,6 +239,11 @@ func (fx *stopFixture) inView(t *testing.T, rng *rand.Rand, dir string, brokerDo
 	r := c.stop(t)
 	r.moment = fmt.Sprintf("frame %d (%s in view %d-%d)", frame, p.Person, p.Enter, p.Leave)
 	r.inState = frame >= p.Enter && frame <= p.Leave
+	// Someone whose whole face has been in view for 10 frames has a visit
+	// with descriptors: the stop must finish it.
+	if frame >= p.First+10 && frame <= p.Last && r.after == 0 {
+		t.Errorf("stopped at frame %d with %s in view since frame %d: no visit decided at the stop: %s", frame, p.Person, p.First, c.tail())
+	}
 	return r
 }
 
