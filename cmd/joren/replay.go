@@ -53,6 +53,11 @@ interrupted by a crash resumes where it stopped, and prints, from the start,
 exactly what an uninterrupted replay prints. A decision is printed only once it
 is durable in the store.
 
+The visits' times are the store's clock, and it is guarded as the device's
+is (docs/identity.md): a visit dated far from the store's history (2035, or
+before its first day) is decided, but counts no day, makes nobody a regular
+and runs no retention; standard error says how many were.
+
 Head office (docs/events.md):
   --publish mqtt://HOST --site SHOP
                           also publish each decision as an anonymised visit event
