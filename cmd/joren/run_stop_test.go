@@ -24,7 +24,6 @@ import (
 
 	"gocv.io/x/gocv"
 
-	"joren/cluster"
 	"joren/cluster/month"
 	"joren/cluster/store"
 	"joren/internal/testenv"
@@ -170,19 +169,7 @@ func newStopFixture(t *testing.T) *stopFixture {
 // each for someone new.
 func strangers(t *testing.T, n int, at time.Time) []month.Visit {
 	t.Helper()
-	f, err := os.Open(testenv.DevDescriptors(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	es, err := cluster.ReadEmbeddings(f, f.Name(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	names, by, err := month.People(es)
-	if err != nil {
-		t.Fatal(err)
-	}
+	names, by := devPeople(t)
 	dim := len(by[names[0]][0])
 	means := make([][]float64, len(names))
 	all := make([]float64, dim)
