@@ -29,6 +29,9 @@ type Options struct {
 	// Log receives what the appliance does (nil: discarded).
 	Log     *slog.Logger
 	Version string
+	// Built is when the firmware was built: the wall clock is never
+	// believed before it (zero: unknown).
+	Built time.Time
 	// IndicatorOutput, if set, replaces the configured indicator output.
 	IndicatorOutput indicator.Output
 	// OnDecision, if set, is called with every decision once it is
@@ -73,6 +76,9 @@ type Appliance struct {
 	httpLn  net.Listener
 
 	closers []func() error
+	// abandoned is set when a stage did not stop within stopBudget: it
+	// may still be using what Close would release.
+	abandoned bool
 }
 
 // Open loads the models, opens the store, the outbox, the camera and the
@@ -125,8 +131,14 @@ func Open(cfg config.Config, o Options) (_ *Appliance, err error) {
 
 func (a *Appliance) onClose(f func() error) { a.closers = append(a.closers, f) }
 
-// Close releases everything Open took, in reverse order.
+// Close releases everything Open took, in reverse order. After a Run
+// whose stages did not stop in time it releases nothing: they may still be
+// using it, and the process is about to exit (what is in the store and the
+// outbox was committed).
 func (a *Appliance) Close() error {
+	if a.abandoned {
+		return errors.New("a stage did not stop in time: nothing was closed")
+	}
 	var errs []error
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		errs = append(errs, a.closers[i]())

@@ -55,6 +55,7 @@ func (a *Appliance) Health() vocab.Health {
 		h.Add(vocab.Problem{Key: "store", Reason: err.Error()})
 	}
 	h.Clock = clockHealth()
+	a.clockTrust(&h)
 	if d, err := diskHealth(a.dataDir); err == nil {
 		h.Disk = &d
 		if d.FreeBytes < lowDisk {
@@ -97,16 +98,18 @@ func (a *Appliance) cameraHealth(h *vocab.Health, now time.Time) {
 
 // clockHealth asks the kernel whether the clock is synchronised to
 // network time (adjtimex's STA_UNSYNC is clear while NTP disciplines it).
+// Whether the clock is trusted is the identity service's to say
+// (clockTrust).
 func clockHealth() vocab.ClockHealth {
 	var tx unix.Timex
 	state, err := unix.Adjtimex(&tx)
 	switch {
 	case err != nil:
-		return vocab.ClockHealth{Trusted: true, Reason: fmt.Sprintf("cannot read the clock's state: %v", err)}
+		return vocab.ClockHealth{Reason: fmt.Sprintf("cannot read the clock's state: %v", err)}
 	case state == unix.TIME_ERROR || tx.Status&unix.STA_UNSYNC != 0:
-		return vocab.ClockHealth{Trusted: true, Reason: "not synchronised to network time: check the network and its time server"}
+		return vocab.ClockHealth{Reason: "not synchronised to network time: check the network and its time server"}
 	}
-	return vocab.ClockHealth{Synchronised: true, Trusted: true}
+	return vocab.ClockHealth{Synchronised: true}
 }
 
 // diskHealth reads the free space of the file system holding dir.
