@@ -31,6 +31,12 @@ type Facts struct {
 	RetentionDays int
 	// RegularDays within WindowDays make a regular.
 	RegularDays, WindowDays int
+	// Encrypted is set when the store is encrypted at rest
+	// (store.key_file).
+	Encrypted bool
+	// Signal is how staff learn that a regular came in: Light (the LED,
+	// with or without the buzzer), Beep (the buzzer alone) or NoSignal.
+	Signal Signal
 	// HeadOffice is set when visit events leave the shop (events.broker);
 	// Period is then how often their pseudonyms change.
 	HeadOffice bool
@@ -39,6 +45,16 @@ type Facts struct {
 	// MaxContactLines lines.
 	Contact string
 }
+
+// Signal is what staff see or hear when a regular walks in.
+type Signal string
+
+// Signals.
+const (
+	Light    Signal = "light"
+	Beep     Signal = "beep"
+	NoSignal Signal = ""
+)
 
 // FromConfig takes the sign's facts from a loaded configuration.
 func FromConfig(c config.Config) Facts {
@@ -53,10 +69,26 @@ func FromConfig(c config.Config) Facts {
 		RetentionDays: c.Store.RetentionDays,
 		RegularDays:   c.Regular.Days,
 		WindowDays:    c.Regular.WindowDays,
+		Encrypted:     c.Store.KeyFile != "",
+		Signal:        signalOf(c.Indicator),
 		HeadOffice:    c.Events.Broker != "",
 		Period:        period,
 		Contact:       strings.TrimSpace(c.Device.Contact),
 	}
+}
+
+// signalOf is what the staff indicator shows: only GPIO pins light or
+// sound anything ("log" prints to the journal).
+func signalOf(c config.Indicator) Signal {
+	switch {
+	case c.Kind != "gpio":
+		return NoSignal
+	case c.LED != "":
+		return Light
+	case c.Buzzer != "":
+		return Beep
+	}
+	return NoSignal
 }
 
 // Check tells everything that would make a wrong or unusable sign, naming
@@ -74,6 +106,9 @@ func (f Facts) Check() error {
 	}
 	if f.RegularDays < 1 || f.WindowDays < f.RegularDays {
 		bad("regular", "%d days within %d: want at least 1 day, within at least as many", f.RegularDays, f.WindowDays)
+	}
+	if f.Signal != Light && f.Signal != Beep && f.Signal != NoSignal {
+		bad("indicator", "signal %q: want light, beep or none", f.Signal)
 	}
 	if f.HeadOffice {
 		if _, err := event.ParsePeriod(string(f.Period)); err != nil {

@@ -50,7 +50,7 @@ func TestFromConfig(t *testing.T) {
 	got := FromConfig(loadConfig(t, shopConfig))
 	want := Facts{
 		Site: "kyoto-gion", Device: "door-2", Mode: store.Consent, RetentionDays: 45, RegularDays: 4, WindowDays: 21,
-		HeadOffice: true, Period: event.Week,
+		Encrypted: true, Signal: Light, HeadOffice: true, Period: event.Week,
 		Contact: "Kissa Hoshi (Hoshi Coffee K.K.)\n1-2-3 Gionmachi, Higashiyama-ku, Kyoto\nprivacy@hoshi-coffee.jp / 075-123-4567",
 	}
 	if got != want {
@@ -62,11 +62,27 @@ func TestFromConfig(t *testing.T) {
 	// The defaults: counting mode, nothing leaves the shop, and no contact
 	// yet, which the sign cannot do without.
 	def := FromConfig(config.Default())
-	if def.Mode != store.Counting || def.HeadOffice || def.RetentionDays != 90 {
+	if def.Mode != store.Counting || def.HeadOffice || def.RetentionDays != 90 || !def.Encrypted || def.Signal != Light {
 		t.Errorf("defaults: %+v", def)
 	}
 	if err := def.Check(); err == nil || !strings.Contains(err.Error(), "device.contact: empty") {
 		t.Errorf("Check without a contact: %v", err)
+	}
+}
+
+// What staff see, and whether the store is encrypted, follow the
+// configuration.
+func TestFromConfigSignalAndKey(t *testing.T) {
+	for body, want := range map[string]Facts{
+		"indicator: {kind: gpio, led: GPIO17, buzzer: GPIO27}": {Signal: Light, Encrypted: true},
+		"indicator: {kind: gpio, led: '', buzzer: GPIO27}":     {Signal: Beep, Encrypted: true},
+		"indicator: {kind: log}":                               {Signal: NoSignal, Encrypted: true},
+		"indicator: {kind: none}\nstore: {key_file: ''}":       {Signal: NoSignal},
+	} {
+		f := FromConfig(loadConfig(t, body+"\n"))
+		if f.Signal != want.Signal || f.Encrypted != want.Encrypted {
+			t.Errorf("%s: signal %q, encrypted %v; want %q, %v", body, f.Signal, f.Encrypted, want.Signal, want.Encrypted)
+		}
 	}
 }
 

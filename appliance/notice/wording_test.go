@@ -12,7 +12,7 @@ import (
 // events leave the shop: the promises docs/privacy.md checks against the
 // code.
 func TestWording(t *testing.T) {
-	base := Facts{Site: "shibuya-1", Device: "door-1", RetentionDays: 60, RegularDays: 2, WindowDays: 14, Period: event.Month, Contact: "Kissa Hoshi\nprivacy@hoshi.jp"}
+	base := Facts{Site: "shibuya-1", Device: "door-1", RetentionDays: 60, RegularDays: 2, WindowDays: 14, Encrypted: true, Signal: Light, Period: event.Month, Contact: "Kissa Hoshi\nprivacy@hoshi.jp"}
 	cases := []struct {
 		mode       store.Mode
 		headOffice bool
@@ -21,6 +21,8 @@ func TestWording(t *testing.T) {
 	}{
 		{store.Counting, true, English, []string{
 			"This shop recognises returning customers with a camera.",
+			"when a regular customer comes in (a light by the counter)",
+			"the dates and times of your visits, encrypted, in this device only.",
 			"No picture of you is stored or sent.",
 			"visits on 2 different days within 14 days",
 			"once you have not visited for 60 days",
@@ -31,13 +33,13 @@ func TestWording(t *testing.T) {
 		}, []string{"anonymous", "nothing that identifies you", "leaves this shop"}},
 		{store.Counting, false, English, []string{
 			"Nothing: no information about you leaves this shop.",
-			"Ask any member of staff, at any time: everything this device keeps about you is deleted at once.",
+			"Ask any member of staff, at any time: your records in this device are deleted at once.",
 		}, []string{"head office", "pseudonym"}},
 		{store.Consent, true, English, []string{
 			"only the members who signed up",
 			"You are not recognised and nothing about who you are is kept.",
 			"it notes only the time someone passed",
-			"never a picture",
+			"Kept, encrypted, in this device only: your name, the date and a note of your sign-up, numbers made from your face when you signed up (never a picture)",
 			"once you have not visited for 60 days",
 			"(pseudonymised personal data)",
 			"To withdraw",
@@ -48,7 +50,9 @@ func TestWording(t *testing.T) {
 			"14日間に2日ご来店されたお客様を常連とします。",
 			"60日間ご来店がない場合は自動的に削除します。",
 			"月ごとに変わる符号（仮名化された個人データ）で本部に送信します。",
-			"いつでもお近くのスタッフにお申し付けください。",
+			"いつでもお近くのスタッフにお申し付けください。この機器内のお客様の記録をその場で削除します。",
+			"（レジ付近のランプが点灯します）",
+			"ご来店日時を、暗号化してこの機器の中にのみ保存します。",
 			"本部に送信済みの記録については、下記のお問い合わせ先にご連絡ください。",
 		}, []string{"匿名", "店外に送ることはありません"}},
 		{store.Counting, false, Japanese, []string{"お客様に関する情報を店外に送ることはありません。"}, []string{"本部"}},
@@ -82,6 +86,22 @@ func TestWording(t *testing.T) {
 		if s.Lang != c.lang || len(s.Rows) != 6 {
 			t.Errorf("%s: %d rows in %q", name, len(s.Rows), s.Lang)
 		}
+	}
+	// Without a light, the sign promises none; without a key, no
+	// encryption.
+	f := base
+	f.Mode, f.Signal, f.Encrypted = store.Counting, NoSignal, false
+	for _, l := range []Lang{English, Japanese} {
+		all := strings.Join(signText([]Sign{Wording(f, l)}), "\n")
+		for _, w := range []string{"light", "encrypted", "ランプ", "暗号化"} {
+			if strings.Contains(all, w) {
+				t.Errorf("%s without light or key says %q:\n%s", l, w, all)
+			}
+		}
+	}
+	f.Signal = Beep
+	if en, ja := signText([]Sign{Wording(f, English)})[3], signText([]Sign{Wording(f, Japanese)})[3]; !strings.Contains(en, "(a beep by the counter)") || !strings.Contains(ja, "音が鳴ります") {
+		t.Errorf("a buzzer alone: %q, %q", en, ja)
 	}
 	// Periods in both languages.
 	for p, want := range map[event.Period][2]string{event.Day: {"every day", "日ごと"}, event.Week: {"every week", "週ごと"}, event.Year: {"every year", "年ごと"}} {
