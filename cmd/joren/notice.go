@@ -79,7 +79,7 @@ regular policy, the broker or the contact changes.`,
 	cmd.Flags().StringVar(&pdfPath, "pdf", "", "write the sign as a one-page A4 PDF to FILE (- for standard output)")
 	cmd.Flags().StringVar(&htmlPath, "html", "", "write the sign as a page to print (A4) to FILE (- for standard output)")
 	cmd.Flags().StringVar(&langs, "lang", "ja,en", "languages of the sign, in order: ja,en, en,ja, ja or en")
-	cmd.Flags().StringVar(&fontPath, "font", "", "TrueType font with Japanese glyphs for the PDF (default: the first found of "+fmt.Sprint(notice.DefaultFonts())+")")
+	cmd.Flags().StringVar(&fontPath, "font", "", "TrueType font with Japanese glyphs for the PDF (default: IPAex or IPA Gothic where Debian installs them)")
 	return cmd
 }
 
