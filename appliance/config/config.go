@@ -19,7 +19,7 @@ type Config struct {
 	Store     Store     `yaml:"store" doc:"The identity store: visitors, their visits, retention."`
 	Regular   Regular   `yaml:"regular" doc:"Who is a regular."`
 	Indicator Indicator `yaml:"indicator" doc:"The staff indicator: LED and buzzer on GPIO pins."`
-	Events    Events    `yaml:"events" doc:"Anonymised visit events to head office over MQTT."`
+	Events    Events    `yaml:"events" doc:"Pseudonymous visit events (counts, no face, no name) to head office over MQTT."`
 	HTTP      HTTP      `yaml:"http" doc:"Health check and Prometheus metrics, for the box's own monitoring."`
 	Installer Installer `yaml:"installer" doc:"The installer's web page: live view to aim the camera. Off by default."`
 	Log       Log       `yaml:"log" doc:"Logging (to standard error: the journal on the device)."`
@@ -32,6 +32,7 @@ type Device struct {
 	Timezone string `yaml:"timezone" doc:"IANA time zone of the shop (e.g. Asia/Tokyo): visits are counted per local day. Empty: the system's."`
 	DataDir  string `yaml:"data_dir" doc:"Where the store, the event outbox and the device secret live (the data partition)."`
 	Models   string `yaml:"models" doc:"Directory of the face model files (joren models verify checks it)."`
+	Contact  string `yaml:"contact" doc:"Who runs this box and answers customers about their data, as the door sign says it (joren notice): the shop or company, its address, an e-mail or phone number. Up to 4 lines."`
 }
 
 // Camera selects the frame source.

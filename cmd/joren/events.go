@@ -21,13 +21,13 @@ import (
 func newEventsCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "events publish|status|command",
-		Short: "Publish anonymised visit events to head office over MQTT, and inspect the outbox",
+		Short: "Publish pseudonymous visit events to head office over MQTT, and inspect the outbox",
 		Long: `events is the head-office side of the device (docs/events.md):
 
   joren events publish --publish mqtt://HOST --site SHOP [FILE.jsonl]
         publishes identity-store decisions, one JSON object a line as
         "joren replay --full" prints them (standard input without FILE), as
-        anonymised visit events on joren/SHOP/DEVICE/visit
+        pseudonymous visit events on joren/SHOP/DEVICE/visit
   joren events status [--state DIR] [--json]
         what the outbox holds: events waiting, dropped, the visit counters
   joren events command --key-file FILE forget --visitor PSEUDONYM --period 2026-05

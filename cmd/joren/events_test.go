@@ -90,7 +90,7 @@ func visitEvents(t *testing.T, msgs []mosquittotest.Message) map[string]event.Vi
 }
 
 // joren replay --publish: the identity store's decisions reach head office
-// as anonymised events; replaying again yields the same event ids, so head
+// as pseudonymous events; replaying again yields the same event ids, so head
 // office counts nothing twice.
 func TestReplayPublish(t *testing.T) {
 	b := mosquittotest.Start(t, mosquittotest.Options{})

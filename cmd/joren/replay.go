@@ -60,7 +60,7 @@ and runs no retention; standard error says how many were.
 
 Head office (docs/events.md):
   --publish mqtt://HOST --site SHOP
-                          also publish each decision as an anonymised visit event
+                          also publish each decision as a pseudonymous visit event
                           (QoS 1, through the outbox in --state DIR), to test a
                           head-office integration without a camera; a resumed
                           replay sends its repeated decisions again with the same
@@ -196,7 +196,7 @@ func replay(cmd *cobra.Command, g *globals, f *replayFlags) error {
 	}
 
 	// --publish: each durable decision also goes to head office as an
-	// anonymised event (docs/events.md).
+	// pseudonymous event (docs/events.md).
 	pub, err := f.pf.start(cmd.Context(), g, svc.Policy().Zone, []string{svc.Model().ID()})
 	if err != nil {
 		return err

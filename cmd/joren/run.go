@@ -24,7 +24,7 @@ func newRunCommand(g *globals) *cobra.Command {
 		Short: "Run the door camera: camera, faces, regulars, staff indicator, visit events",
 		Long: `run is the appliance: it reads frames from the camera, turns passages into
 visits, recognises returning customers in the identity store, lights the staff
-indicator when a regular walks in, and keeps anonymised visit events for head
+indicator when a regular walks in, and keeps pseudonymous visit events for head
 office (delivered over MQTT when a broker is configured). It runs until
 SIGTERM or SIGINT (a recording: until it ends), then stops within 5 seconds:
 the visits of the people in view are decided, every decision is in the store

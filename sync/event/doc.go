@@ -1,5 +1,5 @@
 // Package event defines what a Joren device tells head office, and how it
-// keeps the customer anonymous while doing so.
+// keeps the customer pseudonymous while doing so.
 //
 // A visit Event carries counts and flags about one passage through the
 // door: never a descriptor, an image, or the identity store's internal ids.
@@ -8,7 +8,10 @@
 // with a period (a calendar month by default). Head office can therefore
 // count one visitor's visits within a period, but cannot link the same
 // person across two periods or two devices (each device has its own
-// secret), and cannot recover the internal id.
+// secret), and cannot recover the internal id. The device can: it holds
+// the secret and the store, which is how head office's forget command
+// finds a visitor. So an event is pseudonymised personal data, not
+// anonymous data.
 //
 // Event ids are ULIDs: unique, and sortable by the visit's time. They are
 // derived from the visit id under the device secret, so publishing the same

@@ -39,8 +39,9 @@ const (
 )
 
 // Visit is the event published for one customer visit: counts and flags,
-// and the visitor's pseudonym for the period. Nothing in it can be traced
-// back to a face or to the identity store.
+// and the visitor's pseudonym for the period. Nothing in it leads to a
+// face, and only the device (its secret and its store) can tell whose the
+// pseudonym is.
 type Visit struct {
 	// Schema is SchemaVersion.
 	Schema int `json:"schema"`
