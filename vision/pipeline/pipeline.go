@@ -93,6 +93,9 @@ type Config struct {
 	Debug Debug
 	// Preview, if set, receives frames for a live view when it wants them.
 	Preview Preview
+	// Sampler, if set, receives the descriptor of the face in front of
+	// the camera when it wants one (enrolment from the live camera).
+	Sampler Sampler
 	// Log receives the pipeline's events (nil: discarded).
 	Log *slog.Logger
 }
