@@ -60,6 +60,7 @@ func (a *Appliance) eventSetup() publish.Setup {
 	}
 	if c.Events.Commands {
 		s.Identities = forgetter{a.svc}
+		s.Config.PageOn = func() error { return a.TurnPageOn("head office's page command") }
 	}
 	return s
 }

@@ -40,6 +40,7 @@ func (a *Appliance) Health() vocab.Health {
 	now := time.Now()
 	h := vocab.Health{Status: vocab.StatusOK, Time: now, Version: a.o.Version}
 	a.cameraHealth(&h, now)
+	a.rejectedConfig(&h)
 	h.Broker = a.pub.Broker()
 	switch {
 	case h.Broker.State == vocab.BrokerRefused:

@@ -19,6 +19,9 @@ import (
 // seconds at shutdown, then waits for the next start.
 func (a *Appliance) Run(ctx context.Context) error {
 	started := time.Now()
+	// Restart (the page's settings) ends Run as a signal does.
+	ctx, cancel := a.restartable(ctx)
+	defer cancel()
 	// Stages that live as long as the pipeline (indicator, delivery,
 	// button, HTTP, watchdog) stop when it is done or ctx is.
 	auxCtx, stopAux := context.WithCancel(ctx)
@@ -44,13 +47,13 @@ func (a *Appliance) Run(ctx context.Context) error {
 		a.ind.Show(indicator.Started) // the lamp test
 	}
 	if a.btn != nil {
-		aux.Go(func() error { return a.btn.Serve(auxGctx, a.forgetLast) })
+		aux.Go(func() error { return a.btn.Serve(auxGctx, a.pressed) })
 	}
 	if a.httpLn != nil {
 		aux.Go(func() error { return a.serveHTTP(auxGctx) })
 	}
 	if a.page != nil {
-		aux.Go(func() error { return a.page.Serve(auxGctx, a.pageLn) })
+		aux.Go(func() error { return a.servePage(auxGctx) })
 	}
 	aux.Go(func() error { return a.maintainNightly(auxGctx) })
 	aux.Go(func() error { return a.watchdog(auxGctx) })

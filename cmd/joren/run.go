@@ -49,7 +49,7 @@ watchdog; /healthz and /metrics are served on http.listen (localhost).`,
 			if err != nil {
 				return err
 			}
-			a, err := appliance.Open(cfg, appliance.Options{Log: log, Version: buildVersion(), Camera: cv.Driver{}})
+			a, err := appliance.Open(cfg, appliance.Options{Log: log, Version: buildVersion(), Camera: cv.Driver{}, ConfigFile: path})
 			if err != nil {
 				return err
 			}
