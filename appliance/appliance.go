@@ -83,6 +83,9 @@ type Appliance struct {
 	// exit that systemd answers by starting joren again.
 	restartMu sync.Mutex
 	restart   context.CancelFunc
+	// cameraGrace overrides the camera's grace time (tests; 0: the
+	// constant).
+	cameraGrace time.Duration
 
 	closers []func() error
 }

@@ -77,8 +77,12 @@ func (a *Appliance) cameraHealth(h *vocab.Health, now time.Time) {
 	age, fps, frames := m.frameState(now)
 	st := a.src.Stats()
 	c := vocab.CameraHealth{State: vocab.CameraOK, FPS: fps, LastFrameAgeS: age.Seconds(), Reconnects: st.Reconnects}
+	grace := a.cameraGrace
+	if grace <= 0 {
+		grace = cameraGrace
+	}
 	switch {
-	case !a.src.Live() || age <= cameraGrace:
+	case !a.src.Live() || age <= grace:
 		if frames == 0 {
 			c.State = vocab.CameraStarting
 			c.Reason = st.Problem

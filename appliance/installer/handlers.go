@@ -203,9 +203,9 @@ type decisionJSON struct {
 	// staff).
 	Ref    string `json:"ref,omitempty"`
 	Who    string `json:"who"`
-	Kind   string    `json:"kind"`
-	Visits int       `json:"visits"`
-	Days   int       `json:"days"`
+	Kind   string `json:"kind"`
+	Visits int    `json:"visits"`
+	Days   int    `json:"days"`
 }
 
 // kind is what the staff light made of a decision.

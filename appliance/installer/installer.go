@@ -163,8 +163,8 @@ type Server struct {
 	settings      []Setting
 	refKey        [32]byte // keys the page's references to visitors
 	people        peopleState
-	pages    *template.Template
-	now      func() time.Time
+	pages         *template.Template
+	now           func() time.Time
 
 	sessions sessions
 	limit    limiter
