@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -54,6 +55,8 @@ func (a *Appliance) Run(ctx context.Context) error {
 	}
 	if a.page != nil {
 		aux.Go(func() error { return a.servePage(auxGctx) })
+		port := a.pageLn.Addr().(*net.TCPAddr).Port
+		aux.Go(func() error { return a.announce(auxGctx, port) })
 	}
 	aux.Go(func() error { return a.maintainNightly(auxGctx) })
 	aux.Go(func() error { return a.watchdog(auxGctx) })
