@@ -293,7 +293,7 @@ installer:
 	// Staff enrolled from the camera.
 	cam.show(staffFace)
 	b.wait("the camera working again", `document.getElementById('h-camera').textContent.startsWith('ok')`)
-	b.do("enrolling staff", chromedp.SendKeys("#staff-name", "Aiko", chromedp.ByQuery), chromedp.Click("#staff-enrol", chromedp.ByQuery))
+	b.do("enrolling staff", chromedp.SendKeys(chromedp.CSS("#staff-name"), "Aiko"), chromedp.Click(chromedp.CSS("#staff-enrol")))
 	b.wait("the enrolment's progress", `document.getElementById('task-text').textContent.includes('of 5 faces')`)
 	b.shot(shots, "page-enrol-progress.png", "#task")
 	b.wait("staff enrolled", `document.getElementById('task-text').textContent.includes('Aiko is enrolled as staff')`)
@@ -305,14 +305,14 @@ installer:
 
 	// A setting with a problem is refused with the reason beside it; a
 	// good one is written and joren restarts with it.
-	b.do("a window shorter than the days", chromedp.SetValue(`#set-regular\.window_days`, "2", chromedp.ByQuery), chromedp.Click("#settings-save", chromedp.ByQuery))
+	b.do("a window shorter than the days", chromedp.SetValue(chromedp.CSS(`#set-regular\.window_days`), "2"), chromedp.Click(chromedp.CSS("#settings-save")))
 	b.wait("the problem shown", `document.querySelector('.problem[data-for="regular.window_days"]').textContent.includes('shorter than regular.days')`)
 	b.shot(shots, "page-settings-problem.png", "#settings")
 	if data, _ := os.ReadFile(real); string(data) != yaml {
 		t.Errorf("a refused setting changed the file:\n%s", data)
 	}
-	b.do("changing the site's name", chromedp.SetValue(`#set-regular\.window_days`, "30", chromedp.ByQuery),
-		chromedp.SetValue(`#set-device\.site`, "shibuya-2", chromedp.ByQuery), chromedp.Click("#settings-save", chromedp.ByQuery))
+	b.do("changing the site's name", chromedp.SetValue(chromedp.CSS(`#set-regular\.window_days`), "30"),
+		chromedp.SetValue(chromedp.CSS(`#set-device\.site`), "shibuya-2"), chromedp.Click(chromedp.CSS("#settings-save")))
 	b.wait("restarting", `document.getElementById('gone').textContent.includes('restarting')`)
 	select {
 	case err := <-ran:
@@ -327,11 +327,13 @@ installer:
 		t.Errorf("the configuration after the change (link kept: %v):\n%s", err, data)
 	}
 	ran = run() // systemd starts joren again
-	b.wait("the page back, asking for the password", `!!document.getElementById('password')`)
+	// The page reloads itself once the box answers again: sessions do not
+	// outlive joren, so it asks for the password.
+	b.do("the page back, asking for the password", chromedp.WaitVisible(chromedp.CSS("#password")))
 	b.login(installerPW)
 	b.wait("the new site's name in the configuration", `document.getElementById('config').textContent.includes('device.siteshibuya-2')`)
 	os.Remove(real + RejectedSuffix) // the card's file was fixed
-	b.do("logging out", chromedp.Click("#logout", chromedp.ByQuery), chromedp.WaitVisible("#password", chromedp.ByQuery))
+	b.do("logging out", chromedp.Click(chromedp.CSS("#logout")), chromedp.WaitVisible(chromedp.CSS("#password")))
 
 	// Staff, on a phone: not the installer's parts.
 	b.viewport(390, 844)
@@ -350,8 +352,8 @@ installer:
 
 	// A customer who agreed, enrolled at the counter.
 	cam.show(customerFace)
-	b.do("enrolling a customer", chromedp.SendKeys("#customer-name", "Tanaka", chromedp.ByQuery),
-		chromedp.SendKeys("#customer-note", "signed the form", chromedp.ByQuery), chromedp.Click("#customer-enrol", chromedp.ByQuery))
+	b.do("enrolling a customer", chromedp.SendKeys(chromedp.CSS("#customer-name"), "Tanaka"),
+		chromedp.SendKeys(chromedp.CSS("#customer-note"), "signed the form"), chromedp.Click(chromedp.CSS("#customer-enrol")))
 	b.wait("customer enrolled", `document.getElementById('task-text').textContent.includes('Tanaka is enrolled')`)
 	b.wait("the customer list", `document.getElementById('customer-list').textContent.includes('Tanaka')`)
 	b.shot(shots, "page-phone-customers.png", "#customers")
@@ -362,16 +364,25 @@ installer:
 	// A passer-by comes and goes: a visit on the page, forgotten from
 	// its line.
 	visitors := app.Load().svc.Len()
-	cam.show(passerby)
-	time.Sleep(2 * time.Second)
-	cam.show("")
-	b.wait("the passer-by's visit", `[...document.querySelectorAll('#decisions button[data-ref]')].length > 0`)
+	// visit has photo's person come and go, and waits for their visit on
+	// the page: a new line on top, a new visitor.
+	const firstLine = `(document.querySelector('#decisions tr:first-child') || {textContent: ''}).textContent`
+	visit := func(photo string) {
+		t.Helper()
+		before := b.eval(firstLine)
+		cam.show(photo)
+		time.Sleep(2 * time.Second)
+		cam.show("")
+		b.wait(photo+"'s visit", firstLine+` !== `+fmt.Sprintf("%q", before)+
+			` && document.querySelector('#decisions tr:first-child .kind').textContent === 'new'`)
+	}
+	visit(passerby)
 	if n := app.Load().svc.Len(); n <= visitors {
 		t.Fatalf("%d identities after a new visitor, %d before", n, visitors)
 	}
-	b.do("forgetting a recent visitor", chromedp.Click(`#decisions tr:first-child button[data-ref]`, chromedp.ByQuery), chromedp.WaitVisible("#forget-confirm", chromedp.ByQuery))
+	b.do("forgetting a recent visitor", chromedp.Click(chromedp.CSS(`#decisions tr:first-child button[data-ref]`)), chromedp.WaitVisible(chromedp.CSS("#forget-confirm")))
 	b.shot(shots, "page-phone-forget-recent.png", "#forget")
-	b.do("confirming", chromedp.Click("#forget-confirm", chromedp.ByQuery))
+	b.do("confirming", chromedp.Click(chromedp.CSS("#forget-confirm")))
 	b.wait("forgotten", `document.getElementById('forget-result').textContent.startsWith('Forgotten')`)
 	if n := app.Load().svc.Len(); n != visitors {
 		t.Errorf("%d identities after forgetting the new visitor, %d before they came", n, visitors)
@@ -379,20 +390,17 @@ installer:
 
 	// Someone who came before asks at the counter: matched live, shown by
 	// pseudonym and last visit, forgotten.
-	cam.show(asker)
-	time.Sleep(2 * time.Second)
-	cam.show("")
-	b.wait("the asker's first visit", `[...document.querySelectorAll('#decisions button[data-ref]')].length > 0`)
+	visit(asker)
 	before := app.Load().svc.Len()
 	cam.show(asker)
-	b.do("looking at the person at the camera", chromedp.Click("#forget-look", chromedp.ByQuery))
+	b.do("looking at the person at the camera", chromedp.Click(chromedp.CSS("#forget-look")))
 	b.wait("whom they are", `!!document.getElementById('forget-confirm')`)
 	who := b.text("forget-who")
-	if !strings.Contains(who, "Visitor ") || !strings.Contains(who, "1 visits on 1 days") || !strings.Contains(who, "last seen") {
+	if !strings.Contains(who, "Visitor ") || !strings.Contains(who, "1 visit on 1 day") || !strings.Contains(who, "last seen") {
 		t.Errorf("the person at the camera shown as %q", who)
 	}
 	b.shot(shots, "page-phone-forget-camera.png", "#forget")
-	b.do("confirming", chromedp.Click("#forget-confirm", chromedp.ByQuery))
+	b.do("confirming", chromedp.Click(chromedp.CSS("#forget-confirm")))
 	b.wait("forgotten", `document.getElementById('forget-result').textContent.startsWith('Forgotten')`)
 	if n := app.Load().svc.Len(); n != before-1 {
 		t.Errorf("%d identities after forgetting the person at the camera, %d before", n, before)
@@ -425,9 +433,12 @@ func newBrowser(t *testing.T, ctx context.Context, base string) *browser {
 	t.Cleanup(acancel)
 	bctx, bcancel := chromedp.NewContext(actx)
 	t.Cleanup(bcancel)
-	b := &browser{t: t, ctx: bctx, base: base}
-	b.do("starting Chromium", chromedp.Navigate(base))
-	return b
+	// The first action starts Chromium, which lives as long as that
+	// action's context: bctx, not one with a deadline.
+	if err := chromedp.Do(bctx, chromedp.Navigate(base)); err != nil {
+		t.Fatalf("starting Chromium: %v", err)
+	}
+	return &browser{t: t, ctx: bctx, base: base}
 }
 
 func (b *browser) do(what string, actions ...chromedp.Action[chromedp.Void]) {
@@ -468,9 +479,9 @@ func (b *browser) viewport(w, h int64) {
 
 func (b *browser) login(password string) {
 	b.t.Helper()
-	b.do("logging in", chromedp.Navigate(b.base), chromedp.WaitVisible("#password", chromedp.ByQuery),
-		chromedp.SendKeys("#password", password, chromedp.ByQuery), chromedp.Click("#login", chromedp.ByQuery),
-		chromedp.WaitReady("#h-status", chromedp.ByQuery))
+	b.do("logging in", chromedp.Navigate(b.base), chromedp.WaitVisible(chromedp.CSS("#password")),
+		chromedp.SendKeys(chromedp.CSS("#password"), password), chromedp.Click(chromedp.CSS("#login")),
+		chromedp.WaitReady(chromedp.CSS("#h-status")))
 }
 
 // shot saves a picture of the element sel in dir (no dir: none).
@@ -481,7 +492,7 @@ func (b *browser) shot(dir, name, sel string) {
 	}
 	c, cancel := context.WithTimeout(b.ctx, 20*time.Second)
 	defer cancel()
-	png, err := chromedp.Run(c, chromedp.Screenshot(sel, chromedp.ByQuery))
+	png, err := chromedp.Run(c, chromedp.Screenshot(chromedp.CSS(sel)))
 	if err != nil {
 		b.t.Fatalf("a picture of %s: %v", sel, err)
 	}

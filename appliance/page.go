@@ -24,7 +24,10 @@ func (a *Appliance) openInstaller() error {
 		return fmt.Errorf("installer.password_file: %w", err)
 	}
 	a.live = installer.NewLive(installer.LiveOptions{})
-	a.capture = installer.NewCapture(installer.CaptureOptions{})
+	// A new track of the person being enrolled is theirs when the model
+	// says so (a busy pipeline ends tracks).
+	model := a.model
+	a.capture = installer.NewCapture(installer.CaptureOptions{Same: func(x, y []float32) bool { return model.Distance(x, y) <= model.Threshold }})
 	a.pageOn = make(chan string, 1)
 	opt := installer.Options{
 		Listen:       c.Listen,

@@ -46,10 +46,28 @@ func (p pagePeople) sources(n int, now time.Time) []string {
 	return out
 }
 
+// AddStaff enrols a member of staff. Staff are not customers: if the box
+// counted them as a visitor before (the visits of their enrolment itself,
+// or earlier ones), that visitor is forgotten.
 func (p pagePeople) AddStaff(name string, faces [][]float32) (installer.StaffMember, error) {
 	now := time.Now()
+	was, err := p.a.svc.Match(faces)
+	if err != nil {
+		return installer.StaffMember{}, err
+	}
 	m, err := p.a.svc.AddStaff(name, p.sources(len(faces), now), faces, now)
-	return staffMember(m), err
+	if err != nil {
+		return installer.StaffMember{}, err
+	}
+	if was.Visitor != "" && was.Customer == "" && was.Staff == "" {
+		if f, ok, err := p.a.svc.Forget(was.Visitor); err != nil {
+			p.a.log.Warn("the new staff member's visits as a visitor could not be forgotten", "error", err)
+		} else if ok {
+			p.dropRecent(f.ID)
+			p.a.log.Info("the new staff member's visits as a visitor are forgotten: staff are not counted", "visits", f.Visits)
+		}
+	}
+	return staffMember(m), nil
 }
 
 func (p pagePeople) RemoveStaff(name string) (bool, error) { return p.a.svc.RemoveStaff(name) }

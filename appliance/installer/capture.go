@@ -23,6 +23,12 @@ type CaptureOptions struct {
 	// another face takes its place and the collection starts again
 	// (default 2 s).
 	Lost time.Duration
+	// Same, if set, tells whether two descriptors show one person (the
+	// model's threshold): a face on a new track that Same says is the
+	// person being collected is kept (a busy pipeline, or a person who
+	// turned away, ends tracks); without it, a new track is another
+	// person.
+	Same func(a, b []float32) bool
 }
 
 // Capture collects descriptors of the face in front of the camera for the
@@ -110,7 +116,7 @@ func (c *Capture) Sample(s pipeline.Sample) {
 		j.hint = "Look straight at the camera" + reasonHint(string(s.Quality.Reject)) + "."
 		return
 	}
-	if j.track != "" && s.Track != j.track {
+	if j.track != "" && s.Track != j.track && !c.same(j, s.Descriptor) {
 		if now.Sub(j.trackSeen) < c.opt.Lost {
 			j.hint = "Another face: only the person being enrolled may face the camera."
 			return
@@ -127,6 +133,20 @@ func (c *Capture) Sample(s pipeline.Sample) {
 		j.hint = "Got them."
 		c.finish(j, nil)
 	}
+}
+
+// same tells whether d shows the person whose faces j has: close to
+// every one of them.
+func (c *Capture) same(j *collection, d []float32) bool {
+	if c.opt.Same == nil || len(j.descs) == 0 {
+		return false
+	}
+	for _, e := range j.descs {
+		if !c.opt.Same(e, d) {
+			return false
+		}
+	}
+	return true
 }
 
 func reasonHint(reason string) string {

@@ -74,6 +74,19 @@ func TestCapture(t *testing.T) {
 			t.Error("wants faces after the collection ended")
 		}
 
+		// With Same, a new track of the same person keeps the faces.
+		c.opt.Same = func(a, b []float32) bool { d := a[0] - b[0]; return d < 10 && d > -10 }
+		go func() { d, _ := c.Collect(context.Background(), 2); got <- d }()
+		synctest.Wait()
+		c.Sample(good("c", 1))
+		time.Sleep(300 * time.Millisecond)
+		c.Sample(good("d", 50)) // someone else
+		c.Sample(good("e", 2))  // c again, on a new track
+		if d := <-got; len(d) != 2 || d[1][0] != 2 {
+			t.Errorf("collected %v, want c's two faces", d)
+		}
+		c.opt.Same = nil
+
 		// Nobody for the timeout: the error says what was wrong.
 		_, err := c.Collect(context.Background(), 3)
 		if err == nil || !strings.Contains(err.Error(), "no good face for 10s") {

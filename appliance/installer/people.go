@@ -285,7 +285,7 @@ func (s *Server) runTask(ctx context.Context, t *task, note string) {
 		case !e.New:
 			msg = fmt.Sprintf("%s was enrolled already: %d faces kept now (%d new).", e.Name, e.Faces, len(faces))
 		case e.Adopted:
-			msg += fmt.Sprintf(" Joren knew them as a visitor: their %d visits on %d days count.", e.Visits, e.Days)
+			msg += fmt.Sprintf(" Joren knew them as a visitor: their %s on %s count.", count(e.Visits, "visit"), count(e.Days, "day"))
 		}
 		s.people.end(t, now, "done", msg, nil)
 	case lookForget:

@@ -167,7 +167,7 @@ func (s *Server) removePerson(w http.ResponseWriter, r *http.Request) {
 	case "customers":
 		var f Forgotten
 		f, found, err = s.opt.People.RemoveCustomer(req.Name)
-		msg = fmt.Sprintf("%s is no longer enrolled; their %d visits on %d days are forgotten.", req.Name, f.Visits, f.Days)
+		msg = fmt.Sprintf("%s is no longer enrolled; their %s on %s are forgotten.", req.Name, count(f.Visits, "visit"), count(f.Days, "day"))
 	default:
 		http.NotFound(w, r)
 		return
@@ -219,11 +219,19 @@ func (s *Server) forget(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("installer page: visitor forgotten", "remote", clientIP(r), "role", s.roleOf(r), "visits", f.Visits, "logged", f.Logged)
-	msg := fmt.Sprintf("Forgotten: %d visits on %d days and everything kept about them are deleted.", f.Visits, f.Days)
+	msg := fmt.Sprintf("Forgotten: %s on %s and everything kept about them are deleted.", count(f.Visits, "visit"), count(f.Days, "day"))
 	if f.Customer != "" {
-		msg = fmt.Sprintf("Forgotten: %s's enrolment, %d visits on %d days and everything kept about them are deleted.", f.Customer, f.Visits, f.Days)
+		msg = fmt.Sprintf("Forgotten: %s's enrolment, %s on %s and everything kept about them are deleted.", f.Customer, count(f.Visits, "visit"), count(f.Days, "day"))
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"message": msg})
 }
 
 func hmacEqual(a, b string) bool { return hmac.Equal([]byte(a), []byte(b)) }
+
+// count writes n things: "1 visit", "3 visits".
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
+}

@@ -164,7 +164,8 @@
   function bytes(n) {
     if (n < 1024) return n + ' B';
     if (n < 1 << 20) return (n / 1024).toFixed(1) + ' KB';
-    return (n / (1 << 20)).toFixed(1) + ' MB';
+    if (n < 1 << 30) return (n / (1 << 20)).toFixed(1) + ' MB';
+    return (n / (1 << 30)).toFixed(1) + ' GB';
   }
 
   function two(n) {
@@ -224,8 +225,8 @@
       h.temperature_c > 80);
     const k = h.clock;
     let cl = k.synchronised ? 'synchronised to network time' : 'not synchronised';
-    if (!k.trusted) cl += ', not trusted';
-    if (k.reason) cl += ': ' + k.reason;
+    if (k.reason) cl = k.reason;
+    if (!k.trusted) cl += ' (not trusted for counting days)';
     setText('h-clock', cl, !k.synchronised || !k.trusted);
     setText('h-version', h.version || 'unknown');
     const probs = (h.problems || []).map((p) => {

@@ -9,6 +9,8 @@
   const TASK_EVERY = 300;
   let watching = false;
 
+  const n = (k, one, many) => k + ' ' + (k === 1 ? one : many);
+
   function li(text, buttonText, onClick) {
     const item = document.createElement('li');
     const span = document.createElement('span');
@@ -59,7 +61,7 @@
   async function refresh() {
     const j = await (await get('/api/people')).json();
     $('staff-list').replaceChildren(...j.staff.map((m) =>
-      li(m.name + ' \u00b7 ' + m.faces + (m.faces === 1 ? ' face' : ' faces') + ' \u00b7 since ' + m.added, 'Remove',
+      li(m.name + ' \u00b7 ' + n(m.faces, 'face', 'faces') + ' \u00b7 since ' + m.added, 'Remove',
         (item, b) => {
           b.hidden = true;
           confirmIn(item, 'Remove ' + m.name + ' from staff?', 'Remove', async (box) => {
@@ -73,7 +75,7 @@
       ? 'Consent mode: only the customers enrolled here are recognised; nobody else is remembered.'
       : 'Counting mode: everyone who passes is counted; a customer enrolled here keeps their visits and is known by name.';
     $('customer-list').replaceChildren(...j.customers.map((c) => {
-      let text = c.name + ' \u00b7 ' + c.visits + ' visits on ' + c.days + ' days';
+      let text = c.name + ' \u00b7 ' + n(c.visits, 'visit', 'visits') + ' on ' + n(c.days, 'day', 'days');
       if (c.last_visit) text += ' \u00b7 last ' + c.last_visit;
       if (c.regular) text += ' \u00b7 regular';
       text += ' \u00b7 agreed ' + c.consented + (c.note ? ' (' + c.note + ')' : '');
@@ -140,6 +142,9 @@
 
   function ended(t) {
     for (const b of document.querySelectorAll('.enrol button, #forget-look')) b.disabled = false;
+    if (t.state === 'done' && t.purpose !== 'forget') {
+      for (const f of document.querySelectorAll('.enrol')) f.reset();
+    }
     if (t.purpose === 'forget') showMatch(t);
     else refresh();
   }
@@ -154,7 +159,7 @@
     }
     let who = 'Visitor ' + m.who;
     if (m.customer) who += ' (enrolled customer ' + m.customer + ')';
-    who += ': ' + m.visits + ' visits on ' + m.days + ' days';
+    who += ': ' + n(m.visits, 'visit', 'visits') + ' on ' + n(m.days, 'day', 'days');
     if (m.last_local) who += ', last seen ' + m.last_local;
     out.replaceChildren();
     const p = document.createElement('p');
