@@ -269,6 +269,20 @@ installer:
 		<-ran
 	}()
 
+	// away empties the counter until the pipeline has seen it empty for
+	// 15 frames: the last person's track ends, as when a person leaves
+	// before the next steps up (people do not swap places in a frame).
+	away := func() {
+		t.Helper()
+		cam.show("")
+		frames := app.Load().pipe.Stats().Frames
+		for deadline := time.Now().Add(time.Minute); app.Load().pipe.Stats().Frames < frames+15; time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the pipeline processed no 15 frames in a minute")
+			}
+		}
+	}
+
 	b := newBrowser(t, ctx, "http://"+addr)
 	b.viewport(1280, 900)
 	b.login(installerPW)
@@ -351,6 +365,7 @@ installer:
 	}
 
 	// A customer who agreed, enrolled at the counter.
+	away()
 	cam.show(customerFace)
 	b.do("enrolling a customer", chromedp.SendKeys(chromedp.CSS("#customer-name"), "Tanaka"),
 		chromedp.SendKeys(chromedp.CSS("#customer-note"), "signed the form"), chromedp.Click(chromedp.CSS("#customer-enrol")))
@@ -369,10 +384,18 @@ installer:
 	const firstLine = `(document.querySelector('#decisions tr:first-child') || {textContent: ''}).textContent`
 	visit := func(photo string) {
 		t.Helper()
+		away()
 		before := b.eval(firstLine)
+		// They stay until the pipeline has had several good looks at
+		// them, however busy the machine is.
+		worth := app.Load().pipe.Stats().Worth
 		cam.show(photo)
-		time.Sleep(2 * time.Second)
-		cam.show("")
+		for deadline := time.Now().Add(time.Minute); app.Load().pipe.Stats().Worth < worth+6; time.Sleep(50 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s in front of the camera for a minute: %d good faces", photo, app.Load().pipe.Stats().Worth-worth)
+			}
+		}
+		away()
 		b.wait(photo+"'s visit", firstLine+` !== `+fmt.Sprintf("%q", before)+
 			` && document.querySelector('#decisions tr:first-child .kind').textContent === 'new'`)
 	}
@@ -392,6 +415,7 @@ installer:
 	// pseudonym and last visit, forgotten.
 	visit(asker)
 	before := app.Load().svc.Len()
+	away()
 	cam.show(asker)
 	b.do("looking at the person at the camera", chromedp.Click(chromedp.CSS("#forget-look")))
 	b.wait("whom they are", `!!document.getElementById('forget-confirm')`)
