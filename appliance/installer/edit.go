@@ -21,6 +21,18 @@ var EditableKeys = []string{
 	"installer.off_after_minutes",
 }
 
+// settingLabels name the editable keys in the shop's words (the key is
+// shown beside, as joren.yaml spells it).
+var settingLabels = map[string]string{
+	"device.site":                 "Shop's name (as head office knows it)",
+	"device.id":                   "This box's name",
+	"regular.days":                "A regular comes on this many days…",
+	"regular.window_days":         "…within this many days",
+	"regular.merge_minutes":       "Passages this close are one visit (minutes)",
+	"store.retention_days":        "Forget visitors not seen for (days)",
+	"installer.off_after_minutes": "This page turns itself off after (minutes)",
+}
+
 // settingsJSON answers a settings change: the problems by key, or that
 // joren restarts to apply it.
 type settingsJSON struct {

@@ -123,7 +123,13 @@ type pageData struct {
 	// CanTest shows the "Test the light" button, People the people
 	// flows, Settings the settings form, Staff the staff login's hint.
 	CanTest, People, Settings, StaffLogin bool
-	Editable                              []Setting
+	Editable                              []editable
+}
+
+// editable is a setting of the page's form.
+type editable struct {
+	Setting
+	Label string
 }
 
 func (s *Server) pageData(role Role) pageData {
@@ -139,7 +145,7 @@ func (s *Server) pageData(role Role) pageData {
 		for _, k := range EditableKeys {
 			for _, st := range s.settings {
 				if st.Key == k {
-					d.Editable = append(d.Editable, st)
+					d.Editable = append(d.Editable, editable{st, settingLabels[k]})
 				}
 			}
 		}
