@@ -239,7 +239,8 @@ installer:
 	// run opens and runs the appliance as systemd would: again after it
 	// stops cleanly.
 	var app atomic.Pointer[Appliance]
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	hold, _ := time.ParseDuration(os.Getenv("JOREN_PAGE_HOLD"))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute+hold)
 	defer cancel()
 	run := func() <-chan error {
 		cfg, err := config.Load(link, nil, nil)
@@ -437,6 +438,36 @@ installer:
 		t.Error("the staff page holds a picture")
 	}
 	b.shot(shots, "page-phone-health.png", "#health")
+
+	if hold > 0 {
+		// For a person to try the page in their own browser: people
+		// come to the counter in turn (20 s each, 10 s apart), and once
+		// a round the camera breaks for 40 s.
+		fmt.Fprintf(os.Stderr, "the box's page at http://%s/ for %v: installer password %q, staff PIN %q\n"+
+			"at the counter in turn: %s, %s, %s, %s (20 s each, 10 s apart), then a broken camera for 40 s\n",
+			addr, hold, installerPW, staffPIN, staffFace, customerFace, passerby, asker)
+		end := time.After(hold)
+		for {
+			for _, who := range []string{staffFace, customerFace, passerby, asker, "broken"} {
+				if who == "broken" {
+					cam.breakDown("/dev/video0 does not exist")
+				} else {
+					cam.show(who)
+				}
+				select {
+				case <-end:
+					return
+				case <-time.After(map[bool]time.Duration{true: 40 * time.Second, false: 20 * time.Second}[who == "broken"]):
+				}
+				cam.show("")
+				select {
+				case <-end:
+					return
+				case <-time.After(10 * time.Second):
+				}
+			}
+		}
+	}
 }
 
 // browser is Debian's headless Chromium on the page.
