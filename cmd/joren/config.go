@@ -70,6 +70,11 @@ func checkFiles(cfg config.Config) error {
 		if err := installer.CheckPasswordFile(cfg.Installer.PasswordFile); err != nil {
 			bad("installer.password_file", err)
 		}
+		if f := cfg.Installer.StaffPasswordFile; f != "" {
+			if err := installer.CheckStaffPasswordFile(f); err != nil {
+				bad("installer.staff_password_file", err)
+			}
+		}
 	}
 	if k := cfg.Store.KeyFile; k != "" {
 		if _, err := os.Stat(k); err == nil {
