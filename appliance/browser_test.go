@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	xdraw "golang.org/x/image/draw"
 
 	"joren/appliance/config"
+	"joren/internal/facescene"
 	"joren/internal/testenv"
 	"joren/vision/camera"
 	"joren/vision/camera/cv"
@@ -50,11 +50,8 @@ func newCounter(t *testing.T, photos ...string) *counter {
 		t.Fatal(err)
 	}
 	defer det.Close()
-	wall := image.NewRGBA(image.Rect(0, 0, 640, 480))
-	for i := range wall.Pix {
-		wall.Pix[i] = 100
-	}
-	c := &counter{walls: toBGR(wall), people: map[string][2]frame.Image{}}
+	wall := facescene.Wall(640, 480)
+	c := &counter{walls: facescene.BGR(wall), people: map[string][2]frame.Image{}}
 	for _, name := range photos {
 		f, err := os.Open(filepath.Join(testenv.Faces(t), name))
 		if err != nil {
@@ -65,38 +62,18 @@ func newCounter(t *testing.T, photos ...string) *counter {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		dets, err := det.Detect(toBGR(src), 1)
+		dets, err := det.Detect(facescene.BGR(src), 1)
 		if err != nil || len(dets) != 1 {
 			t.Fatalf("%s: %d faces (%v), want 1", name, len(dets), err)
 		}
-		fb := dets[0]
-		crop := fb.Inset(-fb.Dx() * 6 / 10).Intersect(src.Bounds())
-		k := 150 / float64(fb.Dx())
-		small := image.NewRGBA(image.Rect(0, 0, int(float64(crop.Dx())*k), int(float64(crop.Dy())*k)))
-		xdraw.CatmullRom.Scale(small, small.Bounds(), src, crop, xdraw.Src, nil)
+		small := facescene.Portrait(src, dets[0], 150)
 		var two [2]frame.Image
 		for i, dx := range []int{0, 6} {
-			im := image.NewRGBA(wall.Bounds())
-			copy(im.Pix, wall.Pix)
-			xdraw.Copy(im, image.Pt(220+dx, 90), small, small.Bounds(), xdraw.Src, nil)
-			two[i] = toBGR(im)
+			two[i] = facescene.BGR(facescene.On(wall, small, image.Pt(220+dx, 90)))
 		}
 		c.people[name] = two
 	}
 	return c
-}
-
-func toBGR(im image.Image) frame.Image {
-	b := im.Bounds()
-	out := frame.New(b.Dx(), b.Dy())
-	for y := 0; y < b.Dy(); y++ {
-		for x := 0; x < b.Dx(); x++ {
-			r, g, bl, _ := im.At(b.Min.X+x, b.Min.Y+y).RGBA()
-			i := y*out.Step + 3*x
-			out.Pix[i], out.Pix[i+1], out.Pix[i+2] = uint8(bl>>8), uint8(g>>8), uint8(r>>8)
-		}
-	}
-	return out
 }
 
 // show puts a person in front of the camera ("": nobody).
