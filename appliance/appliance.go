@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"sync"
 	"time"
 
 	"joren/appliance/config"
@@ -44,6 +45,11 @@ type Options struct {
 	// cgo, which the appliance does not; cmd/joren passes
 	// vision/camera/cv's Driver.
 	Camera Camera
+	// ConfigFile is the configuration file cfg was loaded from (joren run
+	// --config): the box's page changes settings in it, and a
+	// configuration that joren-provision rejected is reported beside it
+	// (RejectedFile). Empty: the page has no settings.
+	ConfigFile string
 }
 
 // Appliance is a configured, opened door camera. Open, then Run once.
@@ -71,9 +77,18 @@ type Appliance struct {
 	metrics *metrics
 	recent  *recent
 	live    *installer.Live
+	capture *installer.Capture
 	page    *installer.Server
 	pageLn  net.Listener
+	pageOn  chan string // asks the page to turn on again, saying who asked
 	httpLn  net.Listener
+	// restart, set while Run runs, stops it as a signal would: a clean
+	// exit that systemd answers by starting joren again.
+	restartMu sync.Mutex
+	restart   context.CancelFunc
+	// cameraGrace overrides the camera's grace time (tests; 0: the
+	// constant).
+	cameraGrace time.Duration
 
 	closers []func() error
 	// abandoned is set when a stage did not stop within stopBudget: it

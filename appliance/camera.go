@@ -72,6 +72,9 @@ func (a *Appliance) openCamera() error {
 	if a.live != nil {
 		pc.Preview = a.live
 	}
+	if a.capture != nil {
+		pc.Sampler = a.capture
+	}
 	if c.Vision.DebugDir != "" {
 		dbg, err := pipeline.NewDebugDir(c.Vision.DebugDir)
 		if err != nil {

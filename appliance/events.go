@@ -25,6 +25,7 @@ func (a *Appliance) eventSetup() publish.Setup {
 	s.Health = a.Health
 	if a.cfg.Events.Commands {
 		s.Identities = forgetter{a.svc}
+		s.Config.PageOn = func() error { return a.TurnPageOn("head office's page command") }
 	}
 	return s
 }

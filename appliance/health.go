@@ -40,6 +40,7 @@ func (a *Appliance) Health() vocab.Health {
 	now := time.Now()
 	h := vocab.Health{Status: vocab.StatusOK, Time: now, Version: a.o.Version}
 	a.cameraHealth(&h, now)
+	a.rejectedConfig(&h)
 	h.Broker = a.pub.Broker()
 	switch {
 	case h.Broker.State == vocab.BrokerRefused:
@@ -77,8 +78,12 @@ func (a *Appliance) cameraHealth(h *vocab.Health, now time.Time) {
 	age, fps, frames := m.frameState(now)
 	st := a.src.Stats()
 	c := vocab.CameraHealth{State: vocab.CameraOK, FPS: fps, LastFrameAgeS: age.Seconds(), Reconnects: st.Reconnects}
+	grace := a.cameraGrace
+	if grace <= 0 {
+		grace = cameraGrace
+	}
 	switch {
-	case !a.src.Live() || age <= cameraGrace:
+	case !a.src.Live() || age <= grace:
 		if frames == 0 {
 			c.State = vocab.CameraStarting
 			c.Reason = st.Problem

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -43,6 +44,9 @@ const (
 // for such a stop.
 func (a *Appliance) Run(ctx context.Context) error {
 	started := time.Now()
+	// Restart (the page's settings) ends Run as a signal does.
+	ctx, cancel := a.restartable(ctx)
+	defer cancel()
 	// run is the stages' life: cut drainBudget after the stop.
 	run, abort := context.WithCancel(context.WithoutCancel(ctx))
 	defer abort()
@@ -90,13 +94,15 @@ func (a *Appliance) Run(ctx context.Context) error {
 		a.ind.Show(indicator.Started) // the lamp test
 	}
 	if a.btn != nil {
-		aux.Go(func() error { return a.btn.Serve(auxCtx, a.forgetLast) })
+		aux.Go(func() error { return a.btn.Serve(auxCtx, a.pressed) })
 	}
 	if a.httpLn != nil {
 		aux.Go(func() error { return a.serveHTTP(auxCtx) })
 	}
 	if a.page != nil {
-		aux.Go(func() error { return a.page.Serve(auxCtx, a.pageLn) })
+		aux.Go(func() error { return a.servePage(auxCtx) })
+		port := a.pageLn.Addr().(*net.TCPAddr).Port
+		aux.Go(func() error { return a.announce(auxCtx, port) })
 	}
 	aux.Go(func() error { return a.maintainNightly(auxCtx) })
 	aux.Go(func() error { return a.watchClock(auxCtx) })

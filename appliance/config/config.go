@@ -107,10 +107,11 @@ type HTTP struct {
 
 // Installer is the installer's page.
 type Installer struct {
-	Enabled         bool   `yaml:"enabled" doc:"Serve the installer page. It shows the live camera (faces) to whoever has the password: turn it off once the camera is aimed."`
-	Listen          string `yaml:"listen" doc:"Address of the installer page."`
-	PasswordFile    string `yaml:"password_file" doc:"File holding the installer page's password, at least 8 characters (required when enabled). On the image, joren/installer.password on the card's CONFIG partition ends up here."`
-	OffAfterMinutes int    `yaml:"off_after_minutes" doc:"The page turns itself off this many minutes after start (0: never)."`
+	Enabled           bool   `yaml:"enabled" doc:"Serve the installer page. It shows the live camera (faces) to whoever has the password: turn it off once the camera is aimed."`
+	Listen            string `yaml:"listen" doc:"Address of the installer page."`
+	PasswordFile      string `yaml:"password_file" doc:"File holding the installer page's password, at least 8 characters (required when enabled). On the image, joren/installer.password on the card's CONFIG partition ends up here."`
+	OffAfterMinutes   int    `yaml:"off_after_minutes" doc:"The page turns itself off this many minutes after start (0: never). Holding the staff button 10 s, or head office's page command, turns it on again."`
+	StaffPasswordFile string `yaml:"staff_password_file" doc:"File holding the staff's password or PIN, at least 6 characters: it logs in to enrol staff and customers and to forget visitors, never to the live view or the settings. Empty: no staff login. On the image, joren/staff.password on the CONFIG partition ends up in /run/joren."`
 }
 
 // Log configures logging.

@@ -76,10 +76,17 @@ func (c Config) checkMachine(r *report) {
 		secretMode(r, f.key, f.path)
 	}
 	if c.Installer.Enabled {
-		if _, err := password.Read(c.Installer.PasswordFile); err != nil {
+		if _, err := password.Read(c.Installer.PasswordFile, "installer.password_file", password.Min); err != nil {
 			r.bad("installer.password_file", nil, "%v", err)
 		} else {
 			secretMode(r, "installer.password_file", c.Installer.PasswordFile)
+		}
+		if f := c.Installer.StaffPasswordFile; f != "" {
+			if _, err := password.Read(f, "installer.staff_password_file", password.MinStaff); err != nil {
+				r.bad("installer.staff_password_file", nil, "%v", err)
+			} else {
+				secretMode(r, "installer.staff_password_file", f)
+			}
 		}
 	}
 	for _, l := range c.Indicator.lines() {

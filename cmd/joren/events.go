@@ -196,7 +196,7 @@ func newEventsCommandCommand(g *globals) *cobra.Command {
 		keyFile, visitor, period, id string
 	)
 	cmd := &cobra.Command{
-		Use:   "command --key-file FILE forget --visitor PSEUDONYM --period PERIOD | stats",
+		Use:   "command --key-file FILE forget --visitor PSEUDONYM --period PERIOD | stats | page",
 		Short: "Print a signed command for a device's command topic",
 		Long: `command prints a command for joren/SITE/DEVICE/command, signed with the
 command key shared with the device (at least 16 bytes; the file's text, without
@@ -205,10 +205,11 @@ surrounding white space, as the device reads it). Send it within 5 minutes:
   joren events command --key-file key forget --visitor 3f2a... --period 2026-05 |
       mosquitto_pub -h BROKER -t joren/SHOP/DEVICE/command -q 1 -s
 
-The device answers on joren/SHOP/DEVICE/reply.`,
+stats asks for a stats message now; page turns the box's page on again after it
+turned itself off. The device answers on joren/SHOP/DEVICE/reply.`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 || (args[0] != event.Forget && args[0] != event.PublishStats) {
-				return usagef("command needs forget or stats")
+			if len(args) != 1 || (args[0] != event.Forget && args[0] != event.PublishStats && args[0] != event.Page) {
+				return usagef("command needs forget, stats or page")
 			}
 			if keyFile == "" {
 				return usagef("command needs --key-file FILE")

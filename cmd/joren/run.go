@@ -57,7 +57,7 @@ watchdog; /healthz and /metrics are served on http.listen (localhost).`,
 			for _, w := range warnings {
 				log.Warn("configuration: "+w.Msg, "key", w.Key, "where", w.Where)
 			}
-			a, err := appliance.Open(cfg, appliance.Options{Log: log, Version: buildVersion(), Built: buildTime(), Camera: cv.Driver{}})
+			a, err := appliance.Open(cfg, appliance.Options{Log: log, Version: buildVersion(), Built: buildTime(), Camera: cv.Driver{}, ConfigFile: path})
 			if err != nil {
 				return err
 			}

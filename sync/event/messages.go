@@ -119,6 +119,9 @@ const (
 	Forget = "forget"
 	// PublishStats asks for a stats message now.
 	PublishStats = "stats"
+	// Page turns the box's page on again after it turned itself off
+	// (installer.off_after_minutes), for another round.
+	Page = "page"
 )
 
 // Command is a message head office sends on the command topic (only when
@@ -133,7 +136,7 @@ type Command struct {
 	ID string `json:"id"`
 	// Time is when the command was made, RFC 3339.
 	Time string `json:"time"`
-	// Name is the command: forget or stats.
+	// Name is the command: forget, stats or page.
 	Name string `json:"command"`
 	// Visitor and Period select the visitor to forget.
 	Visitor string `json:"visitor,omitempty"`
@@ -186,9 +189,12 @@ func ParseCommand(payload []byte, key []byte, now time.Time, skew time.Duration)
 		if !isPseudonym(c.Visitor) || c.Period == "" {
 			return c, errors.New("forget needs a visitor pseudonym (32 hex digits) and its period")
 		}
-	case PublishStats:
+	case PublishStats, Page:
+		if c.Visitor != "" || c.Period != "" {
+			return c, fmt.Errorf("%s takes no visitor or period", c.Name)
+		}
 	default:
-		return c, fmt.Errorf("unknown command %q (want forget or stats)", c.Name)
+		return c, fmt.Errorf("unknown command %q (want forget, stats or page)", c.Name)
 	}
 	want := c
 	want.Sign(key)

@@ -42,6 +42,17 @@ func (p *Publisher) command(ctx context.Context, s *session, raw []byte) {
 	case event.PublishStats:
 		p.sendStats(s)
 		reply.OK = true
+	case event.Page:
+		if p.cfg.PageOn == nil {
+			reply.Error = "this box has no page to turn on (installer.enabled is off)"
+			break
+		}
+		if err := p.cfg.PageOn(); err != nil {
+			reply.Error = err.Error()
+			break
+		}
+		reply.OK = true
+		p.log.Info("page command executed: the box's page is turned on", "id", c.ID)
 	}
 	p.reply(s, reply)
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -77,8 +78,10 @@ func TestCommands(t *testing.T) {
 	b := mosquittotest.Start(t, mosquittotest.Options{})
 	sub := b.Subscribe(t, "head-office", "joren/#")
 	store := &identities{ids: []string{"id-1", "id-2", "id-3"}}
+	var pageOn atomic.Int32
 	h := newHarness(t, b, func(c *Config) {
 		c.Commands, c.CommandKey, c.Identities = true, commandKey, store
+		c.PageOn = func() error { pageOn.Add(1); return nil }
 	})
 	stop := h.run(nil)
 	defer stop()
@@ -116,6 +119,8 @@ func TestCommands(t *testing.T) {
 		{"forget", signed(forget), true, ""},
 		{"replayed", signed(forget), false, "already executed"},
 		{"stats", signed(event.Command{Schema: 1, ID: "c-stats", Time: now.Format(time.RFC3339), Name: event.PublishStats}), true, ""},
+		{"page", signed(event.Command{Schema: 1, ID: "c-page", Time: now.Format(time.RFC3339), Name: event.Page}), true, ""},
+		{"page replayed", signed(event.Command{Schema: 1, ID: "c-page", Time: now.Format(time.RFC3339), Name: event.Page}), false, "already executed"},
 	}
 	for i, s := range steps {
 		send(s.payload)
@@ -136,8 +141,11 @@ func TestCommands(t *testing.T) {
 	if r[4].Forgotten != 1 || r[4].Command != "c-forget" {
 		t.Errorf("forget reply %+v", r[4])
 	}
-	if st := h.p.Stats(); st.Commands.Received != 7 || st.Commands.Rejected != 5 {
-		t.Errorf("command stats %+v, want 7 received, 5 rejected", st.Commands)
+	if st := h.p.Stats(); st.Commands.Received != 9 || st.Commands.Rejected != 6 {
+		t.Errorf("command stats %+v, want 9 received, 6 rejected", st.Commands)
+	}
+	if n := pageOn.Load(); n != 1 {
+		t.Errorf("the page was turned on %d times for one page command and its replay", n)
 	}
 	l := h.log.String()
 	if !strings.Contains(l, `msg="command rejected"`) || !strings.Contains(l, "not a command object") {

@@ -61,6 +61,9 @@ type Config struct {
 	CommandKey  []byte
 	CommandSkew time.Duration
 	Identities  Identities
+	// PageOn, if set, turns the box's page on again: the page command.
+	// It must not block.
+	PageOn func() error
 
 	// Discovery publishes Home Assistant MQTT discovery configs (off by
 	// default) under DiscoveryPrefix (default "homeassistant"), and the

@@ -99,6 +99,9 @@ type Config struct {
 	// that stopped reading, or a camera that does not stop, never holds
 	// Run longer.
 	Drain time.Duration
+	// Sampler, if set, receives the descriptor of the face in front of
+	// the camera when it wants one (enrolment from the live camera).
+	Sampler Sampler
 	// Log receives the pipeline's events (nil: discarded).
 	Log *slog.Logger
 }

@@ -75,6 +75,7 @@ func (t *trackStage) handle(obs observation) []track.Visit {
 	if obs.preview != nil {
 		t.p.cfg.Preview.Frame(*obs.preview, obs.time, dets, ids)
 	}
+	var described map[int][]float32 // this frame's descriptors, for the sampler
 	for i, s := range obs.faces {
 		if s.crop == nil || !t.tr.Wants(ids[i], s.q.Score, obs.time) {
 			continue
@@ -87,6 +88,12 @@ func (t *trackStage) handle(obs observation) []track.Visit {
 			continue
 		}
 		t.p.n.described.Add(1)
+		if t.p.cfg.Sampler != nil {
+			if described == nil {
+				described = map[int][]float32{}
+			}
+			described[i] = face.Descriptor
+		}
 		id, err := t.tr.Describe(ids[i], face.Descriptor, s.q.Score, obs.time)
 		if err != nil {
 			t.p.log.Warn("tracking a descriptor failed", "frame", obs.seq, "err", err)
@@ -96,6 +103,7 @@ func (t *trackStage) handle(obs observation) []track.Visit {
 			t.p.cfg.Debug.Face(id, *s.crop, s.q)
 		}
 	}
+	t.sample(obs, ids, described)
 	return t.tr.Expire(obs.time)
 }
 

@@ -27,7 +27,7 @@ func TestRead(t *testing.T) {
 			if err := os.WriteFile(p, []byte(c.text), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			h, err := Read(p)
+			h, err := Read(p, "installer.password_file", Min)
 			if c.err != "" {
 				if err == nil || !strings.Contains(err.Error(), c.err) || !strings.Contains(err.Error(), p) {
 					t.Fatalf("Read: %v, want an error naming %s and %q", err, p, c.err)
@@ -42,10 +42,10 @@ func TestRead(t *testing.T) {
 			}
 		})
 	}
-	if _, err := Read(filepath.Join(dir, "none")); err == nil || !strings.Contains(err.Error(), "no such file") {
+	if _, err := Read(filepath.Join(dir, "none"), "installer.password_file", Min); err == nil || !strings.Contains(err.Error(), "no such file") {
 		t.Errorf("missing file: %v", err)
 	}
-	if _, err := Read(""); err == nil || !strings.Contains(err.Error(), "installer.password_file") {
+	if _, err := Read("", "installer.password_file", Min); err == nil || !strings.Contains(err.Error(), "installer.password_file") {
 		t.Errorf("no file: %v", err)
 	}
 }
