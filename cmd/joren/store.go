@@ -29,8 +29,10 @@ func newStoreCommand(g *globals) *cobra.Command {
                                         line; descriptors only with --with-descriptors
   joren store check                     integrity: bbolt's page checks, every record and index;
                                         exit status 1 and what is wrong if the store is damaged
-  joren store maintain                  run a maintenance pass now (retention, merges, splits),
-                                        then compact the file: nothing deleted is left in it
+  joren store maintain [--trust-clock]  run a maintenance pass now (retention, merges, splits),
+                                        then compact the file: nothing deleted is left in it;
+                                        --trust-clock takes today's date after a clock jump the
+                                        store does not take on its own (docs/identity.md)
   joren store salvage --out NEWDIR      copy every record of a damaged store that still reads
                                         into a new store, and say what was kept and lost; the
                                         store itself is left as it is (also: repair)
@@ -101,20 +103,31 @@ An encrypted store needs its key file: --key-file FILE or JOREN_STORE_KEY_FILE
 			return nil
 		},
 	}
+	var trustClock bool
 	maintain := &cobra.Command{
-		Use:   "maintain",
+		Use:   "maintain [--trust-clock]",
 		Short: "Run a maintenance pass now",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: f.run(g, storeRequest{access: change}, func(cmd *cobra.Command, args []string, st *openedStore) error {
-			r, err := st.svc.Maintain(cmd.Context(), time.Now())
+			now := time.Now()
+			if trustClock {
+				if err := st.svc.TrustClock(now); err != nil {
+					return err
+				}
+			}
+			r, err := st.svc.Maintain(cmd.Context(), now)
 			if err != nil {
 				return err
+			}
+			if r.Held != "" {
+				fmt.Fprintf(g.stderr, "retention held: %s\n", r.Held)
 			}
 			fmt.Fprintf(g.stdout, "expired %d visitors and %d logged visits; checked %d, merged %d, split %d; %d left to check; file compacted from %d to %d bytes (%s)\n",
 				r.Expired, r.Pruned, r.Checked, r.Merged, r.Split, r.Remaining, r.FileBefore, r.FileAfter, r.Elapsed.Round(time.Millisecond))
 			return nil
 		}),
 	}
+	maintain.Flags().BoolVar(&trustClock, "trust-clock", false, "the clock's date is right: take it even after a jump the store never takes on its own (docs/identity.md, the clock guard)")
 	var out string
 	salvage := &cobra.Command{
 		Use:     "salvage --out NEWDIR",
