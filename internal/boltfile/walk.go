@@ -85,8 +85,10 @@ type walker struct {
 	reached []bool // pages reached, overflow included
 	free    []bool // pages on the free list (nil: unknown)
 	lost    int    // pages or elements skipped
-	items   int
-	orphan  bool // walking pages cut off from the tree
+	// readFree: the orphans' walk reads free pages too (orphans).
+	readFree bool
+	items    int
+	orphan   bool // walking pages cut off from the tree
 	// visit receives every item (nil: none).
 	visit func(Item) error
 	// staleOK: read cut-off pages without a free list (SalvageOptions).
@@ -176,7 +178,7 @@ func (w *walker) tree(path [][]byte, id uint64, lo, hi []byte, depth int) error 
 		}
 		return nil
 	}
-	if w.free != nil && id < uint64(len(w.free)) && w.free[id] {
+	if w.free != nil && id < uint64(len(w.free)) && w.free[id] && !w.readFree {
 		w.probs.addf("page %d (%s): in use and on the free list", id, where(path))
 		return nil
 	}
@@ -396,7 +398,8 @@ func (w *walker) bucket(path [][]byte, v []byte, depth int) error {
 // orphans walks the pages in use that the tree does not reach: damage
 // above them cut them off. Without a readable free list a page in use
 // cannot be told from a free one (whose records may have been deleted),
-// so nothing is read then, unless the caller can tell (staleOK). Each
+// so nothing is read then, unless the caller can tell (staleOK); such a
+// caller gets the free pages too when the tree lost pages. Each
 // cut-off subtree is read from its top page: a page that no other
 // cut-off branch page refers to.
 func (w *walker) orphans() error {
@@ -406,9 +409,13 @@ func (w *walker) orphans() error {
 	var (
 		tops  []uint64
 		child = map[uint64]bool{}
+		// When the tree lost pages, a free page may hold the only
+		// copy left of a record (an older version of its page): a
+		// caller that tells old and deleted records apart reads them.
+		skipFree = w.free != nil && !(w.staleOK && w.lost > 0)
 	)
 	for id := uint64(2); id < w.f.meta.pages; id++ {
-		if w.reached[id] || w.free != nil && w.free[id] {
+		if w.reached[id] || skipFree && w.free[id] {
 			continue
 		}
 		p, err := w.f.read(id)
@@ -422,8 +429,8 @@ func (w *walker) orphans() error {
 			}
 		}
 	}
-	w.orphan = true
-	defer func() { w.orphan = false }()
+	w.orphan, w.readFree = true, w.free != nil && !skipFree
+	defer func() { w.orphan, w.readFree = false, false }()
 	for pass := 0; pass < 2; pass++ {
 		for _, id := range tops {
 			// Tops first; then what a damaged branch kept from being one.
