@@ -154,7 +154,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	t.Logf("%d passages: %d decided, %d with the right regular status; %s; %d decisions in all", score.Visits, score.Decided, score.Right, score, len(decisions))
 	for _, o := range outcomes {
-		t.Logf("%s %-9s distinct day %d: missed %v regular %v (want %v) visits %d", o.Time.Format(time.DateOnly), o.Person, o.Day, o.Missed, o.Regular, o.WantRegular, o.Visits)
+		t.Logf("%s %-9s distinct day %d: missed %v regular %v (want %v) days %d", o.Time.Format(time.DateOnly), o.Person, o.Day, o.Missed, o.Regular, o.WantRegular, o.Days)
 	}
 	if score.Decided < score.Visits*9/10 {
 		t.Errorf("only %d of %d passages decided", score.Decided, score.Visits)
