@@ -92,7 +92,7 @@ func TestHealthAndMetrics(t *testing.T) {
 	if h.Version != "test" || h.Camera.State != vocab.CameraOK || h.Camera.FPS <= 0 || h.Broker.State != vocab.BrokerNone || h.Outbox.Max != cfg.Events.OutboxMax || h.Disk == nil || h.Disk.TotalBytes == 0 {
 		t.Errorf("healthz: %+v", h)
 	}
-	for _, name := range []string{"joren_info{", "joren_frames_dropped_total", "joren_outbox_pending", "joren_store_identities", "joren_store_bytes", "joren_last_frame_age_seconds", "joren_fps"} {
+	for _, name := range []string{`joren_build_info{device="`, `version="test"}`, "joren_frames_dropped_total", "joren_outbox_pending", "joren_store_identities", "joren_store_bytes", "joren_last_frame_age_seconds", "joren_fps"} {
 		if !strings.Contains(metrics, name) {
 			t.Errorf("metrics lack %s:\n%s", name, metrics)
 		}

@@ -27,6 +27,7 @@ import (
 	"joren/appliance/config"
 	"joren/cluster/month"
 	"joren/device/indicator"
+	"joren/internal/version"
 	"joren/vision/camera/cv"
 	"joren/vision/doorsim"
 	"joren/vision/doorsim/truth"
@@ -144,7 +145,7 @@ func runDemo(ctx context.Context, g *globals, out, images string, o doorsim.Opti
 	)
 	show := &demoIndicator{w: w}
 	a, err := appliance.Open(cfg, appliance.Options{
-		Log: log, Version: buildVersion(), IndicatorOutput: show, Camera: cv.Driver{},
+		Log: log, Version: version.String(), IndicatorOutput: show, Camera: cv.Driver{},
 		OnDecision: func(d vocab.Decision, _ vocab.Visit) {
 			mu.Lock()
 			defer mu.Unlock()

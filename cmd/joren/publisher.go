@@ -5,11 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime/debug"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"joren/internal/version"
 	"joren/sync/event"
 	"joren/sync/publish"
 	"joren/vocab"
@@ -76,7 +76,7 @@ func (f *publishFlags) setup(zone *time.Location, models []string) publish.Setup
 			CAFile:       f.ca,
 			CertFile:     f.cert,
 			KeyFile:      f.key,
-			Version:      buildVersion(),
+			Version:      version.String(),
 			Models:       models,
 			Discovery:    f.discovery,
 			FailFast:     true, // a person is watching: say at once what is wrong
@@ -220,12 +220,4 @@ func (s *publishing) Close() error {
 		err = cerr
 	}
 	return err
-}
-
-// buildVersion is the binary's module version ("devel" from a work tree).
-func buildVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
 }

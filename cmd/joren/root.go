@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"joren/internal/version"
 )
 
 // globals are the flags every subcommand shares.
@@ -35,6 +37,7 @@ let you repeat the article's workflow on your own photos: compare two faces,
 embed every face of some images, cluster a folder into people and plot it.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version.String(),
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
@@ -46,6 +49,7 @@ embed every face of some images, cluster a folder into people and plot it.`,
 			return nil
 		},
 	}
+	root.SetVersionTemplate(versionLine() + "\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see `%s --help`)", err, c.CommandPath())}
 	})
@@ -73,6 +77,7 @@ embed every face of some images, cluster a folder into people and plot it.`,
 		newIndicatorCommand(g),
 		newWatchCommand(g),
 		newSimCommand(g),
+		newVersionCommand(g),
 	)
 	return root
 }

@@ -9,6 +9,7 @@ import (
 
 	"joren/appliance"
 	"joren/appliance/config"
+	"joren/internal/version"
 	"joren/vision/camera/cv"
 )
 
@@ -49,7 +50,7 @@ watchdog; /healthz and /metrics are served on http.listen (localhost).`,
 			if err != nil {
 				return err
 			}
-			a, err := appliance.Open(cfg, appliance.Options{Log: log, Version: buildVersion(), Camera: cv.Driver{}})
+			a, err := appliance.Open(cfg, appliance.Options{Log: log, Version: version.String(), Camera: cv.Driver{}})
 			if err != nil {
 				return err
 			}
