@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"net"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"time"
@@ -143,6 +144,9 @@ func (c Config) validate() []Problem {
 	}
 	if c.Installer.OffAfterMinutes < 0 {
 		bad("installer.off_after_minutes", "must not be negative")
+	}
+	if c.Control.Socket != "" && !filepath.IsAbs(c.Control.Socket) {
+		bad("control.socket", "%q: want an absolute path, such as /run/joren/control.sock", c.Control.Socket)
 	}
 	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	oneOf("log.format", c.Log.Format, "text", "json")
