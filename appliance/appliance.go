@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"joren/appliance/config"
+	"joren/appliance/control"
 	"joren/appliance/installer"
 	"joren/cluster/identity"
 	"joren/cluster/store"
@@ -56,6 +57,7 @@ type Appliance struct {
 	model   vocab.Model
 	st      *store.Store
 	svc     *identity.Service
+	ops     *control.Ops
 	box     *outbox.Outbox
 	maker   *event.Maker
 	pub     *publish.Publisher
@@ -71,6 +73,8 @@ type Appliance struct {
 	page    *installer.Server
 	pageLn  net.Listener
 	httpLn  net.Listener
+	ctlLn   net.Listener
+	ctlErr  error // why there is no control socket
 
 	closers []func() error
 }

@@ -97,6 +97,7 @@ func TestEndToEnd(t *testing.T) {
 	cfg.Indicator = config.Indicator{Kind: "gpio", LED: "GPIO17", Buzzer: "GPIO27:low"}
 	cfg.Events.Broker = broker.URL()
 	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.Control.Socket = filepath.Join(work, "run", "control.sock")
 	// An installer watches the page while the video plays.
 	const password = "aim the camera, then go"
 	cfg.Installer = config.Installer{Enabled: true, Listen: freeAddr(t), PasswordFile: filepath.Join(boot, "installer-password"), OffAfterMinutes: 30}

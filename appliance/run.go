@@ -8,6 +8,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"joren/appliance/control"
+
 	"joren/device/indicator"
 	"joren/vision/track"
 	"joren/vocab"
@@ -51,6 +53,11 @@ func (a *Appliance) Run(ctx context.Context) error {
 	}
 	if a.page != nil {
 		aux.Go(func() error { return a.page.Serve(auxGctx, a.pageLn) })
+	}
+	if a.ctlLn != nil {
+		aux.Go(func() error {
+			return control.Serve(auxGctx, a.ctlLn, a.ops, control.ServeOptions{Version: a.o.Version, Log: a.log})
+		})
 	}
 	aux.Go(func() error { return a.maintainNightly(auxGctx) })
 	aux.Go(func() error { return a.watchdog(auxGctx) })

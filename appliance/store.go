@@ -3,36 +3,27 @@ package appliance
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 
+	"joren/appliance/control"
 	"joren/cluster/identity"
 	"joren/cluster/store"
 )
 
-// storeDir is where the identity store lives: store.dir, or store/ in the
-// data directory.
-func (a *Appliance) storeDir() string {
-	if a.cfg.Store.Dir != "" {
-		return a.cfg.Store.Dir
-	}
-	return filepath.Join(a.dataDir, "store")
-}
+// storeDir is where the identity store lives: store.dir, or store/ in
+// the data directory.
+func (a *Appliance) storeDir() string { return a.cfg.StoreDir() }
 
-// openStore opens the identity store for the face models' model, and the
-// identity service that decides visits with it.
+// openStore opens the identity store for the face models' model, the
+// identity service that decides visits with it, and the operations people
+// ask of it (Ops: the control socket's and the page's).
 func (a *Appliance) openStore() error {
 	c := a.cfg
-	lim := store.DefaultLimits()
-	lim.MaxIdentities = c.Store.MaxIdentities
-	if c.Store.MaxBytes > 0 {
-		lim.MaxBytes = c.Store.MaxBytes
-	}
 	mode, err := store.ParseMode(c.Store.Mode)
 	if err != nil {
 		return fmt.Errorf("store.mode: %w", err)
 	}
-	st, err := store.Open(a.storeDir(), store.Options{Model: a.model, Zone: a.zone.String(), Create: true, Limits: lim, KeyFile: c.Store.KeyFile, Mode: mode})
+	st, err := store.Open(a.storeDir(), store.Options{Model: a.model, Zone: a.zone.String(), Create: true, Limits: c.Limits(), KeyFile: c.Store.KeyFile, Mode: mode})
 	var ke *store.KeyError
 	var ee *store.EncryptedError
 	if errors.As(err, &ke) || errors.As(err, &ee) {
@@ -49,17 +40,18 @@ func (a *Appliance) openStore() error {
 	case !st.Encrypted():
 		a.log.Warn("the identity store is not encrypted (store.key_file is empty)", "store", a.storeDir())
 	}
-	pol := identity.Policy{
-		RegularDays: c.Regular.Days,
-		Window:      c.Regular.WindowDays,
-		MergeWindow: time.Duration(c.Regular.MergeMinutes) * time.Minute,
-		Retention:   c.Store.RetentionDays,
-	}
-	svc, err := identity.New(st, identity.Options{Policy: pol, Log: a.log, Mode: mode})
+	svc, err := identity.New(st, identity.Options{Policy: c.Policy(), Log: a.log, Mode: mode})
 	if err != nil {
 		return err
 	}
 	a.svc = svc
+	a.ops = control.New(st, svc, control.Options{Log: a.log})
 	a.forget = NewForgetLast(forgetter{svc}, 2*time.Minute)
 	return nil
 }
+
+// Ops are the operations people ask of the identity store while the
+// appliance runs (staff, customers, forgetting, modes, statistics): the
+// control socket serves them to the commands, and the box's page calls
+// them. They are serialised with the pipeline's decisions.
+func (a *Appliance) Ops() *control.Ops { return a.ops }
