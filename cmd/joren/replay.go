@@ -94,7 +94,7 @@ Measuring (docs/identity.md):
 				return usagef("--sweep publishes nothing: leave out --publish")
 			}
 			// --store is optional: a temporary store is made without it.
-			if _, err := f.sf.settings(); err != nil {
+			if _, err := f.sf.settings(cmd, g); err != nil {
 				return err
 			}
 			return f.pf.check()
@@ -135,7 +135,7 @@ func replay(cmd *cobra.Command, g *globals, f *replayFlags) error {
 		f.sf.dir = tmp
 	}
 	// A new store records the installed model; an existing one keeps its own.
-	st, err := f.sf.open(g, storeRequest{access: create, noSpace: f.scorer == "distance"})
+	st, err := f.sf.open(cmd, g, storeRequest{access: create, noSpace: f.scorer == "distance"})
 	if err != nil {
 		return err
 	}

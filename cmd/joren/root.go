@@ -19,6 +19,9 @@ type globals struct {
 	// logLevelSet tells whether --log-level was given (it then beats the
 	// appliance configuration's log.level).
 	logLevelSet bool
+	// modelDirSet tells whether --models was given (it then beats the
+	// configuration's device.models).
+	modelDirSet bool
 	stdout      io.Writer
 	stderr      io.Writer
 	log         *slog.Logger
@@ -44,6 +47,7 @@ embed every face of some images, cluster a folder into people and plot it.`,
 				return usagef("--log-level %q: want debug, info, warn or error", g.logLevel)
 			}
 			g.logLevelSet = cmd.Flags().Changed("log-level")
+			g.modelDirSet = cmd.Flags().Changed("models")
 			g.stdout, g.stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
 			g.log = slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
 			return nil

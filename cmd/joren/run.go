@@ -30,8 +30,11 @@ decision is in the store and every event in the outbox.
 
 Configuration: --config FILE (see joren config defaults for every key),
 overridden by the environment (JOREN_<SECTION>_<KEY>, e.g. JOREN_CAMERA_SOURCE)
-and by --set section.key=value. Under systemd it reports readiness and feeds the
-watchdog; /healthz and /metrics are served on http.listen (localhost).`,
+and by --set section.key=value; --models DIR overrides device.models. Under
+systemd it reports readiness and feeds the watchdog; /healthz and /metrics are
+served on http.listen (localhost). While it runs, joren staff, customers, forget
+and store reach it on its control socket (control.socket, root only) instead of
+needing the store to themselves.`,
 		Args: exactArgs(0, "no arguments (the configuration is --config)"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var overrides []config.Override
@@ -45,6 +48,15 @@ watchdog; /healthz and /metrics are served on http.listen (localhost).`,
 			cfg, err := config.Load(path, environ(), overrides)
 			if err != nil {
 				return err
+			}
+			if g.modelDirSet {
+				// The global --models names the face models here too.
+				for _, o := range overrides {
+					if o.Key == "device.models" {
+						return usagef("give --models DIR or --set device.models=DIR, not both")
+					}
+				}
+				cfg.Device.Models = g.modelDir
 			}
 			log, err := applianceLogger(g, cfg)
 			if err != nil {
