@@ -16,7 +16,7 @@ func (a *Appliance) storeDir() string { return a.cfg.StoreDir() }
 
 // openStore opens the identity store for the face models' model, the
 // identity service that decides visits with it, and the operations people
-// ask of it (Ops: the control socket's and the page's).
+// ask of it (Ops: what the control socket serves).
 func (a *Appliance) openStore() error {
 	c := a.cfg
 	mode, err := store.ParseMode(c.Store.Mode)
@@ -40,7 +40,13 @@ func (a *Appliance) openStore() error {
 	case !st.Encrypted():
 		a.log.Warn("the identity store is not encrypted (store.key_file is empty)", "store", a.storeDir())
 	}
-	svc, err := identity.New(st, identity.Options{Policy: c.Policy(), Log: a.log, Mode: mode})
+	// Visits are dated by the wall clock, unless camera.clock times a
+	// recording: then the build time says nothing of them.
+	var clock identity.ClockOptions
+	if c.Camera.Clock == "" {
+		clock.NotBefore = a.o.Built
+	}
+	svc, err := identity.New(st, identity.Options{Policy: c.Policy(), Log: a.log, Mode: mode, Clock: clock})
 	if err != nil {
 		return err
 	}
@@ -49,9 +55,3 @@ func (a *Appliance) openStore() error {
 	a.forget = NewForgetLast(forgetter{svc}, 2*time.Minute)
 	return nil
 }
-
-// Ops are the operations people ask of the identity store while the
-// appliance runs (staff, customers, forgetting, modes, statistics): the
-// control socket serves them to the commands, and the box's page calls
-// them. They are serialised with the pipeline's decisions.
-func (a *Appliance) Ops() *control.Ops { return a.ops }

@@ -2,7 +2,7 @@
 // the collector (office/ingest), the stores (office/sqlstore), the
 // dashboard (office/dashboard) and the joren-office binary.
 //
-// The boxes publish anonymised visit events, a retained status and
+// The boxes publish pseudonymous visit events, a retained status and
 // periodic stats over MQTT (docs/events.md). Head office keeps each visit
 // once (events are delivered at least once: the event id deduplicates),
 // places it on the shop's local calendar (a local day and hour), and

@@ -4,12 +4,11 @@ import (
 	"path/filepath"
 	"time"
 
-	"joren/cluster/identity"
 	"joren/cluster/store"
 )
 
-// What the store section (and the regular policy) say, in the terms of the
-// store's packages: the one mapping, shared by `joren run` and the commands
+// What the store section says, in the terms of the store's packages (and
+// Policy, in validate.go): the one mapping, shared by `joren run` and the commands
 // that open the device's store (--config), so that they cannot differ.
 
 // StoreDir is where the identity store lives: store.dir, or store/ in
@@ -19,16 +18,6 @@ func (c Config) StoreDir() string {
 		return c.Store.Dir
 	}
 	return filepath.Join(c.Device.DataDir, "store")
-}
-
-// Policy is the regular policy (its zone is the store's: nil here).
-func (c Config) Policy() identity.Policy {
-	return identity.Policy{
-		RegularDays: c.Regular.Days,
-		Window:      c.Regular.WindowDays,
-		MergeWindow: time.Duration(c.Regular.MergeMinutes) * time.Minute,
-		Retention:   c.Store.RetentionDays,
-	}
 }
 
 // Limits are the store's bounds.

@@ -141,8 +141,8 @@ func (c *Client) Check(ctx context.Context) error {
 }
 
 // Maintain runs a maintenance pass now.
-func (c *Client) Maintain(ctx context.Context) (m Maintenance, err error) {
-	return m, c.call(ctx, "POST", routeMaintain, struct{}{}, &m)
+func (c *Client) Maintain(ctx context.Context, trustClock bool) (m Maintenance, err error) {
+	return m, c.call(ctx, "POST", routeMaintain, maintain{TrustClock: trustClock}, &m)
 }
 
 // Staff lists the staff members.

@@ -123,7 +123,7 @@ type api interface {
 	Stats(context.Context) (identity.Stats, error)
 	Export(context.Context, *bytes.Buffer, bool) error
 	Check(context.Context) error
-	Maintain(context.Context) (control.Maintenance, error)
+	Maintain(context.Context, bool) (control.Maintenance, error)
 	Staff(context.Context) ([]control.Staff, error)
 	AddStaff(context.Context, control.Enrolment) (control.StaffAdded, error)
 	RemoveStaff(context.Context, string) error
@@ -235,7 +235,7 @@ func TestClientAnswersAsOps(t *testing.T) {
 		}, ""},
 		{"check", func(ctx context.Context, a api, _ *rand.Rand) (any, error) { return nil, a.Check(ctx) }, ""},
 		{"maintain", func(ctx context.Context, a api, _ *rand.Rand) (any, error) {
-			m, err := a.Maintain(ctx)
+			m, err := a.Maintain(ctx, false)
 			m.ElapsedMS = 0
 			return m, err
 		}, ""},

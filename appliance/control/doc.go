@@ -12,8 +12,7 @@
 // service's own user), and a command that finds the service running sends
 // it its request instead of opening the store. Without a running service,
 // the command opens the store and calls the same Ops itself: one
-// implementation, so both paths answer alike. The box's page calls the
-// same Ops in the appliance.
+// implementation, so both paths answer alike.
 //
 // The protocol is HTTP/1.1 over the unix socket (net/http), JSON bodies, one
 // route per operation (routes.go); refusals carry a Kind so that a command

@@ -14,7 +14,7 @@ import (
 
 // Ops are the operations on an identity store that people ask for. The
 // appliance makes one over its open store and identity service (and serves
-// it on the control socket and to its page); a command without a running
+// it on the control socket); a command without a running
 // service makes one over the store it opened. Its methods are safe for
 // concurrent use: they go through the identity service, which serialises
 // them with the decisions of the running pipeline.
@@ -147,23 +147,35 @@ type Maintenance struct {
 	FileBefore int64 `json:"file_before"`
 	FileAfter  int64 `json:"file_after"`
 	ElapsedMS  int64 `json:"elapsed_ms"`
+	// Held says why retention did not run (the clock guard), if it did
+	// not.
+	Held string `json:"held,omitempty"`
 }
 
 // Maintain runs a maintenance pass now (retention, merges, splits, then
-// compaction), as the nightly pass does.
-func (o *Ops) Maintain(ctx context.Context) (Maintenance, error) {
+// compaction), as the nightly pass does. trustClock first takes the
+// clock's date as right even after a jump the store does not take on its
+// own (identity.Service.TrustClock).
+func (o *Ops) Maintain(ctx context.Context, trustClock bool) (Maintenance, error) {
 	svc, err := o.service()
 	if err != nil {
 		return Maintenance{}, err
 	}
-	r, err := svc.Maintain(ctx, o.now())
+	now := o.now()
+	if trustClock {
+		if err := svc.TrustClock(now); err != nil {
+			return Maintenance{}, err
+		}
+		o.log.Info("the clock's date taken as right, on request", "now", now)
+	}
+	r, err := svc.Maintain(ctx, now)
 	if err != nil {
 		return Maintenance{}, err
 	}
 	o.log.Info("maintenance pass asked for", "expired", r.Expired, "merged", r.Merged, "split", r.Split)
 	return Maintenance{
 		Expired: r.Expired, Pruned: r.Pruned, Checked: r.Checked, Merged: r.Merged, Split: r.Split, Remaining: r.Remaining,
-		Compacted: r.Compacted, FileBefore: r.FileBefore, FileAfter: r.FileAfter, ElapsedMS: r.Elapsed.Milliseconds(),
+		Compacted: r.Compacted, FileBefore: r.FileBefore, FileAfter: r.FileAfter, ElapsedMS: r.Elapsed.Milliseconds(), Held: r.Held,
 	}, nil
 }
 

@@ -37,6 +37,11 @@ type export struct {
 	WithDescriptors bool `json:"with_descriptors"`
 }
 
+// maintain is the body of a maintenance request.
+type maintain struct {
+	TrustClock bool `json:"trust_clock"`
+}
+
 // failure is the body of every refusal or failure.
 type failure struct {
 	Error string `json:"error"`

@@ -82,7 +82,7 @@ func (s *server) routes() http.Handler {
 	handle(s, mux, "GET "+routeStats, none(func(ctx context.Context) (any, error) { return o.Stats(ctx) }))
 	mux.HandleFunc("POST "+routeExport, s.export)
 	handle(s, mux, "POST "+routeCheck, none(func(ctx context.Context) (any, error) { return struct{}{}, o.Check(ctx) }))
-	handle(s, mux, "POST "+routeMaintain, none(func(ctx context.Context) (any, error) { return o.Maintain(ctx) }))
+	handle(s, mux, "POST "+routeMaintain, func(ctx context.Context, m maintain) (any, error) { return o.Maintain(ctx, m.TrustClock) })
 	handle(s, mux, "GET "+routeStaff, none(func(ctx context.Context) (any, error) { return o.Staff(ctx) }))
 	handle(s, mux, "POST "+routeStaffAdd, func(ctx context.Context, e Enrolment) (any, error) { return o.AddStaff(ctx, e) })
 	handle(s, mux, "POST "+routeStaffRemove, func(ctx context.Context, n name) (any, error) { return struct{}{}, o.RemoveStaff(ctx, n.Name) })

@@ -27,7 +27,7 @@ func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
 		Use:   "joren-office",
 		Short: "Head office's service for a chain of Joren door boxes",
-		Long: `joren-office collects the anonymised visit events, status and stats that
+		Long: `joren-office collects the pseudonymous visit events, status and stats that
 Joren boxes publish over MQTT, keeps them in SQLite or PostgreSQL with daily
 rollups per shop, box and local day, and shows them on a dashboard.
 

@@ -53,7 +53,7 @@ func newDemoCommand(g *globals) *cobra.Command {
 video: the people of the shared photos pass through a doorway over --days
 simulated days, some of them every day. You see each visit decided, regulars
 recognised from their third day on, the staff indicator's pattern, and the
-anonymised events head office receives from an MQTT broker started inside
+pseudonymous events head office receives from an MQTT broker started inside
 this process. At the end, a table compares the decisions with what the video
 really showed.
 

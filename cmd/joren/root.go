@@ -82,6 +82,7 @@ embed every face of some images, cluster a folder into people and plot it.`,
 		newWatchCommand(g),
 		newSimCommand(g),
 		newVersionCommand(g),
+		newNoticeCommand(g),
 	)
 	return root
 }

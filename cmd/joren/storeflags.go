@@ -146,11 +146,14 @@ func (f *storeFlags) settings(cmd *cobra.Command, g *globals) (storePlace, error
 // flag given explicitly wins, and a warning says it differs from the
 // device's.
 func (f *storeFlags) fromConfig(cmd *cobra.Command, g *globals, p *storePlace) error {
-	cfg, err := config.Load(f.config, environ(), nil)
+	// The file's own checks, not the machine's: joren run meets those (its
+	// listen addresses are in use while it runs).
+	cfg, warnings, err := config.Load(f.config, config.Options{Environ: environ()})
 	var ce *config.Error
 	switch {
 	case errors.As(err, &ce):
 		// Each problem names the file, line and key, as `config check`.
+		printWarnings(g.stderr, warnings)
 		return err
 	case err != nil:
 		return usagef("--config %s: %v (give the device's configuration, or --config \"\" and --store DIR)", f.config, errors.Unwrap(err))

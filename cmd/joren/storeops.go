@@ -22,7 +22,7 @@ type identityOps interface {
 	Stats(context.Context) (identity.Stats, error)
 	Export(context.Context, io.Writer, bool) error
 	Check(context.Context) error
-	Maintain(context.Context) (control.Maintenance, error)
+	Maintain(context.Context, bool) (control.Maintenance, error)
 	Staff(context.Context) ([]control.Staff, error)
 	AddStaff(context.Context, control.Enrolment) (control.StaffAdded, error)
 	RemoveStaff(context.Context, string) error

@@ -97,20 +97,20 @@ func TestBrowser(t *testing.T) {
 
 	// The fleet: every box, the broken ones first with their alerts.
 	poll("the fleet", `document.querySelectorAll('#boxes tr').length === 8`)
-	if s := eval(`document.getElementById('fleet-summary').textContent`); s != "8 boxes: 7 online, 1 offline, 0 without a status; 4 alerts." {
+	if s := eval(`document.getElementById('fleet-summary').textContent`); s != "8 boxes: 7 online, 1 offline, 0 without a status; 5 alerts." {
 		t.Errorf("fleet summary %q", s)
 	}
 	alerts := eval(`[...document.querySelectorAll('#boxes tr')].slice(0, 4).map(r => r.dataset.box + ': ' + r.querySelector('.alerts').textContent).join('\n')`)
 	for _, want := range []string{"nara-park/door-1: offline (connection lost) since 3 h ago", "kyoto-gion/door-1: silent: nothing heard for 2 h ago",
-		"lyon-presquile/door-2: camera: stalled", "paris-marais/door-1: 1800 events waiting on the box"} {
+		"lyon-presquile/door-2: camera: no frames: no frame for 5m40s", "paris-marais/door-1: clock: not synchronised to network time", "1800 events waiting on the box"} {
 		if !strings.Contains(alerts, want) {
 			t.Errorf("the fleet's first rows lack %q:\n%s", want, alerts)
 		}
 	}
-	if h := eval(`document.querySelector('[data-box="tokyo-ginza/door-1"] .health').textContent`); !strings.Contains(h, "fps 14.8") || !strings.Contains(h, "camera ok") {
+	if h := eval(`document.querySelector('[data-box="tokyo-ginza/door-1"] .health').textContent`); !strings.Contains(h, "fps 14.8") || !strings.Contains(h, "camera ok") || !strings.Contains(h, "temperature 52 °C") {
 		t.Errorf("health of a good box: %q", h)
 	}
-	if b := eval(`document.getElementById('alert-count').textContent`); b != "4" {
+	if b := eval(`document.getElementById('alert-count').textContent`); b != "5" {
 		t.Errorf("alert badge %q", b)
 	}
 	shot("office-fleet.png")

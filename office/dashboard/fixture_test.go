@@ -14,6 +14,7 @@ import (
 
 	"joren/office"
 	"joren/office/sqlstore"
+	"joren/vocab"
 )
 
 // chain is a small chain's data for the dashboard's tests and pictures:
@@ -121,7 +122,10 @@ func (c *chain) boxes(t testing.TB) {
 	for _, sh := range shops {
 		for _, dev := range sh.devices {
 			state, reason, seen := "online", "", c.now.Add(-time.Minute)
-			health := map[string]any{"camera": "ok", "fps": 14.8, "last_frame_age_s": 0.1, "broker": "connected", "disk_free_mb": 11200, "temperature_c": 52.5, "clock": "synced"}
+			temp := 52.5
+			health := vocab.Health{Status: vocab.StatusOK, Time: seen, Camera: vocab.CameraHealth{State: vocab.CameraOK, FPS: 14.8, LastFrameAgeS: 0.1},
+				Broker: vocab.BrokerHealth{State: vocab.BrokerConnected}, Clock: vocab.ClockHealth{Synchronised: true, Trusted: true},
+				Disk: &vocab.DiskHealth{FreeBytes: 11_200_000_000, TotalBytes: 30_000_000_000}, TemperatureC: &temp}
 			pending := 0
 			switch sh.site + "/" + dev {
 			case "nara-park/door-1":
@@ -129,10 +133,13 @@ func (c *chain) boxes(t testing.TB) {
 			case "kyoto-gion/door-1":
 				seen = c.now.Add(-2 * time.Hour)
 			case "lyon-presquile/door-2":
-				health["camera"], health["fps"], health["last_frame_age_s"] = "stalled", 0.0, 340.0
+				reason := "no frame for 5m40s (3 reconnections): check the camera and its cable"
+				health.Status, health.Camera = vocab.StatusDegraded, vocab.CameraHealth{State: vocab.CameraNoFrames, LastFrameAgeS: 340, Reconnects: 3, Reason: reason}
+				health.Problems = []vocab.Problem{{Key: "camera", Reason: reason}}
 			case "paris-marais/door-1":
 				pending = 1800
-				health["broker"] = "reconnecting"
+				health.Status, health.Broker = vocab.StatusDegraded, vocab.BrokerHealth{State: vocab.BrokerConnecting, Reason: "connection refused"}
+				health.Problems = []vocab.Problem{{Key: "clock", Reason: "not synchronised to network time: check the network and its time server"}}
 			}
 			status, _ := json.Marshal(map[string]any{"schema": 1, "state": state, "reason": reason, "device": dev, "site": sh.site, "version": "v1.3.0", "uptime_s": 86400})
 			day := seen.UTC().Format(time.DateOnly)

@@ -3,15 +3,16 @@ package dashboard
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"net/http"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
 	"joren/office"
 	"joren/office/ingest"
+	"joren/vocab"
 )
 
 // box is one box as the fleet view shows it.
@@ -24,8 +25,8 @@ type box struct {
 	Version       string
 	// Pending and Dropped are the box's outbox (from its stats).
 	Pending, Dropped *int64
-	// Health are the scalar health fields the box reports (in its stats
-	// or status "health" object), as sent.
+	// Health is the box's latest health (from its stats or status,
+	// whichever is newer) as name and value pairs for the table.
 	Health [][2]string
 	// Day, BoxVisits and OfficeVisits compare the box's own count of its
 	// day with head office's.
@@ -36,7 +37,8 @@ type box struct {
 
 // alert is something wrong with a box.
 type alert struct {
-	// Kind is offline, silent, camera, backlog, dropped or zone.
+	// Kind is offline, silent, camera, problem (one the box reports in
+	// its health), backlog, dropped or zone.
 	Kind string
 	// Severity is error or warning.
 	Severity string
@@ -86,8 +88,7 @@ func (s *Server) fleet(w http.ResponseWriter, r *http.Request) {
 	s.reply(w, r, out, nil)
 }
 
-// message is what the fleet reads of a status or stats message: the
-// fields it knows, and the health object whatever it holds.
+// message is what the fleet reads of a status or stats message.
 type message struct {
 	Time   time.Time `json:"time"`
 	Day    string    `json:"day"`
@@ -95,7 +96,7 @@ type message struct {
 		Pending *int64 `json:"pending"`
 		Dropped *int64 `json:"dropped"`
 	} `json:"outbox"`
-	Health map[string]any `json:"health"`
+	Health *vocab.Health `json:"health"`
 }
 
 // view makes the fleet's view of a box, with its alerts at now.
@@ -113,18 +114,12 @@ func view(d office.Device, zones map[string]string, now time.Time, silentAfter t
 	if stats.Outbox != nil {
 		b.Pending, b.Dropped = stats.Outbox.Pending, stats.Outbox.Dropped
 	}
-	health := map[string]any{}
-	for k, v := range status.Health {
-		health[k] = v
+	health := stats.Health // the newer of the two wins
+	if health == nil || status.Health != nil && status.Health.Time.After(health.Time) {
+		health = status.Health
 	}
-	for k, v := range stats.Health { // the latest stats win over the status
-		health[k] = v
-	}
-	for _, k := range slices.Sorted(maps.Keys(health)) {
-		switch v := health[k].(type) {
-		case string, float64, bool:
-			b.Health = append(b.Health, [2]string{k, fmt.Sprint(v)})
-		}
+	if health != nil {
+		b.Health = healthPairs(health)
 	}
 	add := func(kind, severity, format string, a ...any) {
 		b.Alerts = append(b.Alerts, alert{Kind: kind, Severity: severity, Text: fmt.Sprintf(format, a...)})
@@ -140,12 +135,17 @@ func view(d office.Device, zones map[string]string, now time.Time, silentAfter t
 		add("silent", "error", "silent: nothing heard for %s", ago(now, d.LastSeen))
 	}
 	online := d.State == "online"
-	if cam, ok := health["camera"].(string); ok && online && !slices.Contains([]string{"ok", "running", "live", "streaming"}, strings.ToLower(cam)) {
-		add("camera", "error", "camera: %s", cam)
-	} else if fps, ok := health["fps"].(float64); ok && online && fps == 0 {
-		add("camera", "error", "camera: no frames (0 frames/s)")
-	} else if age, ok := health["last_frame_age_s"].(float64); ok && online && age > 60 {
-		add("camera", "error", "camera: last frame %s ago", (time.Duration(age) * time.Second).String())
+	if health != nil && online {
+		switch c := health.Camera; c.State {
+		case vocab.CameraOK, vocab.CameraStarting, "":
+		default:
+			add("camera", "error", "camera: %s", strings.TrimSpace(c.State+": "+c.Reason))
+		}
+		for _, p := range health.Problems {
+			if p.Key != "camera" { // the camera's alert says it already
+				add("problem", "warning", "%s: %s", p.Key, p.Reason)
+			}
+		}
 	}
 	if b.Pending != nil && *b.Pending > 1000 {
 		add("backlog", "warning", "%d events waiting on the box for the broker", *b.Pending)
@@ -166,6 +166,26 @@ func view(d office.Device, zones map[string]string, now time.Time, silentAfter t
 		}
 	}
 	return b
+}
+
+// healthPairs is what the fleet's table shows of a box's health.
+func healthPairs(h *vocab.Health) [][2]string {
+	out := [][2]string{{"status", h.Status}, {"camera", h.Camera.State},
+		{"fps", strconv.FormatFloat(h.Camera.FPS, 'f', 1, 64)},
+		{"last frame", fmt.Sprintf("%.0f s ago", h.Camera.LastFrameAgeS)},
+		{"broker", h.Broker.State}}
+	if h.Clock.Synchronised {
+		out = append(out, [2]string{"clock", "synchronised"})
+	} else {
+		out = append(out, [2]string{"clock", "not synchronised"})
+	}
+	if h.Disk != nil {
+		out = append(out, [2]string{"disk free", fmt.Sprintf("%.1f GB", float64(h.Disk.FreeBytes)/1e9)})
+	}
+	if h.TemperatureC != nil {
+		out = append(out, [2]string{"temperature", fmt.Sprintf("%.0f °C", *h.TemperatureC)})
+	}
+	return out
 }
 
 func orDash(s string) string {

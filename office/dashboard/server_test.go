@@ -117,7 +117,7 @@ func TestAccess(t *testing.T) {
 			kinds[bx.Site+"/"+bx.Device] += a.Kind + " "
 		}
 	}
-	want := map[string]string{"nara-park/door-1": "offline ", "kyoto-gion/door-1": "silent ", "lyon-presquile/door-2": "camera ", "paris-marais/door-1": "backlog "}
+	want := map[string]string{"nara-park/door-1": "offline ", "kyoto-gion/door-1": "silent ", "lyon-presquile/door-2": "camera ", "paris-marais/door-1": "problem backlog "}
 	if len(fleet.Boxes) != 8 || len(kinds) != len(want) {
 		t.Errorf("%d boxes, alerts %v; want 8 boxes and alerts %v", len(fleet.Boxes), kinds, want)
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -13,44 +12,6 @@ import (
 	"joren/office"
 	"joren/sync/event"
 )
-
-// wireVisit is a visit event as received. Schema version 1 is
-// event.Visit; the local day and the zone offset are read when a box
-// sends them (the device side's next schema version), so that events of
-// both versions are placed on the right day.
-type wireVisit struct {
-	event.Visit
-	// Day is the box's local day of Time (YYYY-MM-DD).
-	Day string `json:"day,omitempty"`
-	// ZoneOffset is the box's offset from UTC at Time: "+09:00", or
-	// seconds east of UTC.
-	ZoneOffset *zoneOffset `json:"zone_offset,omitempty"`
-}
-
-// zoneOffset reads "+09:00", "-04:30", "Z" or a number of seconds.
-type zoneOffset time.Duration
-
-func (z *zoneOffset) UnmarshalJSON(b []byte) error {
-	if s, err := strconv.Unquote(string(b)); err == nil {
-		if s == "Z" {
-			*z = 0
-			return nil
-		}
-		t, err := time.Parse("-07:00", s)
-		if err != nil {
-			return fmt.Errorf("zone_offset %q: want ±HH:MM", s)
-		}
-		_, off := t.Zone()
-		*z = zoneOffset(time.Duration(off) * time.Second)
-		return nil
-	}
-	n, err := strconv.ParseInt(string(b), 10, 32)
-	if err != nil || n < -18*3600 || n > 18*3600 {
-		return fmt.Errorf("zone_offset %s: want ±HH:MM or seconds within ±18 h", b)
-	}
-	*z = zoneOffset(time.Duration(n) * time.Second)
-	return nil
-}
 
 // message is what the collector took from the broker.
 type message struct {
@@ -107,7 +68,7 @@ func (d *decoder) add(b *office.Batch, m message) string {
 	seen := office.Seen{Site: site, Device: device, At: m.at}
 	switch kind {
 	case "visit":
-		var w wireVisit
+		var w event.Visit
 		if err := json.Unmarshal(m.payload, &w); err != nil {
 			return quarantine("not a visit event: " + err.Error())
 		}
@@ -124,8 +85,15 @@ func (d *decoder) add(b *office.Batch, m message) string {
 			Period: w.Period, Visitor: w.Visitor, New: w.Kind == event.New, Visits: w.Visits, Days: w.Days,
 			Regular: w.Regular, BecameRegular: w.BecameRegular, Confidence: w.Confidence, Schema: w.Schema,
 		}
-		if w.ZoneOffset != nil {
-			off := time.Duration(*w.ZoneOffset)
+		if w.UTCOffset != "" {
+			// Schema 2 carries the shop's offset; schema 1 boxes are
+			// placed on the day of the site's zone instead.
+			loc, err := event.ParseOffset(w.UTCOffset)
+			if err != nil {
+				return quarantine(err.Error())
+			}
+			_, sec := time.Time{}.In(loc).Zone()
+			off := time.Duration(sec) * time.Second
 			v.DeviceOffset = &off
 		}
 		b.Visits = append(b.Visits, v)

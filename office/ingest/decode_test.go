@@ -24,8 +24,8 @@ func newDecoder(t testing.TB) decoder {
 func TestDecode(t *testing.T) {
 	d := newDecoder(t)
 	at := time.Date(2026, 5, 14, 10, 0, 5, 0, time.UTC)
-	withDay := strings.Replace(goodVisit, `"confidence":0.9}`, `"confidence":0.9,"day":"2026-05-14","zone_offset":"+09:00","future":{"x":1}}`, 1)
-	withSeconds := strings.Replace(goodVisit, `"confidence":0.9}`, `"confidence":0.9,"zone_offset":-14400}`, 1)
+	withDay := strings.Replace(goodVisit, `"confidence":0.9}`, `"confidence":0.9,"day":"2026-05-14","utc_offset":"+09:00","future":{"x":1}}`, 1)
+	withWest := strings.Replace(goodVisit, `"confidence":0.9}`, `"confidence":0.9,"day":"2026-05-14","utc_offset":"-04:00"}`, 1)
 	status := `{"schema":1,"state":"online","device":"door-1","site":"shibuya-1","time":"2026-11-26T01:48:15Z","version":"v1.2.0","uptime_s":495}`
 	stats := `{"schema":1,"device":"door-1","site":"shibuya-1","time":"2026-11-26T01:50:00Z","since":"2026-11-26T01:40:00Z","uptime_s":600,
  "day":"2026-11-26","today":{"visits":12,"new":5,"returning":7,"regulars":3,"became_regular":1},
@@ -49,7 +49,7 @@ func TestDecode(t *testing.T) {
 				t.Errorf("%+v", v)
 			}
 		}},
-		{"offset in seconds", "joren/shibuya-1/door-1/visit", withSeconds, "visit", "", func(t *testing.T, b *office.Batch) {
+		{"offset west of UTC", "joren/shibuya-1/door-1/visit", withWest, "visit", "", func(t *testing.T, b *office.Batch) {
 			if o := b.Visits[0].DeviceOffset; o == nil || *o != -4*time.Hour {
 				t.Errorf("offset %v", o)
 			}
@@ -71,8 +71,8 @@ func TestDecode(t *testing.T) {
 		{"schema", "joren/shibuya-1/door-1/visit", strings.Replace(goodVisit, `"kind":"returning"`, `"kind":"maybe"`, 1), "quarantined", "not a valid visit message", nil},
 		{"missing field", "joren/shibuya-1/door-1/stats", `{"schema":1}`, "quarantined", "not a valid stats message", nil},
 		{"other box's topic", "joren/shibuya-1/door-2/visit", goodVisit, "quarantined", "came on the topic of shibuya-1/door-2", nil},
-		{"bad day", "joren/shibuya-1/door-1/visit", strings.Replace(withDay, `"2026-05-14","zone`, `"14/05/2026","zone`, 1), "quarantined", "is not a day", nil},
-		{"bad offset", "joren/shibuya-1/door-1/visit", strings.Replace(withDay, `"+09:00"`, `"nine"`, 1), "quarantined", "zone_offset", nil},
+		{"bad day", "joren/shibuya-1/door-1/visit", strings.Replace(withDay, `"2026-05-14","utc`, `"14/05/2026","utc`, 1), "quarantined", "is not valid date", nil},
+		{"bad offset", "joren/shibuya-1/door-1/visit", strings.Replace(withDay, `"+09:00"`, `"nine"`, 1), "quarantined", "utc_offset", nil},
 		{"not UTF-8", "joren/shibuya-1/door-1/visit", "{\"x\":\"\xff\"}", "quarantined", "not UTF-8", nil},
 		{"too large", "joren/shibuya-1/door-1/visit", `{"x":"` + strings.Repeat("a", 5000) + `"}`, "quarantined", "more than the 4096", func(t *testing.T, b *office.Batch) {
 			if len(b.Quarantine[0].Payload) != 4096 {
@@ -131,7 +131,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add("joren/shibuya-1/door-1/visit", []byte(goodVisit))
 	f.Add("joren/shibuya-1/door-1/status", []byte(`{"schema":1,"state":"offline","device":"door-1","site":"shibuya-1","uptime_s":0}`))
 	f.Add("joren/a/b/stats", []byte(`{"schema":1}`))
-	f.Add("joren/a/b/visit", []byte(`{"zone_offset":99999999999}`))
+	f.Add("joren/a/b/visit", []byte(`{"utc_offset":"+99:99"}`))
 	d := newDecoder(f)
 	f.Fuzz(func(t *testing.T, topic string, payload []byte) {
 		var b office.Batch
