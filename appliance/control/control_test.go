@@ -239,6 +239,11 @@ func TestClientAnswersAsOps(t *testing.T) {
 			m.ElapsedMS = 0
 			return m, err
 		}, ""},
+		{"maintain, trusting the clock", func(ctx context.Context, a api, _ *rand.Rand) (any, error) {
+			m, err := a.Maintain(ctx, true)
+			m.ElapsedMS = 0
+			return m, err
+		}, ""},
 		{"to consent mode", func(ctx context.Context, a api, _ *rand.Rand) (any, error) {
 			return a.SetMode(ctx, control.ModeRequest{Mode: "consent", ForgetOthers: true})
 		}, ""},
