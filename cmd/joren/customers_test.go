@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"joren/appliance/control"
 	"joren/cluster/identity"
 	"joren/cluster/store"
 	"joren/vocab"
@@ -97,7 +98,7 @@ func TestConsentWorkflow(t *testing.T) {
 		t.Errorf("list:\n%s", out)
 	}
 	out, _, _ = run(t, with("customers", "list", "--json")...)
-	var c customerLine
+	var c control.Customer
 	if err := json.Unmarshal([]byte(out), &c); err != nil || c.Name != "Jimin" || c.Faces != 2 || c.Visits != 3 || c.Days != 3 || c.Regular || !c.LastVisit.Equal(testDay(25)) || c.Visitor != ds[0].Visitor {
 		t.Errorf("list --json: %s (%v)", out, err)
 	}
