@@ -56,6 +56,9 @@ func (a *Appliance) Health() vocab.Health {
 		h.Add(vocab.Problem{Key: "store", Reason: err.Error()})
 	}
 	a.fileProblems(&h, now)
+	if a.ctlErr != nil {
+		h.Add(vocab.Problem{Key: "control.socket", Reason: a.ctlErr.Error()})
+	}
 	h.Clock = clockHealth()
 	a.clockTrust(&h)
 	if d, err := diskHealth(a.dataDir); err == nil {

@@ -303,7 +303,7 @@ func TestDamagedRun(t *testing.T) {
 		writeFile(t, filepath.Join(storeDir, store.FileName+".erased"), erased)
 		writeFile(t, filepath.Join(data, publish.OutboxFile), bd.b)
 		joren := func() (string, int) {
-			_, stderr, code := runChild(t, "run", "--set", "device.data_dir="+data, "--set", "device.models="+testenv.Models(t),
+			_, stderr, code := runChild(t, "run", "--set", "device.data_dir="+data,
 				"--set", "camera.source="+camera, "--set", "camera.fps=50", "--set", "store.key_file="+key,
 				"--set", "indicator.kind=none", "--set", "device.timezone=UTC", "--set", "device.id=door", "--set", "http.listen=")
 			return stderr, code

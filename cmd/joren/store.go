@@ -21,7 +21,8 @@ func newStoreCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "store stats|export|check|maintain|salvage",
 		Short: "Inspect, check and maintain the identity store",
-		Long: `store works on the identity store (--store DIR or JOREN_STORE):
+		Long: `store works on the identity store: the device's (--config, by default
+` + deviceConfig + ` when it exists), or --store DIR (or JOREN_STORE):
 
   joren store stats [--json]            what the store holds, its size and limits
   joren store export [--with-descriptors]
@@ -37,23 +38,29 @@ func newStoreCommand(g *globals) *cobra.Command {
                                         into a new store, and say what was kept and lost; the
                                         store itself is left as it is (also: repair)
 
-An encrypted store needs its key file: --key-file FILE or JOREN_STORE_KEY_FILE
-(docs/privacy.md).`,
+While joren run runs on the store, these go through its control socket
+(control.socket; root or the service's user); an export with descriptors then
+needs the service stopped. An encrypted store needs its key file: store.key_file,
+--key-file FILE or JOREN_STORE_KEY_FILE (docs/privacy.md).`,
 	}
 	var asJSON, withDescriptors bool
 	stats := &cobra.Command{
 		Use:   "stats",
 		Short: "What the store holds, its size and limits",
 		Args:  exactArgs(0, "no arguments"),
-		RunE: f.run(g, storeRequest{access: inspect}, func(cmd *cobra.Command, args []string, st *openedStore) error {
-			pol := st.policy
-			s, err := identity.Summarise(st.db, pol, time.Now())
+		RunE: f.run(g, storeRequest{access: inspect}, func(cmd *cobra.Command, args []string, st *storeSession) error {
+			s, err := st.ops.Stats(cmd.Context())
 			if err != nil {
 				return err
 			}
 			if asJSON {
 				return json.NewEncoder(g.stdout).Encode(s)
 			}
+			info, err := st.ops.Info(cmd.Context())
+			if err != nil {
+				return err
+			}
+			pol := info.Policy
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintf(tw, "store\t%s (schema %d, created %s)\n", s.Dir, s.Schema, s.Created.Format(time.RFC3339))
 			fmt.Fprintf(tw, "model\t%s (%d values)\n", s.Model, s.Dim)
@@ -81,8 +88,8 @@ An encrypted store needs its key file: --key-file FILE or JOREN_STORE_KEY_FILE
 		Use:   "export",
 		Short: "Every visitor and staff member, one JSON object a line",
 		Args:  exactArgs(0, "no arguments"),
-		RunE: f.run(g, storeRequest{access: inspect}, func(cmd *cobra.Command, args []string, st *openedStore) error {
-			return identity.Export(st.db, st.policy, time.Now(), g.stdout, withDescriptors)
+		RunE: f.run(g, storeRequest{access: inspect}, func(cmd *cobra.Command, args []string, st *storeSession) error {
+			return st.ops.Export(cmd.Context(), g.stdout, withDescriptors)
 		}),
 	}
 	export.Flags().BoolVar(&withDescriptors, "with-descriptors", false, "include the exemplar descriptors (biometric data: keep the file on the device)")
@@ -91,16 +98,15 @@ An encrypted store needs its key file: --key-file FILE or JOREN_STORE_KEY_FILE
 		Short: "Check the store's integrity",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			st, err := f.open(g, storeRequest{access: inspect})
-			if err == nil {
-				defer st.Close()
-				err = st.db.Check()
-			}
-			if err := damageReport(g, f.dir, err); err != nil {
-				return err
-			}
-			fmt.Fprintf(g.stdout, "%s: ok\n", f.dir)
-			return nil
+			err := f.run(g, storeRequest{access: inspect}, func(cmd *cobra.Command, args []string, st *storeSession) error {
+				if err := st.ops.Check(cmd.Context()); err != nil {
+					return err
+				}
+				fmt.Fprintf(g.stdout, "%s: ok\n", st.dir)
+				return nil
+			})(cmd, args)
+			// A damaged file: what is wrong with it, one problem a line.
+			return damageReport(g, f.dir, err)
 		},
 	}
 	var trustClock bool
@@ -108,14 +114,8 @@ An encrypted store needs its key file: --key-file FILE or JOREN_STORE_KEY_FILE
 		Use:   "maintain [--trust-clock]",
 		Short: "Run a maintenance pass now",
 		Args:  exactArgs(0, "no arguments"),
-		RunE: f.run(g, storeRequest{access: change}, func(cmd *cobra.Command, args []string, st *openedStore) error {
-			now := time.Now()
-			if trustClock {
-				if err := st.svc.TrustClock(now); err != nil {
-					return err
-				}
-			}
-			r, err := st.svc.Maintain(cmd.Context(), now)
+		RunE: f.run(g, storeRequest{access: change}, func(cmd *cobra.Command, args []string, st *storeSession) error {
+			r, err := st.ops.Maintain(cmd.Context(), trustClock)
 			if err != nil {
 				return err
 			}
@@ -123,7 +123,7 @@ An encrypted store needs its key file: --key-file FILE or JOREN_STORE_KEY_FILE
 				fmt.Fprintf(g.stderr, "retention held: %s\n", r.Held)
 			}
 			fmt.Fprintf(g.stdout, "expired %d visitors and %d logged visits; checked %d, merged %d, split %d; %d left to check; file compacted from %d to %d bytes (%s)\n",
-				r.Expired, r.Pruned, r.Checked, r.Merged, r.Split, r.Remaining, r.FileBefore, r.FileAfter, r.Elapsed.Round(time.Millisecond))
+				r.Expired, r.Pruned, r.Checked, r.Merged, r.Split, r.Remaining, r.FileBefore, r.FileAfter, (time.Duration(r.ElapsedMS) * time.Millisecond))
 			return nil
 		}),
 	}
@@ -143,7 +143,7 @@ A store whose own description was lost with the damage is given the installed
 model and --tz.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			p, err := f.resolve()
+			p, err := f.resolve(cmd, g)
 			if err != nil {
 				return err
 			}
@@ -170,9 +170,11 @@ model and --tz.`,
 	salvage.Flags().StringVar(&f.tz, "tz", "", "time zone of the new store, if the damaged store's own was lost (IANA name, default UTC)")
 	for _, c := range []*cobra.Command{stats, export, check, maintain} {
 		f.register(c, c == stats || c == export || c == maintain)
+		f.registerDevice(c)
 		cmd.AddCommand(c)
 	}
 	f.register(salvage, false)
+	f.registerDevice(salvage)
 	cmd.AddCommand(salvage)
 	return cmd
 }
