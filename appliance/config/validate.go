@@ -57,6 +57,9 @@ func (c Config) validate() []Problem {
 	if c.Camera.Width < 0 || c.Camera.Height < 0 || c.Camera.FPS < 0 || c.Camera.FPS > 120 {
 		bad("camera", "width, height and fps must be positive (fps at most 120)")
 	}
+	if c.Camera.MaxImagePixels < 1 || c.Camera.MaxImagePixels > MaxImagePixelsCeiling {
+		bad("camera.max_image_pixels", "%d: want 1-%d", c.Camera.MaxImagePixels, MaxImagePixelsCeiling)
+	}
 	oneOf("vision.embedder", c.Vision.Embedder, "dlib", "onnx")
 	oneOf("vision.detector", c.Vision.Detector, "hog", "cnn")
 	if c.Vision.DetectWidth < 160 || c.Vision.DetectWidth > 4096 {
