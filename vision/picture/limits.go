@@ -10,11 +10,11 @@ import (
 // DefaultMaxPixels is the largest picture read unless a setting says
 // otherwise: 50 megapixels. It lets through every phone's full-resolution
 // mode (48 and 50 MP) and full-frame cameras up to 45 MP, and keeps the
-// worst picture of that size (a WebP with an alpha channel, decoded whole)
-// within the decoding budget of a 2 GB Raspberry Pi: about 10 bytes a pixel
-// at its peak, file included, so under 512 MB (docs/reliability.md has the
-// measured figures). A JPEG is decoded at a fraction of its size when it is
-// to be scaled down (Options.MaxSide) and costs far less.
+// worst picture of that size well within a 2 GB Raspberry Pi: preparing one
+// adds at most 6.4 bytes a pixel, file included (an uncompressed BMP; 300
+// MB), BenchmarkDecodeMemory's figures are in docs/reliability.md. A JPEG
+// is decoded at a fraction of its size when it is to be scaled down
+// (Options.MaxSide) and costs far less (2.2 bytes a pixel).
 const DefaultMaxPixels = 50_000_000
 
 // MaxPixelsCeiling is the most any setting may allow: 2^28 pixels (268
