@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"sync"
 	"time"
 
 	"joren/appliance/config"
@@ -29,6 +30,9 @@ type Options struct {
 	// Log receives what the appliance does (nil: discarded).
 	Log     *slog.Logger
 	Version string
+	// Built is when the firmware was built: the wall clock is never
+	// believed before it (zero: unknown).
+	Built time.Time
 	// IndicatorOutput, if set, replaces the configured indicator output.
 	IndicatorOutput indicator.Output
 	// OnDecision, if set, is called with every decision once it is
@@ -41,6 +45,11 @@ type Options struct {
 	// cgo, which the appliance does not; cmd/joren passes
 	// vision/camera/cv's Driver.
 	Camera Camera
+	// ConfigFile is the configuration file cfg was loaded from (joren run
+	// --config): the box's page changes settings in it, and a
+	// configuration that joren-provision rejected is reported beside it
+	// (RejectedFile). Empty: the page has no settings.
+	ConfigFile string
 }
 
 // Appliance is a configured, opened door camera. Open, then Run once.
@@ -68,11 +77,23 @@ type Appliance struct {
 	metrics *metrics
 	recent  *recent
 	live    *installer.Live
+	capture *installer.Capture
 	page    *installer.Server
 	pageLn  net.Listener
+	pageOn  chan string // asks the page to turn on again, saying who asked
 	httpLn  net.Listener
+	// restart, set while Run runs, stops it as a signal would: a clean
+	// exit that systemd answers by starting joren again.
+	restartMu sync.Mutex
+	restart   context.CancelFunc
+	// cameraGrace overrides the camera's grace time (tests; 0: the
+	// constant).
+	cameraGrace time.Duration
 
 	closers []func() error
+	// abandoned is set when a stage did not stop within stopBudget: it
+	// may still be using what Close would release.
+	abandoned bool
 }
 
 // Open loads the models, opens the store, the outbox, the camera and the
@@ -125,8 +146,14 @@ func Open(cfg config.Config, o Options) (_ *Appliance, err error) {
 
 func (a *Appliance) onClose(f func() error) { a.closers = append(a.closers, f) }
 
-// Close releases everything Open took, in reverse order.
+// Close releases everything Open took, in reverse order. After a Run
+// whose stages did not stop in time it releases nothing: they may still be
+// using it, and the process is about to exit (what is in the store and the
+// outbox was committed).
 func (a *Appliance) Close() error {
+	if a.abandoned {
+		return errors.New("a stage did not stop in time: nothing was closed")
+	}
 	var errs []error
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		errs = append(errs, a.closers[i]())

@@ -23,6 +23,7 @@ import (
 	"joren/internal/testenv"
 	"joren/sync/event"
 	"joren/sync/mosquittotest"
+	"joren/sync/schematest"
 	"joren/vision/camera/cv"
 	"joren/vision/doorsim"
 	"joren/vision/doorsim/truth"
@@ -225,7 +226,9 @@ func TestEndToEnd(t *testing.T) {
 
 	// Head office got one event per decision, matching it, and nothing
 	// that identifies the person.
-	msgs, _ := sub.WaitFor(20*time.Second, func(m []mosquittotest.Message) bool { return countTopic(m, "/visit") >= len(decisions) })
+	msgs, _ := sub.WaitFor(20*time.Second, func(m []mosquittotest.Message) bool {
+		return countTopic(m, "/visit") >= len(decisions) && strings.Contains(string(m[len(m)-1].Payload), `"reason":"shutdown"`)
+	})
 	var events []event.Visit
 	for _, m := range msgs {
 		if !strings.HasSuffix(m.Topic, "/visit") {
@@ -247,12 +250,51 @@ func TestEndToEnd(t *testing.T) {
 	}
 	sort.Slice(events, func(i, j int) bool { return events[i].ID < events[j].ID })
 	sort.Slice(decisions, func(i, j int) bool { return decisions[i].Time.Before(decisions[j].Time) })
+	tokyo, _ := time.LoadLocation(cfg.Device.Timezone)
+	var decided event.Counts
 	for i, d := range decisions {
 		e := events[i]
 		if !e.Time.Equal(d.Time.Truncate(time.Second)) || e.Visits != d.Visits || e.Days != d.Days || e.Regular != d.Regular ||
 			e.BecameRegular != d.BecameRegular || (e.Kind == event.New) != d.New || e.Visitor == d.Visitor {
 			t.Errorf("event %d %+v does not match decision %+v", i, e, d)
 		}
+		// The shop's day and offset, from device.timezone.
+		if e.Day != d.Time.In(tokyo).Format(time.DateOnly) || e.UTCOffset != "+09:00" {
+			t.Errorf("event %d on %s %s, decided at %s", i, e.Day, e.UTCOffset, d.Time.In(tokyo))
+		}
+		decided.Add(e)
+	}
+
+	// Every message is valid; the status and stats carry the box's
+	// health, and at shutdown the last stats count every decision before
+	// the status says offline.
+	schema := schematest.New(t)
+	var (
+		lastStats event.Stats
+		statuses  []event.Status
+	)
+	for _, m := range msgs {
+		kind := m.Topic[strings.LastIndex(m.Topic, "/")+1:]
+		if err := schema.Validate(kind, m.Payload); err != nil {
+			t.Errorf("%s: %v: %s", m.Topic, err, m.Payload)
+		}
+		switch kind {
+		case "stats":
+			lastStats = event.Stats{}
+			json.Unmarshal(m.Payload, &lastStats)
+		case "status":
+			var s event.Status
+			json.Unmarshal(m.Payload, &s)
+			statuses = append(statuses, s)
+		}
+	}
+	if lastStats.Total != decided || lastStats.Health == nil || lastStats.Health.Camera == nil || lastStats.Version != "test" || lastStats.UTCOffset != "+09:00" {
+		t.Errorf("last stats %+v (health %+v), want total %+v", lastStats, lastStats.Health, decided)
+	}
+	if len(statuses) < 2 || statuses[0].Health == nil || statuses[0].Health.Camera == nil || statuses[0].Health.Clock == nil || statuses[0].Health.Broker.State != vocab.BrokerConnected {
+		t.Errorf("birth status %+v", statuses)
+	} else if off := statuses[len(statuses)-1]; off.State != event.Offline || off.Reason != "shutdown" || off.Health == nil || off.Health.Camera == nil {
+		t.Errorf("last status %+v, want offline at shutdown with the box's health", off)
 	}
 
 	// The store is encrypted with the key made on first start.

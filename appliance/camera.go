@@ -64,11 +64,16 @@ func (a *Appliance) openCamera() error {
 	pc := pipeline.Config{
 		DetectWidth: c.Vision.DetectWidth,
 		Gate:        quality.Gate{MinFace: c.Vision.MinFace, MinSharpness: c.Vision.MinSharpness, MinFrontal: c.Vision.MinFrontal},
-		Log:         a.log,
+		// A stop's visits are handed over within the appliance's budget.
+		Drain: drainBudget,
+		Log:   a.log,
 	}
 	pc.Track.K = c.Vision.Descriptors
 	if a.live != nil {
 		pc.Preview = a.live
+	}
+	if a.capture != nil {
+		pc.Sampler = a.capture
 	}
 	if c.Vision.DebugDir != "" {
 		dbg, err := pipeline.NewDebugDir(c.Vision.DebugDir)

@@ -12,7 +12,17 @@ import (
 // visits passes on the visits the identity store can use.
 func (a *Appliance) visits(ctx context.Context, in <-chan track.Visit, out chan<- vocab.Visit) error {
 	defer close(out)
-	for v := range in {
+	for {
+		var v track.Visit
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case w, ok := <-in:
+			if !ok {
+				return nil
+			}
+			v = w
+		}
 		a.metrics.visit(v.Usable())
 		if !v.Usable() {
 			a.log.Debug("visit without a usable face", "visit", v.ID, "faces", v.Faces)
@@ -24,14 +34,23 @@ func (a *Appliance) visits(ctx context.Context, in <-chan track.Visit, out chan<
 			return ctx.Err()
 		}
 	}
-	return nil
 }
 
 // fanOut acts on every durable decision: the indicator first (staff must
 // not wait for the network or the disk), then the outbox.
 func (a *Appliance) fanOut(ctx context.Context, in <-chan vocab.Decision, publish chan<- vocab.Decision) error {
 	defer close(publish)
-	for d := range in {
+	for {
+		var d vocab.Decision
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case e, ok := <-in:
+			if !ok {
+				return nil
+			}
+			d = e
+		}
 		if a.ind != nil {
 			a.ind.Show(kindOf(d))
 		}
@@ -48,7 +67,6 @@ func (a *Appliance) fanOut(ctx context.Context, in <-chan vocab.Decision, publis
 			return ctx.Err()
 		}
 	}
-	return nil
 }
 
 // decisionAttrs are the log attributes of a decision.

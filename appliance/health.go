@@ -40,6 +40,7 @@ func (a *Appliance) Health() vocab.Health {
 	now := time.Now()
 	h := vocab.Health{Status: vocab.StatusOK, Time: now, Version: a.o.Version}
 	a.cameraHealth(&h, now)
+	a.rejectedConfig(&h)
 	h.Broker = a.pub.Broker()
 	switch {
 	case h.Broker.State == vocab.BrokerRefused:
@@ -55,6 +56,7 @@ func (a *Appliance) Health() vocab.Health {
 		h.Add(vocab.Problem{Key: "store", Reason: err.Error()})
 	}
 	h.Clock = clockHealth()
+	a.clockTrust(&h)
 	if d, err := diskHealth(a.dataDir); err == nil {
 		h.Disk = &d
 		if d.FreeBytes < lowDisk {
@@ -76,8 +78,12 @@ func (a *Appliance) cameraHealth(h *vocab.Health, now time.Time) {
 	age, fps, frames := m.frameState(now)
 	st := a.src.Stats()
 	c := vocab.CameraHealth{State: vocab.CameraOK, FPS: fps, LastFrameAgeS: age.Seconds(), Reconnects: st.Reconnects}
+	grace := a.cameraGrace
+	if grace <= 0 {
+		grace = cameraGrace
+	}
 	switch {
-	case !a.src.Live() || age <= cameraGrace:
+	case !a.src.Live() || age <= grace:
 		if frames == 0 {
 			c.State = vocab.CameraStarting
 			c.Reason = st.Problem
@@ -97,16 +103,18 @@ func (a *Appliance) cameraHealth(h *vocab.Health, now time.Time) {
 
 // clockHealth asks the kernel whether the clock is synchronised to
 // network time (adjtimex's STA_UNSYNC is clear while NTP disciplines it).
+// Whether the clock is trusted is the identity service's to say
+// (clockTrust).
 func clockHealth() vocab.ClockHealth {
 	var tx unix.Timex
 	state, err := unix.Adjtimex(&tx)
 	switch {
 	case err != nil:
-		return vocab.ClockHealth{Trusted: true, Reason: fmt.Sprintf("cannot read the clock's state: %v", err)}
+		return vocab.ClockHealth{Reason: fmt.Sprintf("cannot read the clock's state: %v", err)}
 	case state == unix.TIME_ERROR || tx.Status&unix.STA_UNSYNC != 0:
-		return vocab.ClockHealth{Trusted: true, Reason: "not synchronised to network time: check the network and its time server"}
+		return vocab.ClockHealth{Reason: "not synchronised to network time: check the network and its time server"}
 	}
-	return vocab.ClockHealth{Synchronised: true, Trusted: true}
+	return vocab.ClockHealth{Synchronised: true}
 }
 
 // diskHealth reads the free space of the file system holding dir.

@@ -37,14 +37,9 @@ func kindOf(d vocab.Decision) indicator.Kind {
 // or the caller's) with the configured patterns, and the button.
 func (a *Appliance) openIndicator() error {
 	c := a.cfg.Indicator
-	ps := indicator.DefaultPatterns()
-	for kind, p := range map[indicator.Kind]string{indicator.Regular: c.Regular, indicator.BecameRegular: c.NewRegular} {
-		if p == "" {
-			continue
-		}
-		if err := ps.Set(string(kind) + "=" + p); err != nil {
-			return fmt.Errorf("indicator: %w", err)
-		}
+	ps, err := c.Patterns()
+	if err != nil {
+		return err
 	}
 	var out indicator.Output
 	switch {
@@ -87,12 +82,32 @@ func (a *Appliance) openIndicator() error {
 			return fmt.Errorf("indicator.button: %w", err)
 		}
 		a.lines = append(a.lines, in)
-		a.btn = button.New(in, button.Options{Hold: 2 * time.Second}, a.log)
+		a.btn = button.New(in, button.Options{Hold: 2 * time.Second, Long: PageHold}, a.log)
 	}
 	return nil
 }
 
-// forgetLast is the button's action.
+// PageHold is how long the staff button is held to turn the box's page on
+// again (held 2 s and released, it forgets the last customer).
+const PageHold = 10 * time.Second
+
+// pressed is the button's action: held PageHold, turn the page on again
+// (the light plays its start-up test to say so); held 2 s, forget the last
+// customer.
+func (a *Appliance) pressed(ctx context.Context, p button.Press) error {
+	if p.Long {
+		if err := a.TurnPageOn("the staff button"); err != nil {
+			return err
+		}
+		if a.ind != nil {
+			a.ind.Show(indicator.Started)
+		}
+		return nil
+	}
+	return a.forgetLast(ctx)
+}
+
+// forgetLast forgets the last customer seen.
 func (a *Appliance) forgetLast(ctx context.Context) error {
 	err := a.forget.Do(ctx)
 	if err == nil && a.ind != nil {

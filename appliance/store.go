@@ -49,13 +49,13 @@ func (a *Appliance) openStore() error {
 	case !st.Encrypted():
 		a.log.Warn("the identity store is not encrypted (store.key_file is empty)", "store", a.storeDir())
 	}
-	pol := identity.Policy{
-		RegularDays: c.Regular.Days,
-		Window:      c.Regular.WindowDays,
-		MergeWindow: time.Duration(c.Regular.MergeMinutes) * time.Minute,
-		Retention:   c.Store.RetentionDays,
+	// Visits are dated by the wall clock, unless camera.clock times a
+	// recording: then the build time says nothing of them.
+	var clock identity.ClockOptions
+	if c.Camera.Clock == "" {
+		clock.NotBefore = a.o.Built
 	}
-	svc, err := identity.New(st, identity.Options{Policy: pol, Log: a.log, Mode: mode})
+	svc, err := identity.New(st, identity.Options{Policy: c.Policy(), Log: a.log, Mode: mode, Clock: clock})
 	if err != nil {
 		return err
 	}

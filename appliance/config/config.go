@@ -19,7 +19,7 @@ type Config struct {
 	Store     Store     `yaml:"store" doc:"The identity store: visitors, their visits, retention."`
 	Regular   Regular   `yaml:"regular" doc:"Who is a regular."`
 	Indicator Indicator `yaml:"indicator" doc:"The staff indicator: LED and buzzer on GPIO pins."`
-	Events    Events    `yaml:"events" doc:"Anonymised visit events to head office over MQTT."`
+	Events    Events    `yaml:"events" doc:"Pseudonymous visit events (counts, no face, no name) to head office over MQTT."`
 	HTTP      HTTP      `yaml:"http" doc:"Health check and Prometheus metrics, for the box's own monitoring."`
 	Installer Installer `yaml:"installer" doc:"The installer's web page: live view to aim the camera. Off by default."`
 	Log       Log       `yaml:"log" doc:"Logging (to standard error: the journal on the device)."`
@@ -32,6 +32,7 @@ type Device struct {
 	Timezone string `yaml:"timezone" doc:"IANA time zone of the shop (e.g. Asia/Tokyo): visits are counted per local day. Empty: the system's."`
 	DataDir  string `yaml:"data_dir" doc:"Where the store, the event outbox and the device secret live (the data partition)."`
 	Models   string `yaml:"models" doc:"Directory of the face model files (joren models verify checks it)."`
+	Contact  string `yaml:"contact" doc:"Who runs this box and answers customers about their data, as the door sign says it (joren notice): the shop or company, its address, an e-mail or phone number. Up to 4 lines."`
 }
 
 // Camera selects the frame source.
@@ -108,10 +109,11 @@ type HTTP struct {
 
 // Installer is the installer's page.
 type Installer struct {
-	Enabled         bool   `yaml:"enabled" doc:"Serve the installer page. It shows the live camera (faces) to whoever has the password: turn it off once the camera is aimed."`
-	Listen          string `yaml:"listen" doc:"Address of the installer page."`
-	PasswordFile    string `yaml:"password_file" doc:"File holding the installer page's password, at least 8 characters (required when enabled). On the image, joren/installer.password on the card's CONFIG partition ends up here."`
-	OffAfterMinutes int    `yaml:"off_after_minutes" doc:"The page turns itself off this many minutes after start (0: never)."`
+	Enabled           bool   `yaml:"enabled" doc:"Serve the installer page. It shows the live camera (faces) to whoever has the password: turn it off once the camera is aimed."`
+	Listen            string `yaml:"listen" doc:"Address of the installer page."`
+	PasswordFile      string `yaml:"password_file" doc:"File holding the installer page's password, at least 8 characters (required when enabled). On the image, joren/installer.password on the card's CONFIG partition ends up here."`
+	OffAfterMinutes   int    `yaml:"off_after_minutes" doc:"The page turns itself off this many minutes after start (0: never). Holding the staff button 10 s, or head office's page command, turns it on again."`
+	StaffPasswordFile string `yaml:"staff_password_file" doc:"File holding the staff's password or PIN, at least 6 characters: it logs in to enrol staff and customers and to forget visitors, never to the live view or the settings. Empty: no staff login. On the image, joren/staff.password on the CONFIG partition ends up in /run/joren."`
 }
 
 // Log configures logging.

@@ -6,8 +6,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"gopkg.in/yaml.v3"
 )
 
 func write(t *testing.T, text string) string {
@@ -20,7 +18,7 @@ func write(t *testing.T, text string) string {
 }
 
 func TestDefaultsValid(t *testing.T) {
-	cfg, err := Load("", nil, nil)
+	cfg, _, err := Load("", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +54,7 @@ func TestAnnotatedRoundTrips(t *testing.T) {
 			t.Errorf("annotated defaults lack %q", want)
 		}
 	}
-	cfg, err := Load(write(t, string(b)), nil, nil)
+	cfg, _, err := Load(write(t, string(b)), Options{})
 	if err != nil {
 		t.Fatalf("the annotated defaults do not load: %v", err)
 	}
@@ -76,8 +74,8 @@ camera:
 regular:
   days: 4
 `)
-	cfg, err := Load(p, []string{"JOREN_CAMERA_FPS=12", "JOREN_MODELS=/x", "PATH=/bin", "JOREN_EVENTS_BROKER=mqtt://hq:1883"},
-		[]Override{{Key: "regular.days", Value: "5"}})
+	cfg, _, err := Load(p, Options{Environ: []string{"JOREN_CAMERA_FPS=12", "JOREN_MODELS=/x", "PATH=/bin", "JOREN_EVENTS_BROKER=mqtt://hq:1883"},
+		Sets: []Override{{Key: "regular.days", Value: "5"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +118,7 @@ func TestErrorsNameLineAndKey(t *testing.T) {
 		{"empty pipeline", "camera:\n  source: \"gst: \"\n", nil, nil, []string{"joren.yaml:2: camera.source: \"gst: \": the GStreamer pipeline is missing"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Load(write(t, tc.text), tc.env, tc.sets)
+			_, _, err := Load(write(t, tc.text), Options{Environ: tc.env, Sets: tc.sets})
 			if err == nil {
 				t.Fatal("accepted")
 			}
@@ -134,19 +132,17 @@ func TestErrorsNameLineAndKey(t *testing.T) {
 }
 
 func TestEmptyFile(t *testing.T) {
-	if _, err := Load(write(t, "# nothing set\n"), nil, nil); err != nil {
+	if _, _, err := Load(write(t, "# nothing set\n"), Options{}); err != nil {
 		t.Error(err)
 	}
-	if _, err := Load(filepath.Join(t.TempDir(), "none.yaml"), nil, nil); err == nil || !strings.Contains(err.Error(), "no such file") {
+	if _, _, err := Load(filepath.Join(t.TempDir(), "none.yaml"), Options{}); err == nil || !strings.Contains(err.Error(), "no such file") {
 		t.Errorf("missing file: %v", err)
 	}
 }
 
-var _ = yaml.Node{}
-
 // The configuration the image ships (init/joren.yaml) must load as it is.
 func TestShippedConfiguration(t *testing.T) {
-	cfg, err := Load(filepath.Join("..", "..", "init", "joren.yaml"), nil, nil)
+	cfg, _, err := Load(filepath.Join("..", "..", "init", "joren.yaml"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +161,7 @@ func TestShippedConfiguration(t *testing.T) {
 // gst: forms are checked here because capture needs cgo.
 func TestCameraSourceForms(t *testing.T) {
 	for _, src := range []string{"/dev/video0", "0", "csi", "CSI:1", "gst:videotestsrc is-live=true ! videoflip method=rotate-180", "rtsp://cam.local/live", "csi_door.avi", "frames/"} {
-		if _, err := Load(write(t, "camera:\n  source: \""+src+"\"\n"), nil, nil); err != nil {
+		if _, _, err := Load(write(t, "camera:\n  source: \""+src+"\"\n"), Options{}); err != nil {
 			t.Errorf("%s: %v", src, err)
 		}
 	}

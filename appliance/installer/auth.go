@@ -1,7 +1,6 @@
 package installer
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -9,12 +8,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"sync"
 	"time"
-	"unicode/utf8"
 
 	"golang.org/x/time/rate"
+
+	"joren/appliance/internal/password"
 )
 
 // cookieName is the session cookie.
@@ -27,44 +26,58 @@ const sessionMax = 12 * time.Hour
 // oldest beyond.
 const maxSessions = 8
 
-// CheckPasswordFile tells whether path holds a password the page accepts,
-// for `joren config check` to say so before the page is needed.
+// CheckPasswordFile tells whether path holds a password the page accepts.
 func CheckPasswordFile(path string) error {
-	_, err := readPassword(path)
+	_, err := password.Read(path, "installer.password_file", MinPassword)
 	return err
 }
 
-// readPassword reads the first line of path and returns its SHA-256: the
-// page compares hashes, so a comparison takes the same time whatever the
-// length of the guess.
-func readPassword(path string) ([32]byte, error) {
-	if path == "" {
-		return [32]byte{}, fmt.Errorf("installer page: no password file (installer.password_file)")
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return [32]byte{}, fmt.Errorf("installer page: reading the password: %w", err)
-	}
-	line, _, _ := bytes.Cut(data, []byte("\n"))
-	pw := string(bytes.TrimSpace(line))
-	switch n := utf8.RuneCountInString(pw); {
-	case n == 0:
-		return [32]byte{}, fmt.Errorf("installer page: password file %s: the first line is empty", path)
-	case n < MinPassword:
-		return [32]byte{}, fmt.Errorf("installer page: password file %s: the password has %d characters, want at least %d", path, n, MinPassword)
-	}
-	return sha256.Sum256([]byte(pw)), nil
+// CheckStaffPasswordFile does the same for the staff's password or PIN
+// (installer.staff_password_file), which may be shorter.
+func CheckStaffPasswordFile(path string) error {
+	_, err := password.Read(path, "installer.staff_password_file", MinStaffPassword)
+	return err
 }
 
-// sessions are the logged-in browsers: the SHA-256 of each session token
-// and when it expires. Only hashes are kept, so the map's lookups reveal
-// nothing about the tokens.
+// Role is what a session may do.
+type Role int
+
+const (
+	// NoRole: not logged in.
+	NoRole Role = iota
+	// Staff logged in with the staff password: enrol staff and
+	// customers, forget visitors, see the box's health and the last
+	// visitors. Not the live view, the configuration or the settings.
+	Staff
+	// Installer logged in with the installer's password: everything.
+	Installer
+)
+
+func (r Role) String() string {
+	switch r {
+	case Staff:
+		return "staff"
+	case Installer:
+		return "installer"
+	}
+	return "none"
+}
+
+// session is a logged-in browser's role and when its session expires.
+type session struct {
+	role    Role
+	expires time.Time
+}
+
+// sessions are the logged-in browsers: the SHA-256 of each session token,
+// its role and when it expires. Only hashes are kept, so the map's lookups
+// reveal nothing about the tokens.
 type sessions struct {
 	mu sync.Mutex
-	m  map[[32]byte]time.Time
+	m  map[[32]byte]session
 }
 
-func (ss *sessions) create(now, expires time.Time) (string, error) {
+func (ss *sessions) create(role Role, now, expires time.Time) (string, error) {
 	var tok [32]byte
 	if _, err := rand.Read(tok[:]); err != nil {
 		return "", err
@@ -75,35 +88,36 @@ func (ss *sessions) create(now, expires time.Time) (string, error) {
 	// Sessions never logged out of end when they expire: forget them
 	// here, and keep the newest few (one installer, a phone and a
 	// laptop, not a crowd).
-	for h, exp := range ss.m {
-		if !now.Before(exp) {
+	for h, se := range ss.m {
+		if !now.Before(se.expires) {
 			delete(ss.m, h)
 		}
 	}
 	for len(ss.m) >= maxSessions {
 		var oldest [32]byte
 		first := true
-		for h, exp := range ss.m {
-			if first || exp.Before(ss.m[oldest]) {
+		for h, se := range ss.m {
+			if first || se.expires.Before(ss.m[oldest].expires) {
 				oldest, first = h, false
 			}
 		}
 		delete(ss.m, oldest)
 	}
-	ss.m[sha256.Sum256([]byte(t))] = expires
+	ss.m[sha256.Sum256([]byte(t))] = session{role, expires}
 	return t, nil
 }
 
-func (ss *sessions) valid(tok string, now time.Time) bool {
+// role returns tok's role (NoRole: no such session, or it expired).
+func (ss *sessions) role(tok string, now time.Time) Role {
 	h := sha256.Sum256([]byte(tok))
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	exp, ok := ss.m[h]
-	if ok && !now.Before(exp) {
+	se, ok := ss.m[h]
+	if ok && !now.Before(se.expires) {
 		delete(ss.m, h)
-		return false
+		return NoRole
 	}
-	return ok
+	return se.role
 }
 
 func (ss *sessions) remove(tok string) {
@@ -230,10 +244,30 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// loggedIn tells whether r carries a valid session.
-func (s *Server) loggedIn(r *http.Request) bool {
+// roleOf is the role of r's session (NoRole without a valid one).
+func (s *Server) roleOf(r *http.Request) Role {
 	c, err := r.Cookie(cookieName)
-	return err == nil && c.Value != "" && s.sessions.valid(c.Value, s.now())
+	if err != nil || c.Value == "" {
+		return NoRole
+	}
+	return s.sessions.role(c.Value, s.now())
+}
+
+// passwordRole is the role whose password got hashes to: both hashes
+// are compared, in constant time, whatever the guess.
+func (s *Server) passwordRole(got [32]byte) Role {
+	inst := subtle.ConstantTimeCompare(got[:], s.password[:])
+	staff := 0
+	if s.staffPassword != nil {
+		staff = subtle.ConstantTimeCompare(got[:], s.staffPassword[:])
+	}
+	switch {
+	case inst == 1:
+		return Installer
+	case staff == 1:
+		return Staff
+	}
+	return NoRole
 }
 
 // login checks the password posted and starts a session.
@@ -253,8 +287,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.loginPage(w, http.StatusBadRequest, "The login form could not be read.")
 		return
 	}
-	got := sha256.Sum256([]byte(r.PostForm.Get("password")))
-	if subtle.ConstantTimeCompare(got[:], s.password[:]) != 1 {
+	role := s.passwordRole(sha256.Sum256([]byte(r.PostForm.Get("password"))))
+	if role == NoRole {
 		n := s.limit.fail(ip, now)
 		s.log.Warn("installer page: wrong password", "remote", ip, "failures", n)
 		s.loginPage(w, http.StatusUnauthorized, "Wrong password.")
@@ -265,7 +299,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if off := s.offTime(); !off.IsZero() && off.Before(exp) {
 		exp = off
 	}
-	tok, err := s.sessions.create(now, exp)
+	tok, err := s.sessions.create(role, now, exp)
 	if err != nil {
 		http.Error(w, "could not start a session", http.StatusInternalServerError)
 		return
@@ -278,7 +312,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		// Secure would keep the cookie off plain HTTP, and the page
 		// is plain HTTP on the LAN (docs/installer.md).
 	})
-	s.log.Info("installer page: logged in", "remote", ip)
+	s.log.Info("installer page: logged in", "remote", ip, "role", role)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 

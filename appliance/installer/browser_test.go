@@ -29,10 +29,10 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-	xdraw "golang.org/x/image/draw"
 
 	"joren/appliance/config"
 	"joren/appliance/installer"
+	"joren/internal/facescene"
 	"joren/internal/testenv"
 	"joren/sync/event"
 	"joren/vision/camera"
@@ -69,24 +69,15 @@ func newScene(t *testing.T, det *cv.Faces, photo string) *scene {
 	if err != nil {
 		t.Fatalf("%s: %v", photo, err)
 	}
-	dets, err := det.Detect(toBGR(src), 1)
+	dets, err := det.Detect(facescene.BGR(src), 1)
 	if err != nil || len(dets) != 1 {
 		t.Fatalf("%s: %d faces (%v), want 1", photo, len(dets), err)
 	}
-	fb := dets[0]
-	crop := fb.Inset(-fb.Dx() * 6 / 10).Intersect(src.Bounds())
-	k := 150 / float64(fb.Dx())
-	small := image.NewRGBA(image.Rect(0, 0, int(float64(crop.Dx())*k), int(float64(crop.Dy())*k)))
-	xdraw.CatmullRom.Scale(small, small.Bounds(), src, crop, xdraw.Src, nil)
+	small := facescene.Portrait(src, dets[0], 150)
 	s := &scene{fps: 10}
 	for i, dx := range []int{0, 14} {
-		wall := image.NewRGBA(image.Rect(0, 0, 640, 480))
-		for p := range wall.Pix {
-			wall.Pix[p] = 100
-		}
 		at := image.Pt(200+dx, 90)
-		xdraw.Copy(wall, at, small, small.Bounds(), xdraw.Src, nil)
-		s.frames[i] = toBGR(wall)
+		s.frames[i] = facescene.BGR(facescene.On(facescene.Wall(640, 480), small, at))
 		dets, err := det.Detect(s.frames[i], 1)
 		if err != nil || len(dets) != 1 {
 			t.Fatalf("the synthesised frame %d: %d faces (%v), want 1", i, len(dets), err)
@@ -121,19 +112,6 @@ func (s *scene) Run(ctx context.Context, out chan<- *frame.Frame) error {
 			seq++
 		}
 	}
-}
-
-func toBGR(im image.Image) frame.Image {
-	b := im.Bounds()
-	out := frame.New(b.Dx(), b.Dy())
-	for y := 0; y < b.Dy(); y++ {
-		for x := 0; x < b.Dx(); x++ {
-			r, g, bl, _ := im.At(b.Min.X+x, b.Min.Y+y).RGBA()
-			i := y*out.Step + 3*x
-			out.Pix[i], out.Pix[i+1], out.Pix[i+2] = uint8(bl>>8), uint8(g>>8), uint8(r>>8)
-		}
-	}
-	return out
 }
 
 // countingPreview is the page's live view, counting the frames the

@@ -602,9 +602,9 @@ func TestStatus(t *testing.T) {
 		t.Errorf("counts %+v, off at %v", st.Counts, st.OffAt)
 	}
 	want := []decisionJSON{
-		{at, "p5555", "new regular", 6, 3},
-		{at.Add(-time.Minute), "", "staff", 0, 0},
-		{at.Add(-2 * time.Minute), "p3333", "new", 1, 1},
+		{Time: at, Who: "p5555", Kind: "new regular", Visits: 6, Days: 3},
+		{Time: at.Add(-time.Minute), Kind: "staff"},
+		{Time: at.Add(-2 * time.Minute), Who: "p3333", Kind: "new", Visits: 1, Days: 1},
 	}
 	if len(st.Decisions) != len(want) {
 		t.Fatalf("%d decisions, want the last %d: %+v", len(st.Decisions), len(want), st.Decisions)

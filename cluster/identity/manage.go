@@ -112,6 +112,8 @@ type Match struct {
 	Visits, Days int
 	Customer     string
 	Staff        string
+	// LastSeen is when the visitor was last seen (zero if nobody).
+	LastSeen time.Time
 	// LogOdds is the evidence for the best identity, prior included (> 0:
 	// Observe would attach to it).
 	LogOdds float64
@@ -153,7 +155,7 @@ func (s *Service) Match(descs [][]float32) (Match, error) {
 		err := s.st.View(func(tx *store.Tx) error {
 			rec, ok, err := tx.Identity(m.Visitor)
 			if ok {
-				m.Visits, m.Days, m.Customer = rec.Visits, rec.TotalDays, rec.Customer
+				m.Visits, m.Days, m.Customer, m.LastSeen = rec.Visits, rec.TotalDays, rec.Customer, rec.LastSeen
 			}
 			return err
 		})

@@ -37,13 +37,34 @@ func (s *Service) Observe(ctx context.Context, v vocab.Visit) (vocab.Decision, e
 
 	m := mean(v.Descriptors)
 	s.q.reset(s.sc.feature(m, s.feat), len(v.Descriptors))
-	var o observation
+	// The store is dated by the visit's time only when the clock is
+	// trusted (clock.go): otherwise by the last trusted time, with no day
+	// counted and no retention run.
+	held := !s.readClock(v.Start).Trusted
+	at := s.clock.dated(v.Start)
+	var (
+		o      observation
+		save   time.Time
+		saving bool
+	)
 	err := s.st.Update(func(tx *store.Tx) error {
-		o = observation{v: v, mean: m, before: v.Start.AddDate(0, 0, -s.policy.Retention)}
-		return s.observe(tx, &o)
+		o = observation{v: v, mean: m, at: at, held: held, before: at.AddDate(0, 0, -s.policy.Retention)}
+		if err := s.observe(tx, &o); err != nil {
+			return err
+		}
+		if save, saving = s.clock.toSave(); saving {
+			tx.SetClock(save)
+		}
+		return nil
 	})
 	if err != nil {
 		return vocab.Decision{}, fmt.Errorf("visit %s: %w", v.ID, err)
+	}
+	if saving {
+		s.clock.savedAs(save)
+	}
+	if held && !o.repeated {
+		s.counters.Held++
 	}
 	s.learn(&o)
 	return o.d, nil
@@ -55,6 +76,13 @@ func (s *Service) Observe(ctx context.Context, v vocab.Visit) (vocab.Decision, e
 type observation struct {
 	v    vocab.Visit
 	mean []float32 // of the visit's descriptors
+	// at dates the visit in the store: its start, or the last trusted
+	// time when the clock is not trusted (held: then no day is counted,
+	// nobody becomes a regular and retention waits).
+	at   time.Time
+	held bool
+	// repeated: the visit was decided before.
+	repeated bool
 	// before is retention's horizon as of the visit.
 	before time.Time
 	// apart are the identities of the people seen at the same time, and
@@ -119,7 +147,7 @@ func (s *Service) decidedBefore(tx *store.Tx, o *observation) (bool, error) {
 	if err != nil || !ok {
 		return false, err
 	}
-	o.d = decisionOf(rec)
+	o.d, o.repeated = decisionOf(rec), true
 	return true, nil
 }
 
@@ -195,6 +223,9 @@ func (s *Service) passage(tx *store.Tx, o *observation) error {
 	if err := tx.PutVisit(store.Visit{ID: o.v.ID, Time: o.v.Start, Confidence: o.d.Confidence}); err != nil {
 		return err
 	}
+	if o.held {
+		return nil
+	}
 	var err error
 	o.removed, err = tx.Expire(o.before, 8)
 	return err
@@ -209,9 +240,9 @@ func (s *Service) remember(tx *store.Tx, o *observation) error {
 		if err != nil {
 			return err
 		}
-		o.rec = store.Identity{ID: id, Created: o.v.Start}
+		o.rec = store.Identity{ID: id, Created: o.at}
 	}
-	o.d = s.attach(&o.rec, o.v, o.mean, o.isNew)
+	o.d = s.attach(&o.rec, o, o.isNew)
 	o.d.Confidence = confidence(o.top, o.prior, o.isNew)
 	for id := range o.apart {
 		o.rec.Apart = addApart(o.rec.Apart, id, tx.Limits().MaxApart)
@@ -270,11 +301,14 @@ func (s *Service) logVisit(tx *store.Tx, o *observation) error {
 // too long, and now and then this visitor's old log records), then makes
 // room within the limits, never evicting the visitor.
 func (s *Service) keepBounded(tx *store.Tx, o *observation) error {
-	expired, err := tx.Expire(o.before, 8)
-	if err != nil {
-		return err
+	var expired []string
+	if !o.held {
+		var err error
+		if expired, err = tx.Expire(o.before, 8); err != nil {
+			return err
+		}
 	}
-	if o.rec.Visits%16 == 0 {
+	if o.rec.Visits%16 == 0 && !o.held {
 		if _, err := tx.PruneVisitsOf(o.rec.ID, o.before); err != nil {
 			return err
 		}
@@ -316,16 +350,19 @@ func (s *Service) matchStaff(q *query, skip map[string]bool) (string, float64, b
 	return name, best, name != "" && best > s.params.StaffLLR
 }
 
-// attach adds visit v (whose descriptors have mean m) to rec and returns
-// the decision.
-func (s *Service) attach(rec *store.Identity, v vocab.Visit, m []float32, isNew bool) vocab.Decision {
+// attach adds the visit of o (whose descriptors have mean o.mean) to rec
+// and returns the decision. The visit is dated o.at; a visit held by an
+// untrusted clock counts as a visit but adds no day, is never merged with
+// the one before (its time says nothing), and makes nobody a regular.
+func (s *Service) attach(rec *store.Identity, o *observation, isNew bool) vocab.Decision {
 	pol := s.policy
-	today := pol.Day(v.Start)
+	v, m, at := o.v, o.mean, o.at
+	today := pol.Day(at)
 	k := len(v.Descriptors)
 	wasRegular := !isNew && daysIn(rec.Days, today, pol) >= pol.RegularDays
 	// A passage within the merge window of the last one is the same visit
 	// (someone stepping out and back in, or a track that broke).
-	same := !isNew && rec.LastVisit != "" && !v.Start.Before(rec.LastSeen) && v.Start.Sub(rec.LastEnd) <= pol.MergeWindow
+	same := !isNew && !o.held && rec.LastVisit != "" && !at.Before(rec.LastSeen) && at.Sub(rec.LastEnd) <= pol.MergeWindow
 	lim := s.st.Limits()
 	if n := len(rec.Exemplars); same && n > 0 && rec.Exemplars[n-1].Visit == rec.LastVisit {
 		last := &rec.Exemplars[n-1]
@@ -336,7 +373,7 @@ func (s *Service) attach(rec *store.Identity, v vocab.Visit, m []float32, isNew 
 		}
 		last.Mean, last.Count, last.Visit = merged, last.Count+k, v.ID
 	} else {
-		rec.Exemplars = append(rec.Exemplars, store.Exemplar{Visit: v.ID, Time: v.Start, Day: today, Count: k, Mean: m})
+		rec.Exemplars = append(rec.Exemplars, store.Exemplar{Visit: v.ID, Time: at, Day: today, Count: k, Mean: m})
 		// The oldest exemplar goes first: faces change slowly, and recent
 		// visits say most about the next one.
 		if over := len(rec.Exemplars) - lim.MaxExemplars; over > 0 {
@@ -345,7 +382,7 @@ func (s *Service) attach(rec *store.Identity, v vocab.Visit, m []float32, isNew 
 	}
 	if !same {
 		rec.Visits++
-		if !slices.Contains(rec.Days, today) {
+		if !o.held && !slices.Contains(rec.Days, today) {
 			rec.Days = append(rec.Days, today)
 			slices.Sort(rec.Days)
 			rec.TotalDays++
@@ -353,25 +390,30 @@ func (s *Service) attach(rec *store.Identity, v vocab.Visit, m []float32, isNew 
 	}
 	// An enrolled customer's first visit sets LastSeen, which enrolment
 	// set to the enrolment's time (for retention).
-	if v.Start.After(rec.LastSeen) || rec.LastSeen.IsZero() || rec.LastVisit == "" {
-		rec.LastSeen = v.Start
+	if at.After(rec.LastSeen) || rec.LastSeen.IsZero() || rec.LastVisit == "" {
+		rec.LastSeen = at
 	}
-	if v.End.After(rec.LastEnd) {
-		rec.LastEnd = v.End
+	end := v.End
+	if o.held {
+		end = at
+	}
+	if end.After(rec.LastEnd) {
+		rec.LastEnd = end
 	}
 	rec.LastVisit = v.ID
 	latest := pol.Day(rec.LastSeen)
 	rec.Days = slices.DeleteFunc(rec.Days, func(d int32) bool { return !pol.InWindow(d, latest) })
 	n := daysIn(rec.Days, today, pol)
 	rec.Regular = n >= pol.RegularDays
-	became := rec.Regular && !wasRegular
+	became := rec.Regular && !wasRegular && !o.held
 	if became {
-		rec.RegularSince = v.Start
+		rec.RegularSince = at
 	}
 	rec.EverRegular = rec.EverRegular || rec.Regular
 	return vocab.Decision{
 		Visit: v.ID, Time: v.Start, Visitor: rec.ID, New: isNew,
-		Visits: rec.Visits, Days: n, Regular: rec.Regular, BecameRegular: became,
+		// A held visit's day is not counted, but it is a day of visiting.
+		Visits: rec.Visits, Days: max(n, 1), Regular: rec.Regular, BecameRegular: became,
 	}
 }
 

@@ -82,7 +82,10 @@ func TestConsentMode(t *testing.T) {
 	if _, err := e.svc.AddStaff("Ann", []string{"ann.jpg"}, [][]float32{face(7, e.rng)}, t0); err != nil {
 		t.Fatal(err)
 	}
-	// A stranger, three days running: never remembered.
+	// A stranger and the customer, three days running (in time order):
+	// the stranger is never remembered, the customer follows the same
+	// policy as in counting mode.
+	var ds []vocab.Decision
 	for day := 0; day < 3; day++ {
 		v := e.visit(2, t0.AddDate(0, 0, day), 3)
 		d, err := e.svc.Observe(context.Background(), v)
@@ -100,14 +103,10 @@ func TestConsentMode(t *testing.T) {
 		if again, ok, err := e.svc.Decided(v.ID); !ok || err != nil || !reflect.DeepEqual(again, d) {
 			t.Errorf("decided again: %+v %v %v", again, ok, err)
 		}
+		ds = append(ds, e.observe(1, t0.AddDate(0, 0, day).Add(time.Hour)))
 	}
 	if e.count() != 1 {
 		t.Errorf("%d identities: only the customer's may exist", e.count())
-	}
-	// The customer: the same policy as in counting mode.
-	var ds []vocab.Decision
-	for day := 0; day < 3; day++ {
-		ds = append(ds, e.observe(1, t0.AddDate(0, 0, day).Add(time.Hour)))
 	}
 	for i, d := range ds {
 		if d.Visitor != en.Customer.Identity || d.Unknown || d.Days != i+1 || d.New {
@@ -312,10 +311,12 @@ func TestRetentionLeavesNothing(t *testing.T) {
 	if _, err := e.svc.Observe(context.Background(), old); err != nil {
 		t.Fatal(err)
 	}
+	e.runThrough(t0, t0.AddDate(0, 0, 50))
 	e.observe(2, t0.AddDate(0, 0, 50))
 	if !e.fileHolds(old.Descriptors) {
 		t.Fatal("test broken: the exemplar should be in the (plain) file")
 	}
+	e.runThrough(t0.AddDate(0, 0, 50), t0.AddDate(0, 0, 61))
 	r, err := e.svc.Maintain(context.Background(), t0.AddDate(0, 0, 61))
 	if err != nil || r.Expired != 1 || !r.Compacted {
 		t.Fatalf("maintenance %+v %v", r, err)

@@ -86,6 +86,9 @@ type Options struct {
 	NoSpace bool
 	// Maintenance configures Maintain.
 	Maintenance MaintenanceOptions
+	// Clock bounds what the service believes of the times it is given
+	// (ClockState).
+	Clock ClockOptions
 	// Log receives what the service does (nil: discarded).
 	Log *slog.Logger
 	// Mode is the mode the caller expects the store to be in ("": the
@@ -137,6 +140,9 @@ type Service struct {
 	feat []float32
 	// counters of Run, under mu.
 	counters RunStats
+	// clock guards retention and the counting of days against a clock
+	// that jumped; under mu.
+	clock *clockGuard
 }
 
 type staffEntry struct {
@@ -197,6 +203,7 @@ func New(st *store.Store, o Options) (*Service, error) {
 	}
 	start := time.Now()
 	others := 0
+	var lastSeen time.Time // the newest visit, for a store without Meta.Clock
 	err = st.View(func(tx *store.Tx) error {
 		if err := tx.ForEachCustomer(func(c store.Customer) error {
 			s.enrolled[c.Identity] = enrolExemplars(c.Exemplars)
@@ -209,6 +216,9 @@ func New(st *store.Store, o Options) (*Service, error) {
 			if s.mode == store.Consent && rec.Customer == "" {
 				others++ // left by an interrupted switch: forgotten below
 				return nil
+			}
+			if rec.LastSeen.After(lastSeen) {
+				lastSeen = rec.LastSeen
 			}
 			var n int
 			feat, n = s.featureOf(rec, feat)
@@ -225,6 +235,7 @@ func New(st *store.Store, o Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading identity store %s: %w", st.Dir(), err)
 	}
+	s.clock = newClockGuard(o.Clock, time.Duration(pol.Retention)*24*time.Hour, lastTrusted(meta, lastSeen, pol))
 	if others > 0 {
 		// A switch to consent mode was interrupted: finish it before
 		// anyone is matched.

@@ -83,7 +83,7 @@ func Stream(ctx context.Context, svc *identity.Service, next func() (Visit, erro
 	})
 	err := g.Wait()
 	after := svc.Counters()
-	stats := identity.RunStats{Decided: after.Decided - before.Decided, Repeated: after.Repeated - before.Repeated, Passes: after.Passes - before.Passes}
+	stats := identity.RunStats{Decided: after.Decided - before.Decided, Repeated: after.Repeated - before.Repeated, Passes: after.Passes - before.Passes, Held: after.Held - before.Held}
 	if err != nil && err == runErr && deciding != "" && !errors.Is(err, context.Canceled) {
 		err = fmt.Errorf("%s: %w", deciding, err)
 	}

@@ -20,6 +20,11 @@ type Meta struct {
 	// Maintained is the local day (days since 1970-01-01) of the last
 	// completed maintenance pass, 0 if none.
 	Maintained int32 `json:"maintained"`
+	// Clock is the latest time the identity service trusted its clock
+	// at (a visit's or a maintenance pass's, to within minutes): the
+	// reference its clock guard measures jumps from. Zero in stores made
+	// before the guard.
+	Clock time.Time `json:"clock,omitzero"`
 	// Mode is what the store remembers: everyone (Counting) or only
 	// enrolled customers (Consent).
 	Mode Mode `json:"mode"`

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"fmt"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -37,6 +38,15 @@ func (tx *Tx) SetMaintained(day int32) {
 		tx.meta = tx.s.Meta()
 	}
 	tx.meta.Maintained = day
+	tx.metaChanged = true
+}
+
+// SetClock records the latest time the clock was trusted at (Meta.Clock).
+func (tx *Tx) SetClock(t time.Time) {
+	if !tx.metaChanged {
+		tx.meta = tx.s.Meta()
+	}
+	tx.meta.Clock = t.UTC().Round(0)
 	tx.metaChanged = true
 }
 

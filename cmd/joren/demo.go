@@ -39,6 +39,7 @@ func newDemoCommand(g *globals) *cobra.Command {
 		o           doorsim.Options
 		fresh       bool
 		embedder    string
+		broker      string
 	)
 	defImages := filepath.Join("..", "shared", "faces", "images")
 	if d := os.Getenv("JOREN_SHARED"); d != "" {
@@ -51,7 +52,7 @@ func newDemoCommand(g *globals) *cobra.Command {
 video: the people of the shared photos pass through a doorway over --days
 simulated days, some of them every day. You see each visit decided, regulars
 recognised from their third day on, the staff indicator's pattern, and the
-anonymised events head office receives from an MQTT broker started inside
+pseudonymous events head office receives from an MQTT broker started inside
 this process. At the end, a table compares the decisions with what the video
 really showed.
 
@@ -61,7 +62,7 @@ yourself with joren run --config), and the data (store, outbox), started
 afresh every time.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDemo(cmd.Context(), g, out, images, o, fresh, embedder)
+			return runDemo(cmd.Context(), g, out, images, o, fresh, embedder, broker)
 		},
 	}
 	fl := cmd.Flags()
@@ -72,10 +73,11 @@ afresh every time.`,
 	fl.Uint64Var(&o.Seed, "seed", 1, "the same seed gives the same video")
 	fl.BoolVar(&fresh, "fresh", false, "make the video again even if it exists")
 	fl.StringVar(&embedder, "embedder", embedderDlib, "face descriptors: dlib or onnx (a registered network)")
+	fl.StringVar(&broker, "broker", "", "publish the events to this MQTT broker (mqtt://HOST:PORT) instead of one inside the demo, e.g. for joren-office's dashboard (make office-demo)")
 	return cmd
 }
 
-func runDemo(ctx context.Context, g *globals, out, images string, o doorsim.Options, fresh bool, embedder string) error {
+func runDemo(ctx context.Context, g *globals, out, images string, o doorsim.Options, fresh bool, embedder, external string) error {
 	w := g.stdout
 	video := filepath.Join(out, "door.avi")
 	truthPath := truth.Path(video)
@@ -94,11 +96,17 @@ func runDemo(ctx context.Context, g *globals, out, images string, o doorsim.Opti
 		people[p.Person] = true
 	}
 
-	broker, addr, events, err := startDemoBroker()
-	if err != nil {
-		return err
+	// Head office: a broker inside this process that collects the
+	// events, or (--broker) the one joren-office listens to.
+	addr, events := external, &demoEvents{}
+	if external == "" {
+		broker, a, ev, err := startDemoBroker()
+		if err != nil {
+			return err
+		}
+		defer broker.Close()
+		addr, events = "mqtt://"+a, ev
 	}
-	defer broker.Close()
 
 	cfg := config.Default()
 	cfg.Device = config.Device{ID: "demo-door", Site: "demo-shop", Timezone: "UTC", DataDir: filepath.Join(out, "data"), Models: g.modelDir}
@@ -107,7 +115,7 @@ func runDemo(ctx context.Context, g *globals, out, images string, o doorsim.Opti
 	// Encrypted as on a device, with the key beside the data, not in it.
 	cfg.Store.KeyFile = filepath.Join(out, "store.key")
 	cfg.Indicator = config.Indicator{Kind: "log"}
-	cfg.Events.Broker = "mqtt://" + addr
+	cfg.Events.Broker = addr
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	// A fresh store every time: the demo starts from an empty shop.
 	if err := os.RemoveAll(cfg.Device.DataDir); err != nil {
@@ -168,10 +176,14 @@ func runDemo(ctx context.Context, g *globals, out, images string, o doorsim.Opti
 	if err != nil {
 		return err
 	}
-	got := events.all()
-	fmt.Fprintf(w, "\nHead office received %d visit events for %d decisions; none carries a face, a descriptor or an internal id. One of them:\n", len(got), len(decisions))
-	if len(got) > 0 {
-		fmt.Fprintf(w, "  %s\n", got[len(got)-1])
+	if external != "" {
+		fmt.Fprintf(w, "\nThe events of %d decisions went to %s; none carries a face, a descriptor or an internal id.\n", len(decisions), external)
+	} else {
+		got := events.all()
+		fmt.Fprintf(w, "\nHead office received %d visit events for %d decisions; none carries a face, a descriptor or an internal id. One of them:\n", len(got), len(decisions))
+		if len(got) > 0 {
+			fmt.Fprintf(w, "  %s\n", got[len(got)-1])
+		}
 	}
 	fmt.Fprintf(w, "\nWhat the video showed, and what Joren decided (N new, R returning, B became a regular, * regular, - no decision):\n")
 	printDemoTable(w, tr, outcomes)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -159,20 +160,30 @@ func (f *publishFlags) start(ctx context.Context, g *globals, zone *time.Locatio
 	// unreachable, go on: events wait in the outbox.
 	attempt := make(chan error, 1)
 	go func() { attempt <- p.FirstAttempt(ctx) }()
+	// refused is the command's error when the broker refuses the box:
+	// nothing of this run was stored, and what waits is said.
+	refused := func(err error) error {
+		err = fmt.Errorf("%w\nnothing was published or stored by this run; %d event(s) from earlier runs wait in %s", err, box.Len(), box.Path())
+		ev.Close()
+		return err
+	}
 	select {
 	case err := <-attempt:
-		var refused publish.RefusedError
-		if errors.As(err, &refused) {
+		var r publish.RefusedError
+		if errors.As(err, &r) {
 			cancel()
 			<-s.done
-			ev.Close()
-			return nil, err
+			return nil, refused(err)
 		}
 		if err != nil {
 			g.log.Warn("the MQTT broker cannot be reached yet; events are kept in the outbox meanwhile", "error", err)
 		}
 	case err := <-s.done:
 		cancel()
+		var r publish.RefusedError
+		if errors.As(err, &r) {
+			return nil, refused(err)
+		}
 		ev.Close()
 		if err == nil {
 			err = errors.New("the publisher stopped before connecting")
@@ -216,10 +227,29 @@ func (s *publishing) Close() error {
 	s.cancel()
 	st := s.ev.Stats()
 	s.log("events published", "delivered", st.Outbox.Delivered, "pending", st.Outbox.Pending, "dropped", st.Outbox.Dropped)
+	if err != nil {
+		err = s.explain(err, st)
+	}
 	if cerr := s.ev.Close(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// explain says, with the publisher's error, whether anything was
+// published, why not (the broker's state), and what still waits.
+func (s *publishing) explain(err error, st event.Stats) error {
+	var refused publish.RefusedError
+	if errors.As(err, &refused) {
+		err = fmt.Errorf("%w\n%d event(s) wait in %s", err, st.Outbox.Pending, s.ev.Outbox.Path())
+	}
+	if st.Outbox.Delivered > 0 {
+		return err
+	}
+	if b := s.ev.Broker(); b.State != vocab.BrokerConnected && b.Reason != "" && !strings.Contains(err.Error(), b.Reason) {
+		return fmt.Errorf("nothing was published (%s): %w", b.Reason, err)
+	}
+	return fmt.Errorf("nothing was published: %w", err)
 }
 
 // buildVersion is the binary's module version ("devel" from a work tree).

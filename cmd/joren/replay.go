@@ -54,9 +54,14 @@ interrupted by a crash resumes where it stopped, and prints, from the start,
 exactly what an uninterrupted replay prints. A decision is printed only once it
 is durable in the store.
 
+The visits' times are the store's clock, and it is guarded as the device's
+is (docs/identity.md): a visit dated far from the store's history (2035, or
+before its first day) is decided, but counts no day, makes nobody a regular
+and runs no retention; standard error says how many were.
+
 Head office (docs/events.md):
   --publish mqtt://HOST --site SHOP
-                          also publish each decision as an anonymised visit event
+                          also publish each decision as a pseudonymous visit event
                           (QoS 1, through the outbox in --state DIR), to test a
                           head-office integration without a camera; a resumed
                           replay sends its repeated decisions again with the same
@@ -192,7 +197,7 @@ func replay(cmd *cobra.Command, g *globals, f *replayFlags) error {
 	}
 
 	// --publish: each durable decision also goes to head office as an
-	// anonymised event (docs/events.md).
+	// pseudonymous event (docs/events.md).
 	pub, err := f.pf.start(cmd.Context(), g, svc.Policy().Zone, []string{svc.Model().ID()})
 	if err != nil {
 		return err
@@ -223,9 +228,12 @@ func replay(cmd *cobra.Command, g *globals, f *replayFlags) error {
 	if err := pub.Close(); err != nil {
 		return err
 	}
-	g.log.Info("replay done", "decided", stats.Decided, "repeated", stats.Repeated, "maintenance passes", stats.Passes, "scorer", svc.Scorer())
+	g.log.Info("replay done", "decided", stats.Decided, "repeated", stats.Repeated, "held by the clock", stats.Held, "maintenance passes", stats.Passes, "scorer", svc.Scorer())
 	if stats.Repeated > 0 {
 		fmt.Fprintf(g.stderr, "resumed: %d visits were decided before; their recorded decisions were printed again\n", stats.Repeated)
+	}
+	if stats.Held > 0 {
+		fmt.Fprintf(g.stderr, "clock: %d visits were dated by a time the store does not trust (a jump from its history): they were decided, but counted no day, made nobody a regular and ran no retention (docs/identity.md)\n", stats.Held)
 	}
 	if !scoring {
 		return nil

@@ -204,7 +204,7 @@ func TestServeRunsAction(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		p, in := openButton(t)
 		s := &store{}
-		action := func(ctx context.Context) error { return s.Forget(ctx, "id-7") }
+		action := func(ctx context.Context, _ Press) error { return s.Forget(ctx, "id-7") }
 		var logs logtest.Buffer
 		b := New(in, Options{Debounce: 10 * ms, Poll: 20 * ms}, logs.Logger())
 		ctx, cancel := context.WithCancel(context.Background())
@@ -234,6 +234,68 @@ func TestServeRunsAction(t *testing.T) {
 		}
 		if len(s.forgot) != 2 {
 			t.Errorf("forgot %v after three presses, the second failing; want two", s.forgot)
+		}
+	})
+}
+
+// With a long hold: a press held past Hold but released before Long is
+// reported at its release, never while held; a press held Long is
+// reported once, as long, when it reaches Long, and its release reports
+// nothing more; a short tap reports nothing.
+func TestLongHold(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		p, in := openButton(t)
+		b := New(in, Options{Debounce: 10 * ms, Poll: 20 * ms, Hold: 2 * time.Second, Long: 10 * time.Second}, nil)
+		ctx, cancel := context.WithCancel(context.Background())
+		out := make(chan Press, 8)
+		done := make(chan error, 1)
+		go func() { done <- b.Run(ctx, out) }()
+		// A tap: nothing.
+		edges(p, step{10 * ms, gpio.Low}, step{300 * ms, gpio.High})
+		synctest.Wait()
+		if len(out) != 0 {
+			t.Fatalf("a tap reported %+v", <-out)
+		}
+		// Held 3 s: nothing while held, one short press at the release.
+		edges(p, step{time.Second, gpio.Low})
+		time.Sleep(2500 * ms)
+		synctest.Wait()
+		if len(out) != 0 {
+			t.Fatalf("a hold reported %+v before its release", <-out)
+		}
+		edges(p, step{500 * ms, gpio.High})
+		time.Sleep(100 * ms)
+		synctest.Wait()
+		select {
+		case pr := <-out:
+			if pr.Long || pr.Held < 2900*ms || pr.Held > 3100*ms {
+				t.Errorf("held 3 s: %+v", pr)
+			}
+		default:
+			t.Fatal("a 3 s hold reported nothing at its release")
+		}
+		// Held 12 s: one long press at 10 s, nothing at the release.
+		edges(p, step{time.Second, gpio.Low})
+		down := time.Now()
+		time.Sleep(10*time.Second + 100*ms)
+		synctest.Wait()
+		select {
+		case pr := <-out:
+			if !pr.Long || pr.Held < 10*time.Second || pr.Held > 10*time.Second+100*ms {
+				t.Errorf("held 10 s: %+v", pr)
+			}
+		default:
+			t.Fatalf("nothing reported %v after the button went down", time.Since(down))
+		}
+		edges(p, step{2 * time.Second, gpio.High})
+		time.Sleep(time.Second)
+		synctest.Wait()
+		if len(out) != 0 {
+			t.Errorf("the long hold's release reported %+v", <-out)
+		}
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
 		}
 	})
 }

@@ -36,6 +36,13 @@ func Rules() []Rule {
 			func(d string) bool { return under(d, "joren/vision") },
 		},
 		{
+			"head office knows the boxes by their events only",
+			func(p string) bool { return under(p, "joren/office") },
+			func(d string) bool {
+				return under(d, "joren/cluster") || under(d, "joren/vision") || under(d, "joren/device") || under(d, "joren/appliance")
+			},
+		},
+		{
 			"the shared vocabulary depends on nothing but the standard library",
 			func(p string) bool { return under(p, "joren/vocab") },
 			func(string) bool { return true },

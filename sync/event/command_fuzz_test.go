@@ -47,7 +47,7 @@ func FuzzParseCommand(f *testing.F) {
 			}
 			return
 		}
-		if c.Schema != SchemaVersion || c.ID == "" || len(c.ID) > 64 {
+		if c.Schema != CommandSchema || c.ID == "" || len(c.ID) > 64 {
 			t.Fatalf("accepted schema %d, id %q", c.Schema, c.ID)
 		}
 		at, err := time.Parse(time.RFC3339Nano, c.Time)

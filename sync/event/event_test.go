@@ -115,7 +115,7 @@ func TestNoInternalIDs(t *testing.T) {
 	}
 	var fields map[string]any
 	json.Unmarshal(b, &fields)
-	want := []string{"schema", "id", "device", "site", "time", "period", "visitor", "kind", "visits", "days", "regular", "became_regular", "confidence"}
+	want := []string{"schema", "id", "device", "site", "time", "day", "utc_offset", "period", "visitor", "kind", "visits", "days", "regular", "became_regular", "confidence"}
 	got := make([]string, 0, len(fields))
 	for k := range fields {
 		got = append(got, k)

@@ -120,7 +120,7 @@ func TestDelivery(t *testing.T) {
 	if st := h.p.Stats(); st.Total.Visits != 20 || st.Total.New != 7 || st.Total.Returning != 13 || st.Outbox.Delivered != 20 || st.Outbox.Pending != 0 {
 		t.Errorf("stats %+v", st)
 	}
-	if last.Schema != 1 || last.Device != testDevice {
+	if last.Schema != event.SchemaVersion || last.Device != testDevice || last.Total.Visits != 20 {
 		t.Errorf("last stats message %+v", last)
 	}
 

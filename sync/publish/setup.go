@@ -67,6 +67,11 @@ const (
 	FieldPasswordFile   SetupField = "PasswordFile"
 	FieldCommandKeyFile SetupField = "CommandKeyFile"
 	FieldBroker         SetupField = "Broker"
+	FieldCommands       SetupField = "Commands"
+	FieldDiscovery      SetupField = "Discovery"
+	FieldCAFile         SetupField = "CAFile"
+	FieldCertFile       SetupField = "CertFile"
+	FieldKeyFile        SetupField = "KeyFile"
 )
 
 // A SetupError is a Setup field that cannot be used: Field says which, so
@@ -107,7 +112,8 @@ func (s Setup) withDefaults() Setup {
 }
 
 // Check tells what is wrong with s, if anything, without opening a file:
-// for a command to refuse its flags before doing any work.
+// for a command to refuse its flags before doing any work, and for the
+// appliance's configuration check.
 func (s Setup) Check() error {
 	_, err := s.check()
 	return err
@@ -115,13 +121,18 @@ func (s Setup) Check() error {
 
 func (s Setup) check() (event.Period, error) {
 	s = s.withDefaults()
+	var b broker
 	if s.Broker != "" {
-		if _, err := ParseBroker(s.Broker); err != nil {
+		var err error
+		if b, err = parseBroker(s.Broker); err != nil {
 			return "", setupError(FieldBroker, err)
 		}
 		if s.Site == "" {
 			return "", setupError(FieldSite, errors.New("a broker needs the shop's name (site)"))
 		}
+	}
+	if err := s.Config.checkUse(b); err != nil {
+		return "", err
 	}
 	if err := event.CheckName("site", s.Site); err != nil {
 		return "", setupError(FieldSite, err)
@@ -153,18 +164,9 @@ func Open(s Setup) (_ *Stack, err error) {
 		return nil, err
 	}
 	s = s.withDefaults()
-	cfg := s.Config
-	if s.PasswordFile != "" {
-		b, err := os.ReadFile(s.PasswordFile)
-		if err != nil {
-			return nil, setupError(FieldPasswordFile, fmt.Errorf("reading the MQTT password: %w", err))
-		}
-		cfg.Password = strings.TrimRight(string(b), "\r\n")
-	}
-	if cfg.Commands {
-		if cfg.CommandKey, err = ReadCommandKey(s.CommandKeyFile); err != nil {
-			return nil, setupError(FieldCommandKeyFile, err)
-		}
+	cfg, err := s.readFiles()
+	if err != nil {
+		return nil, err
 	}
 	box, err := outbox.Open(filepath.Join(s.StateDir, OutboxFile), outbox.Options{Max: s.OutboxMax})
 	if err != nil {
@@ -188,6 +190,41 @@ func Open(s Setup) (_ *Stack, err error) {
 		return nil, err
 	}
 	return &Stack{Publisher: p, Outbox: box, Maker: maker}, nil
+}
+
+// CheckFiles reads the files s names (the broker's password, the command
+// key, the TLS files) as Open does, and says what is wrong with them, as
+// a SetupError naming the field. It opens nothing else: the appliance's
+// configuration check calls it, so that a configuration it passes is one
+// Open accepts.
+func (s Setup) CheckFiles() error {
+	_, err := s.readFiles()
+	return err
+}
+
+// readFiles returns s.Config with the secrets of the files s names.
+func (s Setup) readFiles() (Config, error) {
+	cfg := s.Config
+	if s.PasswordFile != "" {
+		b, err := os.ReadFile(s.PasswordFile)
+		if err != nil {
+			return cfg, setupError(FieldPasswordFile, fmt.Errorf("reading the MQTT password: %w", err))
+		}
+		cfg.Password = strings.TrimRight(string(b), "\r\n")
+	}
+	if cfg.Commands {
+		key, err := ReadCommandKey(s.CommandKeyFile)
+		if err != nil {
+			return cfg, setupError(FieldCommandKeyFile, err)
+		}
+		cfg.CommandKey = key
+	}
+	if b, err := parseBroker(cfg.Broker); err == nil && b.tls {
+		if _, err := cfg.tlsConfig(); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, nil
 }
 
 // Close closes the outbox. Call it once Run has returned.

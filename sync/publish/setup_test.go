@@ -143,8 +143,15 @@ func TestOpenErrors(t *testing.T) {
 		{"bad device", Setup{Device: "a b"}, FieldDevice, "has ' '"},
 		{"bad period", Setup{Period: "never"}, FieldPeriod, "want day, week, month or year"},
 		{"missing password file", Setup{PasswordFile: filepath.Join(dir, "nope")}, FieldPasswordFile, "nope"},
-		{"commands, no key file", Setup{Config: Config{Commands: true}}, FieldCommandKeyFile, "no command key file"},
-		{"commands, short key", Setup{CommandKeyFile: short, Config: Config{Commands: true}}, FieldCommandKeyFile, "5 bytes, want at least 16"},
+		{"commands, no key file", Setup{Site: "s", Config: Config{Broker: "mqtt://x", Commands: true}}, FieldCommandKeyFile, "no command key file"},
+		{"commands, short key", Setup{Site: "s", CommandKeyFile: short, Config: Config{Broker: "mqtt://x", Commands: true}}, FieldCommandKeyFile, "5 bytes, want at least 16"},
+		{"commands, no broker", Setup{Config: Config{Commands: true}}, FieldCommands, "need a broker"},
+		{"discovery, no broker", Setup{Config: Config{Discovery: true}}, FieldDiscovery, "need a broker"},
+		{"CA with a plain broker", Setup{Site: "s", Config: Config{Broker: "mqtt://x", CAFile: file}}, FieldCAFile, "use mqtts://"},
+		{"certificate without key", Setup{Site: "s", Config: Config{Broker: "mqtts://x", CertFile: file}}, FieldCertFile, "needs both"},
+		{"CA missing", Setup{Site: "s", Config: Config{Broker: "mqtts://x", CAFile: filepath.Join(dir, "no-ca.pem")}}, FieldCAFile, "no-ca.pem"},
+		{"CA not PEM", Setup{Site: "s", Config: Config{Broker: "mqtts://x", CAFile: file}}, FieldCAFile, "holds no PEM certificate"},
+		{"certificate not PEM", Setup{Site: "s", Config: Config{Broker: "mqtts://x", CertFile: file, KeyFile: file}}, FieldCertFile, "MQTT client certificate"},
 		{"state is a file", Setup{StateDir: file}, FieldStateDir, file},
 		{"damaged secret", Setup{StateDir: damaged}, FieldStateDir, "not hex"},
 	} {
@@ -160,6 +167,18 @@ func TestOpenErrors(t *testing.T) {
 		if ev != nil {
 			t.Errorf("%s: a stack was returned with the error", tc.name)
 			ev.Close()
+		}
+		// Check and CheckFiles, which open nothing, refuse the same: the
+		// appliance's configuration check relies on it.
+		if tc.field == FieldStateDir {
+			continue
+		}
+		err = tc.s.Check()
+		if err == nil {
+			err = tc.s.CheckFiles()
+		}
+		if !errors.As(err, &se) || se.Field != tc.field || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: Check and CheckFiles: %v, want a SetupError of %s saying %q", tc.name, err, tc.field, tc.want)
 		}
 	}
 	// The outbox of a failed Open was closed: with the secret fixed, the

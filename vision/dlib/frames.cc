@@ -105,21 +105,32 @@ extern "C" int joren_frames_detect(joren_frames* f, const uint8_t* bgr, int rows
 	}
 }
 
+// landmarks finds the shape of the face in rect, writes up to max_parts of
+// its points and, if chip is not NULL, cuts the ResNet's 150-pixel chip.
+// Returns the number of parts.
+static int landmarks(joren_frames* f, const uint8_t* bgr, int rows, int cols, int step,
+	const long* rect, long* points, int max_parts, matrix<rgb_pixel>* chip) {
+	matrix<rgb_pixel> img;
+	to_rgb(bgr, rows, cols, step, img);
+	rectangle r(rect[0], rect[1], rect[2], rect[3]);
+	full_object_detection shape = f->sp(img, r);
+	int n = (int)shape.num_parts();
+	for (int i = 0; i < n && i < max_parts; i++) {
+		points[2*i] = shape.part(i).x();
+		points[2*i+1] = shape.part(i).y();
+	}
+	if (chip) {
+		extract_image_chip(img, get_face_chip_details(shape, 150, 0.25), *chip);
+	}
+	return n;
+}
+
 extern "C" int joren_frames_describe(joren_frames* f, const uint8_t* bgr, int rows, int cols, int step,
 	const long* rect, long* points, int max_parts, float* desc, char** err) {
 	try {
-		matrix<rgb_pixel> img;
-		to_rgb(bgr, rows, cols, step, img);
-		rectangle r(rect[0], rect[1], rect[2], rect[3]);
-		full_object_detection shape = f->sp(img, r);
-		int n = (int)shape.num_parts();
-		for (int i = 0; i < n && i < max_parts; i++) {
-			points[2*i] = shape.part(i).x();
-			points[2*i+1] = shape.part(i).y();
-		}
+		matrix<rgb_pixel> chip;
+		int n = landmarks(f, bgr, rows, cols, step, rect, points, max_parts, desc ? &chip : nullptr);
 		if (desc) {
-			matrix<rgb_pixel> chip;
-			extract_image_chip(img, get_face_chip_details(shape, 150, 0.25), chip);
 			std::lock_guard<std::mutex> lock(f->net_mu);
 			matrix<float, 0, 1> d = f->net(chip);
 			std::memcpy(desc, &d(0, 0), d.size() * sizeof(float));
@@ -130,6 +141,34 @@ extern "C" int joren_frames_describe(joren_frames* f, const uint8_t* bgr, int ro
 		return -1;
 	} catch (...) {
 		*err = fail("unknown C++ exception");
+		return -1;
+	}
+}
+
+extern "C" int joren_frames_chip(joren_frames* f, const uint8_t* bgr, int rows, int cols, int step,
+	const long* rect, long* points, int max_parts, uint8_t* chip, char** err) {
+	try {
+		matrix<rgb_pixel> c;
+		int n = landmarks(f, bgr, rows, cols, step, rect, points, max_parts, &c);
+		static_assert(sizeof(rgb_pixel) == 3, "rgb_pixel is three bytes");
+		std::memcpy(chip, &c(0, 0), 150 * 150 * 3);
+		return n;
+	} catch (std::exception& e) {
+		*err = fail(e.what());
+		return -1;
+	}
+}
+
+extern "C" int joren_frames_chip_descriptor(joren_frames* f, const uint8_t* chip, float* desc, char** err) {
+	try {
+		matrix<rgb_pixel> c(150, 150);
+		std::memcpy(&c(0, 0), chip, 150 * 150 * 3);
+		std::lock_guard<std::mutex> lock(f->net_mu);
+		matrix<float, 0, 1> d = f->net(c);
+		std::memcpy(desc, &d(0, 0), d.size() * sizeof(float));
+		return 0;
+	} catch (std::exception& e) {
+		*err = fail(e.what());
 		return -1;
 	}
 }

@@ -94,3 +94,55 @@ func TestFramesErrors(t *testing.T) {
 		t.Errorf("empty model dir: %v", err)
 	}
 }
+
+// TestChip: the chip Chip cuts is the one Describe feeds the ResNet, so
+// DescribeChip of it is Describe's descriptor, bit for bit.
+func TestChip(t *testing.T) {
+	f, err := OpenFrames(testenv.Models(t), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	data, _ := os.ReadFile(filepath.Join(testenv.Faces(t), "tzuyu.jpg"))
+	img, err := gocv.IMDecode(data, gocv.IMReadColor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer img.Close()
+	fr := frameOf(t, img)
+	dets, err := f.Detect(fr, false)
+	if err != nil || len(dets) != 1 {
+		t.Fatalf("%d faces, %v", len(dets), err)
+	}
+	want, err := f.Describe(fr, dets[0].Box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts, chip, err := f.Chip(fr, dets[0].Box)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(chip) != ChipBytes || len(pts) != len(want.Landmarks) {
+		t.Fatalf("chip of %d bytes, %d landmarks", len(chip), len(pts))
+	}
+	for i := range pts {
+		if pts[i] != want.Landmarks[i] {
+			t.Fatalf("landmark %d at %v, Describe's at %v", i, pts[i], want.Landmarks[i])
+		}
+	}
+	got, err := f.DescribeChip(chip)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		if got[i] != want.Descriptor[i] {
+			t.Fatalf("descriptor value %d is %v, Describe's %v", i, got[i], want.Descriptor[i])
+		}
+	}
+	if _, err := f.DescribeChip(chip[:100]); err == nil || !strings.Contains(err.Error(), "67500") {
+		t.Errorf("short chip: %v", err)
+	}
+	if _, _, err := f.Chip(Frame{Pix: make([]byte, 10), Rows: 10, Cols: 10, Step: 30}, dets[0].Box); err == nil || !strings.Contains(err.Error(), "not a BGR image") {
+		t.Errorf("short frame: %v", err)
+	}
+}

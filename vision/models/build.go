@@ -72,9 +72,9 @@ type BuildOptions struct {
 }
 
 // Build provisions a model directory without dlib.net: it converts
-// face-api's weights into dlib's ResNet file, copies the checked MMOD
-// detector and installs the 68-point landmark model under go-face's 5-point
-// name. Files already built from the same inputs are kept. It returns
+// face-api's weights into dlib's ResNet file (and that into ResNetONNXFile
+// for OpenCV), copies the checked MMOD detector and installs the 68-point
+// landmark model under go-face's 5-point name. Files already built from the same inputs are kept. It returns
 // warnings the user must see.
 func Build(ctx context.Context, o BuildOptions) (warnings []string, err error) {
 	if o.WriteResNet == nil {
@@ -130,6 +130,11 @@ func Build(ctx context.Context, o BuildOptions) (warnings []string, err error) {
 			return nil, err
 		}
 		o.Log.Info("model file built", "file", ResNetFile)
+	}
+	// The same network for OpenCV's DNN module, cheaper to run than
+	// dlib's own code on the same CPU (docs/pipeline.md).
+	if err := convertResNet(o.Dir, &man, o.Log); err != nil {
+		return nil, err
 	}
 
 	// (b) The MMOD detector, checked against its directory's SHA256SUMS and

@@ -85,8 +85,9 @@ func (e *ChecksumError) Error() string {
 	return fmt.Sprintf("checksum mismatch for %s: sha256 %s, want %s (file changed upstream or corrupted in transit; nothing was installed)", e.URL, e.Got, e.Want)
 }
 
-// Fetch downloads, checks and decompresses every remote file into Dir. A
-// file already installed with the same origin is kept. Each file is
+// Fetch downloads, checks and decompresses every remote file into Dir, and
+// converts dlib's ResNet for OpenCV (ConvertResNet). A file already
+// installed with the same origin is kept. Each file is
 // installed atomically, and only after its checksum matched; a failure
 // leaves Dir as it was for that file.
 func Fetch(ctx context.Context, o FetchOptions) error {
@@ -140,6 +141,15 @@ func Fetch(ctx context.Context, o FetchOptions) error {
 			return err
 		}
 		o.Log.Info("model file installed", "file", r.Name, "sha256", entry.SHA256)
+	}
+	for _, r := range o.Remotes {
+		if r.Name != ResNetFile {
+			continue
+		}
+		if err := convertResNet(o.Dir, &man, o.Log); err != nil {
+			// dlib still runs the file: only the faster path is missing.
+			o.Log.Warn("dlib's ResNet was not converted for OpenCV: descriptors will be computed by dlib, which costs more CPU", "err", err)
+		}
 	}
 	return nil
 }

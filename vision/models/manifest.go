@@ -29,6 +29,9 @@ type Entry struct {
 	Note string `json:"note,omitempty"`
 	// ONNX holds a registered ONNX network's input settings.
 	ONNX *ONNX `json:"onnx,omitempty"`
+	// SourceSHA256 is, for a file converted from another (ResNetONNXFile),
+	// the sha256 of the file it was converted from.
+	SourceSHA256 string `json:"source_sha256,omitempty"`
 	// Installed is when the file was put in place.
 	Installed time.Time `json:"installed"`
 }

@@ -14,8 +14,8 @@ type Status struct {
 	Problem string
 }
 
-// Verify checks that every file go-face needs is in dir, matches its
-// MANIFEST entry, and that load (which loads the models for real) accepts
+// Verify checks that every file go-face needs is in dir (and the converted
+// ResNet, if there is one), matches its MANIFEST entry, and that load (which loads the models for real) accepts
 // the directory. It returns one status per file and an error naming every
 // problem.
 func Verify(dir string, load func(dir string) error) ([]Status, error) {
@@ -28,6 +28,11 @@ func Verify(dir string, load func(dir string) error) ([]Status, error) {
 		errs []error
 	)
 	names := append([]string(nil), Files...)
+	// The converted ResNet is optional (directories made before it existed
+	// lack it), but checked when it is there or listed.
+	if _, listed := man.Lookup(ResNetONNXFile); listed || exists(filepath.Join(dir, ResNetONNXFile)) {
+		names = append(names, ResNetONNXFile)
+	}
 	for _, e := range man.Files {
 		if e.ONNX != nil {
 			names = append(names, e.Name)
@@ -51,6 +56,8 @@ func Verify(dir string, load func(dir string) error) ([]Status, error) {
 			st.SHA256, st.Size = sum, size
 		case sum != e.SHA256:
 			st.Problem = fmt.Sprintf("sha256 %s, %s says %s (file changed or corrupt)", sum, ManifestFile, e.SHA256)
+		case name == ResNetONNXFile:
+			st.Problem = staleConversion(man, e)
 		}
 		if st.Problem != "" {
 			errs = append(errs, fmt.Errorf("%s: %s", p, st.Problem))
@@ -63,4 +70,22 @@ func Verify(dir string, load func(dir string) error) ([]Status, error) {
 		}
 	}
 	return out, errors.Join(errs...)
+}
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+// staleConversion says why the converted ResNet no longer matches the
+// ResNet file beside it, if it does not.
+func staleConversion(man Manifest, e Entry) string {
+	src, ok := man.Lookup(ResNetFile)
+	if !ok {
+		return "" // reported for the ResNet file itself
+	}
+	if e.SourceSHA256 != src.SHA256 {
+		return fmt.Sprintf("converted from a ResNet file with sha256 %s, the installed one has %s (run joren models build or fetch again)", e.SourceSHA256, src.SHA256)
+	}
+	return ""
 }

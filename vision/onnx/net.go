@@ -121,20 +121,12 @@ func (n *Net) forward(face gocv.Mat) ([]float32, error) {
 	out := n.net.Forward("")
 	n.mu.Unlock()
 	defer out.Close()
-	if out.Empty() {
-		return nil, errors.New("the network produced no output")
-	}
-	vals, err := out.DataPtrFloat32()
+	d, err := outputValues(out)
 	if err != nil {
-		return nil, fmt.Errorf("reading the network's output: %w", err)
+		return nil, err
 	}
-	d := make([]float32, len(vals))
 	var norm float64
-	for i, v := range vals {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, fmt.Errorf("the network's output %d is %v", i, v)
-		}
-		d[i] = v
+	for _, v := range d {
 		norm += float64(v) * float64(v)
 	}
 	if norm == 0 {
@@ -143,6 +135,25 @@ func (n *Net) forward(face gocv.Mat) ([]float32, error) {
 	inv := float32(1 / math.Sqrt(norm))
 	for i := range d {
 		d[i] *= inv
+	}
+	return d, nil
+}
+
+// outputValues copies a network's output, which must be numbers.
+func outputValues(out gocv.Mat) ([]float32, error) {
+	if out.Empty() {
+		return nil, errors.New("the network produced no output")
+	}
+	vals, err := out.DataPtrFloat32()
+	if err != nil {
+		return nil, fmt.Errorf("reading the network's output: %w", err)
+	}
+	d := make([]float32, len(vals))
+	for i, v := range vals {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, fmt.Errorf("the network's output %d is %v", i, v)
+		}
+		d[i] = v
 	}
 	return d, nil
 }

@@ -23,17 +23,35 @@ func newDetectStage(p *Pipeline) *detectStage {
 	return &detectStage{p: p, gate: motion.New(p.cfg.Motion)}
 }
 
-// Run processes frames from in until it is closed, and closes out.
+// Run processes frames from in until it is closed or ctx is done, and
+// closes out. Once ctx is done it stops at the frame in hand: the frames
+// still coming are given back to the source, by a goroutine of their own
+// (the source closes in once it has stopped, which a camera hung in a read
+// may never do).
 func (d *detectStage) Run(ctx context.Context, in <-chan *frame.Frame, out chan<- observation) error {
 	defer close(out)
-	// Whatever happens, frames still coming are given back to the source,
-	// which closes in once ctx is done.
 	defer func() {
-		for f := range in {
-			f.Release()
-		}
+		go func() {
+			for f := range in {
+				f.Release()
+			}
+		}()
 	}()
-	for f := range in {
+	for {
+		var f *frame.Frame
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case g, ok := <-in:
+			if !ok {
+				return nil
+			}
+			f = g
+		}
+		if ctx.Err() != nil {
+			f.Release()
+			return ctx.Err()
+		}
 		begin := time.Now()
 		obs, err := d.process(f)
 		f.Release()
@@ -47,7 +65,6 @@ func (d *detectStage) Run(ctx context.Context, in <-chan *frame.Frame, out chan<
 			return ctx.Err()
 		}
 	}
-	return nil
 }
 
 func (d *detectStage) process(f *frame.Frame) (observation, error) {

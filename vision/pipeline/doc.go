@@ -27,7 +27,9 @@
 // cancels the others. Frames and face crops stay in memory; nothing is
 // written to disk unless a Debug sink is given (`joren watch --debug-dir`).
 // A Preview (the installer's live view) gets a copy of a few frames a
-// second, only while it asks for them.
+// second, only while it asks for them; a Sampler (enrolment from the box's
+// page) gets the descriptor of the largest good face of a few frames, only
+// while it asks for them, and never a picture.
 //
 // The package is pure Go: it takes its frames, its detector and its
 // describer through the Source, Detector and Describer interfaces, which

@@ -193,7 +193,12 @@ func (c *silentCamera) Run(ctx context.Context, out chan<- *frame.Frame) error {
 		}
 		<-tick.C
 		f.Time, f.Live = time.Now(), true
-		out <- f
+		select {
+		case out <- f:
+		case <-ctx.Done():
+			f.Release()
+			continue
+		}
 		n++
 		if n == c.frames {
 			c.sent <- time.Now()
@@ -203,17 +208,22 @@ func (c *silentCamera) Run(ctx context.Context, out chan<- *frame.Frame) error {
 	return ctx.Err()
 }
 
-// TestHungCameraStillEndsVisits: a live camera that stops sending frames
+// TestDlibHungCameraEndsVisits: a live camera that stops sending frames
 // in the middle of the day must not keep a visit open: the tracker's
-// clock keeps running on the wall clock.
-func TestHungCameraStillEndsVisits(t *testing.T) {
-	testenv.RealTime(t)
+// clock keeps running on the wall clock. The camera falls silent while
+// the first person's face is in full view, never closing, and their visit
+// comes all the same, with dlib's descriptors of them. (Its timing is
+// TestHungCameraStillEndsVisits's, on a fake clock. Here the machine may
+// be so loaded that frames come further apart than a track's gap, and the
+// same clock ends the visit before the camera falls silent: either way no
+// frame, and no end of stream, ended it. The two minutes only guard
+// against a hang.)
+func TestDlibHungCameraEndsVisits(t *testing.T) {
 	fx := setup(t)
 	v := synth(t, "door", doorsim.Options{Seed: 1})
 	matleak.Check(t)
 	first := v.truth.Passages[0]
-	// Up to a few frames after the first person left.
-	cam := &silentCamera{src: fileSource(t, v, capture.Options{}), frames: first.Leave + 5, sent: make(chan time.Time, 1)}
+	cam := &silentCamera{src: fileSource(t, v, capture.Options{}), frames: first.Last - 3, sent: make(chan time.Time, 1)}
 	cfg := pipeline.Config{}
 	cfg.Track.Entropy = deterministic()
 	p := pipeline.New(fx.faces, fx.faces, cfg)
@@ -222,26 +232,17 @@ func TestHungCameraStillEndsVisits(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx, cam, out) }()
 	var got []track.Visit
-	var lastSent time.Time
+	silent := false
 	timeout := time.After(2 * time.Minute)
-wait:
-	for {
+	for !silent || len(got) == 0 {
 		select {
 		case vi := <-out:
 			got = append(got, vi)
-			if len(got) == 1+len(first.With) {
-				break wait
-			}
-		case lastSent = <-cam.sent:
+		case <-cam.sent:
+			silent = true
 		case <-timeout:
-			t.Fatalf("no visit while the camera is silent (%d so far)", len(got))
+			t.Fatalf("no visit from a silent camera (%d so far, silent %v)", len(got), silent)
 		}
-	}
-	if lastSent.IsZero() {
-		t.Fatal("visit reported before the camera went silent")
-	}
-	if wait := time.Since(lastSent); wait > 5*time.Second {
-		t.Errorf("visit came %v after the last frame", wait)
 	}
 	cancel()
 	for range out {
@@ -250,7 +251,10 @@ wait:
 		t.Errorf("Run returned %v after cancel", err)
 	}
 	if !got[0].Usable() {
-		t.Errorf("%+v", got[0])
+		t.Fatalf("%+v", got[0])
+	}
+	if who, dist := fx.personOf(got[0].Descriptors[0]); who != first.Person {
+		t.Errorf("the visit shows %s (%.3f), the person in view is %s", who, dist, first.Person)
 	}
 }
 
@@ -309,10 +313,10 @@ func TestCNNDetector(t *testing.T) {
 	}
 }
 
-// TestStopFlushesOpenTracks: stopping the pipeline while someone is in
-// view still reports their visit, at once.
-func TestStopFlushesOpenTracks(t *testing.T) {
-	testenv.RealTime(t)
+// TestDlibStopFlushesOpenTracks: stopping the pipeline while someone is in
+// view still reports their visit, with dlib's descriptors of a real video.
+// (That it comes at once is TestStopFlushesOpenTracks's, on a fake clock.)
+func TestDlibStopFlushesOpenTracks(t *testing.T) {
 	fx := setup(t)
 	v := synth(t, "door", doorsim.Options{Seed: 1})
 	matleak.Check(t)
@@ -330,14 +334,19 @@ func TestStopFlushesOpenTracks(t *testing.T) {
 	case <-time.After(2 * time.Minute):
 		t.Fatal("the camera never sent its frames")
 	}
-	stopped := time.Now()
 	cancel()
 	var got []track.Visit
 	for vi := range out {
 		got = append(got, vi)
 	}
-	if len(got) == 0 || !got[0].Usable() || time.Since(stopped) > 400*time.Millisecond {
-		t.Errorf("%d visits, %v after the stop", len(got), time.Since(stopped))
+	if len(got) == 0 || !got[0].Usable() {
+		t.Fatalf("%d visits after the stop, want the one in view with descriptors", len(got))
+	}
+	if who, dist := fx.personOf(got[0].Descriptors[0]); who != first.Person {
+		t.Errorf("the visit flushed shows %s (%.3f), the person in view is %s", who, dist, first.Person)
+	}
+	if st := p.Stats(); st.Lost != 0 {
+		t.Errorf("%d visits lost", st.Lost)
 	}
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("Run returned %v", err)
