@@ -22,6 +22,7 @@ type Config struct {
 	Events    Events    `yaml:"events" doc:"Pseudonymous visit events (counts, no face, no name) to head office over MQTT."`
 	HTTP      HTTP      `yaml:"http" doc:"Health check and Prometheus metrics, for the box's own monitoring."`
 	Installer Installer `yaml:"installer" doc:"The installer's web page: live view to aim the camera. Off by default."`
+	Control   Control   `yaml:"control" doc:"The local socket through which joren staff, customers, forget and store reach the running service."`
 	Log       Log       `yaml:"log" doc:"Logging (to standard error: the journal on the device)."`
 }
 
@@ -116,6 +117,11 @@ type Installer struct {
 	StaffPasswordFile string `yaml:"staff_password_file" doc:"File holding the staff's password or PIN, at least 6 characters: it logs in to enrol staff and customers and to forget visitors, never to the live view or the settings. Empty: no staff login. On the image, joren/staff.password on the CONFIG partition ends up in /run/joren."`
 }
 
+// Control is the local control socket.
+type Control struct {
+	Socket string `yaml:"socket" doc:"Unix socket (absolute path) of the running service, for joren staff, customers, forget and store: mode 0600 in a directory of mode 0700, root and the service's user only. Empty: off (those commands then need the service stopped)."`
+}
+
 // Log configures logging.
 type Log struct {
 	Level  string `yaml:"level" doc:"debug, info, warn or error."`
@@ -152,6 +158,7 @@ func Default() Config {
 		Events:    Events{PseudonymPeriod: string(event.Month), OutboxMax: outbox.DefaultMax},
 		HTTP:      HTTP{Listen: "127.0.0.1:9180"},
 		Installer: Installer{Listen: ":8080", PasswordFile: "/run/joren/installer.password", OffAfterMinutes: 120},
+		Control:   Control{Socket: "/run/joren/control.sock"},
 		Log:       Log{Level: "info", Format: "text"},
 	}
 }

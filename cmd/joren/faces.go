@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sync/semaphore"
 
+	"joren/appliance/control"
 	"joren/vision"
 	"joren/vision/dlib"
 	"joren/vision/models"
@@ -173,16 +174,20 @@ func (ff *faceFinder) Close() {
 	}
 }
 
-// enrolFaces embeds the largest face of each image, with the model of the
-// descriptors; every image must give one before anything is stored.
-func enrolFaces(g *globals, ff *faceFlags, images []string) (descs [][]float32, sources []string, model vocab.Model, err error) {
+// enrolFaces embeds the largest face of each image with the models in
+// modelDir: one descriptor per image, named by the file, with their model;
+// every image must give one before anything is stored.
+func enrolFaces(g *globals, ff *faceFlags, modelDir string, images []string) (control.Faces, error) {
 	ff.workers = min(ff.workers, len(images))
-	finder, err := ff.open(g.modelDir)
+	finder, err := ff.open(modelDir)
 	if err != nil {
-		return nil, nil, model, err
+		return control.Faces{}, err
 	}
 	defer finder.Close()
-	var failed []string
+	var (
+		faces  = control.Faces{Model: finder.model}
+		failed []string
+	)
 	embedFiles(finder, images, func(r embedResult) {
 		switch k := vision.Largest(r.Faces); {
 		case r.Err != nil:
@@ -193,12 +198,12 @@ func enrolFaces(g *globals, ff *faceFlags, images []string) (descs [][]float32, 
 			if len(r.Faces) > 1 {
 				g.log.Warn("several faces: enrolling the largest", "image", r.File, "faces", len(r.Faces))
 			}
-			descs = append(descs, r.Faces[k].Descriptor)
-			sources = append(sources, filepath.Base(r.File))
+			faces.Descriptors = append(faces.Descriptors, r.Faces[k].Descriptor)
+			faces.Sources = append(faces.Sources, filepath.Base(r.File))
 		}
 	})
 	if len(failed) > 0 {
-		return nil, nil, model, fmt.Errorf("nothing enrolled: %s", strings.Join(failed, "; "))
+		return control.Faces{}, fmt.Errorf("nothing enrolled: %s", strings.Join(failed, "; "))
 	}
-	return descs, sources, finder.model, nil
+	return faces, nil
 }

@@ -37,10 +37,13 @@ func newReplayCommand(g *globals) *cobra.Command {
 does (same code: matching, the regular policy, nightly maintenance clocked by
 the visits' own times) and prints one line per visit:
 
-  {"visit": "v00001", "visitor": "p000001", "visits": 1, "regular": false}
+  {"visit": "v00001", "visitor": "p000001", "visits": 1, "days": 1, "regular": false}
 
-"visits" is the visitor's distinct days within the window, this one included;
-staff get "staff": NAME and no visitor. With --mode consent (docs/privacy.md)
+"visits" counts the visitor's visits (passages within --merge-minutes count
+once) and "days" their distinct local days within the window, this one
+included, as in the device's decisions and head office's events. (Earlier
+builds printed the days as "visits": a consumer of that line reads "days"
+now.) Staff get "staff": NAME and no visitor. With --mode consent (docs/privacy.md)
 only enrolled customers are recognised: anyone else gets no visitor and no
 staff (with --full: "unknown": true) and leaves nothing in the store but an
 anonymous passage. Input: one JSON object a line, in time order:
@@ -97,7 +100,7 @@ Measuring (docs/identity.md):
 				return usagef("--sweep publishes nothing: leave out --publish")
 			}
 			// --store is optional: a temporary store is made without it.
-			if _, err := f.sf.settings(); err != nil {
+			if _, err := f.sf.settings(cmd, g); err != nil {
 				return err
 			}
 			return f.pf.check()
@@ -138,7 +141,7 @@ func replay(cmd *cobra.Command, g *globals, f *replayFlags) error {
 		f.sf.dir = tmp
 	}
 	// A new store records the installed model; an existing one keeps its own.
-	st, err := f.sf.open(g, storeRequest{access: create, noSpace: f.scorer == "distance"})
+	st, err := f.sf.open(cmd, g, storeRequest{access: create, noSpace: f.scorer == "distance"})
 	if err != nil {
 		return err
 	}

@@ -59,7 +59,7 @@ func monthFile(t *testing.T, n int, seed uint64) (string, []month.Visit) {
 	return path, visits
 }
 
-var outcomeLine = regexp.MustCompile(`^\{"visit":"[vi]\d+","visitor":"p\d{6}","visits":\d+,"regular":(true|false)\}$`)
+var outcomeLine = regexp.MustCompile(`^\{"visit":"[vi]\d+","visitor":"p\d{6}","visits":\d+,"days":\d+,"regular":(true|false)\}$`)
 
 func outcomes(t *testing.T, out string) []month.Outcome {
 	t.Helper()
@@ -69,7 +69,7 @@ func outcomes(t *testing.T, out string) []month.Outcome {
 			continue
 		}
 		if !outcomeLine.MatchString(l) {
-			t.Fatalf("output line %q is not {visit, visitor, visits, regular}", l)
+			t.Fatalf("output line %q is not {visit, visitor, visits, days, regular}", l)
 		}
 		var o month.Outcome
 		if err := json.Unmarshal([]byte(l), &o); err != nil {
@@ -93,7 +93,7 @@ func TestReplay(t *testing.T) {
 		t.Fatalf("%d lines for %d visits", len(got), len(visits))
 	}
 	for i, o := range got {
-		if o.Visit != visits[i].ID || o.Regular != (o.Visits >= 3) || o.Visits < 1 {
+		if o.Visit != visits[i].ID || o.Regular != (o.Days >= 3) || o.Days < 1 || o.Visits < o.Days {
 			t.Errorf("line %d: %+v", i+1, o)
 		}
 	}
@@ -361,7 +361,7 @@ func replayCrash(t *testing.T, keyFile string) {
 				if err != nil {
 					return err
 				}
-				if !ok || v.Visitor != o.Visitor || v.Days != o.Visits || v.Regular != o.Regular {
+				if !ok || v.Visitor != o.Visitor || v.Days != o.Days || v.Visits != o.Visits || v.Regular != o.Regular {
 					return fmt.Errorf("printed %s, stored %+v (found %v)", strings.TrimSpace(l), v, ok)
 				}
 			}

@@ -109,7 +109,7 @@ func TestStaffCommands(t *testing.T) {
 	if code != exitOK || len(lines) != 3 {
 		t.Fatalf("replay: exit %d: %s %s", code, out, stderr)
 	}
-	if lines[0] != `{"visit":"i01","visitor":"","staff":"Bona","visits":0,"regular":false}` || !strings.Contains(lines[1], `"visitor":"p000001"`) || !strings.Contains(lines[2], `"staff":"Bona"`) {
+	if lines[0] != `{"visit":"i01","visitor":"","staff":"Bona","visits":0,"days":0,"regular":false}` || !strings.Contains(lines[1], `"visitor":"p000001"`) || !strings.Contains(lines[2], `"staff":"Bona"`) {
 		t.Errorf("decisions:\n%s", out)
 	}
 
