@@ -55,9 +55,12 @@ models: build
 test: models test-pure test-cgo test-arm64-pure test-arm64-smoke test-image
 
 # The pure-Go packages really build without cgo; go.mod and go.sum are
-# tidy (directly imported modules not marked indirect, nothing missing).
+# tidy (directly imported modules not marked indirect, nothing missing);
+# every Go file is gofmt-clean.
 test-pure:
 	$(GO) mod tidy -diff
+	@unformatted="$$("$$($(GO) env GOROOT)/bin/gofmt" -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))"; \
+		if [ -n "$$unformatted" ]; then echo "not gofmt-clean: $$unformatted" >&2; exit 1; fi
 	CGO_ENABLED=0 $(GO) vet $(PURE_PKGS)
 	CGO_ENABLED=0 $(GO) test -count=1 $(PURE_PKGS)
 

@@ -43,6 +43,8 @@ type Camera struct {
 	Height int     `yaml:"height" doc:"Requested frame height in pixels (USB and csi cameras)."`
 	FPS    float64 `yaml:"fps" doc:"Requested frame rate (USB and csi cameras; the pace of a picture folder)."`
 	Clock  string  `yaml:"clock" doc:"DEMO AND TESTS: time a recording's frames from this joren sim truth file's timeline (simulated days) instead of the wall clock. Empty on a device."`
+
+	MaxImagePixels int64 `yaml:"max_image_pixels" doc:"A folder of pictures as the source: pictures whose header claims more pixels are skipped before decoding (50 million fits a 2 GB Raspberry Pi; at most 268435456)."`
 }
 
 // Vision tunes the face pipeline.
@@ -126,6 +128,15 @@ type Log struct {
 	Format string `yaml:"format" doc:"text or json."`
 }
 
+// DefaultMaxImagePixels and MaxImagePixelsCeiling are camera.max_image_pixels'
+// default and bound: vision/picture's DefaultMaxPixels and MaxPixelsCeiling,
+// which the configuration cannot import (cgo); cmd/joren's tests hold them
+// equal.
+const (
+	DefaultMaxImagePixels = 50_000_000
+	MaxImagePixelsCeiling = 1 << 28
+)
+
 // Default returns the configuration used for every key the file does not
 // set. The regular policy, the store's limits and the events' defaults are
 // their packages' own, so the device and the commands agree.
@@ -134,7 +145,7 @@ func Default() Config {
 	lim := store.DefaultLimits()
 	return Config{
 		Device: Device{DataDir: "/data/joren", Models: "/usr/share/joren/models"},
-		Camera: Camera{Source: "/dev/video0", Width: 640, Height: 480, FPS: 15},
+		Camera: Camera{Source: "/dev/video0", Width: 640, Height: 480, FPS: 15, MaxImagePixels: DefaultMaxImagePixels},
 		Vision: Vision{Embedder: "dlib", Detector: "hog", DetectWidth: 640, MinFace: 80, MinSharpness: 100, MinFrontal: 0.4, Descriptors: 3},
 		Store: Store{
 			KeyFile: "/run/joren/store.key", Mode: string(store.Counting), RetentionDays: pol.Retention,

@@ -161,6 +161,9 @@ func (c Camera) validate(r *report) {
 	if math.IsNaN(c.FPS) || math.IsInf(c.FPS, 0) || c.FPS < 0 || c.FPS > 120 {
 		r.bad("camera.fps", nil, "%v: want 0 (the camera's own) to 120", c.FPS)
 	}
+	if c.MaxImagePixels < 1 || c.MaxImagePixels > MaxImagePixelsCeiling {
+		r.bad("camera.max_image_pixels", nil, "%d: want 1-%d", c.MaxImagePixels, MaxImagePixelsCeiling)
+	}
 }
 
 func (c Config) validateStore(r *report) {

@@ -13,8 +13,8 @@ import (
 	"sync"
 	"time"
 
-	"joren/appliance/internal/password"
 	"joren/appliance/config"
+	"joren/appliance/internal/password"
 	"joren/vocab"
 )
 

@@ -1,13 +1,15 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/semaphore"
 
 	"joren/appliance/control"
 	"joren/vision"
@@ -25,6 +27,7 @@ type faceFlags struct {
 	detector  string
 	jitter    int
 	maxSide   int
+	maxPixels int64
 	workers   int
 }
 
@@ -40,6 +43,7 @@ func (f *faceFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.detector, "detector", string(dlib.HOG), "face detector: hog (fast) or cnn (finds more faces, seconds per image)")
 	cmd.Flags().IntVar(&f.jitter, "jitter", 0, "average each descriptor over this many jittered copies (slower, steadier)")
 	cmd.Flags().IntVar(&f.maxSide, "max-side", 2000, "scale larger images down to this many pixels on their longer side before detection (0: never)")
+	cmd.Flags().Int64Var(&f.maxPixels, "max-pixels", picture.DefaultMaxPixels, "refuse images whose header claims more pixels, before decoding them (the default fits a 2 GB Raspberry Pi)")
 	cmd.Flags().IntVar(&f.workers, "workers", min(runtime.NumCPU(), 2), "images processed at once (each loads its own copy of the models)")
 }
 
@@ -49,6 +53,10 @@ type faceFinder struct {
 	free  chan vision.Embedder
 	opts  picture.Options
 	model vocab.Model
+	// decoding weighs the pictures being decoded by their pixels, up to
+	// the limit of one: however many workers there are, decoding never
+	// needs more memory than the largest picture allowed.
+	decoding *semaphore.Weighted
 }
 
 func (f *faceFlags) open(modelDir string) (*faceFinder, error) {
@@ -58,6 +66,9 @@ func (f *faceFlags) open(modelDir string) (*faceFinder, error) {
 	}
 	if f.jitter < 0 || f.maxSide < 0 {
 		return nil, usagef("--jitter and --max-side must not be negative")
+	}
+	if err := picture.CheckMaxPixels("--max-pixels", f.maxPixels); err != nil {
+		return nil, usagef("%v", err)
 	}
 	var open func() (vision.Embedder, error)
 	switch f.embedder {
@@ -78,7 +89,11 @@ func (f *faceFlags) open(modelDir string) (*faceFinder, error) {
 		return nil, usagef("--embedder %q: want %s or %s", f.embedder, embedderDlib, embedderONNX)
 	}
 	n := max(1, f.workers)
-	ff := &faceFinder{free: make(chan vision.Embedder, n), opts: picture.Options{MaxSide: f.maxSide}}
+	ff := &faceFinder{
+		free:     make(chan vision.Embedder, n),
+		opts:     picture.Options{MaxSide: f.maxSide, MaxPixels: f.maxPixels},
+		decoding: semaphore.NewWeighted(f.maxPixels),
+	}
 	for i := 0; i < n; i++ {
 		e, err := open()
 		if err != nil {
@@ -112,14 +127,15 @@ func (ff *faceFinder) Workers() int { return len(ff.recs) }
 // File returns every face of an image file, in the file's own pixel
 // coordinates. The error names the file.
 func (ff *faceFinder) File(path string) ([]vision.Face, error) {
-	data, err := os.ReadFile(path)
+	data, err := picture.ReadFile(path, ff.opts.MaxPixels)
 	if err != nil {
-		return nil, err // *PathError names the file
+		return nil, err // names the file
 	}
-	if len(data) == 0 {
-		return nil, fmt.Errorf("%s: empty file", path)
+	p, err := ff.prepare(data)
+	var large *picture.TooLargeError
+	if errors.As(err, &large) && large.Limit > 0 {
+		return nil, fmt.Errorf("%s: %w (raise the limit with --max-pixels)", path, err)
 	}
-	p, err := picture.Prepare(data, ff.opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -136,6 +152,20 @@ func (ff *faceFinder) File(path string) ([]vision.Face, error) {
 		}
 	}
 	return faces, nil
+}
+
+// prepare decodes a picture once the pixels being decoded by the other
+// workers leave room for it.
+func (ff *faceFinder) prepare(data []byte) (picture.Prepared, error) {
+	weight := int64(1)
+	if h, err := picture.ReadHeader(data); err == nil {
+		weight = min(max(h.Pixels(), 1), ff.opts.MaxPixels)
+	}
+	if err := ff.decoding.Acquire(context.Background(), weight); err != nil {
+		return picture.Prepared{}, err
+	}
+	defer ff.decoding.Release(weight)
+	return picture.Prepare(data, ff.opts)
 }
 
 func (ff *faceFinder) Close() {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -259,11 +260,22 @@ func generateMonth(path string, dim int, seed uint64) ([]month.Visit, error) {
 	if err != nil {
 		return nil, err
 	}
-	names, by, err := month.People(es)
+	names, by, err := people(path, es)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	return month.Generate(names, by, month.DefaultConfig(seed))
+}
+
+// people groups labelled descriptors read from path; an unlabelled one is
+// named by FILE:LINE.
+func people(path string, es []cluster.Embedding) ([]string, map[string][][]float32, error) {
+	names, by, err := month.People(es)
+	var u *month.UnlabelledError
+	if errors.As(err, &u) {
+		return nil, nil, fmt.Errorf("%s:%d: no \"person\" label: a month needs labelled descriptors", path, u.Line)
+	}
+	return names, by, err
 }
 
 func writeMonthFile(path string, visits []month.Visit) error {
@@ -290,9 +302,9 @@ func replaySweep(cmd *cobra.Command, g *globals, f *replayFlags) error {
 	if err != nil {
 		return err
 	}
-	names, by, err := month.People(es)
+	names, by, err := people(f.sweep, es)
 	if err != nil {
-		return fmt.Errorf("%s: %w", f.sweep, err)
+		return err
 	}
 	o := month.DefaultSweep()
 	o.Progress = func(done, total int) { fmt.Fprintf(g.stderr, "\rsweep: %d/%d months", done, total) }
