@@ -86,8 +86,8 @@ type Appliance struct {
 	httpLn  net.Listener
 	// recovered are the damaged files this run set aside (damaged.go).
 	recovered recoveries
-	ctlLn   net.Listener
-	ctlErr  error // why there is no control socket
+	ctlLn     net.Listener
+	ctlErr    error // why there is no control socket
 	// restart, set while Run runs, stops it as a signal would: a clean
 	// exit that systemd answers by starting joren again.
 	restartMu sync.Mutex
