@@ -61,3 +61,23 @@ func Faces(t testing.TB) string {
 func DevDescriptors(t testing.TB) string {
 	return filepath.Join(Shared(t), "faces", "descriptors-dev.jsonl")
 }
+
+// YuNet is the YuNet face detector's file: the model directory's copy
+// (`make models` installs it), else the shared one it is copied from.
+func YuNet(t testing.TB) string {
+	t.Helper()
+	const name = "face_detection_yunet_2023mar.onnx"
+	if p := filepath.Join(Models(t), name); regular(p) {
+		return p
+	}
+	p := filepath.Join(Shared(t), "models", name)
+	if !regular(p) {
+		t.Fatalf("testenv: %s is neither in the model directory nor in the shared models", name)
+	}
+	return p
+}
+
+func regular(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
+}
