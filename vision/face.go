@@ -11,6 +11,10 @@ type Face struct {
 	Box image.Rectangle
 	// Landmarks are the shape predictor's points (5 or 68), same coordinates.
 	Landmarks []image.Point
+	// Five are the five alignment landmarks in ArcFace's order (eye
+	// centres, nose tip, mouth corners, the picture's left first) when the
+	// detector gives them (YuNet), same coordinates; nil otherwise.
+	Five *[5]Point
 	// Descriptor is the embedding of the aligned face; its length is the
 	// model's Dim.
 	Descriptor []float32

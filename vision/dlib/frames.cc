@@ -122,3 +122,53 @@ extern "C" int joren_frames_describe(joren_frames* f, const uint8_t* bgr, int ro
 		return -1;
 	}
 }
+
+extern "C" int joren_frames_chip(joren_frames* f, const uint8_t* bgr, int rows, int cols, int step,
+	const long* rect, long* points, int max_parts, uint8_t* chip, char** err) {
+	try {
+		matrix<rgb_pixel> img;
+		to_rgb(bgr, rows, cols, step, img);
+		rectangle r(rect[0], rect[1], rect[2], rect[3]);
+		full_object_detection shape = f->sp(img, r);
+		int n = (int)shape.num_parts();
+		for (int i = 0; i < n && i < max_parts; i++) {
+			points[2*i] = shape.part(i).x();
+			points[2*i+1] = shape.part(i).y();
+		}
+		matrix<rgb_pixel> c;
+		extract_image_chip(img, get_face_chip_details(shape, JOREN_CHIP, 0.25), c);
+		for (long y = 0; y < JOREN_CHIP; y++) {
+			for (long x = 0; x < JOREN_CHIP; x++) {
+				uint8_t* p = chip + 3 * (y * JOREN_CHIP + x);
+				p[0] = c(y, x).blue;
+				p[1] = c(y, x).green;
+				p[2] = c(y, x).red;
+			}
+		}
+		return n;
+	} catch (std::exception& e) {
+		*err = fail(e.what());
+		return -1;
+	}
+}
+
+extern "C" int joren_frames_describe_chips(joren_frames* f, const uint8_t* chips, int n, float* desc, char** err) {
+	try {
+		std::vector<matrix<rgb_pixel>> batch(n);
+		for (int i = 0; i < n; i++) {
+			to_rgb(chips + (size_t)i * 3 * JOREN_CHIP * JOREN_CHIP, JOREN_CHIP, JOREN_CHIP, 3 * JOREN_CHIP, batch[i]);
+		}
+		std::vector<matrix<float, 0, 1>> out;
+		{
+			std::lock_guard<std::mutex> lock(f->net_mu);
+			out = f->net(batch);
+		}
+		for (int i = 0; i < n; i++) {
+			std::memcpy(desc + (size_t)i * 128, &out[i](0, 0), 128 * sizeof(float));
+		}
+		return 0;
+	} catch (std::exception& e) {
+		*err = fail(e.what());
+		return -1;
+	}
+}
