@@ -33,3 +33,21 @@ func Largest(faces []Face) int {
 	}
 	return best
 }
+
+// Dominant returns the index of the face of a photo of one person: the
+// largest face when it is at least 1.5 times as wide as every other (a
+// passer-by in the background, a face on a poster), or -1 when several
+// faces are about as large (a group photo) or there is none.
+func Dominant(faces []Face) int {
+	k := Largest(faces)
+	if k < 0 {
+		return -1
+	}
+	w := float64(faces[k].Box.Dx())
+	for i, f := range faces {
+		if i != k && w < 1.5*float64(f.Box.Dx()) {
+			return -1
+		}
+	}
+	return k
+}

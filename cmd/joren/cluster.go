@@ -20,6 +20,7 @@ import (
 	"joren/cluster/figure"
 	"joren/vision"
 	"joren/vision/dlib"
+	"joren/vision/embed"
 	"joren/vision/models"
 	"joren/vision/onnx"
 	"joren/vocab"
@@ -520,15 +521,16 @@ func grid(from, to, step float64) []float64 {
 // embeddingsModel is the model of a descriptor file: the one --embedder
 // names (a file does not say which threshold or metric its numbers need).
 func embeddingsModel(modelDir string, ff *faceFlags) (vocab.Model, error) {
+	yn := ff.detector == detectorYuNet
 	switch ff.embedder {
 	case embedderDlib:
-		return dlib.Describe(), nil
+		return embed.Variant(dlib.Describe(), yn, yn && ff.mirror), nil
 	case embedderONNX:
 		s, err := models.FindONNX(modelDir, ff.onnxModel)
 		if err != nil {
 			return vocab.Model{}, err
 		}
-		return onnx.Describe(s), nil
+		return embed.Variant(onnx.Describe(s), false, yn && ff.mirror), nil
 	}
 	return vocab.Model{}, usagef("--embedder %q: want %s or %s", ff.embedder, embedderDlib, embedderONNX)
 }

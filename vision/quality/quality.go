@@ -200,6 +200,15 @@ func Frontalness(pts []image.Point) float64 {
 	return frontal(a, b, nose, depth)
 }
 
+// FrontalnessOf is the frontalness of a detected face: from its five
+// detector landmarks if it has them (YuNet), else from its shape.
+func FrontalnessOf(f vision.Face) float64 {
+	if f.Five != nil {
+		return FrontalnessFive(*f.Five)
+	}
+	return Frontalness(f.Landmarks)
+}
+
 // FrontalnessFive is Frontalness for five landmarks in ArcFace's order
 // (eye centres, nose tip, mouth corners; YuNet's): where the nose tip
 // falls between the eye centres, on the same scale as the 68-point

@@ -95,6 +95,16 @@ func TestFrontalnessFive(t *testing.T) {
 	}
 }
 
+func TestFrontalnessOf(t *testing.T) {
+	five := headFive(30)
+	if got, want := FrontalnessOf(vision.Face{Five: &five, Landmarks: head(0, 68)}), FrontalnessFive(five); got != want {
+		t.Errorf("a face with five landmarks: %v, want theirs %v", got, want)
+	}
+	if got, want := FrontalnessOf(vision.Face{Landmarks: head(30, 68)}), Frontalness(head(30, 68)); got != want {
+		t.Errorf("a face with a shape: %v, want %v", got, want)
+	}
+}
+
 func TestFrontalness(t *testing.T) {
 	for _, n := range []int{68, 5} {
 		prev := 2.0
