@@ -3,6 +3,8 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,5 +124,69 @@ func TestYuNetCommands(t *testing.T) {
 				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr, tc.code, tc.want)
 			}
 		})
+	}
+}
+
+// TestModelsFetchYuNet: `models fetch yunet` from a local server standing
+// in for OpenCV Zoo (the first location fails, the second serves the
+// file), then `models verify` loads it; `models fetch sface` refuses a
+// file that is not the pinned SFace, and needs --photos.
+func TestModelsFetchYuNet(t *testing.T) {
+	yn, err := os.ReadFile(testenv.YuNet(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	net, err := os.ReadFile(filepath.Join(testenv.Models(t), models.TestONNX.Settings.File()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/zoo/" + models.YuNetFile:
+			http.Error(w, "gone", http.StatusNotFound)
+		case "/train/yunet_s_640_640.onnx":
+			w.Write(yn)
+		case "/sface.onnx":
+			w.Write(net)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	defer srv.Close()
+	dir := t.TempDir()
+	out, stderr, code := runIn(t, dir, "models", "fetch", "yunet", "--yunet-url", srv.URL+"/zoo/"+models.YuNetFile+","+srv.URL+"/train/yunet_s_640_640.onnx")
+	if code != exitOK || !strings.Contains(out, "1 model file(s)") {
+		t.Fatalf("fetch yunet: exit %d, %s%s", code, out, stderr)
+	}
+	man, err := models.ReadManifest(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, ok := man.Lookup(models.YuNetFile)
+	if !ok || e.SHA256 != models.YuNetSHA256 || !strings.Contains(e.Origin, "/train/yunet_s_640_640.onnx") || !strings.Contains(e.Licence, "Apache-2.0") {
+		t.Errorf("YuNet's MANIFEST entry %+v", e)
+	}
+	if n, err := os.ReadFile(filepath.Join(dir, models.NoticeFile(models.YuNetFile))); err != nil || !bytes.Equal(n, models.YuNetNotice()) {
+		t.Errorf("licence notice: %v", err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		want string
+	}{
+		{"not SFace", []string{"models", "fetch", "sface", "--sface-url", srv.URL + "/sface.onnx", "--photos", testenv.Faces(t)}, exitFailure, "checksum mismatch"},
+		{"no photos", []string{"models", "fetch", "sface"}, exitUsage, "--photos"},
+		{"unknown", []string{"models", "fetch", "arcface"}, exitUsage, `fetch "arcface": want dlib, yunet or sface`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := runIn(t, dir, tc.args...)
+			if code != tc.code || !strings.Contains(stderr, tc.want) {
+				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr, tc.code, tc.want)
+			}
+		})
+	}
+	if _, err := models.FindONNX(dir, models.SFace.Settings.Name); err == nil {
+		t.Error("a file that is not SFace was registered as SFace")
 	}
 }

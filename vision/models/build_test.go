@@ -105,7 +105,7 @@ func fakeResNet(layers int) []byte {
 }
 
 // buildSetup is what Build needs: face-api's files, the shared detector
-// directory and a small stand-in for the 68-point model.
+// directory (MMOD and YuNet) and a small stand-in for the 68-point model.
 type buildSetup struct {
 	opts models.BuildOptions
 	w    *fakeWriter
@@ -150,9 +150,11 @@ func TestBuild(t *testing.T) {
 	dir := b.opts.Dir
 	detector := readFile(t, filepath.Join(b.opts.DetectorDir, models.DetectorFile))
 	want := map[string][]byte{
-		models.ResNetFile:         fakeResNet(59),
-		models.DetectorFile:       detector,
-		models.ShapePredictorFile: b.sp68,
+		models.ResNetFile:                   fakeResNet(59),
+		models.DetectorFile:                 detector,
+		models.ShapePredictorFile:           b.sp68,
+		models.YuNetFile:                    readFile(t, filepath.Join(b.opts.DetectorDir, models.YuNetFile)),
+		models.NoticeFile(models.YuNetFile): models.YuNetNotice(),
 	}
 	for name, content := range want {
 		if got := readFile(t, filepath.Join(dir, name)); !bytes.Equal(got, content) {
@@ -163,8 +165,8 @@ func TestBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(man.Files) != 3 {
-		t.Fatalf("MANIFEST has %d entries, want 3: %+v", len(man.Files), man.Files)
+	if len(man.Files) != 5 {
+		t.Fatalf("MANIFEST has %d entries, want 5: %+v", len(man.Files), man.Files)
 	}
 	for _, c := range []struct {
 		name    string
@@ -175,6 +177,8 @@ func TestBuild(t *testing.T) {
 		{models.ResNetFile, []string{"@vladmandic/face-api@1.7.15", models.FaceAPI.WeightsSHA256, models.FaceAPI.ManifestSHA256}, "MIT", ""},
 		{models.DetectorFile, []string{filepath.Join(b.opts.DetectorDir, models.DetectorFile), models.OfficialDetectorSHA256}, "CC0", ""},
 		{models.ShapePredictorFile, []string{b.opts.ShapePredictor68, "68-point"}, "non-commercial", models.Licence68Warning},
+		{models.YuNetFile, []string{filepath.Join(b.opts.DetectorDir, models.YuNetFile), models.YuNetSHA256, "libfacedetection.train", "OpenCV Zoo"}, "Apache-2.0", ""},
+		{models.NoticeFile(models.YuNetFile), []string{"licence notice of " + models.YuNetFile}, "Apache-2.0", ""},
 	} {
 		e, ok := man.Lookup(c.name)
 		if !ok {
@@ -199,6 +203,9 @@ func TestBuild(t *testing.T) {
 	if e, _ := man.Lookup(models.DetectorFile); e.SHA256 != models.OfficialDetectorSHA256 {
 		t.Errorf("installed detector sha256 %s, want the official %s", e.SHA256, models.OfficialDetectorSHA256)
 	}
+	if e, _ := man.Lookup(models.YuNetFile); e.SHA256 != models.YuNetSHA256 || e.Size != models.YuNetSize {
+		t.Errorf("installed YuNet sha256 %s size %d, want the pinned %s %d", e.SHA256, e.Size, models.YuNetSHA256, models.YuNetSize)
+	}
 	noPartFiles(t, dir)
 	manBefore := readFile(t, filepath.Join(dir, models.ManifestFile))
 
@@ -218,6 +225,17 @@ func TestBuild(t *testing.T) {
 	}
 	if !bytes.Equal(readFile(t, filepath.Join(dir, models.ManifestFile)), manBefore) {
 		t.Error("second Build rewrote MANIFEST")
+	}
+
+	// A licence notice deleted is installed again, and nothing else.
+	if err := os.Remove(filepath.Join(dir, models.NoticeFile(models.YuNetFile))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := models.Build(ctx, b.opts); err != nil {
+		t.Fatalf("Build after deleting the notice: %v", err)
+	}
+	if !bytes.Equal(readFile(t, filepath.Join(dir, models.NoticeFile(models.YuNetFile))), models.YuNetNotice()) || b.w.calls != 1 {
+		t.Errorf("notice not restored, or the ResNet rebuilt (%d writer calls)", b.w.calls)
 	}
 
 	// A damaged ResNet file is converted again.
@@ -250,7 +268,7 @@ func copyDetectorDir(t testing.TB, edit func(dir string)) string {
 	t.Helper()
 	src := filepath.Join(testenv.Shared(t), "models")
 	dir := t.TempDir()
-	for _, name := range []string{models.DetectorFile, "SHA256SUMS"} {
+	for _, name := range []string{models.DetectorFile, models.YuNetFile, "SHA256SUMS"} {
 		if err := os.WriteFile(filepath.Join(dir, name), readFile(t, filepath.Join(src, name)), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -285,7 +303,7 @@ func TestBuildDetectorSums(t *testing.T) {
 		want []string // all in the error; none means Build succeeds
 	}{
 		{"binary-mode line, upper case", func(t *testing.T, dir string) {
-			writeSums(t, dir, "# checksums\n"+strings.ToUpper(official)+" *"+models.DetectorFile+"\n")
+			writeSums(t, dir, "# checksums\n"+strings.ToUpper(official)+" *"+models.DetectorFile+"\n"+models.YuNetSHA256+"  "+models.YuNetFile+"\n")
 		}, nil},
 		{"one byte altered", func(t *testing.T, dir string) {
 			flipByte(t, filepath.Join(dir, models.DetectorFile), 1000)
@@ -296,7 +314,7 @@ func TestBuildDetectorSums(t *testing.T) {
 			writeSums(t, dir, sha(readFile(t, p))+"  "+models.DetectorFile+"\n")
 		}, []string{models.DetectorFile, "not the official file's " + official}},
 		{"not listed", func(t *testing.T, dir string) {
-			writeSums(t, dir, official+"  other.dat\n")
+			writeSums(t, dir, official+"  other.dat\n"+models.YuNetSHA256+"  "+models.YuNetFile+"\n")
 		}, []string{"does not list " + models.DetectorFile}},
 		{"no SHA256SUMS", func(t *testing.T, dir string) {
 			os.Remove(filepath.Join(dir, "SHA256SUMS"))
@@ -430,14 +448,16 @@ func TestVerify(t *testing.T) {
 		if !slices.Equal(loaded, []string{dir}) {
 			t.Errorf("load called with %q, want once with %q", loaded, dir)
 		}
-		if len(status) != len(models.Files) {
-			t.Fatalf("%d statuses, want %d", len(status), len(models.Files))
+		// dlib's files, then the others MANIFEST lists.
+		names := append(slices.Clone(models.Files), models.YuNetFile, models.NoticeFile(models.YuNetFile))
+		if len(status) != len(names) {
+			t.Fatalf("%d statuses, want %d", len(status), len(names))
 		}
 		man, _ := models.ReadManifest(dir)
 		for i, st := range status {
-			e, _ := man.Lookup(models.Files[i])
-			if st.Name != models.Files[i] || st.Problem != "" || st.SHA256 != e.SHA256 || st.Origin != e.Origin || st.Origin == "" {
-				t.Errorf("status %d: %+v, want %s without a problem and its MANIFEST entry", i, st, models.Files[i])
+			e, _ := man.Lookup(names[i])
+			if st.Name != names[i] || st.Problem != "" || st.SHA256 != e.SHA256 || st.Origin != e.Origin || st.Origin == "" {
+				t.Errorf("status %d: %+v, want %s without a problem and its MANIFEST entry", i, st, names[i])
 			}
 		}
 		if _, err := models.Verify(dir, nil); err != nil {
@@ -483,6 +503,14 @@ func TestVerify(t *testing.T) {
 			models.DetectorFile:       "not listed in MANIFEST",
 			models.ShapePredictorFile: "not listed in MANIFEST",
 		}},
+		{"licence notice removed", func(t *testing.T, dir string) {
+			os.Remove(filepath.Join(dir, models.NoticeFile(models.YuNetFile)))
+		}, map[string]string{models.NoticeFile(models.YuNetFile): "missing"}},
+		{"YuNet replaced", func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, models.YuNetFile), []byte("other"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, map[string]string{models.YuNetFile: "(file changed or corrupt)"}},
 		{"two problems", func(t *testing.T, dir string) {
 			os.Remove(filepath.Join(dir, models.DetectorFile))
 			if err := os.WriteFile(filepath.Join(dir, models.ResNetFile), []byte("other"), 0o644); err != nil {
@@ -504,8 +532,8 @@ func TestVerify(t *testing.T) {
 			if loads != 0 {
 				t.Error("Verify loaded a directory whose files are wrong")
 			}
-			if len(status) != len(models.Files) {
-				t.Fatalf("%d statuses, want %d", len(status), len(models.Files))
+			if len(status) < len(models.Files) {
+				t.Fatalf("%d statuses, want at least dlib's %d", len(status), len(models.Files))
 			}
 			for _, st := range status {
 				want, bad := c.problems[st.Name]
@@ -519,7 +547,7 @@ func TestVerify(t *testing.T) {
 				if bad && !strings.Contains(err.Error(), p+": "+st.Problem) {
 					t.Errorf("error %q does not name %s and its problem", err, p)
 				}
-				if !bad && strings.Contains(err.Error(), p) {
+				if !bad && strings.Contains(err.Error(), p+": ") {
 					t.Errorf("error %q names %s, which is fine", err, p)
 				}
 			}
@@ -588,5 +616,65 @@ func TestManifest(t *testing.T) {
 	back, err := models.ReadManifest(dir)
 	if err != nil || len(back.Files) != 3 {
 		t.Fatalf("ReadManifest = %+v, %v", back, err)
+	}
+}
+
+// TestBuildYuNet: YuNet is copied only when it is the pinned file, listed
+// as such by its directory's SHA256SUMS; a refused copy installs nothing.
+func TestBuildYuNet(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		edit func(t *testing.T, dir string)
+		want []string
+	}{
+		{"one byte altered", func(t *testing.T, dir string) {
+			flipByte(t, filepath.Join(dir, models.YuNetFile), 5000)
+		}, []string{"YuNet face detector", models.YuNetFile, "corrupt copy"}},
+		{"another YuNet, listed so", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, models.YuNetFile)
+			flipByte(t, p, 5000)
+			writeSums(t, dir, models.OfficialDetectorSHA256+"  "+models.DetectorFile+"\n"+sha(readFile(t, p))+"  "+models.YuNetFile+"\n")
+		}, []string{"not the official file's " + models.YuNetSHA256}},
+		{"not listed", func(t *testing.T, dir string) {
+			writeSums(t, dir, models.OfficialDetectorSHA256+"  "+models.DetectorFile+"\n")
+		}, []string{"does not list " + models.YuNetFile}},
+		{"missing", func(t *testing.T, dir string) {
+			os.Remove(filepath.Join(dir, models.YuNetFile))
+		}, []string{models.YuNetFile, "no such file"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := newBuild(t)
+			b.opts.DetectorDir = copyDetectorDir(t, func(dir string) { c.edit(t, dir) })
+			_, err := models.Build(context.Background(), b.opts)
+			if err == nil {
+				t.Fatal("Build accepted the YuNet file")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+			for _, name := range []string{models.YuNetFile, models.NoticeFile(models.YuNetFile)} {
+				if _, err := os.Stat(filepath.Join(b.opts.Dir, name)); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("%s installed although refused (stat: %v)", name, err)
+				}
+			}
+			noPartFiles(t, b.opts.Dir)
+		})
+	}
+}
+
+// The notice shipped with YuNet is libfacedetection.train's LICENSE
+// file as published (its sha256 at commit 7985249d of that repository):
+// its copyright lines and the Apache License 2.0.
+func TestYuNetNotice(t *testing.T) {
+	n := models.YuNetNotice()
+	if got := sha(n); got != "d096f0e4f790316e1df89675682a51c68ca64745a611689ccd37bd246835440e" {
+		t.Errorf("notice sha256 %s: not libfacedetection.train's LICENSE", got)
+	}
+	for _, want := range []string{"Copyright (c) 2022 Shiqi Yu", "Apache License", "Version 2.0, January 2004"} {
+		if !bytes.Contains(n, []byte(want)) {
+			t.Errorf("notice lacks %q", want)
+		}
 	}
 }

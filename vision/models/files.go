@@ -13,11 +13,3 @@ var Files = []string{ShapePredictorFile, ResNetFile, DetectorFile}
 // ManifestFile records the sha256 and origin of every file of a model
 // directory.
 const ManifestFile = "MANIFEST"
-
-// YuNet, the face detector with five landmarks (libfacedetection.train's
-// yunet_s_640_640.onnx, OpenCV Zoo's face_detection_yunet_2023mar.onnx:
-// the same bytes).
-const (
-	YuNetFile   = "face_detection_yunet_2023mar.onnx"
-	YuNetSHA256 = "8f2383e4dd3cfbb4553ea8718107fc0423210dc964f9f4280604804ed2552fa4"
-)

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // Status is what Verify found for one file.
@@ -14,8 +15,8 @@ type Status struct {
 	Problem string
 }
 
-// Verify checks that every file go-face needs is in dir, matches its
-// MANIFEST entry, and that load (which loads the models for real) accepts
+// Verify checks that every file go-face needs, and every other file
+// MANIFEST lists, is in dir and matches its MANIFEST entry, and that load (which loads the models for real) accepts
 // the directory. It returns one status per file and an error naming every
 // problem.
 func Verify(dir string, load func(dir string) error) ([]Status, error) {
@@ -27,9 +28,11 @@ func Verify(dir string, load func(dir string) error) ([]Status, error) {
 		out  []Status
 		errs []error
 	)
+	// dlib's files must be there; every other file MANIFEST lists (YuNet
+	// and its licence notice, registered ONNX networks) must be intact.
 	names := append([]string(nil), Files...)
 	for _, e := range man.Files {
-		if e.ONNX != nil {
+		if !slices.Contains(names, e.Name) {
 			names = append(names, e.Name)
 		}
 	}

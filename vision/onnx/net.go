@@ -39,8 +39,9 @@ func Open(path string, s models.ONNX) (*Net, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading ONNX model: %w", err)
 	}
-	// OpenCV aborts the process on a file it cannot parse: check first.
-	if err := models.CheckONNXFile(data); err != nil {
+	// OpenCV aborts the process on a file it cannot parse, or on an
+	// input of another size than the file declares: check first.
+	if err := models.CheckFaceNetwork(data, s); err != nil {
 		return nil, fmt.Errorf("ONNX model %s: %w", path, err)
 	}
 	sum := sha256.Sum256(data)
