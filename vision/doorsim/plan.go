@@ -3,6 +3,7 @@ package doorsim
 import (
 	"errors"
 	"fmt"
+	"image"
 	"math"
 	"math/rand/v2"
 	"slices"
@@ -349,6 +350,18 @@ func (p *Passage) faceBox(i int) (x0, y0, x1, y1 float64) {
 	cx, cy, fw := p.geometry(i)
 	fh := fw * float64(p.actor.face.Dy()) / float64(p.actor.face.Dx())
 	return cx - fw/2, cy - fh/2, cx + fw/2, cy + fh/2
+}
+
+// FaceAt is where passage p's face is in frame i, in frame pixels, for a
+// truth made by Plan in this process (a truth read back from its file has
+// no paths): ok is false outside First..Last, where the face is not
+// entirely in the picture, or without a path.
+func (p *Passage) FaceAt(i int) (box image.Rectangle, ok bool) {
+	if p.actor == nil || p.First < 0 || i < p.First || i > p.Last {
+		return image.Rectangle{}, false
+	}
+	x0, y0, x1, y1 := p.faceBox(i)
+	return image.Rect(int(math.Round(x0)), int(math.Round(y0)), int(math.Round(x1)), int(math.Round(y1))), true
 }
 
 // settle finds the frames in which each face is entirely in the picture,
