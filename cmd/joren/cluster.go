@@ -522,15 +522,19 @@ func grid(from, to, step float64) []float64 {
 // names (a file does not say which threshold or metric its numbers need).
 func embeddingsModel(modelDir string, ff *faceFlags) (vocab.Model, error) {
 	yn := ff.detector == detectorYuNet
+	mirror, err := ff.mirrored()
+	if err != nil {
+		return vocab.Model{}, err
+	}
 	switch ff.embedder {
 	case embedderDlib:
-		return embed.Variant(dlib.Describe(), yn, yn && ff.mirror), nil
+		return embed.Variant(dlib.Describe(), yn, mirror), nil
 	case embedderONNX:
 		s, err := models.FindONNX(modelDir, ff.onnxModel)
 		if err != nil {
 			return vocab.Model{}, err
 		}
-		return embed.Variant(onnx.Describe(s), false, yn && ff.mirror), nil
+		return embed.Variant(onnx.Describe(s), false, mirror), nil
 	}
 	return vocab.Model{}, usagef("--embedder %q: want %s or %s", ff.embedder, embedderDlib, embedderONNX)
 }

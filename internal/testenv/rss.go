@@ -4,6 +4,8 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
+	"time"
 )
 
 // PeakRSSMB is the process's peak resident memory so far (VmHWM, in MB):
@@ -22,4 +24,16 @@ func PeakRSSMB() float64 {
 		}
 	}
 	return 0
+}
+
+// CPU is the CPU time the process has used so far, user and system, all
+// threads: a benchmark's cost that other processes on a shared machine do
+// not inflate as they inflate wall-clock time (OpenCV and dlib run on
+// several threads, so it can exceed the wall-clock time).
+func CPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
