@@ -3,9 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"path/filepath"
-	"regexp"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -29,15 +26,6 @@ type evaluateRow struct {
 	EERAt      float64 `json:"equal_error_threshold"`
 	Rank1      float64 `json:"rank1"`
 	MsPerFace  float64 `json:"ms_per_face"`
-}
-
-var digits = regexp.MustCompile(`[0-9]+`)
-
-// personOfFile is the person a photo shows by the naming convention of
-// ../shared/faces: the file name without digits and extension.
-func personOfFile(p string) string {
-	base := filepath.Base(p)
-	return digits.ReplaceAllString(strings.TrimSuffix(base, filepath.Ext(base)), "")
 }
 
 func newEvaluateCommand(g *globals) *cobra.Command {
@@ -132,7 +120,7 @@ func evaluateEmbedder(g *globals, f *faceFlags, files []string, minFrontal float
 			row.Turned++
 			g.log.Info("face turned away, left out", "file", p, "frontal", quality.FrontalnessOf(found[k]))
 		default:
-			samples = append(samples, verification.Sample{Person: personOfFile(p), Descriptor: found[k].Descriptor})
+			samples = append(samples, verification.Sample{Person: verification.PersonOf(p), Descriptor: found[k].Descriptor})
 		}
 	}
 	bar.Finish()

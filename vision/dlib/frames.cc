@@ -42,6 +42,17 @@ void to_rgb(const uint8_t* bgr, int rows, int cols, int step, matrix<rgb_pixel>&
 	}
 }
 
+// landmarks runs the shape predictor on the face in rect (left, top,
+// right, bottom) and copies up to max_parts of its points into points.
+full_object_detection landmarks(joren_frames* f, const matrix<rgb_pixel>& img, const long* rect, long* points, int max_parts) {
+	full_object_detection shape = f->sp(img, rectangle(rect[0], rect[1], rect[2], rect[3]));
+	for (int i = 0; i < (int)shape.num_parts() && i < max_parts; i++) {
+		points[2*i] = shape.part(i).x();
+		points[2*i+1] = shape.part(i).y();
+	}
+	return shape;
+}
+
 } // namespace
 
 extern "C" joren_frames* joren_frames_open(const char* dir, int cnn, char** err) {
@@ -102,13 +113,8 @@ extern "C" int joren_frames_describe(joren_frames* f, const uint8_t* bgr, int ro
 	try {
 		matrix<rgb_pixel> img;
 		to_rgb(bgr, rows, cols, step, img);
-		rectangle r(rect[0], rect[1], rect[2], rect[3]);
-		full_object_detection shape = f->sp(img, r);
+		full_object_detection shape = landmarks(f, img, rect, points, max_parts);
 		int n = (int)shape.num_parts();
-		for (int i = 0; i < n && i < max_parts; i++) {
-			points[2*i] = shape.part(i).x();
-			points[2*i+1] = shape.part(i).y();
-		}
 		if (desc) {
 			matrix<rgb_pixel> chip;
 			extract_image_chip(img, get_face_chip_details(shape, 150, 0.25), chip);
@@ -128,13 +134,8 @@ extern "C" int joren_frames_chip(joren_frames* f, const uint8_t* bgr, int rows, 
 	try {
 		matrix<rgb_pixel> img;
 		to_rgb(bgr, rows, cols, step, img);
-		rectangle r(rect[0], rect[1], rect[2], rect[3]);
-		full_object_detection shape = f->sp(img, r);
+		full_object_detection shape = landmarks(f, img, rect, points, max_parts);
 		int n = (int)shape.num_parts();
-		for (int i = 0; i < n && i < max_parts; i++) {
-			points[2*i] = shape.part(i).x();
-			points[2*i+1] = shape.part(i).y();
-		}
 		matrix<rgb_pixel> c;
 		extract_image_chip(img, get_face_chip_details(shape, JOREN_CHIP, 0.25), c);
 		for (long y = 0; y < JOREN_CHIP; y++) {

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"image"
 	"os"
-	"path/filepath"
-	"strings"
 
 	"gocv.io/x/gocv"
 
@@ -71,7 +69,7 @@ func CheckFaces(det *yunet.Detector, photos []string) ([]CheckFace, error) {
 			continue
 		}
 		r := face.Box.Inset(-face.Box.Dx()).Intersect(im.Bounds())
-		c := CheckFace{Person: personOf(p), Crop: im.Sub(r).Clone()}
+		c := CheckFace{Person: verification.PersonOf(p), Crop: im.Sub(r).Clone()}
 		for k, q := range face.Five {
 			c.Five[k] = vision.Point{X: q.X - float64(r.Min.X), Y: q.Y - float64(r.Min.Y)}
 		}
@@ -248,16 +246,4 @@ func mean(v []float64) float64 {
 		s += x
 	}
 	return s / float64(len(v))
-}
-
-// personOf is a photo's person: its file name without digits and
-// extension.
-func personOf(p string) string {
-	base := strings.TrimSuffix(filepath.Base(p), filepath.Ext(p))
-	return strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return -1
-		}
-		return r
-	}, base)
 }

@@ -38,48 +38,16 @@ func CheckONNXFile(data []byte) error {
 // length-delimited value of each field number, failing on anything that is
 // not well-formed wire format (a truncated file, text, another format).
 func protoFields(b []byte) (map[uint64][]byte, error) {
-	out := map[uint64][]byte{}
 	if len(b) == 0 {
 		return nil, errors.New("empty")
 	}
-	for off := 0; off < len(b); {
-		key, n := binary.Uvarint(b[off:])
-		if n <= 0 {
-			return nil, fmt.Errorf("bad field key at byte %d", off)
-		}
-		off += n
-		field, wire := key>>3, key&7
-		if field == 0 {
-			return nil, fmt.Errorf("field number 0 at byte %d", off)
-		}
-		switch wire {
-		case 0: // varint
-			_, n := binary.Uvarint(b[off:])
-			if n <= 0 {
-				return nil, fmt.Errorf("truncated number at byte %d", off)
-			}
-			off += n
-		case 1: // 64-bit
-			off += 8
-		case 5: // 32-bit
-			off += 4
-		case 2: // length-delimited
-			l, n := binary.Uvarint(b[off:])
-			if n <= 0 {
-				return nil, fmt.Errorf("truncated length at byte %d", off)
-			}
-			off += n
-			if l > uint64(len(b)-off) {
-				return nil, fmt.Errorf("field %d at byte %d claims %d bytes, %d left (truncated file?)", field, off, l, len(b)-off)
-			}
-			out[field] = b[off : off+int(l)]
-			off += int(l)
-		default:
-			return nil, fmt.Errorf("wire type %d at byte %d", wire, off)
-		}
-		if off > len(b) {
-			return nil, errors.New("truncated")
-		}
+	f, err := protoAll(b)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[uint64][]byte, len(f.bytes))
+	for k, v := range f.bytes {
+		out[k] = v[len(v)-1]
 	}
 	return out, nil
 }
@@ -197,8 +165,9 @@ type fields struct {
 	varints map[uint64][]uint64
 }
 
-// protoAll walks one message like protoFields, keeping every value of
-// repeated fields.
+// protoAll walks one protocol-buffer message, keeping every value of
+// repeated fields, and fails on anything that is not well-formed wire
+// format (a truncated file, text, another format).
 func protoAll(b []byte) (fields, error) {
 	f := fields{bytes: map[uint64][][]byte{}, varints: map[uint64][]uint64{}}
 	for off := 0; off < len(b); {
@@ -230,7 +199,7 @@ func protoAll(b []byte) (fields, error) {
 			}
 			off += n
 			if l > uint64(len(b)-off) {
-				return f, fmt.Errorf("field %d at byte %d claims %d bytes, %d left", field, off, l, len(b)-off)
+				return f, fmt.Errorf("field %d at byte %d claims %d bytes, %d left (truncated file?)", field, off, l, len(b)-off)
 			}
 			f.bytes[field] = append(f.bytes[field], b[off:off+int(l)])
 			off += int(l)

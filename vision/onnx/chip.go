@@ -2,7 +2,6 @@ package onnx
 
 import (
 	"fmt"
-	"math"
 
 	"gocv.io/x/gocv"
 
@@ -27,17 +26,11 @@ func (n *Net) DescribeChip(chip frame.Image, mirror bool) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
-	var norm float64
 	for i := range d {
 		d[i] += m[i]
-		norm += float64(d[i]) * float64(d[i])
 	}
-	if norm == 0 {
+	if !normalise(d) {
 		return nil, fmt.Errorf("describing a face: the descriptors of the face and its mirror image cancel out")
-	}
-	inv := float32(1 / math.Sqrt(norm))
-	for i := range d {
-		d[i] *= inv
 	}
 	return d, nil
 }

@@ -130,22 +130,32 @@ func (n *Net) forward(face gocv.Mat) ([]float32, error) {
 		return nil, fmt.Errorf("reading the network's output: %w", err)
 	}
 	d := make([]float32, len(vals))
-	var norm float64
 	for i, v := range vals {
 		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
 			return nil, fmt.Errorf("the network's output %d is %v", i, v)
 		}
 		d[i] = v
+	}
+	if !normalise(d) {
+		return nil, errors.New("the network's output is all zeros")
+	}
+	return d, nil
+}
+
+// normalise scales d to unit length; false if it is all zeros.
+func normalise(d []float32) bool {
+	var norm float64
+	for _, v := range d {
 		norm += float64(v) * float64(v)
 	}
 	if norm == 0 {
-		return nil, errors.New("the network's output is all zeros")
+		return false
 	}
 	inv := float32(1 / math.Sqrt(norm))
 	for i := range d {
 		d[i] *= inv
 	}
-	return d, nil
+	return true
 }
 
 // Close frees the network.

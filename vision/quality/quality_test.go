@@ -87,7 +87,7 @@ func TestFrontalnessFive(t *testing.T) {
 	inf := headFive(0)
 	inf[4].Y = math.Inf(-1)
 	for name, five := range map[string][5]vision.Point{
-		"NaN": nan, "infinite": inf, "all in one point": {}, "eyes in one point": {{10, 10}, {10, 10}, {10, 20}, {5, 30}, {15, 30}},
+		"NaN": nan, "infinite": inf, "all in one point": {}, "eyes in one point": {{X: 10, Y: 10}, {X: 10, Y: 10}, {X: 10, Y: 20}, {X: 5, Y: 30}, {X: 15, Y: 30}},
 	} {
 		if f := FrontalnessFive(five); f != 0 {
 			t.Errorf("%s: frontalness %v", name, f)

@@ -1,6 +1,7 @@
 package yunet
 
 import (
+	"cmp"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
@@ -195,15 +196,7 @@ func suppress(cands []Candidate, minScore, nms float32) []Candidate {
 		}
 		keep = append(keep, cands[i])
 	}
-	slices.SortStableFunc(keep, func(a, b Candidate) int {
-		switch {
-		case a.Score > b.Score:
-			return -1
-		case a.Score < b.Score:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(keep, func(a, b Candidate) int { return cmp.Compare(b.Score, a.Score) })
 	return keep
 }
 
