@@ -6,6 +6,8 @@ MODELS      ?= models
 DETECTOR_DIR ?= ../shared/models
 SHARED      ?= ../shared
 BIN         := bin/joren
+# Head office's service: pure Go, runs on any server or container.
+OFFICE      := bin/joren-office
 # Packages without cgo: they must build and test with CGO_ENABLED=0. The
 # list is read from the import graph (internal/deptest), not kept by hand;
 # deferred (=) so only the targets that use it pay for go list.
@@ -15,13 +17,14 @@ export JOREN_MODELS := $(abspath $(MODELS))
 export JOREN_SHARED := $(abspath $(SHARED))
 export PATH := /usr/local/go/bin:$(PATH)
 
-.PHONY: help deps build models test test-pure test-cgo test-arm64-pure test-arm64-smoke bench demo workflow clean-models
+.PHONY: help deps build models test test-pure test-cgo test-arm64-pure test-arm64-smoke bench demo office-demo workflow clean-models
 
 help:
 	@echo "make demo    install what is needed, build, provision models, run the appliance on a synthesised door video"
+	@echo "make office-demo   the demo's events arriving in head office's dashboard (joren-office, mosquitto)"
 	@echo "make workflow   the article's workflow on the shared photos: compare, embed, cluster, t-SNE figure"
 	@echo "make test    install what is needed, provision models, run every test"
-	@echo "make build   build $(BIN)"
+	@echo "make build   build $(BIN) and $(OFFICE)"
 	@echo "make models  build the model files into $(MODELS)/ offline (joren models build)"
 	@echo "make bench   run the benchmarks and print a table"
 	@echo "make cross ARCH=arm64|armhf   cross-build bin/joren-linux-ARCH (docs/image.md)"
@@ -38,6 +41,7 @@ deps:
 
 build: deps
 	$(GO) build -o $(BIN) ./cmd/joren
+	CGO_ENABLED=0 $(GO) build -o $(OFFICE) ./cmd/joren-office
 
 models: build
 	$(BIN) --models $(MODELS) models build --detector-dir $(DETECTOR_DIR) --test-onnx --photos $(SHARED)/faces/images
@@ -45,8 +49,10 @@ models: build
 
 test: models test-pure test-cgo test-arm64-pure test-arm64-smoke test-image
 
-# The pure-Go packages really build without cgo.
+# The pure-Go packages really build without cgo; go.mod and go.sum are
+# tidy (directly imported modules not marked indirect, nothing missing).
 test-pure:
+	$(GO) mod tidy -diff
 	CGO_ENABLED=0 $(GO) vet $(PURE_PKGS)
 	CGO_ENABLED=0 $(GO) test -count=1 $(PURE_PKGS)
 
@@ -81,6 +87,11 @@ bench: models
 # The main job: the appliance on a synthesised door video (joren demo).
 demo: models
 	$(BIN) demo
+
+# The same door video, its events collected by joren-office into a dashboard
+# (docs/office.md).
+office-demo: models
+	@scripts/office-demo
 
 # The article's workflow on the shared photos (compare, embed, cluster, plot).
 workflow: models

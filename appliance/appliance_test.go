@@ -1,3 +1,5 @@
+//go:build cgo
+
 package appliance
 
 import (
@@ -15,12 +17,16 @@ import (
 	"time"
 
 	"joren/appliance/config"
+	"joren/cluster/month"
 	"joren/cluster/store"
 	"joren/device/pintest"
 	"joren/internal/testenv"
 	"joren/sync/event"
 	"joren/sync/mosquittotest"
+	"joren/sync/schematest"
+	"joren/vision/camera/cv"
 	"joren/vision/doorsim"
+	"joren/vision/doorsim/truth"
 	"joren/vocab"
 )
 
@@ -61,7 +67,7 @@ func listFiles(t *testing.T, dir string) []string {
 func TestEndToEnd(t *testing.T) {
 	work := t.TempDir()
 	video := filepath.Join(work, "video", "door.avi")
-	truth, err := doorsim.MakeVideo(context.Background(), testenv.Models(t), testenv.Faces(t), video,
+	tr, err := doorsim.MakeVideo(context.Background(), testenv.Models(t), testenv.Faces(t), video,
 		doorsim.Options{Days: 4, Regulars: 4, Together: -1, Seed: 7}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -82,7 +88,7 @@ func TestEndToEnd(t *testing.T) {
 
 	cfg := config.Default()
 	cfg.Device = config.Device{ID: "door-test", Site: "test-shop", Timezone: "Asia/Tokyo", DataDir: data, Models: testenv.Models(t)}
-	cfg.Camera = config.Camera{Source: video, Clock: doorsim.TruthPath(video)}
+	cfg.Camera = config.Camera{Source: video, Clock: truth.Path(video)}
 	// The key lives outside the data directory, as on the image.
 	boot := filepath.Join(work, "boot")
 	if err := os.Mkdir(boot, 0o700); err != nil {
@@ -109,6 +115,7 @@ func TestEndToEnd(t *testing.T) {
 		Log:      slog.New(slog.NewTextHandler(testWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo})),
 		Version:  "test",
 		Notifier: notify,
+		Camera:   cv.Driver{},
 		OnDecision: func(d vocab.Decision, _ vocab.Visit) {
 			mu.Lock()
 			decisions = append(decisions, d)
@@ -141,20 +148,23 @@ func TestEndToEnd(t *testing.T) {
 	}
 
 	// Decisions against the video's truth.
-	outcomes := Match(truth, decisions, cfg.Regular.Days)
-	score := Summarise(outcomes, cfg.Regular.Days)
-	t.Logf("%s; %d decisions in all", score, len(decisions))
+	outcomes := Match(tr, decisions, cfg.Regular.Days)
+	score, err := month.Measure(outcomes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d passages: %d decided, %d with the right regular status; %s; %d decisions in all", score.Visits, score.Decided, score.Right, score, len(decisions))
 	for _, o := range outcomes {
-		t.Logf("day %d %-9s distinct day %d: found %v regular %v (want %v) visits %d days %d", o.Passage.Day+1, o.Passage.Person, o.Day, o.Found, o.Decision.Regular, o.WantRegular, o.Decision.Visits, o.Decision.Days)
+		t.Logf("%s %-9s distinct day %d: missed %v regular %v (want %v) visits %d", o.Time.Format(time.DateOnly), o.Person, o.Day, o.Missed, o.Regular, o.WantRegular, o.Visits)
 	}
-	if score.Decided < score.Passages*9/10 {
-		t.Errorf("only %d of %d passages decided", score.Decided, score.Passages)
+	if score.Decided < score.Visits*9/10 {
+		t.Errorf("only %d of %d passages decided", score.Decided, score.Visits)
 	}
-	if score.Right < score.Passages*8/10 {
-		t.Errorf("regular status right for only %d of %d passages", score.Right, score.Passages)
+	if score.Right < score.Visits*8/10 {
+		t.Errorf("regular status right for only %d of %d passages", score.Right, score.Visits)
 	}
-	if len(score.Regulars) < 3 {
-		t.Fatalf("the video has %d people who should become regulars, want at least 3", len(score.Regulars))
+	if score.Regulars < 3 {
+		t.Fatalf("the video has %d people who should become regulars, want at least 3", score.Regulars)
 	}
 	// Nobody is called a regular before their third day; most regulars
 	// are recognised on exactly that day. (The video shows different
@@ -162,8 +172,8 @@ func TestEndToEnd(t *testing.T) {
 	// real door: dlib sometimes takes two photos of one woman for two
 	// people, who then never reach three days.)
 	onTime := 0
-	for _, p := range score.Regulars {
-		switch day := score.FirstLit[p]; {
+	for p, day := range score.FirstRegular {
+		switch {
 		case day == cfg.Regular.Days:
 			onTime++
 		case day != 0:
@@ -171,12 +181,12 @@ func TestEndToEnd(t *testing.T) {
 		}
 	}
 	for _, o := range outcomes {
-		if o.Found && o.Decision.Regular && !o.WantRegular {
-			t.Errorf("%s shown as a regular on their distinct day %d", o.Passage.Person, o.Day)
+		if !o.Missed && o.Regular && !o.WantRegular {
+			t.Errorf("%s shown as a regular on their distinct day %d", o.Person, o.Day)
 		}
 	}
-	if onTime*3 < len(score.Regulars)*2 {
-		t.Errorf("only %d of %d regulars were recognised on their day %d", onTime, len(score.Regulars), cfg.Regular.Days)
+	if onTime*3 < score.Regulars*2 {
+		t.Errorf("only %d of %d regulars were recognised on their day %d", onTime, score.Regulars, cfg.Regular.Days)
 	}
 
 	// The indicator: the LED lit once at start (the lamp test), three
@@ -216,7 +226,9 @@ func TestEndToEnd(t *testing.T) {
 
 	// Head office got one event per decision, matching it, and nothing
 	// that identifies the person.
-	msgs, _ := sub.WaitFor(20*time.Second, func(m []mosquittotest.Message) bool { return countTopic(m, "/visit") >= len(decisions) })
+	msgs, _ := sub.WaitFor(20*time.Second, func(m []mosquittotest.Message) bool {
+		return countTopic(m, "/visit") >= len(decisions) && strings.Contains(string(m[len(m)-1].Payload), `"reason":"shutdown"`)
+	})
 	var events []event.Visit
 	for _, m := range msgs {
 		if !strings.HasSuffix(m.Topic, "/visit") {
@@ -238,12 +250,51 @@ func TestEndToEnd(t *testing.T) {
 	}
 	sort.Slice(events, func(i, j int) bool { return events[i].ID < events[j].ID })
 	sort.Slice(decisions, func(i, j int) bool { return decisions[i].Time.Before(decisions[j].Time) })
+	tokyo, _ := time.LoadLocation(cfg.Device.Timezone)
+	var decided event.Counts
 	for i, d := range decisions {
 		e := events[i]
 		if !e.Time.Equal(d.Time.Truncate(time.Second)) || e.Visits != d.Visits || e.Days != d.Days || e.Regular != d.Regular ||
 			e.BecameRegular != d.BecameRegular || (e.Kind == event.New) != d.New || e.Visitor == d.Visitor {
 			t.Errorf("event %d %+v does not match decision %+v", i, e, d)
 		}
+		// The shop's day and offset, from device.timezone.
+		if e.Day != d.Time.In(tokyo).Format(time.DateOnly) || e.UTCOffset != "+09:00" {
+			t.Errorf("event %d on %s %s, decided at %s", i, e.Day, e.UTCOffset, d.Time.In(tokyo))
+		}
+		decided.Add(e)
+	}
+
+	// Every message is valid; the status and stats carry the box's
+	// health, and at shutdown the last stats count every decision before
+	// the status says offline.
+	schema := schematest.New(t)
+	var (
+		lastStats event.Stats
+		statuses  []event.Status
+	)
+	for _, m := range msgs {
+		kind := m.Topic[strings.LastIndex(m.Topic, "/")+1:]
+		if err := schema.Validate(kind, m.Payload); err != nil {
+			t.Errorf("%s: %v: %s", m.Topic, err, m.Payload)
+		}
+		switch kind {
+		case "stats":
+			lastStats = event.Stats{}
+			json.Unmarshal(m.Payload, &lastStats)
+		case "status":
+			var s event.Status
+			json.Unmarshal(m.Payload, &s)
+			statuses = append(statuses, s)
+		}
+	}
+	if lastStats.Total != decided || lastStats.Health == nil || lastStats.Health.Camera == nil || lastStats.Version != "test" || lastStats.UTCOffset != "+09:00" {
+		t.Errorf("last stats %+v (health %+v), want total %+v", lastStats, lastStats.Health, decided)
+	}
+	if len(statuses) < 2 || statuses[0].Health == nil || statuses[0].Health.Camera == nil || statuses[0].Health.Clock == nil || statuses[0].Health.Broker.State != vocab.BrokerConnected {
+		t.Errorf("birth status %+v", statuses)
+	} else if off := statuses[len(statuses)-1]; off.State != event.Offline || off.Reason != "shutdown" || off.Health == nil || off.Health.Camera == nil {
+		t.Errorf("last status %+v, want offline at shutdown with the box's health", off)
 	}
 
 	// The store is encrypted with the key made on first start.

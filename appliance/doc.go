@@ -12,4 +12,9 @@
 //
 // Data flows one way; every stage runs under one errgroup; each stage
 // closes the channel it owns.
+//
+// The package is pure Go: the parts of the camera side that need cgo (the
+// capture, dlib's models) come from its caller through the Camera
+// interface, and it runs them with package vision/pipeline. Its end-to-end
+// tests, with the real camera side, say //go:build cgo.
 package appliance

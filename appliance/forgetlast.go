@@ -48,6 +48,16 @@ func (f *ForgetLast) Observe(d vocab.Decision) {
 	f.mu.Unlock()
 }
 
+// Drop forgets visitor as the last customer seen: they were forgotten
+// another way (the page), and a press must not act on them.
+func (f *ForgetLast) Drop(visitor string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.last == visitor {
+		f.last = ""
+	}
+}
+
 // ErrNobody means there is no recent visitor to forget.
 var ErrNobody = errors.New("no visitor in the last moments to forget")
 

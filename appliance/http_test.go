@@ -1,3 +1,5 @@
+//go:build cgo
+
 package appliance
 
 import (
@@ -15,6 +17,8 @@ import (
 
 	"joren/appliance/config"
 	"joren/internal/testenv"
+	"joren/vision/camera/cv"
+	"joren/vocab"
 )
 
 func freePort(t *testing.T) string {
@@ -41,21 +45,33 @@ func testConfig(t *testing.T) config.Config {
 func TestHealthAndMetrics(t *testing.T) {
 	cfg := testConfig(t)
 	cfg.HTTP.Listen = freePort(t)
-	a, err := Open(cfg, Options{Log: slog.New(slog.DiscardHandler), Version: "test", Notifier: &fakeNotifier{}})
+	// A live source that never ends: a folder of photos can be read
+	// whole before the server answers its first request (CI did).
+	cfg.Camera = config.Camera{Source: "gst:videotestsrc is-live=true ! video/x-raw,width=320,height=240,framerate=10/1", FPS: 5}
+	a, err := Open(cfg, Options{Log: slog.New(slog.DiscardHandler), Version: "test", Notifier: &fakeNotifier{}, Camera: cv.Driver{}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	done := make(chan error, 1)
-	go func() { done <- a.Run(context.Background()) }()
+	go func() { done <- a.Run(ctx) }()
 	base := "http://" + cfg.HTTP.Listen
+	// Poll both until they answer (the pipeline must have counted a
+	// frame), Run ends, or a minute has passed.
 	var health, metrics string
-	deadline := time.Now().Add(60 * time.Second)
-	for (health == "" || metrics == "") && time.Now().Before(deadline) {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	deadline := time.After(60 * time.Second)
+	for health == "" || metrics == "" {
 		if r, err := http.Get(base + "/healthz"); err == nil {
 			b, _ := io.ReadAll(r.Body)
 			r.Body.Close()
-			if r.StatusCode == http.StatusOK {
+			// Wait for the camera to be counted as working: until the
+			// first frame has been counted it is "starting".
+			var h vocab.Health
+			if r.StatusCode == http.StatusOK && json.Unmarshal(b, &h) == nil && h.Camera.State == vocab.CameraOK {
 				health = string(b)
 			}
 		}
@@ -66,14 +82,24 @@ func TestHealthAndMetrics(t *testing.T) {
 				metrics = string(b)
 			}
 		}
-		time.Sleep(20 * time.Millisecond)
+		select {
+		case <-tick.C:
+		case err := <-done:
+			t.Fatalf("Run ended (%v) before /healthz and /metrics both answered", err)
+		case <-deadline:
+			t.Fatalf("/healthz and /metrics did not both answer within a minute: %q, %q", health, metrics)
+		}
 	}
+	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
 	}
-	var h Health
-	if err := json.Unmarshal([]byte(health), &h); err != nil || h.Status != "ok" || h.Checks["store"] != "ok" {
+	var h vocab.Health
+	if err := json.Unmarshal([]byte(health), &h); err != nil || h.Status != vocab.StatusOK || len(h.Problems) != 0 {
 		t.Errorf("healthz: %q (%v)", health, err)
+	}
+	if h.Version != "test" || h.Camera.State != vocab.CameraOK || h.Camera.LastFrameAgeS > 30 || h.Broker.State != vocab.BrokerNone || h.Outbox.Max != cfg.Events.OutboxMax || h.Disk == nil || h.Disk.TotalBytes == 0 {
+		t.Errorf("healthz: %+v", h)
 	}
 	for _, name := range []string{"joren_info{", "joren_frames_dropped_total", "joren_outbox_pending", "joren_store_identities", "joren_store_bytes", "joren_last_frame_age_seconds", "joren_fps"} {
 		if !strings.Contains(metrics, name) {
@@ -101,6 +127,12 @@ func TestOpenErrors(t *testing.T) {
 		{"pin", func(c *config.Config) { c.Indicator = config.Indicator{Kind: "gpio", LED: "GPIO99"} }, "indicator.led:"},
 		{"clock", func(c *config.Config) { c.Camera.Clock = filepath.Join(t.TempDir(), "none.json") }, "camera.clock:"},
 		{"password", func(c *config.Config) { c.Events.Broker, c.Events.PasswordFile = "mqtt://127.0.0.1:1", "/nonexistent" }, "events.password_file:"},
+		{"command key", func(c *config.Config) {
+			c.Events.Broker, c.Events.Commands, c.Events.CommandKeyFile = "mqtt://127.0.0.1:1", true, filepath.Join(t.TempDir(), "none")
+		}, "events.command_key_file:"},
+		{"device secret", func(c *config.Config) {
+			os.MkdirAll(filepath.Join(c.Device.DataDir, "device-secret"), 0o700) // a directory where the secret should be
+		}, "device.data_dir:"},
 		{"key directory", func(c *config.Config) { c.Store.KeyFile = filepath.Join(t.TempDir(), "gone", "store.key") }, "store.key_file:"},
 		{"bad key", func(c *config.Config) {
 			c.Store.KeyFile = filepath.Join(t.TempDir(), "store.key")
@@ -118,7 +150,7 @@ func TestOpenErrors(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := testConfig(t)
 			tc.edit(&cfg)
-			a, err := Open(cfg, Options{Notifier: &fakeNotifier{}})
+			a, err := Open(cfg, Options{Notifier: &fakeNotifier{}, Camera: cv.Driver{}})
 			if err == nil {
 				a.Close()
 				t.Fatal("opened")

@@ -8,19 +8,14 @@ import (
 	"net/http"
 	"os"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
-	"joren/cluster/store"
 	"joren/vocab"
 )
-
-// thermalZone is where Linux reports the SoC temperature (millidegrees).
-const thermalZone = "/sys/class/thermal/thermal_zone0/temp"
 
 // metrics are the appliance's Prometheus metrics, in a registry of its own
 // (no global state), and what the health check reads.
@@ -80,15 +75,6 @@ func newMetrics(a *Appliance) *metrics {
 	return m
 }
 
-func cpuTemperature() (float64, error) {
-	b, err := os.ReadFile(thermalZone)
-	if err != nil {
-		return 0, err
-	}
-	milli, err := strconv.ParseFloat(strings.TrimSpace(string(b)), 64)
-	return milli / 1000, err
-}
-
 func (m *metrics) visit(usable bool) { m.visits.WithLabelValues(strconv.FormatBool(usable)).Inc() }
 
 func (m *metrics) decision(d vocab.Decision) {
@@ -110,48 +96,16 @@ func (m *metrics) tick(now time.Time, every time.Duration) {
 }
 
 func (m *metrics) frameAge() time.Duration {
+	age, _, _ := m.frameState(time.Now())
+	return age
+}
+
+// frameState returns the time since the pipeline last processed a frame
+// (since start, if none yet), the frame rate, and the frames so far.
+func (m *metrics) frameState(now time.Time) (age time.Duration, fps float64, frames int64) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return time.Since(m.lastFrame)
-}
-
-// Health is what /healthz answers.
-type Health struct {
-	Status string            `json:"status"` // ok or degraded
-	Checks map[string]string `json:"checks"`
-}
-
-// cameraGrace is how long a live camera may go without a frame before
-// the box reports itself degraded.
-const cameraGrace = 30 * time.Second
-
-func (m *metrics) health() Health {
-	a := m.a
-	h := Health{Status: "ok", Checks: map[string]string{}}
-	fail := func(k, msg string) { h.Checks[k], h.Status = msg, "degraded" }
-	if age := m.frameAge(); age > cameraGrace && a.src.Spec().Kind.Live() {
-		fail("camera", fmt.Sprintf("no frame for %s (%d reconnections): check the camera", age.Round(time.Second), a.src.Stats().Reconnects))
-	} else {
-		h.Checks["camera"] = "ok"
-	}
-	if err := a.st.View(func(*store.Tx) error { return nil }); err != nil {
-		fail("store", err.Error())
-	} else {
-		h.Checks["store"] = "ok"
-	}
-	if max := a.cfg.Events.OutboxMax; a.box.Len() > max*9/10 {
-		fail("outbox", fmt.Sprintf("%d of %d events waiting: the broker has been unreachable for long", a.box.Len(), max))
-	} else {
-		h.Checks["outbox"] = fmt.Sprintf("ok, %d waiting", a.box.Len())
-	}
-	if t, err := cpuTemperature(); err == nil {
-		if t > 80 {
-			fail("temperature", fmt.Sprintf("%.0f °C: the box is overheating", t))
-		} else {
-			h.Checks["temperature"] = fmt.Sprintf("ok, %.0f °C", t)
-		}
-	}
-	return h
+	return now.Sub(m.lastFrame), m.fps, m.frames
 }
 
 // serveHTTP serves /healthz and /metrics until ctx is done.
@@ -159,9 +113,9 @@ func (a *Appliance) serveHTTP(ctx context.Context) error {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(a.metrics.reg, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		h := a.metrics.health()
+		h := a.Health()
 		w.Header().Set("Content-Type", "application/json")
-		if h.Status != "ok" {
+		if h.Status != vocab.StatusOK {
 			w.WriteHeader(http.StatusServiceUnavailable)
 		}
 		json.NewEncoder(w).Encode(h)

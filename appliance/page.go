@@ -3,6 +3,7 @@ package appliance
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -23,7 +24,12 @@ func (a *Appliance) openInstaller() error {
 		return fmt.Errorf("installer.password_file: %w", err)
 	}
 	a.live = installer.NewLive(installer.LiveOptions{})
-	srv, err := installer.New(installer.Options{
+	// A new track of the person being enrolled is theirs when the model
+	// says so (a busy pipeline ends tracks).
+	model := a.model
+	a.capture = installer.NewCapture(installer.CaptureOptions{Same: func(x, y []float32) bool { return model.Distance(x, y) <= model.Threshold }})
+	a.pageOn = make(chan string, 1)
+	opt := installer.Options{
 		Listen:       c.Listen,
 		PasswordFile: c.PasswordFile,
 		OffAfter:     time.Duration(c.OffAfterMinutes) * time.Minute,
@@ -43,7 +49,16 @@ func (a *Appliance) openInstaller() error {
 			a.ind.Show(indicator.Regular)
 			return nil
 		},
-	})
+		StaffPasswordFile: c.StaffPasswordFile,
+		Zone:              a.zone,
+		Health:            a.Health,
+		People:            pagePeople{a},
+		Capture:           a.capture,
+	}
+	if a.o.ConfigFile != "" {
+		opt.Configure = a.configure
+	}
+	srv, err := installer.New(opt)
 	if err != nil {
 		return err
 	}
@@ -108,6 +123,14 @@ func (r *recent) add(d vocab.Decision) {
 	if d.Regular {
 		r.regulars[d.Visitor] = true
 	}
+}
+
+// forget drops the decisions of a forgotten visitor: the page no longer
+// lists them.
+func (r *recent) forget(visitor string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.list = slices.DeleteFunc(r.list, func(d vocab.Decision) bool { return d.Visitor == visitor })
 }
 
 func (r *recent) all() []vocab.Decision {

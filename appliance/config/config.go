@@ -1,5 +1,14 @@
 package config
 
+import (
+	"time"
+
+	"joren/cluster/identity"
+	"joren/cluster/store"
+	"joren/sync/event"
+	"joren/sync/outbox"
+)
+
 // Config is the whole configuration. Every field has a `doc` tag (the
 // comment printed above it in the annotated defaults) and the default in
 // Default.
@@ -10,7 +19,7 @@ type Config struct {
 	Store     Store     `yaml:"store" doc:"The identity store: visitors, their visits, retention."`
 	Regular   Regular   `yaml:"regular" doc:"Who is a regular."`
 	Indicator Indicator `yaml:"indicator" doc:"The staff indicator: LED and buzzer on GPIO pins."`
-	Events    Events    `yaml:"events" doc:"Anonymised visit events to head office over MQTT."`
+	Events    Events    `yaml:"events" doc:"Pseudonymous visit events (counts, no face, no name) to head office over MQTT."`
 	HTTP      HTTP      `yaml:"http" doc:"Health check and Prometheus metrics, for the box's own monitoring."`
 	Installer Installer `yaml:"installer" doc:"The installer's web page: live view to aim the camera. Off by default."`
 	Log       Log       `yaml:"log" doc:"Logging (to standard error: the journal on the device)."`
@@ -23,14 +32,15 @@ type Device struct {
 	Timezone string `yaml:"timezone" doc:"IANA time zone of the shop (e.g. Asia/Tokyo): visits are counted per local day. Empty: the system's."`
 	DataDir  string `yaml:"data_dir" doc:"Where the store, the event outbox and the device secret live (the data partition)."`
 	Models   string `yaml:"models" doc:"Directory of the face model files (joren models verify checks it)."`
+	Contact  string `yaml:"contact" doc:"Who runs this box and answers customers about their data, as the door sign says it (joren notice): the shop or company, its address, an e-mail or phone number. Up to 4 lines."`
 }
 
 // Camera selects the frame source.
 type Camera struct {
-	Source string  `yaml:"source" doc:"/dev/videoN (USB or Pi camera), rtsp://... or http://... (IP camera), a video file, or a folder of pictures."`
-	Width  int     `yaml:"width" doc:"Requested frame width in pixels (V4L2 devices)."`
-	Height int     `yaml:"height" doc:"Requested frame height in pixels (V4L2 devices)."`
-	FPS    float64 `yaml:"fps" doc:"Requested frame rate (V4L2 devices; the pace of a picture folder)."`
+	Source string  `yaml:"source" doc:"/dev/videoN (USB camera), csi or csi:1 (the board's camera connector: Raspberry Pi Camera Module 3 or HQ through libcamera, Jetson camera through Argus), rtsp://... or http://... (IP camera), a video file, a folder of pictures, or gst:PIPELINE (GStreamer)."`
+	Width  int     `yaml:"width" doc:"Requested frame width in pixels (USB and csi cameras)."`
+	Height int     `yaml:"height" doc:"Requested frame height in pixels (USB and csi cameras)."`
+	FPS    float64 `yaml:"fps" doc:"Requested frame rate (USB and csi cameras; the pace of a picture folder)."`
 	Clock  string  `yaml:"clock" doc:"DEMO AND TESTS: time a recording's frames from this joren sim truth file's timeline (simulated days) instead of the wall clock. Empty on a device."`
 }
 
@@ -97,10 +107,11 @@ type HTTP struct {
 
 // Installer is the installer's page.
 type Installer struct {
-	Enabled         bool   `yaml:"enabled" doc:"Serve the installer page. It shows the live camera (faces) to whoever has the password: turn it off once the camera is aimed."`
-	Listen          string `yaml:"listen" doc:"Address of the installer page."`
-	PasswordFile    string `yaml:"password_file" doc:"File holding the installer page's password, at least 8 characters (required when enabled). On the image, joren/installer.password on the card's CONFIG partition ends up here."`
-	OffAfterMinutes int    `yaml:"off_after_minutes" doc:"The page turns itself off this many minutes after start (0: never)."`
+	Enabled           bool   `yaml:"enabled" doc:"Serve the installer page. It shows the live camera (faces) to whoever has the password: turn it off once the camera is aimed."`
+	Listen            string `yaml:"listen" doc:"Address of the installer page."`
+	PasswordFile      string `yaml:"password_file" doc:"File holding the installer page's password, at least 8 characters (required when enabled). On the image, joren/installer.password on the card's CONFIG partition ends up here."`
+	OffAfterMinutes   int    `yaml:"off_after_minutes" doc:"The page turns itself off this many minutes after start (0: never). Holding the staff button 10 s, or head office's page command, turns it on again."`
+	StaffPasswordFile string `yaml:"staff_password_file" doc:"File holding the staff's password or PIN, at least 6 characters: it logs in to enrol staff and customers and to forget visitors, never to the live view or the settings. Empty: no staff login. On the image, joren/staff.password on the CONFIG partition ends up in /run/joren."`
 }
 
 // Log configures logging.
@@ -110,19 +121,24 @@ type Log struct {
 }
 
 // Default returns the configuration used for every key the file does not
-// set.
+// set. The regular policy, the store's limits and the events' defaults are
+// their packages' own, so the device and the commands agree.
 func Default() Config {
+	pol := identity.DefaultPolicy(nil)
+	lim := store.DefaultLimits()
 	return Config{
 		Device: Device{DataDir: "/data/joren", Models: "/usr/share/joren/models"},
 		Camera: Camera{Source: "/dev/video0", Width: 640, Height: 480, FPS: 15},
 		Vision: Vision{Embedder: "dlib", Detector: "hog", DetectWidth: 640, MinFace: 80, MinSharpness: 100, MinFrontal: 0.4, Descriptors: 3},
 		Store: Store{
-			KeyFile: "/run/joren/store.key", Mode: "counting", RetentionDays: 90,
-			MaxIdentities: 50000, MaxBytes: 256 << 20, MaintainHour: 3,
+			KeyFile: "/run/joren/store.key", Mode: string(store.Counting), RetentionDays: pol.Retention,
+			MaxIdentities: lim.MaxIdentities, MaxBytes: lim.MaxBytes, MaintainHour: 3,
 		},
-		Regular:   Regular{Days: 3, WindowDays: 30, MergeMinutes: 10},
+		Regular: Regular{
+			Days: pol.RegularDays, WindowDays: pol.Window, MergeMinutes: int(pol.MergeWindow / time.Minute),
+		},
 		Indicator: Indicator{Kind: "gpio", LED: "GPIO17", Buzzer: "GPIO27"},
-		Events:    Events{PseudonymPeriod: "month", OutboxMax: 100000},
+		Events:    Events{PseudonymPeriod: string(event.Month), OutboxMax: outbox.DefaultMax},
 		HTTP:      HTTP{Listen: "127.0.0.1:9180"},
 		Installer: Installer{Listen: ":8080", PasswordFile: "/run/joren/installer.password", OffAfterMinutes: 120},
 		Log:       Log{Level: "info", Format: "text"},

@@ -6,8 +6,6 @@ import (
 	"reflect"
 	"strings"
 	"testing"
-
-	"gopkg.in/yaml.v3"
 )
 
 func write(t *testing.T, text string) string {
@@ -20,7 +18,7 @@ func write(t *testing.T, text string) string {
 }
 
 func TestDefaultsValid(t *testing.T) {
-	cfg, err := Load("", nil, nil)
+	cfg, _, err := Load("", Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +54,7 @@ func TestAnnotatedRoundTrips(t *testing.T) {
 			t.Errorf("annotated defaults lack %q", want)
 		}
 	}
-	cfg, err := Load(write(t, string(b)), nil, nil)
+	cfg, _, err := Load(write(t, string(b)), Options{})
 	if err != nil {
 		t.Fatalf("the annotated defaults do not load: %v", err)
 	}
@@ -76,8 +74,8 @@ camera:
 regular:
   days: 4
 `)
-	cfg, err := Load(p, []string{"JOREN_CAMERA_FPS=12", "JOREN_MODELS=/x", "PATH=/bin", "JOREN_EVENTS_BROKER=mqtt://hq:1883"},
-		[]Override{{Key: "regular.days", Value: "5"}})
+	cfg, _, err := Load(p, Options{Environ: []string{"JOREN_CAMERA_FPS=12", "JOREN_MODELS=/x", "PATH=/bin", "JOREN_EVENTS_BROKER=mqtt://hq:1883"},
+		Sets: []Override{{Key: "regular.days", Value: "5"}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -116,9 +114,11 @@ func TestErrorsNameLineAndKey(t *testing.T) {
 		{"set", "", nil, []Override{{Key: "camera.fsp", Value: "3"}}, []string{"--set camera.fsp: unknown key \"camera.fsp\" (did you mean \"camera.fps\"?)"}},
 		{"broker without site", "events:\n  broker: mqtt://hq\n", nil, nil, []string{"device.site: must be set when events.broker is"}},
 		{"zone", "device:\n  timezone: Mars/Olympus\n", nil, nil, []string{"joren.yaml:2: device.timezone: \"Mars/Olympus\" is not a known time zone"}},
+		{"csi camera", "camera:\n  source: csi:front\n", nil, nil, []string{"joren.yaml:2: camera.source: \"csi:front\": want csi (the first camera on the board's connector) or csi:N"}},
+		{"empty pipeline", "camera:\n  source: \"gst: \"\n", nil, nil, []string{"joren.yaml:2: camera.source: \"gst: \": the GStreamer pipeline is missing"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := Load(write(t, tc.text), tc.env, tc.sets)
+			_, _, err := Load(write(t, tc.text), Options{Environ: tc.env, Sets: tc.sets})
 			if err == nil {
 				t.Fatal("accepted")
 			}
@@ -132,19 +132,17 @@ func TestErrorsNameLineAndKey(t *testing.T) {
 }
 
 func TestEmptyFile(t *testing.T) {
-	if _, err := Load(write(t, "# nothing set\n"), nil, nil); err != nil {
+	if _, _, err := Load(write(t, "# nothing set\n"), Options{}); err != nil {
 		t.Error(err)
 	}
-	if _, err := Load(filepath.Join(t.TempDir(), "none.yaml"), nil, nil); err == nil || !strings.Contains(err.Error(), "no such file") {
+	if _, _, err := Load(filepath.Join(t.TempDir(), "none.yaml"), Options{}); err == nil || !strings.Contains(err.Error(), "no such file") {
 		t.Errorf("missing file: %v", err)
 	}
 }
 
-var _ = yaml.Node{}
-
 // The configuration the image ships (init/joren.yaml) must load as it is.
 func TestShippedConfiguration(t *testing.T) {
-	cfg, err := Load(filepath.Join("..", "..", "init", "joren.yaml"), nil, nil)
+	cfg, _, err := Load(filepath.Join("..", "..", "init", "joren.yaml"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,5 +154,15 @@ func TestShippedConfiguration(t *testing.T) {
 	}
 	if cfg.Vision.DebugDir != "" {
 		t.Error("the shipped configuration writes face pictures to disk")
+	}
+}
+
+// Every form of camera source vision/capture reads passes; the csi and
+// gst: forms are checked here because capture needs cgo.
+func TestCameraSourceForms(t *testing.T) {
+	for _, src := range []string{"/dev/video0", "0", "csi", "CSI:1", "gst:videotestsrc is-live=true ! videoflip method=rotate-180", "rtsp://cam.local/live", "csi_door.avi", "frames/"} {
+		if _, _, err := Load(write(t, "camera:\n  source: \""+src+"\"\n"), Options{}); err != nil {
+			t.Errorf("%s: %v", src, err)
+		}
 	}
 }

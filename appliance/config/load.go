@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"reflect"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -54,21 +58,44 @@ func (e *Error) Error() string {
 // Override is one KEY=VALUE from the command line (--set).
 type Override struct{ Key, Value string }
 
-// Load reads the configuration file (path "" means defaults only), then
-// applies environment overrides (JOREN_<SECTION>_<KEY> from environ) and
-// command-line overrides, then validates the result.
-func Load(path string, environ []string, sets []Override) (Config, error) {
+// Options say where overrides come from and how far Load checks.
+type Options struct {
+	// Environ is the process's environment: JOREN_<SECTION>_<KEY>
+	// variables override the file.
+	Environ []string
+	// Sets are the command line's overrides (--set section.key=value);
+	// they override the environment.
+	Sets []Override
+	// Machine checks the configuration against this machine too, as joren
+	// run meets it: the files it names (keys, passwords, certificates,
+	// the models, the camera's recording), the directories it writes, the
+	// GPIO lines and the addresses it listens on. Off for a file meant for
+	// another machine (joren config check --no-files).
+	Machine bool
+}
+
+// Load reads the configuration file (path "" means defaults only),
+// applies the environment's and the command line's overrides, and checks
+// the result with the rules of the code that uses each key: it is both
+// `joren config check` and the start of `joren run`, so that what the one
+// passes the other does not refuse.
+//
+// It returns the configuration, its warnings (it runs, but someone should
+// know: a listener open to the network, face pictures written to disk, a
+// store that is not encrypted), and an *Error listing every problem. Each
+// problem and warning names its key and, when the file set it, the line.
+func Load(path string, o Options) (Config, []Problem, error) {
 	cfg := Default()
 	var problems []Problem
 	where := map[string]string{} // key: where it was set
 	if path != "" {
 		data, err := os.ReadFile(path)
 		if err != nil {
-			return cfg, fmt.Errorf("reading configuration: %w", err)
+			return cfg, nil, fmt.Errorf("reading configuration: %w", err)
 		}
 		problems = append(problems, decodeFile(path, data, &cfg, where)...)
 	}
-	for _, kv := range environ {
+	for _, kv := range o.Environ {
 		k, v, _ := strings.Cut(kv, "=")
 		if !strings.HasPrefix(k, "JOREN_") {
 			continue
@@ -83,48 +110,114 @@ func Load(path string, environ []string, sets []Override) (Config, error) {
 			where[key] = "env " + k
 		}
 	}
-	for _, s := range sets {
+	for _, s := range o.Sets {
 		if err := setKey(&cfg, s.Key, s.Value); err != nil {
 			problems = append(problems, Problem{Where: "--set " + s.Key, Msg: err.Error()})
 		} else {
 			where[s.Key] = "--set " + s.Key
 		}
 	}
-	for _, p := range cfg.validate() {
+	var r report
+	cfg.validate(&r)
+	// The machine is asked about values that make sense only.
+	if o.Machine && len(problems) == 0 && len(r.errs) == 0 {
+		cfg.checkMachine(&r)
+	}
+	cfg.warn(&r)
+	problems = byLine(path, append(problems, placed(r.errs, where)...))
+	warnings := byLine(path, placed(r.warns, where))
+	if len(problems) > 0 {
+		return cfg, warnings, &Error{Problems: problems}
+	}
+	return cfg, warnings, nil
+}
+
+// placed fills in where each problem's key (or, for a key left at its
+// default, the first related key) was set.
+func placed(ps []Problem, where map[string]string) []Problem {
+	out := make([]Problem, len(ps))
+	for i, p := range ps {
 		p.Where = where[p.Key]
 		for _, k := range p.Related {
 			if p.Where == "" {
 				p.Where = where[k]
 			}
 		}
-		problems = append(problems, p)
+		out[i] = p
 	}
-	if len(problems) > 0 {
-		return cfg, &Error{Problems: problems}
+	return out
+}
+
+// byLine orders problems as the file's lines, those of the environment
+// and the command line (and keys left at their default) after them.
+func byLine(path string, ps []Problem) []Problem {
+	line := func(p Problem) int {
+		rest, ok := strings.CutPrefix(p.Where, path+":")
+		if n, err := strconv.Atoi(rest); ok && err == nil {
+			return n
+		}
+		return math.MaxInt
 	}
-	return cfg, nil
+	sort.SliceStable(ps, func(i, j int) bool { return line(ps[i]) < line(ps[j]) })
+	return ps
 }
 
 // decodeFile checks every key and value of the file against Config,
 // reporting unknown keys (with a suggestion) and wrong types with their
 // line, and decodes what is right into cfg. where gets the file and line
-// of every key set.
+// of every key set. The file is one YAML document: a second one (after
+// ---) would be ignored by a plain decoder, so it is an error here.
 func decodeFile(path string, data []byte, cfg *Config, where map[string]string) []Problem {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var root yaml.Node
-	if err := yaml.Unmarshal(data, &root); err != nil {
-		return []Problem{{Where: path, Msg: strings.TrimPrefix(err.Error(), "yaml: ")}}
-	}
-	if len(root.Content) == 0 {
-		return nil // an empty file: all defaults
+	if err := dec.Decode(&root); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil // an empty file, or only comments: all defaults
+		}
+		return []Problem{syntaxProblem(path, err)}
 	}
 	var problems []Problem
-	walk(path, "", root.Content[0], reflect.ValueOf(cfg).Elem(), where, &problems)
+	if len(root.Content) > 0 {
+		walk(path, "", root.Content[0], reflect.ValueOf(cfg).Elem(), where, &problems)
+	}
+	var next yaml.Node
+	switch err := dec.Decode(&next); {
+	case errors.Is(err, io.EOF):
+	case err != nil:
+		problems = append(problems, syntaxProblem(path, err))
+	case !emptyDocument(&next):
+		problems = append(problems, Problem{Where: fmt.Sprintf("%s:%d", path, next.Line),
+			Msg: "a second YAML document (after ---): joren reads one document, so everything from here would be ignored; put every key in the first"})
+	}
 	return problems
+}
+
+// emptyDocument tells whether a document holds nothing (a trailing ---).
+func emptyDocument(n *yaml.Node) bool {
+	if len(n.Content) == 0 {
+		return true
+	}
+	c := n.Content[0]
+	return c.Kind == yaml.ScalarNode && c.Tag == "!!null" && c.Value == ""
+}
+
+var yamlLine = regexp.MustCompile(`^yaml: line ([0-9]+): `)
+
+// syntaxProblem turns yaml's "yaml: line 3: ..." into "FILE:3: ...".
+func syntaxProblem(path string, err error) Problem {
+	msg := err.Error()
+	if m := yamlLine.FindStringSubmatch(msg); m != nil {
+		return Problem{Where: path + ":" + m[1], Msg: "not YAML: " + msg[len(m[0]):]}
+	}
+	return Problem{Where: path, Msg: "not YAML: " + strings.TrimPrefix(msg, "yaml: ")}
 }
 
 func walk(path, prefix string, n *yaml.Node, v reflect.Value, where map[string]string, problems *[]Problem) {
 	at := func(n *yaml.Node) string { return fmt.Sprintf("%s:%d", path, n.Line) }
 	if v.Kind() == reflect.Struct {
+		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+			return // a section whose keys are all commented out: defaults
+		}
 		if n.Kind != yaml.MappingNode {
 			*problems = append(*problems, Problem{Where: at(n), Key: strings.TrimSuffix(prefix, "."), Msg: "want a section of keys"})
 			return

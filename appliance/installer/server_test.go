@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"image"
 	"io"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -22,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"joren/internal/logtest"
 	"joren/vision/frame"
 	"joren/vision/quality"
 	"joren/vision/track"
@@ -65,30 +65,12 @@ func testPseudonym(d vocab.Decision) string {
 	return "p" + strings.Repeat(strings.TrimPrefix(d.Visitor, "visitor-"), 4)
 }
 
-// logBuffer collects the server's log lines.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 type harness struct {
 	srv    *Server
 	http   *httptest.Server
 	live   *Live
 	status *fakeStatus
-	log    *logBuffer
+	log    *logtest.Buffer
 	clock  *clock
 }
 
@@ -112,7 +94,7 @@ func (c *clock) add(d time.Duration) {
 
 func newHarness(t *testing.T, edit func(*Options)) *harness {
 	t.Helper()
-	h := &harness{live: NewLive(LiveOptions{}), status: &fakeStatus{}, log: &logBuffer{}, clock: &clock{t: time.Date(2026, 5, 4, 10, 0, 0, 0, time.Local)}}
+	h := &harness{live: NewLive(LiveOptions{}), status: &fakeStatus{}, log: &logtest.Buffer{}, clock: &clock{t: time.Date(2026, 5, 4, 10, 0, 0, 0, time.Local)}}
 	o := Options{
 		Listen:       "127.0.0.1:0",
 		PasswordFile: "testdata/password",
@@ -120,7 +102,7 @@ func newHarness(t *testing.T, edit func(*Options)) *harness {
 		Status:       h.status,
 		Pseudonym:    testPseudonym,
 		Title:        "door-1",
-		Log:          slog.New(slog.NewTextHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Log:          h.log.Logger(),
 	}
 	if edit != nil {
 		edit(&o)
@@ -404,12 +386,16 @@ func TestCrossSitePosts(t *testing.T) {
 			}
 		}
 	}
+	if !strings.Contains(h.log.String(), `msg="installer page: request from another site refused" path=/login remote=127.0.0.1 origin=http://evil.example`) {
+		t.Errorf("the refusals are not logged with the path, address and origin:\n%s", h.log)
+	}
 }
 
 // TestRateLimit: five wrong passwords from one address make it wait (the
-// right password is not even checked then); other addresses are not
-// held up until there were twenty failures in all; failures are logged
-// and the wait ends.
+// right password is not even checked then), and the wait is told; other
+// addresses are not held up until there were twenty failures in all;
+// failures are logged, refusals without flooding the log, and the waits
+// end when they said.
 func TestRateLimit(t *testing.T) {
 	h := newHarness(t, nil)
 	post := func(ip, password string) *httptest.ResponseRecorder {
@@ -422,45 +408,73 @@ func TestRateLimit(t *testing.T) {
 		h.srv.handler().ServeHTTP(w, req)
 		return w
 	}
+	refused := func(what string, w *httptest.ResponseRecorder, retry string) {
+		t.Helper()
+		if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != retry || len(w.Result().Cookies()) != 0 {
+			t.Errorf("%s: %d, Retry-After %q, cookies %v; want 429, Retry-After %s and no session", what, w.Code, w.Header().Get("Retry-After"), w.Result().Cookies(), retry)
+		}
+	}
+	start := h.clock.now()
 	for i := 0; i < 5; i++ {
 		if w := post("10.0.0.5", fmt.Sprintf("guess-%d-guess", i)); w.Code != http.StatusUnauthorized {
 			t.Fatalf("failure %d: %d", i+1, w.Code)
 		}
 		h.clock.add(time.Second)
 	}
+	// Five failures in 4 s: the next guess is due a minute after the
+	// first, 55 s from now.
 	w := post("10.0.0.5", testPassword)
-	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") == "" || len(w.Result().Cookies()) != 0 {
-		t.Fatalf("sixth attempt, right password: %d, Retry-After %q, cookies %v; want 429 and no session", w.Code, w.Header().Get("Retry-After"), w.Result().Cookies())
-	}
-	if !strings.Contains(w.Body.String(), "Too many wrong passwords") {
-		t.Errorf("the refusal does not say why:\n%s", w.Body)
+	refused("sixth attempt, right password", w, "55")
+	if !strings.Contains(w.Body.String(), "Too many wrong passwords: try again in 55s.") {
+		t.Errorf("the refusal does not say why and for how long:\n%s", w.Body)
 	}
 	if w := post("10.0.0.6", testPassword); w.Code != http.StatusSeeOther {
 		t.Errorf("another address: %d, want a login", w.Code)
 	}
-	log := h.log.String()
-	if n := strings.Count(log, "wrong password\""); n != 5 || !strings.Contains(log, "remote=10.0.0.5") || !strings.Contains(log, "too many wrong passwords") {
-		t.Errorf("%d failures logged, want 5 with the address, and the refusal:\n%s", n, log)
+	// A flood of attempts while refused: none is checked, one log line.
+	for range 100 {
+		refused("flood", post("10.0.0.5", "flood-guess"), "55")
 	}
-	// The window slides: five minutes after the first failure, one more
-	// attempt is allowed.
-	h.clock.add(5*time.Minute - 5*time.Second)
+	log := h.log.String()
+	if n := strings.Count(log, "wrong password\""); n != 5 || !strings.Contains(log, "remote=10.0.0.5 failures=5") {
+		t.Errorf("%d failures logged, want 5 with the address and the count:\n%s", n, log)
+	}
+	if n := strings.Count(log, "too many wrong passwords"); n != 1 || !strings.Contains(log, "retry_after=55s") {
+		t.Errorf("%d refusals logged, want 1 with the wait:\n%s", n, log)
+	}
+	// The wait ends when it said: a second before, still refused (and
+	// logged again, 10 s having passed); at the minute, one more try.
+	h.clock.add(start.Add(time.Minute - time.Second).Sub(h.clock.now()))
+	refused("a second before the wait ends", post("10.0.0.5", testPassword), "1")
+	if n := strings.Count(h.log.String(), "too many wrong passwords"); n != 2 {
+		t.Errorf("%d refusals logged after 54 s, want 2", n)
+	}
+	h.clock.add(time.Second + time.Millisecond)
 	if w := post("10.0.0.5", testPassword); w.Code != http.StatusSeeOther {
-		t.Errorf("after the window: %d, want a login", w.Code)
+		t.Errorf("after the wait: %d, want a login", w.Code)
 	}
 
-	// Many addresses: twenty failures in all hold everybody up.
+	// Many addresses: twenty failures in all hold everybody up, for the
+	// 15 s the shared bucket takes to refill by one.
 	h.clock.add(10 * time.Minute)
 	for i := 0; i < 20; i++ {
 		if w := post(fmt.Sprintf("10.1.0.%d", i), "not the password"); w.Code != http.StatusUnauthorized {
 			t.Fatalf("distributed failure %d: %d", i, w.Code)
 		}
 	}
-	if w := post("10.2.0.1", testPassword); w.Code != http.StatusTooManyRequests {
-		t.Errorf("after 20 failures from 20 addresses, a new address: %d, want 429", w.Code)
-	}
-	if n := len(h.srv.limit.perIP); n > h.srv.limit.maxAll {
+	refused("after 20 failures from 20 addresses, a new address", post("10.2.0.1", testPassword), "15")
+	if n := len(h.srv.limit.perIP); n > allBurst {
 		t.Errorf("the limiter holds %d addresses", n)
+	}
+	h.clock.add(15*time.Second + time.Millisecond)
+	if w := post("10.2.0.1", testPassword); w.Code != http.StatusSeeOther {
+		t.Errorf("15 s later: %d, want a login", w.Code)
+	}
+	// Addresses whose buckets are full again are forgotten.
+	h.clock.add(10 * time.Minute)
+	post("10.3.0.1", "not the password")
+	if n := len(h.srv.limit.perIP); n != 1 {
+		t.Errorf("the limiter holds %d addresses after 10 quiet minutes and one failure, want 1", n)
 	}
 }
 
@@ -519,14 +533,25 @@ func TestOffAfter(t *testing.T) {
 	}
 }
 
-// TestRunStops: Run listens on the configured address and returns nil
-// when its context ends; a bad address is an error naming it.
+// TestRunStops: Run listens on the configured address, says where, and
+// returns nil when its context ends; a bad address is an error naming it.
 func TestRunStops(t *testing.T) {
 	h := newHarness(t, nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- h.srv.Run(ctx) }()
-	time.Sleep(100 * time.Millisecond)
+	if !h.log.WaitFor(10*time.Second, func(log string) bool { return strings.Contains(log, "installer page on") }) {
+		t.Fatalf("Run did not say it was on:\n%s", h.log)
+	}
+	line := h.log.Line("installer page on")
+	_, addr, ok := strings.Cut(line, "addr=")
+	addr, _, _ = strings.Cut(addr, " ")
+	if !ok || !strings.HasPrefix(addr, "http://127.0.0.1:") {
+		t.Fatalf("the address is not logged: %s", line)
+	}
+	if resp, body := get(t, h.client(t), addr+"/"); resp.StatusCode != http.StatusOK || !bytes.Contains(body, []byte(`name="password"`)) {
+		t.Errorf("GET %s/: %d %s", addr, resp.StatusCode, body)
+	}
 	cancel()
 	select {
 	case err := <-done:
@@ -577,9 +602,9 @@ func TestStatus(t *testing.T) {
 		t.Errorf("counts %+v, off at %v", st.Counts, st.OffAt)
 	}
 	want := []decisionJSON{
-		{at, "p5555", "new regular", 6, 3},
-		{at.Add(-time.Minute), "", "staff", 0, 0},
-		{at.Add(-2 * time.Minute), "p3333", "new", 1, 1},
+		{Time: at, Who: "p5555", Kind: "new regular", Visits: 6, Days: 3},
+		{Time: at.Add(-time.Minute), Kind: "staff"},
+		{Time: at.Add(-2 * time.Minute), Who: "p3333", Kind: "new", Visits: 1, Days: 1},
 	}
 	if len(st.Decisions) != len(want) {
 		t.Fatalf("%d decisions, want the last %d: %+v", len(st.Decisions), len(want), st.Decisions)

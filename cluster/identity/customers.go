@@ -104,12 +104,7 @@ func (s *Service) AddCustomer(name, note string, sources []string, descs [][]flo
 		if note != "" {
 			c.Note = note
 		}
-		c.Sources = append(c.Sources, sources...)
-		c.Exemplars = append(c.Exemplars, descs...)
-		if over := len(c.Exemplars) - lim.MaxCustomerExemplars; over > 0 {
-			c.Sources = slices.Delete(c.Sources, 0, over)
-			c.Exemplars = slices.Delete(c.Exemplars, 0, over)
-		}
+		c.Sources, c.Exemplars = addFaces(c.Sources, c.Exemplars, sources, descs, lim.MaxCustomerExemplars)
 		if err := tx.PutCustomer(c); err != nil {
 			return err
 		}
@@ -119,7 +114,7 @@ func (s *Service) AddCustomer(name, note string, sources []string, descs [][]flo
 	if err != nil {
 		return Enrolment{}, fmt.Errorf("enrolling customer %s: %w", name, err)
 	}
-	s.enrolled[rec.ID] = enrolExemplars(e.Customer)
+	s.enrolled[rec.ID] = enrolExemplars(e.Customer.Exemplars)
 	feat, n := s.featureOf(rec, nil)
 	s.idx.put(rec.ID, feat, n)
 	return e, nil
@@ -130,39 +125,19 @@ func (s *Service) AddCustomer(name, note string, sources []string, descs [][]flo
 // false if there is no customer of that name. As with Forget, the file's
 // free pages are overwritten by the next compaction.
 func (s *Service) RemoveCustomer(name string) (Forgotten, bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var (
-		f  Forgotten
-		ok bool
-	)
-	err := s.st.Update(func(tx *store.Tx) error {
+	return s.forgetting("removing customer "+name, func(tx *store.Tx) (Forgotten, bool, error) {
 		c, found, err := tx.Customer(name)
 		if err != nil || !found {
-			return err
+			return Forgotten{}, false, err
 		}
-		f = Forgotten{ID: c.Identity, Customer: name}
-		if rec, found, err := tx.Identity(c.Identity); err != nil {
-			return err
-		} else if found {
-			f.Visits, f.Days = rec.Visits, rec.TotalDays
+		if f, ok, err := forget(tx, c.Identity); err != nil || ok {
+			return f, ok, err
 		}
-		vs, err := tx.VisitsOf(c.Identity)
-		if err != nil {
-			return err
-		}
-		f.Logged = len(vs)
-		ok, err = tx.DeleteCustomer(name)
-		return err
+		// An enrolment without its identity (only a damaged store has
+		// one): the enrolment goes alone.
+		ok, err := tx.DeleteCustomer(name)
+		return Forgotten{ID: c.Identity, Customer: name}, ok, err
 	})
-	if err != nil {
-		return Forgotten{}, false, fmt.Errorf("removing customer %s: %w", name, err)
-	}
-	if ok {
-		s.idx.remove(f.ID)
-		delete(s.enrolled, f.ID)
-	}
-	return f, ok, nil
 }
 
 // CustomerStatus is an enrolled customer and what the store knows of their

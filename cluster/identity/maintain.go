@@ -52,6 +52,10 @@ type Report struct {
 	// Remaining identities still to check (the budget ran out, or the
 	// pass was interrupted).
 	Remaining int
+	// Held says why retention did not run and the pass was not recorded:
+	// the clock was not trusted (ClockState). Re-clustering ran all the
+	// same.
+	Held string
 	// Compacted is set when the pass rewrote the store's file with only
 	// its live records (FileBefore and FileAfter bytes): what retention,
 	// forgetting and updates deleted is then gone from the file too.
@@ -81,11 +85,24 @@ type Report struct {
 func (s *Service) Maintain(ctx context.Context, now time.Time) (Report, error) {
 	start := time.Now()
 	var r Report
+	stopped := ctx
 	ctx, cancel := context.WithTimeout(ctx, s.maint.Budget)
 	defer cancel()
-	if err := s.retain(now, &r); err != nil {
-		return r, err
+	// Retention runs as of now only if the clock is trusted; otherwise
+	// re-clustering dates what it does with the last trusted time, and the
+	// pass is not recorded (the next trusted one runs in full).
+	s.mu.Lock()
+	cs := s.readClock(now)
+	now = s.clock.dated(now)
+	s.mu.Unlock()
+	if cs.Trusted {
+		if err := s.retain(now, &r); err != nil {
+			return r, err
+		}
+	} else {
+		r.Held = cs.Reason
 	}
+	s.log.Debug("maintenance pass started", "as_of", now, "held", r.Held)
 	for {
 		if ctx.Err() != nil {
 			break
@@ -110,24 +127,34 @@ func (s *Service) Maintain(ctx context.Context, now time.Time) (Report, error) {
 			r.Checked++
 		}
 	}
+	s.mu.Lock()
+	var save time.Time
 	err := s.st.Update(func(tx *store.Tx) error {
 		r.Remaining = len(tx.Dirty(0))
-		if r.Remaining == 0 {
+		if r.Remaining == 0 && cs.Trusted {
 			tx.SetMaintained(s.policy.Day(now))
+			save = s.clock.last
+			tx.SetClock(save)
 		}
 		return nil
 	})
-	if err == nil && !s.maint.NoCompaction {
+	if err == nil && !save.IsZero() {
+		s.clock.savedAs(save)
+	}
+	s.mu.Unlock()
+	// Compaction rewrites the whole file: not while the process is being
+	// stopped (the next pass compacts).
+	if err == nil && !s.maint.NoCompaction && stopped.Err() == nil {
 		if r.FileBefore, r.FileAfter, err = s.st.Compact(); err == nil {
 			r.Compacted = true
 		}
 	}
 	r.Elapsed = time.Since(start)
 	level := slog.LevelDebug
-	if r.Expired+r.Merged+r.Split > 0 || r.Remaining > 0 {
+	if r.Expired+r.Merged+r.Split > 0 || r.Remaining > 0 || r.Held != "" {
 		level = slog.LevelInfo
 	}
-	s.log.Log(context.Background(), level, "maintenance pass", "expired", r.Expired, "pruned", r.Pruned, "checked", r.Checked, "merged", r.Merged, "split", r.Split, "remaining", r.Remaining, "file", r.FileAfter, "took", r.Elapsed)
+	s.log.Log(context.Background(), level, "maintenance pass", "expired", r.Expired, "pruned", r.Pruned, "checked", r.Checked, "merged", r.Merged, "split", r.Split, "remaining", r.Remaining, "file", r.FileAfter, "held", r.Held, "took", r.Elapsed)
 	if err != nil {
 		return r, err
 	}
@@ -138,9 +165,18 @@ func (s *Service) Maintain(ctx context.Context, now time.Time) (Report, error) {
 }
 
 // MaintenanceDue tells whether a pass is due before a visit at t: the
-// first visit of a local day after the last completed pass.
+// first visit of a local day after the last completed pass, if the clock
+// is trusted at t (an untrusted clock's passes hold retention and are not
+// recorded: running one before every visit would only slow the door). A
+// last pass dated after t (by a clock that ran ahead, before the guard)
+// does not hold passes off.
 func (s *Service) MaintenanceDue(t time.Time) bool {
-	return s.st.Meta().Maintained < s.policy.Day(t)
+	s.mu.Lock()
+	ok, _ := s.clock.judge(t)
+	last := s.clock.last
+	s.mu.Unlock()
+	m := s.st.Meta().Maintained
+	return ok && (m < s.policy.Day(t) || !last.IsZero() && m > s.policy.Day(last))
 }
 
 func (s *Service) retain(now time.Time, r *Report) error {
@@ -162,8 +198,7 @@ func (s *Service) retain(now time.Time, r *Report) error {
 		return fmt.Errorf("retention: %w", err)
 	}
 	for _, id := range expired {
-		s.idx.remove(id)
-		delete(s.enrolled, id)
+		s.unload(id)
 	}
 	r.Expired = len(expired)
 	return nil

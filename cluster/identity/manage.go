@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -62,12 +61,7 @@ func (s *Service) AddStaff(name string, sources []string, descs [][]float32, now
 		if !ok {
 			m = store.Staff{Name: name, Added: now.UTC()}
 		}
-		m.Sources = append(m.Sources, sources...)
-		m.Exemplars = append(m.Exemplars, descs...)
-		if over := len(m.Exemplars) - lim.MaxStaffExemplars; over > 0 {
-			m.Sources = slices.Delete(m.Sources, 0, over)
-			m.Exemplars = slices.Delete(m.Exemplars, 0, over)
-		}
+		m.Sources, m.Exemplars = addFaces(m.Sources, m.Exemplars, sources, descs, lim.MaxStaffExemplars)
 		if err := tx.PutStaff(m); err != nil {
 			return err
 		}
@@ -118,6 +112,8 @@ type Match struct {
 	Visits, Days int
 	Customer     string
 	Staff        string
+	// LastSeen is when the visitor was last seen (zero if nobody).
+	LastSeen time.Time
 	// LogOdds is the evidence for the best identity, prior included (> 0:
 	// Observe would attach to it).
 	LogOdds float64
@@ -159,7 +155,7 @@ func (s *Service) Match(descs [][]float32) (Match, error) {
 		err := s.st.View(func(tx *store.Tx) error {
 			rec, ok, err := tx.Identity(m.Visitor)
 			if ok {
-				m.Visits, m.Days, m.Customer = rec.Visits, rec.TotalDays, rec.Customer
+				m.Visits, m.Days, m.Customer, m.LastSeen = rec.Visits, rec.TotalDays, rec.Customer, rec.LastSeen
 			}
 			return err
 		})
@@ -187,6 +183,19 @@ type Forgotten struct {
 // the file's free pages are overwritten by the next compaction (Compact,
 // and every maintenance pass).
 func (s *Service) Forget(id string) (Forgotten, bool, error) {
+	return s.forgetting("forgetting "+id, func(tx *store.Tx) (Forgotten, bool, error) {
+		now, err := tx.Resolve(id)
+		if err != nil {
+			return Forgotten{}, false, err
+		}
+		return forget(tx, now)
+	})
+}
+
+// forgetting runs one way of forgetting (who chooses whom, and deletes
+// them) in one transaction, and drops whom it deleted from memory; what
+// names it in errors.
+func (s *Service) forgetting(what string, who func(*store.Tx) (Forgotten, bool, error)) (Forgotten, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var (
@@ -195,27 +204,32 @@ func (s *Service) Forget(id string) (Forgotten, bool, error) {
 	)
 	err := s.st.Update(func(tx *store.Tx) error {
 		var err error
-		if f.ID, err = tx.Resolve(id); err != nil {
-			return err
-		}
-		rec, found, err := tx.Identity(f.ID)
-		if err != nil || !found {
-			return err
-		}
-		logged, err := tx.VisitsOf(f.ID)
-		if err != nil {
-			return err
-		}
-		f.Visits, f.Days, f.Logged, f.Customer = rec.Visits, rec.TotalDays, len(logged), rec.Customer
-		ok, err = tx.DeleteIdentity(f.ID)
+		f, ok, err = who(tx)
 		return err
 	})
 	if err != nil {
-		return Forgotten{}, false, fmt.Errorf("forgetting %s: %w", id, err)
+		return Forgotten{}, false, fmt.Errorf("%s: %w", what, err)
 	}
 	if ok {
-		s.idx.remove(f.ID)
-		delete(s.enrolled, f.ID)
+		s.unload(f.ID)
 	}
 	return f, ok, nil
+}
+
+// forget deletes identity id with all its data and says what was kept
+// (ok is false if there is no such identity). Forget and RemoveCustomer
+// share it, so that forgetting reports the same whoever asks.
+func forget(tx *store.Tx, id string) (f Forgotten, ok bool, err error) {
+	f.ID = id
+	rec, found, err := tx.Identity(id)
+	if err != nil || !found {
+		return f, false, err
+	}
+	logged, err := tx.VisitsOf(id)
+	if err != nil {
+		return f, false, err
+	}
+	f.Visits, f.Days, f.Logged, f.Customer = rec.Visits, rec.TotalDays, len(logged), rec.Customer
+	ok, err = tx.DeleteIdentity(id)
+	return f, ok, err
 }

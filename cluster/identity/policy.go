@@ -1,6 +1,7 @@
 package identity
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 )
@@ -84,17 +85,20 @@ func (p Policy) InWindow(day, today int32) bool {
 // fill sets zero fields from the defaults (the zone excepted).
 func (p Policy) fill() Policy {
 	d := DefaultPolicy(p.Zone)
-	if p.RegularDays == 0 {
-		p.RegularDays = d.RegularDays
-	}
-	if p.Window == 0 {
-		p.Window = d.Window
-	}
-	if p.MergeWindow == 0 {
-		p.MergeWindow = d.MergeWindow
-	}
-	if p.Retention == 0 {
-		p.Retention = d.Retention
-	}
+	p.RegularDays = cmp.Or(p.RegularDays, d.RegularDays)
+	p.Window = cmp.Or(p.Window, d.Window)
+	p.MergeWindow = cmp.Or(p.MergeWindow, d.MergeWindow)
+	p.Retention = cmp.Or(p.Retention, d.Retention)
 	return p
+}
+
+// daysIn counts the days within the window as of today.
+func daysIn(days []int32, today int32, pol Policy) int {
+	n := 0
+	for _, d := range days {
+		if pol.InWindow(d, today) {
+			n++
+		}
+	}
+	return n
 }

@@ -24,16 +24,7 @@ import (
 // set.
 func newModeEnv(t testing.TB, mode store.Mode, keyFile string, o identity.Options) *env {
 	t.Helper()
-	st, err := store.Open(t.TempDir(), store.Options{Model: toy, Create: true, NoSync: true, Mode: mode, KeyFile: keyFile})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	svc, err := identity.New(st, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &env{t: t, st: st, svc: svc, rng: rand.New(rand.NewPCG(1, 2))}
+	return openEnv(t, store.Options{Mode: mode, KeyFile: keyFile}, o)
 }
 
 // enrol enrols person who as customer name, with two faces.
@@ -91,7 +82,10 @@ func TestConsentMode(t *testing.T) {
 	if _, err := e.svc.AddStaff("Ann", []string{"ann.jpg"}, [][]float32{face(7, e.rng)}, t0); err != nil {
 		t.Fatal(err)
 	}
-	// A stranger, three days running: never remembered.
+	// A stranger and the customer, three days running (in time order):
+	// the stranger is never remembered, the customer follows the same
+	// policy as in counting mode.
+	var ds []vocab.Decision
 	for day := 0; day < 3; day++ {
 		v := e.visit(2, t0.AddDate(0, 0, day), 3)
 		d, err := e.svc.Observe(context.Background(), v)
@@ -109,14 +103,10 @@ func TestConsentMode(t *testing.T) {
 		if again, ok, err := e.svc.Decided(v.ID); !ok || err != nil || !reflect.DeepEqual(again, d) {
 			t.Errorf("decided again: %+v %v %v", again, ok, err)
 		}
+		ds = append(ds, e.observe(1, t0.AddDate(0, 0, day).Add(time.Hour)))
 	}
 	if e.count() != 1 {
 		t.Errorf("%d identities: only the customer's may exist", e.count())
-	}
-	// The customer: the same policy as in counting mode.
-	var ds []vocab.Decision
-	for day := 0; day < 3; day++ {
-		ds = append(ds, e.observe(1, t0.AddDate(0, 0, day).Add(time.Hour)))
 	}
 	for i, d := range ds {
 		if d.Visitor != en.Customer.Identity || d.Unknown || d.Days != i+1 || d.New {
@@ -140,7 +130,7 @@ func TestConsentMode(t *testing.T) {
 	if err != nil || len(list) != 1 || list[0].Name != "Hanako" || list[0].Visits != 3 || !list[0].Regular || list[0].Note != "consent form 12" || len(list[0].Exemplars) != 2 {
 		t.Errorf("customers %+v %v", list, err)
 	}
-	s, err := identity.Summarize(e.st, identity.Policy{}, t0.AddDate(0, 0, 3))
+	s, err := identity.Summarise(e.st, identity.Policy{}, t0.AddDate(0, 0, 3))
 	if err != nil || s.Mode != "consent" || s.Customers != 1 || s.Passages != 3 || s.Identities != 1 {
 		t.Errorf("stats %+v %v", s, err)
 	}
@@ -321,10 +311,12 @@ func TestRetentionLeavesNothing(t *testing.T) {
 	if _, err := e.svc.Observe(context.Background(), old); err != nil {
 		t.Fatal(err)
 	}
+	e.runThrough(t0, t0.AddDate(0, 0, 50))
 	e.observe(2, t0.AddDate(0, 0, 50))
 	if !e.fileHolds(old.Descriptors) {
 		t.Fatal("test broken: the exemplar should be in the (plain) file")
 	}
+	e.runThrough(t0.AddDate(0, 0, 50), t0.AddDate(0, 0, 61))
 	r, err := e.svc.Maintain(context.Background(), t0.AddDate(0, 0, 61))
 	if err != nil || r.Expired != 1 || !r.Compacted {
 		t.Fatalf("maintenance %+v %v", r, err)

@@ -51,9 +51,9 @@ func dayString(d int32) string {
 	return time.Unix(int64(d)*86400, 0).UTC().Format(time.DateOnly)
 }
 
-// Summarize reads a store's statistics as of now under the regular policy
+// Summarise reads a store's statistics as of now under the regular policy
 // (whose zone is the store's).
-func Summarize(st *store.Store, pol Policy, now time.Time) (Stats, error) {
+func Summarise(st *store.Store, pol Policy, now time.Time) (Stats, error) {
 	meta := st.Meta()
 	zone, err := st.Zone()
 	if err != nil {

@@ -2,7 +2,9 @@ package identity
 
 import (
 	"context"
+	"errors"
 	"fmt"
+
 	"joren/vocab"
 )
 
@@ -20,6 +22,10 @@ type RunStats struct {
 	Decided, Repeated int
 	// Passes is the number of maintenance passes run.
 	Passes int
+	// Held counts the visits decided while the clock was not trusted
+	// (ClockState): they counted no day, made nobody a regular, and no
+	// retention ran as of their time.
+	Held int
 }
 
 // Run is the identity stage of the pipeline: it decides every visit
@@ -34,12 +40,25 @@ type RunStats struct {
 // resumes where it stopped, and its output, from the start, is exactly
 // that of an uninterrupted replay.
 func (s *Service) Run(ctx context.Context, in <-chan vocab.Visit, out chan<- vocab.Decision) error {
+	return s.RunUntil(ctx, ctx, in, out)
+}
+
+// RunUntil is Run for a stage that is stopped before it is ended: once
+// stop is done, a maintenance pass in progress stops at its next step (the
+// next pass resumes it) and no other starts, but the visits still coming
+// (those of the people in view when the camera stopped) are decided until
+// in is closed; ctx ends the stage at once.
+func (s *Service) RunUntil(ctx, stop context.Context, in <-chan vocab.Visit, out chan<- vocab.Decision) error {
 	defer close(out)
 	count := func(f func(*RunStats)) {
 		s.mu.Lock()
 		f(&s.counters)
 		s.mu.Unlock()
 	}
+	// A pass stops when either context is done.
+	maint, cancel := context.WithCancel(ctx)
+	defer cancel()
+	defer context.AfterFunc(stop, cancel)()
 	for {
 		var v vocab.Visit
 		var ok bool
@@ -58,11 +77,16 @@ func (s *Service) Run(ctx context.Context, in <-chan vocab.Visit, out chan<- voc
 		if done {
 			count(func(c *RunStats) { c.Repeated++ })
 		} else {
-			if s.MaintenanceDue(v.Start) {
-				if _, err := s.Maintain(ctx, v.Start); err != nil {
+			if maint.Err() == nil && s.MaintenanceDue(v.Start) {
+				_, err := s.Maintain(maint, v.Start)
+				switch {
+				case err == nil:
+					count(func(c *RunStats) { c.Passes++ })
+				case ctx.Err() == nil && stop.Err() != nil && errors.Is(err, context.Canceled):
+					// Stopped in the middle: decide the visit all the same.
+				default:
 					return err
 				}
-				count(func(c *RunStats) { c.Passes++ })
 			}
 			if d, err = s.Observe(ctx, v); err != nil {
 				return err

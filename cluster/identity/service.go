@@ -1,8 +1,8 @@
 package identity
 
 import (
+	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"math"
@@ -63,24 +63,12 @@ func DefaultParams(kind string) Params {
 }
 
 func (p Params) fill(d Params) Params {
-	if p.ReturnLogOdds == 0 {
-		p.ReturnLogOdds = d.ReturnLogOdds
-	}
-	if p.StaffLLR == 0 {
-		p.StaffLLR = d.StaffLLR
-	}
-	if p.Margin == 0 {
-		p.Margin = d.Margin
-	}
-	if p.Candidates == 0 {
-		p.Candidates = d.Candidates
-	}
-	if p.MergeLogOdds == 0 {
-		p.MergeLogOdds = d.MergeLogOdds
-	}
-	if p.SplitLogOdds == 0 {
-		p.SplitLogOdds = d.SplitLogOdds
-	}
+	p.ReturnLogOdds = cmp.Or(p.ReturnLogOdds, d.ReturnLogOdds)
+	p.StaffLLR = cmp.Or(p.StaffLLR, d.StaffLLR)
+	p.Margin = cmp.Or(p.Margin, d.Margin)
+	p.Candidates = cmp.Or(p.Candidates, d.Candidates)
+	p.MergeLogOdds = cmp.Or(p.MergeLogOdds, d.MergeLogOdds)
+	p.SplitLogOdds = cmp.Or(p.SplitLogOdds, d.SplitLogOdds)
 	return p
 }
 
@@ -98,6 +86,9 @@ type Options struct {
 	NoSpace bool
 	// Maintenance configures Maintain.
 	Maintenance MaintenanceOptions
+	// Clock bounds what the service believes of the times it is given
+	// (ClockState).
+	Clock ClockOptions
 	// Log receives what the service does (nil: discarded).
 	Log *slog.Logger
 	// Mode is the mode the caller expects the store to be in ("": the
@@ -149,6 +140,9 @@ type Service struct {
 	feat []float32
 	// counters of Run, under mu.
 	counters RunStats
+	// clock guards retention and the counting of days against a clock
+	// that jumped; under mu.
+	clock *clockGuard
 }
 
 type staffEntry struct {
@@ -209,9 +203,10 @@ func New(st *store.Store, o Options) (*Service, error) {
 	}
 	start := time.Now()
 	others := 0
+	var lastSeen time.Time // the newest visit, for a store without Meta.Clock
 	err = st.View(func(tx *store.Tx) error {
 		if err := tx.ForEachCustomer(func(c store.Customer) error {
-			s.enrolled[c.Identity] = enrolExemplars(c)
+			s.enrolled[c.Identity] = enrolExemplars(c.Exemplars)
 			return nil
 		}); err != nil {
 			return err
@@ -221,6 +216,9 @@ func New(st *store.Store, o Options) (*Service, error) {
 			if s.mode == store.Consent && rec.Customer == "" {
 				others++ // left by an interrupted switch: forgotten below
 				return nil
+			}
+			if rec.LastSeen.After(lastSeen) {
+				lastSeen = rec.LastSeen
 			}
 			var n int
 			feat, n = s.featureOf(rec, feat)
@@ -237,6 +235,7 @@ func New(st *store.Store, o Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("loading identity store %s: %w", st.Dir(), err)
 	}
+	s.clock = newClockGuard(o.Clock, time.Duration(pol.Retention)*24*time.Hour, lastTrusted(meta, lastSeen, pol))
 	if others > 0 {
 		// A switch to consent mode was interrupted: finish it before
 		// anyone is matched.
@@ -257,12 +256,32 @@ func (s *Service) Mode() store.Mode {
 	return s.mode
 }
 
-func enrolExemplars(c store.Customer) []store.Exemplar {
-	ex := make([]store.Exemplar, 0, len(c.Exemplars))
-	for _, d := range c.Exemplars {
+// enrolExemplars are the faces given at an enrolment (a customer's or a
+// staff member's) as exemplars: one descriptor each, none from a visit.
+func enrolExemplars(descs [][]float32) []store.Exemplar {
+	ex := make([]store.Exemplar, 0, len(descs))
+	for _, d := range descs {
 		ex = append(ex, store.Exemplar{Count: 1, Mean: d})
 	}
 	return ex
+}
+
+// addFaces adds enrolled faces (descriptors) and the names of their
+// sources to a staff member's or a customer's, keeping the newest max:
+// faces change slowly, and the latest enrolment says most.
+func addFaces(sources []string, faces [][]float32, newSources []string, newFaces [][]float32, max int) ([]string, [][]float32) {
+	sources, faces = append(sources, newSources...), append(faces, newFaces...)
+	if over := len(faces) - max; over > 0 {
+		sources, faces = slices.Delete(sources, 0, over), slices.Delete(faces, 0, over)
+	}
+	return sources, faces
+}
+
+// unload drops an identity deleted from the store from memory: its index
+// entry and an enrolled customer's faces. Under s.mu.
+func (s *Service) unload(id string) {
+	s.idx.remove(id)
+	delete(s.enrolled, id)
 }
 
 // featureOf is an identity's feature and count: its visits' exemplars,
@@ -339,38 +358,12 @@ func (s *Service) identityFeature(ex []store.Exemplar, dst []float32) ([]float32
 func (s *Service) loadStaff(tx *store.Tx) error {
 	s.staff = s.staff[:0]
 	return tx.ForEachStaff(func(m store.Staff) error {
-		ex := make([]store.Exemplar, 0, len(m.Exemplars))
-		for _, d := range m.Exemplars {
-			ex = append(ex, store.Exemplar{Count: 1, Mean: d})
-		}
-		feat, n := s.identityFeature(ex, nil)
+		feat, n := s.identityFeature(enrolExemplars(m.Exemplars), nil)
 		if n > 0 {
 			s.staff = append(s.staff, staffEntry{name: m.Name, feat: feat, n: n})
 		}
 		return nil
 	})
-}
-
-// checkVisit tells what is wrong with a visit, if anything.
-func (s *Service) checkVisit(v vocab.Visit) error {
-	if v.ID == "" {
-		return errors.New("visit without an id")
-	}
-	if v.Start.IsZero() {
-		return fmt.Errorf("visit %s has no time", v.ID)
-	}
-	if v.Model.ID() != s.model.ID() || v.Model.Dim != s.model.Dim {
-		return fmt.Errorf("visit %s: descriptors of model %s (%d values), but the store holds model %s (%d values)", v.ID, v.Model.ID(), v.Model.Dim, s.model.ID(), s.model.Dim)
-	}
-	if len(v.Descriptors) == 0 {
-		return fmt.Errorf("visit %s has no descriptors", v.ID)
-	}
-	for i, d := range v.Descriptors {
-		if err := s.model.Check(d); err != nil {
-			return fmt.Errorf("visit %s: descriptor %d: %w", v.ID, i+1, err)
-		}
-	}
-	return nil
 }
 
 // mean is the mean of descriptors.
@@ -413,287 +406,4 @@ func decisionOf(v store.Visit) vocab.Decision {
 		// Only consent mode logs a visit with neither: an anonymous passage.
 		Unknown: v.Visitor == "" && v.Staff == "",
 	}
-}
-
-// Observe decides one visit: staff, a known visitor, or someone new (in
-// consent mode: an enrolled customer, or someone unknown, of whom nothing
-// is kept but an anonymous passage in the visit log: its id, time and the
-// confidence that it was nobody enrolled); it updates the visitor's
-// history and returns the decision once it is durable in the store.
-// Observe is idempotent: a visit id already decided returns the recorded
-// decision and changes nothing, so a replay interrupted by a crash can
-// simply start again.
-//
-// Errors name the visit and say what is wrong; a bad visit changes nothing.
-func (s *Service) Observe(ctx context.Context, v vocab.Visit) (vocab.Decision, error) {
-	if err := ctx.Err(); err != nil {
-		return vocab.Decision{}, err
-	}
-	if err := s.checkVisit(v); err != nil {
-		return vocab.Decision{}, err
-	}
-	if v.End.Before(v.Start) {
-		v.End = v.Start
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-
-	m := mean(v.Descriptors)
-	q := s.q
-	q.reset(s.sc.feature(m, s.feat), len(v.Descriptors))
-	var (
-		d       vocab.Decision
-		changed *store.Identity
-		removed []string
-	)
-	err := s.st.Update(func(tx *store.Tx) error {
-		changed, removed = nil, nil
-		if rec, ok, err := tx.Visit(v.ID); err != nil || ok {
-			d = decisionOf(rec)
-			return err
-		}
-		// People seen at the same time are other people.
-		apart := map[string]bool{}
-		notStaff := map[string]bool{}
-		for _, other := range v.Together {
-			rec, ok, err := tx.Visit(other)
-			if err != nil {
-				return err
-			}
-			if ok && rec.Identity != "" {
-				id, err := tx.Resolve(rec.Identity)
-				if err != nil {
-					return err
-				}
-				apart[id] = true
-			}
-			if ok && rec.Staff != "" {
-				notStaff[rec.Staff] = true
-			}
-		}
-		top := s.idx.top(q, 2, func(id string) bool { return apart[id] })
-		best := math.Inf(-1)
-		if len(top) > 0 {
-			best = top[0].llr
-		}
-		// Staff first: they walk in all day and must never count.
-		if name, llr, ok := s.matchStaff(q, notStaff); ok && llr >= best {
-			d = vocab.Decision{Visit: v.ID, Time: v.Start, Staff: name, Confidence: sigmoid(llr - s.params.StaffLLR)}
-			return tx.PutVisit(store.Visit{ID: v.ID, Staff: name, Time: v.Start, Confidence: d.Confidence})
-		}
-		prior := s.prior()
-		var rec store.Identity
-		isNew := true
-		if len(top) > 0 && top[0].llr+prior > 0 {
-			var ok bool
-			var err error
-			rec, ok, err = tx.Identity(top[0].id)
-			if err != nil {
-				return err
-			}
-			isNew = !ok // the index and the store always agree; be safe
-		}
-		before := v.Start.AddDate(0, 0, -s.policy.Retention)
-		if isNew && s.mode == store.Consent {
-			// Nobody enrolled: no identity, nothing of the face.
-			d = vocab.Decision{Visit: v.ID, Time: v.Start, Unknown: true, Confidence: confidence(top, prior, true)}
-			if err := tx.PutVisit(store.Visit{ID: v.ID, Time: v.Start, Confidence: d.Confidence}); err != nil {
-				return err
-			}
-			var err error
-			removed, err = tx.Expire(before, 8)
-			return err
-		}
-		if isNew {
-			id, err := tx.NewID()
-			if err != nil {
-				return err
-			}
-			rec = store.Identity{ID: id, Created: v.Start}
-		}
-		d = s.attach(&rec, v, m, isNew)
-		d.Confidence = confidence(top, prior, isNew)
-		for id := range apart {
-			rec.Apart = addApart(rec.Apart, id, tx.Limits().MaxApart)
-		}
-		if err := tx.PutIdentity(rec); err != nil {
-			return err
-		}
-		changed = &rec
-		for id := range apart {
-			other, ok, err := tx.Identity(id)
-			if err != nil {
-				return err
-			}
-			if ok && !slices.Contains(other.Apart, rec.ID) {
-				other.Apart = addApart(other.Apart, rec.ID, tx.Limits().MaxApart)
-				if err := tx.PutIdentity(other); err != nil {
-					return err
-				}
-			}
-		}
-		if err := tx.MarkDirty(rec.ID); err != nil {
-			return err
-		}
-		// An ambiguous visit: let maintenance look at both.
-		if len(top) == 2 && !isNew && top[0].llr-top[1].llr < s.params.Margin && top[1].llr+prior > 0 {
-			if err := tx.MarkDirty(top[1].id); err != nil {
-				return err
-			}
-		}
-		if err := tx.PutVisit(store.Visit{ID: v.ID, Identity: rec.ID, Visitor: rec.ID, Time: v.Start, Days: d.Days, Visits: d.Visits,
-			Regular: d.Regular, New: d.New, Became: d.BecameRegular, Confidence: d.Confidence}); err != nil {
-			return err
-		}
-		// Retention, a few at a time, so that the store stays bounded
-		// even when maintenance does not run: other identities unseen for
-		// too long, and now and then this one's old log records.
-		expired, err := tx.Expire(before, 8)
-		if err != nil {
-			return err
-		}
-		if rec.Visits%16 == 0 {
-			if _, err := tx.PruneVisitsOf(rec.ID, before); err != nil {
-				return err
-			}
-		}
-		evicted, err := tx.MakeRoom(0, 0, rec.ID)
-		if err != nil {
-			return err
-		}
-		removed = append(expired, evicted...)
-		return nil
-	})
-	if err != nil {
-		return vocab.Decision{}, fmt.Errorf("visit %s: %w", v.ID, err)
-	}
-	if changed != nil {
-		feat, n := s.featureOf(*changed, nil)
-		s.idx.put(changed.ID, feat, n)
-	}
-	for _, id := range removed {
-		s.idx.remove(id)
-		delete(s.enrolled, id)
-	}
-	if len(removed) > 0 {
-		s.log.Info("identities removed to stay within limits", "count", len(removed))
-	}
-	return d, nil
-}
-
-// matchStaff returns the best staff member for q, if any is above the bar.
-func (s *Service) matchStaff(q *query, skip map[string]bool) (string, float64, bool) {
-	best, name := math.Inf(-1), ""
-	for _, m := range s.staff {
-		if skip[m.name] {
-			continue
-		}
-		if l := q.llr(m.feat, m.n); l > best {
-			best, name = l, m.name
-		}
-	}
-	return name, best, name != "" && best > s.params.StaffLLR
-}
-
-// attach adds visit v (whose descriptors have mean m) to rec and returns
-// the decision.
-func (s *Service) attach(rec *store.Identity, v vocab.Visit, m []float32, isNew bool) vocab.Decision {
-	pol := s.policy
-	today := pol.Day(v.Start)
-	k := len(v.Descriptors)
-	wasRegular := !isNew && daysIn(rec.Days, today, pol) >= pol.RegularDays
-	// A passage within the merge window of the last one is the same visit
-	// (someone stepping out and back in, or a track that broke).
-	same := !isNew && rec.LastVisit != "" && !v.Start.Before(rec.LastSeen) && v.Start.Sub(rec.LastEnd) <= pol.MergeWindow
-	lim := s.st.Limits()
-	if n := len(rec.Exemplars); same && n > 0 && rec.Exemplars[n-1].Visit == rec.LastVisit {
-		last := &rec.Exemplars[n-1]
-		w0, w1 := float32(last.Count), float32(k)
-		merged := make([]float32, len(m))
-		for i := range merged {
-			merged[i] = (w0*last.Mean[i] + w1*m[i]) / (w0 + w1)
-		}
-		last.Mean, last.Count, last.Visit = merged, last.Count+k, v.ID
-	} else {
-		rec.Exemplars = append(rec.Exemplars, store.Exemplar{Visit: v.ID, Time: v.Start, Day: today, Count: k, Mean: m})
-		// The oldest exemplar goes first: faces change slowly, and recent
-		// visits say most about the next one.
-		if over := len(rec.Exemplars) - lim.MaxExemplars; over > 0 {
-			rec.Exemplars = slices.Delete(rec.Exemplars, 0, over)
-		}
-	}
-	if !same {
-		rec.Visits++
-		if !slices.Contains(rec.Days, today) {
-			rec.Days = append(rec.Days, today)
-			slices.Sort(rec.Days)
-			rec.TotalDays++
-		}
-	}
-	// An enrolled customer's first visit sets LastSeen, which enrolment
-	// set to the enrolment's time (for retention).
-	if v.Start.After(rec.LastSeen) || rec.LastSeen.IsZero() || rec.LastVisit == "" {
-		rec.LastSeen = v.Start
-	}
-	if v.End.After(rec.LastEnd) {
-		rec.LastEnd = v.End
-	}
-	rec.LastVisit = v.ID
-	latest := pol.Day(rec.LastSeen)
-	rec.Days = slices.DeleteFunc(rec.Days, func(d int32) bool { return !pol.InWindow(d, latest) })
-	n := daysIn(rec.Days, today, pol)
-	rec.Regular = n >= pol.RegularDays
-	became := rec.Regular && !wasRegular
-	if became {
-		rec.RegularSince = v.Start
-	}
-	rec.EverRegular = rec.EverRegular || rec.Regular
-	return vocab.Decision{
-		Visit: v.ID, Time: v.Start, Visitor: rec.ID, New: isNew,
-		Visits: rec.Visits, Days: n, Regular: rec.Regular, BecameRegular: became,
-	}
-}
-
-// daysIn counts the days within the window as of today.
-func daysIn(days []int32, today int32, pol Policy) int {
-	n := 0
-	for _, d := range days {
-		if pol.InWindow(d, today) {
-			n++
-		}
-	}
-	return n
-}
-
-func addApart(list []string, id string, limit int) []string {
-	if slices.Contains(list, id) {
-		return list
-	}
-	list = append(list, id)
-	if over := len(list) - limit; over > 0 {
-		list = slices.Delete(list, 0, over)
-	}
-	return list
-}
-
-func sigmoid(x float64) float64 { return 1 / (1 + math.Exp(-x)) }
-
-// confidence is the posterior probability of the decision taken, among
-// "someone new" and the best two identities, with the prior of Params.
-func confidence(top []match, prior float64, isNew bool) float64 {
-	// Log-sum-exp over {new: 0} and the candidates.
-	scores := []float64{0}
-	for _, m := range top {
-		scores = append(scores, m.llr+prior)
-	}
-	hi := slices.Max(scores)
-	var sum float64
-	for _, x := range scores {
-		sum += math.Exp(x - hi)
-	}
-	chosen := 0.0
-	if !isNew && len(top) > 0 {
-		chosen = top[0].llr + prior
-	}
-	return math.Exp(chosen-hi) / sum
 }

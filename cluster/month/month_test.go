@@ -197,8 +197,25 @@ func TestEvaluate(t *testing.T) {
 		{Visit: "4", Visitor: "x", Regular: true}, {Visit: "5", Visitor: "y"}, {Visit: "6", Visitor: "x", Regular: true},
 	}
 	s, err := month.Evaluate(visits, perfect, pol)
-	if err != nil || s.HarmonicMean != 1 || s.Regulars != 1 || s.People != 2 || s.Identities != 2 {
+	if err != nil || s.HarmonicMean != 1 || s.Regulars != 1 || s.People != 2 || s.Identities != 2 ||
+		s.Decided != 6 || s.Right != 6 || len(s.FirstRegular) != 1 || s.FirstRegular["a"] != 3 {
 		t.Fatalf("perfect: %+v %v", s, err)
+	}
+	// Labelled in the visits' order with who it was and what the policy
+	// expected.
+	labelled, err := month.Label(visits, perfect, pol)
+	if err != nil || labelled[3].Person != "a" || labelled[3].Day != 3 || !labelled[3].WantRegular || labelled[4].Day != 2 || labelled[4].WantRegular {
+		t.Errorf("labelled: %+v, %v", labelled, err)
+	}
+	// A visit nobody decided about (a door video's face never good
+	// enough) is not a regular and a visitor id of its own.
+	labelled[3].Missed, labelled[3].Visitor, labelled[3].Regular = true, "", false
+	s, err = month.Measure(labelled)
+	if err != nil || s.Decided != 5 || s.Right != 5 || s.Identities != 2 || s.RegularR != 0.5 || s.FirstRegular["a"] != 4 || s.Identity.BCubedR == 1 {
+		t.Errorf("one missed: %+v, %v", s, err)
+	}
+	if _, err := month.Measure(perfect); err == nil || !strings.Contains(err.Error(), "no truth") {
+		t.Errorf("outcomes without truth: %v", err)
 	}
 	merged, split := month.Everyone(visits, pol)
 	s, _ = month.Evaluate(visits, merged, pol)

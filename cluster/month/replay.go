@@ -23,11 +23,6 @@ func (v Visit) Vision(model vocab.Model) (vocab.Visit, error) {
 	}, nil
 }
 
-// OutcomeOf is the output line of a decision.
-func OutcomeOf(d vocab.Decision) Outcome {
-	return Outcome{Visit: d.Visit, Visitor: d.Visitor, Staff: d.Staff, Visits: d.Days, Regular: d.Regular}
-}
-
 // Stream feeds the visits next returns (io.EOF after the last) through the
 // service's Run stage, exactly as the device does, and calls emit with
 // every decision, in order, once it is durable. Reading, deciding and
@@ -74,7 +69,7 @@ func Stream(ctx context.Context, svc *identity.Service, next func() (Visit, erro
 	})
 	err := g.Wait()
 	after := svc.Counters()
-	stats := identity.RunStats{Decided: after.Decided - before.Decided, Repeated: after.Repeated - before.Repeated, Passes: after.Passes - before.Passes}
+	stats := identity.RunStats{Decided: after.Decided - before.Decided, Repeated: after.Repeated - before.Repeated, Passes: after.Passes - before.Passes, Held: after.Held - before.Held}
 	if err != nil {
 		return stats, err
 	}

@@ -7,24 +7,19 @@ import (
 	"joren/cluster/identity"
 )
 
-// Outcome is one line of `joren replay`'s output: what the store decided
-// about one visit.
-type Outcome struct {
-	Visit   string `json:"visit"`
-	Visitor string `json:"visitor"`
-	// Staff is set (and Visitor empty) when the visit matched staff.
-	Staff string `json:"staff,omitempty"`
-	// Visits is the distinct days so far, this one included.
-	Visits  int  `json:"visits"`
-	Regular bool `json:"regular"`
-}
-
-// Score is how good the decisions on a month were.
+// Score is how good the decisions on a month (or a door video) were.
 type Score struct {
 	Visits, People int
+	// Decided is how many visits got a decision; Right how many got the
+	// regular flag the policy expected.
+	Decided, Right int
 	// Regulars is how many people became regulars during the month;
 	// Identities how many visitor ids the store gave out.
 	Regulars, Identities int
+	// FirstRegular gives, for each person the policy expects to become
+	// a regular, the distinct day they were first decided a regular on (0:
+	// never).
+	FirstRegular map[string]int
 	// The "regular" flag against the truth, over visits.
 	RegularP, RegularR, RegularF1 float64
 	// Identity compares visitor ids with people, over visits (BCubed).
@@ -39,36 +34,40 @@ func (s Score) String() string {
 		s.Visits, s.People, s.Regulars, s.Identities)
 }
 
-// Evaluate scores outcomes against the truth of visits (their Person). The
-// truth of the regular flag at a visit: the person has now come on at least
-// policy.RegularDays distinct days within the window. Every visit needs an
-// outcome.
+// Evaluate scores outcomes against the truth of visits (Label, then
+// Measure).
 func Evaluate(visits []Visit, outcomes []Outcome, policy identity.Policy) (Score, error) {
-	if err := policy.Validate(); err != nil {
+	labelled, err := Label(visits, outcomes, policy)
+	if err != nil {
 		return Score{}, err
 	}
+	return Measure(labelled)
+}
+
+// Label returns the outcome of each visit, in the visits' order, with its
+// truth set from the visit's Person: the truth of the regular flag at a
+// visit is that the person has now come on at least policy.RegularDays
+// distinct days within the window. Every visit needs an outcome.
+func Label(visits []Visit, outcomes []Outcome, policy identity.Policy) ([]Outcome, error) {
+	if err := policy.Validate(); err != nil {
+		return nil, err
+	}
 	if len(visits) == 0 {
-		return Score{}, fmt.Errorf("score: no visits")
+		return nil, fmt.Errorf("score: no visits")
 	}
 	byVisit := make(map[string]Outcome, len(outcomes))
 	for _, o := range outcomes {
 		byVisit[o.Visit] = o
 	}
-	var (
-		days       = map[string][]int32{}
-		ids        = map[string]int{}
-		labels     = make(cluster.Labels, len(visits))
-		truth      = make([]string, len(visits))
-		tp, fp, fn float64
-		regulars   = map[string]bool{}
-	)
+	days := map[string][]int32{}
+	out := make([]Outcome, len(visits))
 	for i, v := range visits {
 		if v.Person == "" {
-			return Score{}, fmt.Errorf("score: visit %s has no \"person\": only labelled months can be scored", v.ID)
+			return nil, fmt.Errorf("score: visit %s has no \"person\": only labelled months can be scored", v.ID)
 		}
 		o, ok := byVisit[v.ID]
 		if !ok {
-			return Score{}, fmt.Errorf("score: no decision for visit %s", v.ID)
+			return nil, fmt.Errorf("score: no decision for visit %s", v.ID)
 		}
 		today := policy.Day(v.Time)
 		ds := days[v.Person]
@@ -82,36 +81,74 @@ func Evaluate(visits []Visit, outcomes []Outcome, policy identity.Policy) (Score
 				n++
 			}
 		}
-		want := n >= policy.RegularDays
-		if want {
-			regulars[v.Person] = true
+		o.Person, o.Day, o.WantRegular = v.Person, n, n >= policy.RegularDays
+		out[i] = o
+	}
+	return out, nil
+}
+
+// Measure scores outcomes whose truth is set. A missed visit counts as
+// not regular and as a visitor id of its own.
+func Measure(outcomes []Outcome) (Score, error) {
+	if len(outcomes) == 0 {
+		return Score{}, fmt.Errorf("score: no visits")
+	}
+	var (
+		people     = map[string]bool{}
+		firstLit   = map[string]int{}
+		ids        = map[string]int{}
+		labels     = make(cluster.Labels, len(outcomes))
+		truth      = make([]string, len(outcomes))
+		tp, fp, fn float64
+		s          = Score{Visits: len(outcomes), FirstRegular: map[string]int{}}
+	)
+	for i, o := range outcomes {
+		if o.Person == "" {
+			return Score{}, fmt.Errorf("score: the outcome of visit %d (%s) has no truth", i, o.Visit)
+		}
+		people[o.Person] = true
+		if o.WantRegular {
+			s.FirstRegular[o.Person] = 0
+		}
+		if !o.Missed {
+			s.Decided++
+		}
+		if o.Right() {
+			s.Right++
+		}
+		regular := o.Regular && !o.Missed
+		if regular && firstLit[o.Person] == 0 {
+			firstLit[o.Person] = o.Day
 		}
 		switch {
-		case want && o.Regular:
+		case o.WantRegular && regular:
 			tp++
-		case o.Regular:
+		case regular:
 			fp++
-		case want:
+		case o.WantRegular:
 			fn++
 		}
 		key := o.Visitor
-		if key == "" {
+		switch {
+		case o.Missed:
+			key = fmt.Sprint("missed:", i)
+		case key == "":
 			key = "staff:" + o.Staff
 		}
 		if _, ok := ids[key]; !ok {
 			ids[key] = len(ids)
 		}
-		labels[i], truth[i] = ids[key], v.Person
+		labels[i], truth[i] = ids[key], o.Person
 	}
 	id, err := cluster.Evaluate(labels, truth)
 	if err != nil {
 		return Score{}, err
 	}
-	s := Score{
-		Visits: len(visits), People: len(days), Regulars: len(regulars), Identities: len(ids),
-		RegularP: ratio(tp, tp+fp), RegularR: ratio(tp, tp+fn),
-		Identity: id,
+	for p := range s.FirstRegular {
+		s.FirstRegular[p] = firstLit[p]
 	}
+	s.People, s.Regulars, s.Identities = len(people), len(s.FirstRegular), len(ids)-(s.Visits-s.Decided)
+	s.RegularP, s.RegularR, s.Identity = ratio(tp, tp+fp), ratio(tp, tp+fn), id
 	s.RegularF1 = f1(s.RegularP, s.RegularR)
 	s.HarmonicMean = f1(s.RegularF1, id.BCubedF1)
 	return s, nil

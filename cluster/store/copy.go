@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
@@ -179,38 +178,36 @@ func (s *Store) encrypt(keyFile string) (err error) {
 	s.mu.Lock()
 	s.meta = meta
 	s.mu.Unlock()
-	s.key, s.keyCreated = key, made
+	s.keys, s.keyCreated = keying{key}, made
 	return nil
 }
 
 // encryptRecord is one record of a plain store as an encrypted store holds
-// it.
+// it: read with the plain keying, written with the sealed one.
 func encryptRecord(key *Key, bucket, k, v []byte) ([]byte, []byte, error) {
+	var from keying
+	to := keying{key}
 	switch string(bucket) {
 	case string(bMeta), string(bDirty):
 		return k, v, nil
 	case string(bIdentities), string(bAliases):
-		return k, key.seal(bucket, k, v), nil
+		return k, to.seal(bucket, k, v), nil
 	case string(bVisits), string(bStaff), string(bCustomers):
-		nk := key.name(bucket, k)
-		return nk, key.seal(bucket, nk, v), nil
+		nk := to.name(bucket, string(k))
+		return nk, to.seal(bucket, nk, v), nil
 	case string(bSeen):
-		if len(k) < 8 {
-			return nil, nil, fmt.Errorf("bad last-seen key")
+		id, t, flags, err := from.seen(k, v)
+		if err != nil {
+			return nil, nil, err
 		}
-		t := time.Unix(0, int64(binary.BigEndian.Uint64(k))).UTC()
-		flags := byte(0)
-		if len(v) > 0 {
-			flags = v[0]
-		}
-		nk, nv := sealedSeen(key, t, string(k[8:]), flags)
-		return nk, nv, nil
+		nk := to.seenKey(t, string(id))
+		return nk, to.seal(bSeen, nk, to.seenValue(t, string(id), flags)), nil
 	case string(bByIdentity):
 		i := bytes.IndexByte(k, 0)
 		if i < 0 {
 			return nil, nil, fmt.Errorf("bad by-identity key")
 		}
-		return append(key.name(bByIdentity, k[:i]), key.name(bVisits, k[i+1:])...), nil, nil
+		return to.byIdentity(string(k[:i]), to.name(bVisits, string(k[i+1:]))), nil, nil
 	}
 	return nil, nil, fmt.Errorf("unknown bucket")
 }

@@ -15,6 +15,8 @@ import (
 	"path/filepath"
 	"strings"
 	"unicode"
+
+	"joren/internal/atomicfile"
 )
 
 // KeySize is the size of a store key: AES-256.
@@ -129,35 +131,16 @@ func LoadOrCreateKey(path string) (k *Key, created bool, err error) {
 	secret := make([]byte, KeySize)
 	rand.Read(secret) // never fails (crypto/rand)
 	text := hex.EncodeToString(secret) + "\n"
-	// Write a temporary file and rename it, so that a power cut never
-	// leaves half a key under the real name (a temporary left by one is
-	// overwritten).
-	tmp := path + ".new"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	// Atomically, so that a power cut never leaves half a key under the
+	// real name; never replacing a key another process wrote meanwhile.
+	err = atomicfile.Create(path, []byte(text), 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		k, err := LoadKey(path)
+		return k, false, err
+	}
 	if err != nil {
 		return nil, false, &KeyError{Path: path, Err: fmt.Errorf("creating: %w", err)}
 	}
-	_, werr := f.WriteString(text)
-	if werr == nil {
-		werr = f.Sync()
-	}
-	if cerr := f.Close(); werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		// Never replace a key another process wrote meanwhile.
-		if _, err := os.Stat(path); err == nil {
-			os.Remove(tmp)
-			k, err := LoadKey(path)
-			return k, false, err
-		}
-		werr = os.Rename(tmp, path)
-	}
-	if werr != nil {
-		os.Remove(tmp)
-		return nil, false, &KeyError{Path: path, Err: fmt.Errorf("creating: %w", werr)}
-	}
-	syncDir(dir)
 	k, err = NewKey(secret)
 	return k, err == nil, err
 }

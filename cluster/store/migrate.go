@@ -61,20 +61,19 @@ func rebuildIndexes(btx *bolt.Tx) error {
 			return err
 		}
 	}
-	var total, n int64
+	var (
+		keys     keying // plain: stores before schema 3 cannot be encrypted
+		total, n int64
+	)
 	seen := btx.Bucket(bSeen)
 	if err := btx.Bucket(bIdentities).ForEach(func(k, v []byte) error {
 		rec, err := decodeIdentity(v)
 		if err != nil {
 			return fmt.Errorf("identity %s: %w", k, err)
 		}
-		flag := []byte{0}
-		if rec.EverRegular {
-			flag[0] = 1
-		}
 		total += int64(len(k) + len(v))
 		n++
-		return seen.Put(seenKey(rec.LastSeen, rec.ID), flag)
+		return seen.Put(keys.seenKey(rec.LastSeen, rec.ID), keys.seenValue(rec.LastSeen, rec.ID, seenFlags(rec)))
 	}); err != nil {
 		return err
 	}
@@ -88,7 +87,7 @@ func rebuildIndexes(btx *bolt.Tx) error {
 		if rec.Identity == "" {
 			return nil
 		}
-		return by.Put(append(append([]byte(rec.Identity), 0), k...), nil)
+		return by.Put(keys.byIdentity(rec.Identity, k), nil)
 	}); err != nil {
 		return err
 	}

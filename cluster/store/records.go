@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"fmt"
 	"joren/vocab"
 	"time"
@@ -19,6 +20,11 @@ type Meta struct {
 	// Maintained is the local day (days since 1970-01-01) of the last
 	// completed maintenance pass, 0 if none.
 	Maintained int32 `json:"maintained"`
+	// Clock is the latest time the identity service trusted its clock
+	// at (a visit's or a maintenance pass's, to within minutes): the
+	// reference its clock guard measures jumps from. Zero in stores made
+	// before the guard.
+	Clock time.Time `json:"clock,omitzero"`
 	// Mode is what the store remembers: everyone (Counting) or only
 	// enrolled customers (Consent).
 	Mode Mode `json:"mode"`
@@ -147,21 +153,23 @@ type Customer struct {
 // Limits bound a store. Zero fields take DefaultLimits' values.
 type Limits struct {
 	// MaxIdentities caps the number of known visitors.
-	MaxIdentities int
+	MaxIdentities int `json:"max_identities"`
 	// MaxExemplars caps the exemplars (visits) kept per identity: the
 	// oldest goes first.
-	MaxExemplars int
+	MaxExemplars int `json:"max_exemplars"`
 	// MaxBytes caps the bytes of records (identities, visit log, staff);
 	// the file itself stays within about twice that (bbolt's pages and
 	// free list).
-	MaxBytes int64
+	MaxBytes int64 `json:"max_bytes"`
 	// MaxApart caps the cannot-link list of an identity.
-	MaxApart int
+	MaxApart int `json:"max_apart"`
 	// MaxStaff caps staff members, and MaxStaffExemplars their faces.
-	MaxStaff, MaxStaffExemplars int
+	MaxStaff          int `json:"max_staff"`
+	MaxStaffExemplars int `json:"max_staff_exemplars"`
 	// MaxCustomers caps enrolled customers, and MaxCustomerExemplars
 	// their enrolled faces.
-	MaxCustomers, MaxCustomerExemplars int
+	MaxCustomers         int `json:"max_customers"`
+	MaxCustomerExemplars int `json:"max_customer_exemplars"`
 }
 
 // DefaultLimits suit a few hundred new faces a day on an SD card: 50,000
@@ -181,29 +189,13 @@ func DefaultLimits() Limits {
 
 func (l Limits) fill() Limits {
 	d := DefaultLimits()
-	if l.MaxIdentities == 0 {
-		l.MaxIdentities = d.MaxIdentities
-	}
-	if l.MaxExemplars == 0 {
-		l.MaxExemplars = d.MaxExemplars
-	}
-	if l.MaxBytes == 0 {
-		l.MaxBytes = d.MaxBytes
-	}
-	if l.MaxApart == 0 {
-		l.MaxApart = d.MaxApart
-	}
-	if l.MaxStaff == 0 {
-		l.MaxStaff = d.MaxStaff
-	}
-	if l.MaxStaffExemplars == 0 {
-		l.MaxStaffExemplars = d.MaxStaffExemplars
-	}
-	if l.MaxCustomers == 0 {
-		l.MaxCustomers = d.MaxCustomers
-	}
-	if l.MaxCustomerExemplars == 0 {
-		l.MaxCustomerExemplars = d.MaxCustomerExemplars
-	}
+	l.MaxIdentities = cmp.Or(l.MaxIdentities, d.MaxIdentities)
+	l.MaxExemplars = cmp.Or(l.MaxExemplars, d.MaxExemplars)
+	l.MaxBytes = cmp.Or(l.MaxBytes, d.MaxBytes)
+	l.MaxApart = cmp.Or(l.MaxApart, d.MaxApart)
+	l.MaxStaff = cmp.Or(l.MaxStaff, d.MaxStaff)
+	l.MaxStaffExemplars = cmp.Or(l.MaxStaffExemplars, d.MaxStaffExemplars)
+	l.MaxCustomers = cmp.Or(l.MaxCustomers, d.MaxCustomers)
+	l.MaxCustomerExemplars = cmp.Or(l.MaxCustomerExemplars, d.MaxCustomerExemplars)
 	return l
 }

@@ -96,12 +96,14 @@ type Store struct {
 	mu sync.Mutex // guards meta
 	// swap guards db: transactions hold it shared, Compact exclusively
 	// while it replaces the file.
-	swap     sync.RWMutex
-	db       *bolt.DB
-	dir      string
-	meta     Meta
-	limits   Limits
-	key      *Key // nil: not encrypted
+	swap   sync.RWMutex
+	db     *bolt.DB
+	dir    string
+	meta   Meta
+	limits Limits
+	// keys is how records are stored: plain, or sealed once the
+	// store's key is known.
+	keys     keying
 	keyFile  string
 	noSync   bool
 	readOnly bool
@@ -215,7 +217,7 @@ func (s *Store) init(o Options) (err error) {
 			if err != nil {
 				return fmt.Errorf("creating identity store in %s: %w", s.dir, err)
 			}
-			s.key, s.keyCreated = key, made
+			s.keys, s.keyCreated = keying{key}, made
 			s.meta.Cipher, s.meta.KeyID = Cipher, key.ID()
 		}
 		created = true
@@ -256,7 +258,7 @@ func (s *Store) init(o Options) (err error) {
 		if o.Zone != "" && o.Zone != s.meta.Zone {
 			return fmt.Errorf("identity store %s counts days in time zone %s, not %s: days already counted would shift; keep %s or start a new store", s.dir, s.meta.Zone, o.Zone, s.meta.Zone)
 		}
-		if s.key == nil && o.KeyFile != "" && !o.ReadOnly {
+		if !s.Encrypted() && o.KeyFile != "" && !o.ReadOnly {
 			if err := s.encrypt(o.KeyFile); err != nil {
 				return err
 			}
@@ -293,12 +295,12 @@ func (s *Store) checkKey(keyFile string) error {
 	case key.ID() != s.meta.KeyID:
 		return &EncryptedError{Dir: s.dir, KeyFile: keyFile, Reason: "wrong key"}
 	}
-	s.key = key
+	s.keys = keying{key}
 	return nil
 }
 
 // Encrypted tells whether the store's values are encrypted.
-func (s *Store) Encrypted() bool { return s.key != nil }
+func (s *Store) Encrypted() bool { return s.keys.sealed() }
 
 // KeyCreated tells whether Open made the key file (the caller may want to
 // say so: the file must be backed up).

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -317,18 +316,12 @@ func clusterFolder(ctx context.Context, g *globals, f *clusterFlags, dir string)
 		return fmt.Errorf("%s: no faces found in %d image(s) (%d unreadable)", dir, len(files), failed)
 	}
 	points := make([][]float32, len(faces))
-	params := f.params()
-	// Two faces of one photo are two people.
-	params.Apart = make([]int, len(faces))
-	photo := map[string]int{}
+	pf := make([]cluster.PhotoFace, len(faces))
 	for i, fc := range faces {
 		points[i] = fc.Face.Descriptor
-		if _, ok := photo[fc.File]; !ok {
-			photo[fc.File] = len(photo)
-		}
-		params.Apart[i] = photo[fc.File]
+		pf[i] = cluster.PhotoFace{Photo: fc.File, Descriptor: fc.Face.Descriptor}
 	}
-	labels, err := cluster.Cluster(points, finder.model, params)
+	labels, err := cluster.ClusterPhotos(pf, finder.model, f.params())
 	if err != nil {
 		return err
 	}
@@ -434,70 +427,29 @@ func plotClusters(ctx context.Context, g *globals, path string, points [][]float
 	return nil
 }
 
-// printSweep scores every method over a grid of its main setting.
+// printSweep prints the sweep's table (docs/clustering.md).
 func printSweep(w io.Writer, points [][]float32, truth []string, model vocab.Model) error {
-	type row struct {
-		p cluster.Params
-		s cluster.Score
-	}
-	var rows []row
-	add := func(p cluster.Params) error {
-		l, err := cluster.Cluster(points, model, p)
-		if err != nil {
-			return err
-		}
-		s, err := cluster.Evaluate(l, truth)
-		if err != nil {
-			return err
-		}
-		rows = append(rows, row{p, s})
-		return nil
-	}
-	t := model.Threshold
-	var errs []error
-	for _, eps := range grid(0.60*t, 1.0*t, 0.02*t) {
-		for _, ms := range []int{1, 2, 3} {
-			errs = append(errs, add(cluster.Params{Method: cluster.DBSCANMethod, Eps: eps, MinSamples: ms}))
-		}
-	}
-	for _, th := range grid(0.80*t, 1.05*t, 0.02*t) {
-		errs = append(errs, add(cluster.Params{Method: cluster.AverageLink, Threshold: th}))
-	}
-	for _, th := range grid(0.66*t, 0.90*t, 0.02*t) {
-		errs = append(errs, add(cluster.Params{Method: cluster.Whispers, Threshold: th}))
-	}
-	for _, k := range []int{3, 5, 7, 10} {
-		for _, th := range grid(1.04, 1.26, 0.02) {
-			errs = append(errs, add(cluster.Params{Method: cluster.Adaptive, Threshold: th, Neighbours: k}))
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
+	trials, err := cluster.Sweep(points, truth, model)
+	if err != nil {
 		return err
 	}
-	def := cluster.Defaults(cluster.Adaptive, model)
 	fmt.Fprintf(w, "| method and setting | BCubed P | BCubed R | BCubed F1 | pairwise F1 | clusters |\n|---|---|---|---|---|---|\n")
-	best := map[cluster.Method]int{}
-	for i, r := range rows {
-		if b, ok := best[r.p.Method]; !ok || r.s.BCubedF1 > rows[b].s.BCubedF1 {
-			best[r.p.Method] = i
-		}
-	}
-	for i, r := range rows {
-		full := r.p
-		full = cluster.Params{Method: full.Method, Threshold: full.Threshold, Eps: full.Eps, MinSamples: full.MinSamples, Neighbours: full.Neighbours}
+	for _, tr := range trials {
 		mark := ""
-		if best[r.p.Method] == i {
+		if tr.Best {
 			mark = " **best**"
 		}
-		if r.p.Method == cluster.Adaptive && r.p.Neighbours == def.Neighbours && fmt.Sprintf("%.2f", r.p.Threshold) == fmt.Sprintf("%.2f", def.Threshold) {
+		if tr.Default {
 			mark += " (default)"
 		}
-		fmt.Fprintf(w, "| %s%s | %.3f | %.3f | %.3f | %.3f | %d |\n", describe(full, model), mark, r.s.BCubedP, r.s.BCubedR, r.s.BCubedF1, r.s.PairF1, r.s.Clusters)
+		s := tr.Score
+		fmt.Fprintf(w, "| %s%s | %.3f | %.3f | %.3f | %.3f | %d |\n", describe(tr.Params), mark, s.BCubedP, s.BCubedR, s.BCubedF1, s.PairF1, s.Clusters)
 	}
 	return nil
 }
 
-func describe(p cluster.Params, model vocab.Model) string {
+// describe names a sweep's setting by what the sweep varies.
+func describe(p cluster.Params) string {
 	switch p.Method {
 	case cluster.DBSCANMethod:
 		return fmt.Sprintf("dbscan eps=%.3f min-samples=%d", p.Eps, p.MinSamples)
@@ -505,17 +457,6 @@ func describe(p cluster.Params, model vocab.Model) string {
 		return fmt.Sprintf("adaptive k=%d threshold=%.2f", p.Neighbours, p.Threshold)
 	}
 	return fmt.Sprintf("%s threshold=%.3f", p.Method, p.Threshold)
-}
-
-func grid(from, to, step float64) []float64 {
-	var out []float64
-	for i := 0; ; i++ {
-		v := from + float64(i)*step
-		if v > to+step/2 {
-			return out
-		}
-		out = append(out, v)
-	}
 }
 
 // embeddingsModel is the model of a descriptor file: the one --embedder

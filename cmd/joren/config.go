@@ -1,16 +1,13 @@
 package main
 
 import (
-	"errors"
 	"fmt"
+	"io"
 	"os"
-	"path/filepath"
 
 	"github.com/spf13/cobra"
 
 	"joren/appliance/config"
-	"joren/appliance/installer"
-	"joren/cluster/store"
 )
 
 func newConfigCommand(g *globals) *cobra.Command {
@@ -21,31 +18,36 @@ func newConfigCommand(g *globals) *cobra.Command {
 	var noFiles bool
 	check := &cobra.Command{
 		Use:   "check FILE",
-		Short: "Report every problem of a configuration file, with its line",
-		Long: `check reads FILE as joren run would (with the JOREN_<SECTION>_<KEY> environment
-overrides) and lists every problem: unknown keys (with the key you probably
-meant), values of the wrong type, and values that make no sense together, each
-with its line. Then it checks the files the configuration names, as they are
-on this machine: the installer page's password, the store's key (its directory
-must exist; the key itself is made on first start), the broker's password and
-command key. Give --no-files to check a file meant for another machine.
-Exit status 1 if there is any problem.`,
+		Short: "Report every problem of a configuration file, with its key and line",
+		Long: `check reads FILE as joren run does (with the JOREN_<SECTION>_<KEY> environment
+overrides) and applies the same checks: what check passes, run does not refuse.
+It lists every problem with its key and line: unknown keys (with the key you
+probably meant), values of the wrong type, a second YAML document, values that
+make no sense together, GPIO pins and light patterns that do not parse.
+
+Then it checks the configuration against this machine: the files it names (the
+store's key, its length and format, or its directory when the key is to be made;
+the broker's password, the command key, at least 16 bytes; TLS files; the
+installer page's password, at least 8 characters), the model files, the
+directories it writes, the camera's recording, the GPIO lines and the addresses
+it listens on. Give --no-files to check a file meant for another machine.
+
+Warnings are printed too (to standard error, exit status 0): /healthz and
+/metrics open to the network, the installer page on every interface, face
+pictures written to disk (vision.debug_dir), a store that is not encrypted, a
+secret file other users can read. Exit status 1 if there is any problem.`,
 		Args: exactArgs(1, "a configuration file"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cfg, err := config.Load(args[0], environ(), nil)
+			_, warnings, err := config.Load(args[0], config.Options{Environ: environ(), Machine: !noFiles})
+			printWarnings(g.stderr, warnings)
 			if err != nil {
 				return err
-			}
-			if !noFiles {
-				if err := checkFiles(cfg); err != nil {
-					return fmt.Errorf("%s: %w", args[0], err)
-				}
 			}
 			fmt.Fprintf(g.stdout, "%s: ok\n", args[0])
 			return nil
 		},
 	}
-	check.Flags().BoolVar(&noFiles, "no-files", false, "do not check the files the configuration names (it is for another machine)")
+	check.Flags().BoolVar(&noFiles, "no-files", false, "do not check the configuration against this machine (files, directories, GPIO lines, addresses): it is for another machine")
 	cmd.AddCommand(check, &cobra.Command{
 		Use:   "defaults",
 		Short: "Print a configuration file with every key, its default and what it does",
@@ -62,41 +64,11 @@ Exit status 1 if there is any problem.`,
 	return cmd
 }
 
-// checkFiles checks the files cfg names, as joren run would open them.
-func checkFiles(cfg config.Config) error {
-	var errs []error
-	bad := func(key string, err error) { errs = append(errs, fmt.Errorf("%s: %w", key, err)) }
-	if cfg.Installer.Enabled {
-		if err := installer.CheckPasswordFile(cfg.Installer.PasswordFile); err != nil {
-			bad("installer.password_file", err)
-		}
+// printWarnings writes a configuration's warnings, one a line.
+func printWarnings(w io.Writer, warnings []config.Problem) {
+	for _, p := range warnings {
+		fmt.Fprintf(w, "joren: warning: %s\n", p)
 	}
-	if k := cfg.Store.KeyFile; k != "" {
-		if _, err := os.Stat(k); err == nil {
-			if _, err := store.LoadKey(k); err != nil {
-				bad("store.key_file", err)
-			}
-		} else if _, err := os.Stat(filepath.Dir(k)); err != nil {
-			bad("store.key_file", fmt.Errorf("%s: its directory must exist (the key is made there on first start, never on the data partition): %w", k, err))
-		}
-	}
-	for _, f := range []struct{ key, path string }{
-		{"events.password_file", cfg.Events.PasswordFile},
-		{"events.command_key_file", cfg.Events.CommandKeyFile},
-		{"events.ca_file", cfg.Events.CAFile},
-		{"events.cert_file", cfg.Events.CertFile},
-		{"events.key_file", cfg.Events.KeyFile},
-	} {
-		if f.path == "" {
-			continue
-		}
-		if fh, err := os.Open(f.path); err != nil {
-			bad(f.key, err)
-		} else {
-			fh.Close()
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // environ is the process environment, for configuration overrides.

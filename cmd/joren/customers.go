@@ -3,8 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
-	"path/filepath"
 	"text/tabwriter"
 	"time"
 
@@ -12,15 +10,12 @@ import (
 
 	"joren/cluster/identity"
 	"joren/cluster/store"
-	"joren/vocab"
 )
 
 func newCustomersCommand(g *globals) *cobra.Command {
 	var (
 		sf           storeFlags
-		ff           faceFlags
 		note         string
-		asJSON       bool
 		forgetOthers bool
 	)
 	cmd := &cobra.Command{
@@ -53,70 +48,32 @@ No image is stored: only each face's descriptor and the file's name. The
 device must be stopped while these run (one process owns the store); set
 store.mode in the device's configuration to match the store's mode.`,
 	}
-	add := &cobra.Command{
-		Use:   "add NAME IMAGE...",
-		Short: "Enrol a customer's face from images, recording their consent",
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) < 2 {
-				return usagef("customers add needs a name and at least one image")
-			}
-			if err := identity.CheckCustomerName(args[0]); err != nil {
-				return usagef("%v", err)
-			}
-			return nil
-		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			dir, err := sf.needDir()
+	add := addPersonCommands(g, cmd, &sf, personKind{
+		cmd: "customers", one: "a customer",
+		addShort: "Enrol a customer's face from images, recording their consent", listShort: "The enrolled customers",
+		removeShort: "Delete everything about a customer",
+		checkName:   identity.CheckCustomerName,
+		add: func(s *openedStore, name string, faces enrolment) error {
+			e, err := s.svc.AddCustomer(name, note, faces.sources, faces.descs, time.Now())
 			if err != nil {
 				return err
 			}
-			name, images := args[0], args[1:]
-			descs, sources, model, err := enrolFaces(g, &ff, images)
-			if err != nil {
-				return err
-			}
-			st, svc, err := sf.openService(g, dir, model, true)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			now := time.Now()
-			e, err := svc.AddCustomer(name, note, sources, descs, now)
-			if err != nil {
-				return err
-			}
-			c := e.Customer
+			c, n := e.Customer, len(faces.descs)
 			if e.New {
-				fmt.Fprintf(g.stdout, "customer %s enrolled: %d face(s), consent recorded %s\n", name, len(descs), c.Consented.Local().Format(time.DateOnly))
+				fmt.Fprintf(g.stdout, "customer %s enrolled: %d face(s), consent recorded %s\n", name, n, c.Consented.Local().Format(time.DateOnly))
 			} else {
-				fmt.Fprintf(g.stdout, "customer %s: %d face(s) added, %d in all (consent recorded %s)\n", name, len(descs), len(c.Exemplars), c.Consented.Local().Format(time.DateOnly))
+				fmt.Fprintf(g.stdout, "customer %s: %d face(s) added, %d in all (consent recorded %s)\n", name, n, len(c.Exemplars), c.Consented.Local().Format(time.DateOnly))
 			}
 			if e.Adopted != "" {
 				fmt.Fprintf(g.stdout, "%s was already known as visitor %s (%d visits on %d days): that history is now theirs\n", name, e.Adopted, e.Visits, e.Days)
 			}
-			if svc.Mode() == store.Counting {
+			if s.svc.Mode() == store.Counting {
 				fmt.Fprintln(g.stdout, "the store is in counting mode: everyone is remembered; `joren customers mode consent --forget-others` recognises only enrolled customers")
 			}
 			return nil
 		},
-	}
-	ff.register(add)
-	add.Flags().StringVar(&note, "note", "", "a note kept with the enrolment, e.g. how consent was given (encrypted with the store)")
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "The enrolled customers",
-		Args:  exactArgs(0, "no arguments"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			dir, err := sf.needDir()
-			if err != nil {
-				return err
-			}
-			st, svc, err := sf.openService(g, dir, vocab.Model{}, false)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			cs, err := svc.Customers(time.Now())
+		list: func(s *openedStore, asJSON bool) error {
+			cs, err := s.svc.Customers(time.Now())
 			if err != nil {
 				return err
 			}
@@ -147,39 +104,25 @@ store.mode in the device's configuration to match the store's mode.`,
 			}
 			return tw.Flush()
 		},
-	}
-	list.Flags().BoolVar(&asJSON, "json", false, "print one JSON object a customer")
-	remove := &cobra.Command{
-		Use:   "remove NAME",
-		Short: "Delete everything about a customer",
-		Args:  exactArgs(1, "a customer's name"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			dir, err := sf.needDir()
-			if err != nil {
-				return err
-			}
-			st, svc, err := sf.openService(g, dir, vocab.Model{}, false)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			f, ok, err := svc.RemoveCustomer(args[0])
+		remove: func(s *openedStore, name string) error {
+			f, ok, err := s.svc.RemoveCustomer(name)
 			if err != nil {
 				return err
 			}
 			if !ok {
-				return fmt.Errorf("no customer named %q (see `joren customers list`); nothing deleted", args[0])
+				return fmt.Errorf("no customer named %q (see `joren customers list`); nothing deleted", name)
 			}
 			// Gone from the file too, not only from its live records.
-			before, after, err := svc.Compact()
+			before, after, err := s.svc.Compact()
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(g.stdout, "customer %s removed: enrolment, %d visits on %d days and %d logged decisions deleted; store file compacted (%d to %d bytes)\n",
-				args[0], f.Visits, f.Days, f.Logged, before, after)
+				name, f.Visits, f.Days, f.Logged, before, after)
 			return nil
 		},
-	}
+	})
+	add.Flags().StringVar(&note, "note", "", "a note kept with the enrolment, e.g. how consent was given (encrypted with the store)")
 	mode := &cobra.Command{
 		Use:   "mode [counting|consent]",
 		Short: "Show or switch the store's mode",
@@ -195,30 +138,24 @@ store.mode in the device's configuration to match the store's mode.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir, err := sf.needDir()
-			if err != nil {
-				return err
-			}
+			req := storeRequest{access: change}
 			var want store.Mode
 			if len(args) == 1 {
+				// A store made here starts in the mode asked for: there
+				// is nobody to forget.
 				want = store.Mode(args[0])
+				req = storeRequest{access: create, newMode: want}
 			}
-			// A store made here starts in the mode asked for: there is
-			// nobody to forget.
-			var model vocab.Model
-			create := false
-			if _, err := os.Stat(filepath.Join(dir, store.FileName)); err != nil && want != "" {
-				model, create, sf.mode = installedModel(g, g.modelDir), true, string(want)
-			}
-			st, svc, err := sf.openService(g, dir, model, create)
+			s, err := sf.open(g, req)
 			if err != nil {
 				return err
 			}
-			defer st.Close()
+			defer s.Close()
+			svc, dir := s.svc, s.dir
 			cur := svc.Mode()
 			forget, keep := svc.Pending(store.Consent)
 			switch {
-			case create:
+			case s.made:
 				fmt.Fprintf(g.stdout, "identity store %s made in %s mode\n", dir, cur)
 				return nil
 			case want == "":
@@ -245,10 +182,8 @@ store.mode in the device's configuration to match the store's mode.`,
 		},
 	}
 	mode.Flags().BoolVar(&forgetOthers, "forget-others", false, "confirm that switching to consent mode forgets every visitor who did not enrol")
-	for _, c := range []*cobra.Command{add, list, remove, mode} {
-		sf.register(c, false)
-		cmd.AddCommand(c)
-	}
+	sf.register(mode, false)
+	cmd.AddCommand(mode)
 	return cmd
 }
 

@@ -180,13 +180,13 @@ func TestSwitchToConsent(t *testing.T) {
 		t.Fatalf("switch: exit %d: %s %s", code, out, stderr)
 	}
 	// Tzuyu's history went on; Jimin is a stranger now.
-	more := imageVisits(t, "tzuyu.jpg", "jimin6.jpg")
-	os.WriteFile(more, []byte(strings.NewReplacer(`"i01"`, `"j01"`, `"i02"`, `"j02"`, "2026-11-02", "2026-11-10", "2026-11-03", "2026-11-11").Replace(mustRead(t, more))), 0o644)
+	more := imageVisitsFrom(t, testDay(8), "tzuyu.jpg", "jimin6.jpg")
+	os.WriteFile(more, []byte(strings.NewReplacer(`"i01"`, `"j01"`, `"i02"`, `"j02"`).Replace(mustRead(t, more))), 0o644)
 	out, stderr, code = run(t, "replay", "--visits", more, "--store", dir, "--full")
 	if code != exitOK {
 		t.Fatalf("replay after the switch: %s", stderr)
 	}
-	// Tzuyu's third day (2, 5 and 10 November) makes her a regular.
+	// Tzuyu's third day (test days 0, 3 and 8) makes her a regular.
 	ds := decisions(t, out)
 	if len(ds) != 2 || ds[0].Visitor != "p000001" || ds[0].Days != 3 || !ds[0].BecameRegular || !ds[1].Unknown {
 		t.Errorf("after the switch: %+v", ds)

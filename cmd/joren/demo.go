@@ -25,8 +25,11 @@ import (
 
 	"joren/appliance"
 	"joren/appliance/config"
+	"joren/cluster/month"
 	"joren/device/indicator"
+	"joren/vision/camera/cv"
 	"joren/vision/doorsim"
+	"joren/vision/doorsim/truth"
 	"joren/vocab"
 )
 
@@ -36,6 +39,7 @@ func newDemoCommand(g *globals) *cobra.Command {
 		o           doorsim.Options
 		fresh       bool
 		embedder    string
+		broker      string
 	)
 	defImages := filepath.Join("..", "shared", "faces", "images")
 	if d := os.Getenv("JOREN_SHARED"); d != "" {
@@ -48,7 +52,7 @@ func newDemoCommand(g *globals) *cobra.Command {
 video: the people of the shared photos pass through a doorway over --days
 simulated days, some of them every day. You see each visit decided, regulars
 recognised from their third day on, the staff indicator's pattern, and the
-anonymised events head office receives from an MQTT broker started inside
+pseudonymous events head office receives from an MQTT broker started inside
 this process. At the end, a table compares the decisions with what the video
 really showed.
 
@@ -58,7 +62,7 @@ yourself with joren run --config), and the data (store, outbox), started
 afresh every time.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDemo(cmd.Context(), g, out, images, o, fresh, embedder)
+			return runDemo(cmd.Context(), g, out, images, o, fresh, embedder, broker)
 		},
 	}
 	fl := cmd.Flags()
@@ -69,33 +73,40 @@ afresh every time.`,
 	fl.Uint64Var(&o.Seed, "seed", 1, "the same seed gives the same video")
 	fl.BoolVar(&fresh, "fresh", false, "make the video again even if it exists")
 	fl.StringVar(&embedder, "embedder", embedderDlib, "face descriptors: dlib or onnx (a registered network)")
+	fl.StringVar(&broker, "broker", "", "publish the events to this MQTT broker (mqtt://HOST:PORT) instead of one inside the demo, e.g. for joren-office's dashboard (make office-demo)")
 	return cmd
 }
 
-func runDemo(ctx context.Context, g *globals, out, images string, o doorsim.Options, fresh bool, embedder string) error {
+func runDemo(ctx context.Context, g *globals, out, images string, o doorsim.Options, fresh bool, embedder, external string) error {
 	w := g.stdout
 	video := filepath.Join(out, "door.avi")
-	truthPath := doorsim.TruthPath(video)
+	truthPath := truth.Path(video)
 	// Pairs of people passing together cannot be told apart by time in
 	// the final table; the pipeline's own tests cover them.
 	o.Together = -1
-	truth, err := doorsim.ReadTruth(truthPath)
+	tr, err := truth.Read(truthPath)
 	if err != nil || fresh {
 		fmt.Fprintf(w, "Making a door video of %d simulated days from %s (once; about a minute)...\n", o.Days, images)
-		if truth, err = makeDoorVideo(ctx, g, images, video, o); err != nil {
+		if tr, err = makeDoorVideo(ctx, g, images, video, o); err != nil {
 			return err
 		}
 	}
-	people := map[string][]int{}
-	for _, p := range truth.Passages {
-		people[p.Person] = append(people[p.Person], p.Day)
+	people := map[string]bool{}
+	for _, p := range tr.Passages {
+		people[p.Person] = true
 	}
 
-	broker, addr, events, err := startDemoBroker()
-	if err != nil {
-		return err
+	// Head office: a broker inside this process that collects the
+	// events, or (--broker) the one joren-office listens to.
+	addr, events := external, &demoEvents{}
+	if external == "" {
+		broker, a, ev, err := startDemoBroker()
+		if err != nil {
+			return err
+		}
+		defer broker.Close()
+		addr, events = "mqtt://"+a, ev
 	}
-	defer broker.Close()
 
 	cfg := config.Default()
 	cfg.Device = config.Device{ID: "demo-door", Site: "demo-shop", Timezone: "UTC", DataDir: filepath.Join(out, "data"), Models: g.modelDir}
@@ -104,7 +115,7 @@ func runDemo(ctx context.Context, g *globals, out, images string, o doorsim.Opti
 	// Encrypted as on a device, with the key beside the data, not in it.
 	cfg.Store.KeyFile = filepath.Join(out, "store.key")
 	cfg.Indicator = config.Indicator{Kind: "log"}
-	cfg.Events.Broker = "mqtt://" + addr
+	cfg.Events.Broker = addr
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	// A fresh store every time: the demo starts from an empty shop.
 	if err := os.RemoveAll(cfg.Device.DataDir); err != nil {
@@ -117,7 +128,7 @@ func runDemo(ctx context.Context, g *globals, out, images string, o doorsim.Opti
 		return err
 	}
 
-	fmt.Fprintf(w, "\nJoren at the door of a demo shop: %d passages of %d people over %d days (%s).\n", len(truth.Passages), len(people), o.Days, video)
+	fmt.Fprintf(w, "\nJoren at the door of a demo shop: %d passages of %d people over %d days (%s).\n", len(tr.Passages), len(people), o.Days, video)
 	fmt.Fprintf(w, "Head office listens on an MQTT broker at %s. A visitor becomes a regular on their %d%s distinct day within %d days.\n\n",
 		addr, cfg.Regular.Days, ordinal(cfg.Regular.Days), cfg.Regular.WindowDays)
 
@@ -133,12 +144,12 @@ func runDemo(ctx context.Context, g *globals, out, images string, o doorsim.Opti
 	)
 	show := &demoIndicator{w: w}
 	a, err := appliance.Open(cfg, appliance.Options{
-		Log: log, Version: buildVersion(), IndicatorOutput: show,
+		Log: log, Version: buildVersion(), IndicatorOutput: show, Camera: cv.Driver{},
 		OnDecision: func(d vocab.Decision, _ vocab.Visit) {
 			mu.Lock()
 			defer mu.Unlock()
 			decisions = append(decisions, d)
-			p, ok := passageAt(truth, d.Time)
+			p, ok := tr.PassageAt(d.Time)
 			if ok && p.Day != day {
 				day = p.Day
 				fmt.Fprintf(w, "-- day %d (%s)\n", day+1, d.Time.Format("Mon 2 Jan"))
@@ -160,28 +171,25 @@ func runDemo(ctx context.Context, g *globals, out, images string, o doorsim.Opti
 	// Give the broker's subscriber the last events.
 	time.Sleep(300 * time.Millisecond)
 
-	outcomes := appliance.Match(truth, decisions, cfg.Regular.Days)
-	score := appliance.Summarise(outcomes, cfg.Regular.Days)
-	got := events.all()
-	fmt.Fprintf(w, "\nHead office received %d visit events for %d decisions; none carries a face, a descriptor or an internal id. One of them:\n", len(got), len(decisions))
-	if len(got) > 0 {
-		fmt.Fprintf(w, "  %s\n", got[len(got)-1])
+	outcomes := appliance.Match(tr, decisions, cfg.Regular.Days)
+	score, err := month.Measure(outcomes)
+	if err != nil {
+		return err
 	}
-	fmt.Fprintf(w, "\nWhat the video showed, and what Joren decided (N new, R returning, B became a regular, * regular, - no decision):\n")
-	printDemoTable(w, outcomes, people)
-	fmt.Fprintf(w, "\n%s.\n", score)
-	fmt.Fprintf(w, "The configuration used is %s; the store (encrypted with %s) and the outbox are in %s.\n", filepath.Join(out, "joren.yaml"), cfg.Store.KeyFile, cfg.Device.DataDir)
-	return nil
-}
-
-// passageAt is the passage being made at time t, if any.
-func passageAt(t doorsim.Truth, at time.Time) (doorsim.Passage, bool) {
-	for _, p := range t.Passages {
-		if !at.Before(t.TimeOf(p.Enter).Add(-time.Second)) && !at.After(t.TimeOf(p.Leave).Add(time.Second)) {
-			return p, true
+	if external != "" {
+		fmt.Fprintf(w, "\nThe events of %d decisions went to %s; none carries a face, a descriptor or an internal id.\n", len(decisions), external)
+	} else {
+		got := events.all()
+		fmt.Fprintf(w, "\nHead office received %d visit events for %d decisions; none carries a face, a descriptor or an internal id. One of them:\n", len(got), len(decisions))
+		if len(got) > 0 {
+			fmt.Fprintf(w, "  %s\n", got[len(got)-1])
 		}
 	}
-	return doorsim.Passage{}, false
+	fmt.Fprintf(w, "\nWhat the video showed, and what Joren decided (N new, R returning, B became a regular, * regular, - no decision):\n")
+	printDemoTable(w, tr, outcomes)
+	fmt.Fprintf(w, "\n%d passages: %d decided, %d with the right regular status.\n", score.Visits, score.Decided, score.Right)
+	fmt.Fprintf(w, "The configuration used is %s; the store (encrypted with %s) and the outbox are in %s.\n", filepath.Join(out, "joren.yaml"), cfg.Store.KeyFile, cfg.Device.DataDir)
+	return nil
 }
 
 func describeDecision(d vocab.Decision) string {
@@ -223,10 +231,10 @@ func ordinal(n int) string {
 	return "th"
 }
 
-func printDemoTable(w io.Writer, outcomes []appliance.Outcome, people map[string][]int) {
-	byPerson := map[string][]appliance.Outcome{}
+func printDemoTable(w io.Writer, tr truth.Truth, outcomes []month.Outcome) {
+	byPerson := map[string][]month.Outcome{}
 	for _, o := range outcomes {
-		byPerson[o.Passage.Person] = append(byPerson[o.Passage.Person], o)
+		byPerson[o.Person] = append(byPerson[o.Person], o)
 	}
 	names := make([]string, 0, len(byPerson))
 	for n := range byPerson {
@@ -245,13 +253,13 @@ func printDemoTable(w io.Writer, outcomes []appliance.Outcome, people map[string
 		want := "-"
 		for _, o := range byPerson[n] {
 			mark := "-"
-			if o.Found {
-				switch d := o.Decision; {
-				case d.BecameRegular:
+			if !o.Missed {
+				switch {
+				case o.BecameRegular:
 					mark = "B"
-				case d.Regular:
+				case o.Regular:
 					mark = "*"
-				case d.New:
+				case o.New:
 					mark = "N"
 				default:
 					mark = "R"
@@ -260,9 +268,15 @@ func printDemoTable(w io.Writer, outcomes []appliance.Outcome, people map[string
 			if !o.Right() {
 				mark += "!"
 			}
-			cells = append(cells, fmt.Sprintf("%d:%s", o.Passage.Day+1, mark))
+			// The day of the video, counted from 1 (the outcome's Day is
+			// the person's distinct day).
+			day := 0
+			if p, ok := tr.PassageAt(o.Time); ok {
+				day = p.Day + 1
+			}
+			cells = append(cells, fmt.Sprintf("%d:%s", day, mark))
 			if o.WantRegular && want == "-" {
-				want = fmt.Sprintf("day %d", o.Passage.Day+1)
+				want = fmt.Sprintf("day %d", day)
 			}
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", n, strings.Join(cells, " "), want)

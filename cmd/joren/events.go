@@ -21,13 +21,13 @@ import (
 func newEventsCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "events publish|status|command",
-		Short: "Publish anonymised visit events to head office over MQTT, and inspect the outbox",
+		Short: "Publish pseudonymous visit events to head office over MQTT, and inspect the outbox",
 		Long: `events is the head-office side of the device (docs/events.md):
 
   joren events publish --publish mqtt://HOST --site SHOP [FILE.jsonl]
         publishes identity-store decisions, one JSON object a line as
         "joren replay --full" prints them (standard input without FILE), as
-        anonymised visit events on joren/SHOP/DEVICE/visit
+        pseudonymous visit events on joren/SHOP/DEVICE/visit
   joren events status [--state DIR] [--json]
         what the outbox holds: events waiting, dropped, the visit counters
   joren events command --key-file FILE forget --visitor PSEUDONYM --period 2026-05
@@ -67,16 +67,18 @@ func newEventsPublishCommand(g *globals) *cobra.Command {
 				defer fh.Close()
 				r, name = fh, args[0]
 			}
-			pub, err := pf.start(cmd.Context(), g, []string{installedModel(g, g.modelDir).ID()})
+			pub, err := pf.start(cmd.Context(), g, nil, []string{installedModel(g, g.modelDir).ID()})
 			if err != nil {
 				return err
 			}
 			defer pub.Close()
 			failed, total, err := publishDecisions(g, pub, r, name)
-			if err != nil {
-				return err
+			// Close says what was published and what waits; when the
+			// publisher stopped, its error is the one to tell.
+			if cerr := pub.Close(); cerr != nil {
+				return cerr
 			}
-			if err := pub.Close(); err != nil {
+			if err != nil {
 				return err
 			}
 			if failed > 0 {
@@ -147,7 +149,7 @@ func newEventsStatusCommand(g *globals) *cobra.Command {
 		Short: "Show the event outbox: events waiting, dropped, visit counters",
 		Args:  exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			path := filepath.Join(state, "outbox.db")
+			path := filepath.Join(state, publish.OutboxFile)
 			if _, err := os.Stat(path); err != nil {
 				return fmt.Errorf("no outbox at %s (events were never published with --state %s): %w", path, state, err)
 			}
@@ -171,6 +173,7 @@ func newEventsStatusCommand(g *globals) *cobra.Command {
 			if st.Oldest != nil {
 				fmt.Fprintf(g.stdout, "oldest waiting: %s on %s\n", st.Oldest.ID, st.Oldest.Topic)
 			}
+			// Counted once per decided visit, however often published.
 			fmt.Fprintf(g.stdout, "visits published: %d (new %d, returning %d, regular %d); on %s: %d\n",
 				c.Total.Visits, c.Total.New, c.Total.Returning, c.Total.Regulars, orDash(c.Day), c.Today.Visits)
 			return nil
@@ -193,19 +196,20 @@ func newEventsCommandCommand(g *globals) *cobra.Command {
 		keyFile, visitor, period, id string
 	)
 	cmd := &cobra.Command{
-		Use:   "command --key-file FILE forget --visitor PSEUDONYM --period PERIOD | stats",
+		Use:   "command --key-file FILE forget --visitor PSEUDONYM --period PERIOD | stats | page",
 		Short: "Print a signed command for a device's command topic",
 		Long: `command prints a command for joren/SITE/DEVICE/command, signed with the
 command key shared with the device (at least 16 bytes; the file's text, without
-its final newline). Send it within 5 minutes:
+surrounding white space, as the device reads it). Send it within 5 minutes:
 
   joren events command --key-file key forget --visitor 3f2a... --period 2026-05 |
       mosquitto_pub -h BROKER -t joren/SHOP/DEVICE/command -q 1 -s
 
-The device answers on joren/SHOP/DEVICE/reply.`,
+stats asks for a stats message now; page turns the box's page on again after it
+turned itself off. The device answers on joren/SHOP/DEVICE/reply.`,
 		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) != 1 || (args[0] != event.Forget && args[0] != event.PublishStats) {
-				return usagef("command needs forget or stats")
+			if len(args) != 1 || (args[0] != event.Forget && args[0] != event.PublishStats && args[0] != event.Page) {
+				return usagef("command needs forget, stats or page")
 			}
 			if keyFile == "" {
 				return usagef("command needs --key-file FILE")
@@ -216,19 +220,15 @@ The device answers on joren/SHOP/DEVICE/reply.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			key, err := os.ReadFile(keyFile)
+			key, err := publish.ReadCommandKey(keyFile)
 			if err != nil {
-				return fmt.Errorf("reading the command key: %w", err)
-			}
-			key = []byte(strings.TrimRight(string(key), "\r\n"))
-			if len(key) < 16 {
-				return fmt.Errorf("command key %s has %d bytes, want at least 16", keyFile, len(key))
+				return err
 			}
 			now := time.Now().UTC()
 			if id == "" {
 				id = event.NewID(now)
 			}
-			c := event.Command{Schema: event.SchemaVersion, ID: id, Time: now.Format(time.RFC3339), Name: args[0]}
+			c := event.Command{Schema: event.CommandSchema, ID: id, Time: now.Format(time.RFC3339), Name: args[0]}
 			if args[0] == event.Forget {
 				c.Visitor, c.Period = visitor, period
 			}

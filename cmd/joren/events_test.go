@@ -90,7 +90,7 @@ func visitEvents(t *testing.T, msgs []mosquittotest.Message) map[string]event.Vi
 }
 
 // joren replay --publish: the identity store's decisions reach head office
-// as anonymised events; replaying again yields the same event ids, so head
+// as pseudonymous events; replaying again yields the same event ids, so head
 // office counts nothing twice.
 func TestReplayPublish(t *testing.T) {
 	b := mosquittotest.Start(t, mosquittotest.Options{})
@@ -130,7 +130,8 @@ func TestReplayPublish(t *testing.T) {
 	}
 	regulars := 0
 	for _, v := range events {
-		if v.Site != "shop-1" || v.Device != "door-1" || v.Period != "2026-05" {
+		// The store counts days in UTC (its default zone): so do the events.
+		if v.Site != "shop-1" || v.Device != "door-1" || v.Period != "2026-05" || v.Day != v.Time.Format(time.DateOnly) || v.UTCOffset != "+00:00" {
 			t.Errorf("event %+v", v)
 		}
 		if v.Regular {
@@ -161,13 +162,14 @@ func TestReplayPublish(t *testing.T) {
 		t.Errorf("two replays gave %d distinct event ids, want 8", n)
 	}
 
-	// The outbox is empty and its counters say what was published.
+	// The outbox is empty and its counts say what was decided: the second
+	// replay published the same 8 decisions again, counted once.
 	out, _, code = run(t, "events", "status", "--state", state, "--json")
 	var st eventsStatus
 	if err := json.Unmarshal([]byte(out), &st); err != nil || code != exitOK {
 		t.Fatalf("events status: exit %d, %v: %s", code, err, out)
 	}
-	if st.Pending != 0 || st.Counts.Total.Visits != 16 {
+	if st.Pending != 0 || st.Counts.Total.Visits != 8 || st.Counts.Total.Regulars != wantRegulars || st.Counts.Day != "2026-05-07" {
 		t.Errorf("events status %+v", st)
 	}
 }
@@ -210,6 +212,7 @@ this is not json
 	b.Stop()
 	_, stderr, code = run(t, append(common, "--mqtt-password-file", pwFile, "--publish-timeout", "1s", file)...)
 	if code != exitFailure || !strings.Contains(stderr, file+":2: not a decision") || !strings.Contains(stderr, file+":4: not a decision") ||
+		!strings.Contains(stderr, "nothing was published (connecting to MQTT broker") ||
 		!strings.Contains(stderr, "2 event(s) not delivered") || !strings.Contains(stderr, "sent at the next start") {
 		t.Errorf("broker down: exit %d: %s", code, stderr)
 	}
@@ -247,6 +250,38 @@ this is not json
 		if _, stderr, code := run(t, c.args...); code != exitUsage || !strings.Contains(stderr, c.want) {
 			t.Errorf("%v: exit %d, %s; want usage error %q", c.args, code, stderr, c.want)
 		}
+	}
+}
+
+// A broker whose ACL drops the box's events acknowledges them all the
+// same (MQTT 3.1.1): events publish finds out by the probe, publishes
+// nothing, says what the ACL must allow and what waits, and exits 1.
+// Once the ACL allows the box, the same command delivers.
+func TestEventsPublishACL(t *testing.T) {
+	b := mosquittotest.Start(t, mosquittotest.Options{ACL: "topic read joren/#\n"})
+	sub := b.Subscribe(t, "head-office", "joren/+/+/visit")
+	dir := t.TempDir()
+	file := filepath.Join(dir, "decisions.jsonl")
+	os.WriteFile(file, []byte(`{"visit":"v1","time":"2026-05-14T10:00:00Z","visitor":"p1","new":true,"visits":1,"days":1,"regular":false,"confidence":0.9}
+{"visit":"v2","time":"2026-05-14T10:05:00Z","visitor":"p2","new":true,"visits":1,"days":1,"regular":false,"confidence":0.8}
+`), 0o644)
+	state := filepath.Join(dir, "state")
+	args := []string{"events", "publish", "--publish", b.URL(), "--site", "shop-1", "--device", "door-1", "--state", state, file}
+	_, stderr, code := run(t, args...)
+	for _, want := range []string{"ACL drops", "write joren/shop-1/door-1/#", "read joren/shop-1/door-1/probe", "nothing was published or stored", "0 event(s) from earlier runs wait in " + filepath.Join(state, "outbox.db")} {
+		if code != exitFailure || !strings.Contains(stderr, want) {
+			t.Errorf("exit %d, stderr lacks %q:\n%s", code, want, stderr)
+		}
+	}
+	if n := len(visitEvents(t, sub.Messages())); n != 0 {
+		t.Fatalf("%d events through a denying ACL", n)
+	}
+	b.SetACL("topic read joren/#\ntopic readwrite joren/shop-1/door-1/#\n")
+	if _, stderr, code := run(t, args...); code != exitOK {
+		t.Fatalf("after the ACL is fixed: exit %d: %s", code, stderr)
+	}
+	if _, ok := sub.WaitFor(10*time.Second, func(m []mosquittotest.Message) bool { return len(visitEvents(t, m)) == 2 }); !ok {
+		t.Errorf("%d of 2 events delivered after the fix", len(visitEvents(t, sub.Messages())))
 	}
 }
 

@@ -34,13 +34,9 @@ logged decisions.
 			if (visitor == "") == (image == "") {
 				return usagef("give either --visitor ID or --image FILE")
 			}
-			return nil
+			return sf.check() // before the image is embedded
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			dir, err := sf.needDir()
-			if err != nil {
-				return err
-			}
 			model := vocab.Model{}
 			var descs [][]float32
 			if image != "" {
@@ -63,11 +59,12 @@ logged decisions.
 				}
 				descs, model = [][]float32{faces[k].Descriptor}, finder.model
 			}
-			st, svc, err := sf.openService(g, dir, model, false)
+			st, err := sf.open(g, storeRequest{access: change, model: model})
 			if err != nil {
 				return err
 			}
 			defer st.Close()
+			svc, dir := st.svc, st.dir
 			id := visitor
 			if image != "" {
 				m, err := svc.Match(descs)

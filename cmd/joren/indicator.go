@@ -166,7 +166,7 @@ patterns instead, on machines without GPIO.`,
 			}
 			if b != nil {
 				fmt.Fprintf(g.stdout, "press the button on %s (hold %s); Ctrl-C to stop\n", f.button, f.hold)
-				err = b.Serve(ctx, func(context.Context) error {
+				err = b.Serve(ctx, func(context.Context, button.Press) error {
 					fmt.Fprintln(g.stdout, "button pressed")
 					ind.Show(indicator.Forgot)
 					return nil

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"time"
@@ -13,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"joren/sync/event"
-	"joren/sync/outbox"
 	"joren/sync/publish"
 	"joren/vocab"
 )
@@ -37,18 +35,17 @@ type publishFlags struct {
 
 // register adds the flags; the broker flag is named name (--publish).
 func (f *publishFlags) register(cmd *cobra.Command, name string) {
-	host, _ := os.Hostname()
 	fl := cmd.Flags()
 	fl.StringVar(&f.broker, name, "", "publish visit events to this MQTT broker: mqtt://host[:port] or mqtts://host[:port]")
 	fl.StringVar(&f.site, "site", os.Getenv("JOREN_SITE"), "the shop's name in topics and events (env JOREN_SITE)")
-	fl.StringVar(&f.device, "device", envOr("JOREN_DEVICE", event.DeviceName(host)), "this box's name in topics and events (env JOREN_DEVICE; default: the host name)")
+	fl.StringVar(&f.device, "device", os.Getenv("JOREN_DEVICE"), "this box's name in topics and events (env JOREN_DEVICE; default: the host name)")
 	fl.StringVar(&f.user, "mqtt-user", os.Getenv("JOREN_MQTT_USER"), "MQTT user name (env JOREN_MQTT_USER)")
 	fl.StringVar(&f.passwordFile, "mqtt-password-file", "", "file holding the MQTT password (or env JOREN_MQTT_PASSWORD)")
 	fl.StringVar(&f.ca, "mqtt-ca", "", "PEM file of the CA that signed the broker's certificate (mqtts; default: the system's)")
 	fl.StringVar(&f.cert, "mqtt-cert", "", "PEM client certificate, for brokers that require one (with --mqtt-key)")
 	fl.StringVar(&f.key, "mqtt-key", "", "PEM key of the client certificate")
 	fl.StringVar(&f.state, "state", envOr("JOREN_STATE", "state"), "directory of the event outbox and the device secret (env JOREN_STATE)")
-	fl.StringVar(&f.period, "pseudonym-period", string(event.Month), "how long a visitor keeps one pseudonym: day, week, month or year (local calendar; set TZ)")
+	fl.StringVar(&f.period, "pseudonym-period", string(event.Month), "how long a visitor keeps one pseudonym: day, week, month or year (in the store's time zone with replay, the local one, TZ, otherwise)")
 	fl.BoolVar(&f.discovery, "ha-discovery", false, "publish Home Assistant MQTT discovery (a \"regular at the door\" sensor and visit counters)")
 	fl.DurationVar(&f.timeout, "publish-timeout", 30*time.Second, "how long to wait for the broker to take every event before exiting (undelivered events stay in the outbox)")
 }
@@ -63,25 +60,68 @@ func envOr(name, def string) string {
 // enabled says whether publishing was asked for.
 func (f *publishFlags) enabled() bool { return f.broker != "" }
 
+// setup is the flags' event stack: the one place that maps them to it.
+// zone is the calendar of pseudonym periods (nil: the local one).
+func (f *publishFlags) setup(zone *time.Location, models []string) publish.Setup {
+	return publish.Setup{
+		StateDir:     f.state,
+		Device:       f.device,
+		Site:         f.site,
+		Period:       f.period,
+		Zone:         zone,
+		PasswordFile: f.passwordFile,
+		Config: publish.Config{
+			Broker:       f.broker,
+			Username:     f.user,
+			Password:     os.Getenv("JOREN_MQTT_PASSWORD"), // --mqtt-password-file wins
+			CAFile:       f.ca,
+			CertFile:     f.cert,
+			KeyFile:      f.key,
+			Version:      buildVersion(),
+			Models:       models,
+			Discovery:    f.discovery,
+			FailFast:     true, // a person is watching: say at once what is wrong
+			DrainTimeout: f.timeout,
+		},
+	}
+}
+
+// publishFlag names the flag that sets a field of publish.Setup.
+func publishFlag(field publish.SetupField) string {
+	switch field {
+	case publish.FieldStateDir:
+		return "--state"
+	case publish.FieldDevice:
+		return "--device"
+	case publish.FieldSite:
+		return "--site"
+	case publish.FieldPeriod:
+		return "--pseudonym-period"
+	case publish.FieldPasswordFile:
+		return "--mqtt-password-file"
+	}
+	return "--publish"
+}
+
+// flagError names the flag of a publish.SetupError; other errors pass.
+func flagError(err error) error {
+	var se *publish.SetupError
+	if errors.As(err, &se) {
+		return fmt.Errorf("%s: %w", publishFlag(se.Field), se.Err)
+	}
+	return err
+}
+
 // check validates the flags (usage errors), before any work is done.
 func (f *publishFlags) check() error {
 	if !f.enabled() {
 		return nil
 	}
-	if _, err := publish.ParseBroker(f.broker); err != nil {
-		return usagef("--publish: %v", err)
-	}
 	if f.site == "" {
 		return usagef("--publish needs --site NAME (the shop; or set JOREN_SITE)")
 	}
-	if err := event.CheckName("site", f.site); err != nil {
-		return usagef("--site: %v", err)
-	}
-	if err := event.CheckName("device", f.device); err != nil {
-		return usagef("--device: %v", err)
-	}
-	if _, err := event.ParsePeriod(f.period); err != nil {
-		return usagef("--pseudonym-period: %v", err)
+	if err := f.setup(nil, nil).Check(); err != nil {
+		return usagef("%v", flagError(err))
 	}
 	return nil
 }
@@ -89,84 +129,62 @@ func (f *publishFlags) check() error {
 // publishing is a Publisher running in the background for a command.
 // Its methods do nothing when publishing was not asked for (nil).
 type publishing struct {
-	p      *publish.Publisher
-	box    *outbox.Outbox
+	ev     *publish.Stack
 	in     chan vocab.Decision
 	done   chan error
 	cancel context.CancelFunc
 	log    func(msg string, args ...any)
 }
 
-// start opens the outbox and the device secret under --state and starts
-// delivering. It returns nil (and no error) without --publish.
-func (f *publishFlags) start(ctx context.Context, g *globals, models []string) (*publishing, error) {
+// start opens the event stack under --state and starts delivering;
+// pseudonym periods follow zone's calendar (nil: the local one). It
+// returns nil (and no error) without --publish.
+func (f *publishFlags) start(ctx context.Context, g *globals, zone *time.Location, models []string) (*publishing, error) {
 	if !f.enabled() {
 		return nil, nil
 	}
 	if err := f.check(); err != nil {
 		return nil, err
 	}
-	password := os.Getenv("JOREN_MQTT_PASSWORD")
-	if f.passwordFile != "" {
-		b, err := os.ReadFile(f.passwordFile)
-		if err != nil {
-			return nil, fmt.Errorf("reading the MQTT password: %w", err)
-		}
-		password = strings.TrimRight(string(b), "\r\n")
-	}
-	secret, err := event.LoadSecret(filepath.Join(f.state, "device-secret"))
+	setup := f.setup(zone, models)
+	setup.Log = g.log
+	ev, err := publish.Open(setup)
 	if err != nil {
-		return nil, err
+		return nil, flagError(err)
 	}
-	period, _ := event.ParsePeriod(f.period)
-	maker, err := event.NewMaker(event.Config{Device: f.device, Site: f.site, Secret: secret, Period: period})
-	if err != nil {
-		return nil, err
-	}
-	box, err := outbox.Open(filepath.Join(f.state, "outbox.db"), outbox.Options{})
-	if err != nil {
-		return nil, err
-	}
-	p, err := publish.New(publish.Config{
-		Broker:       f.broker,
-		Username:     f.user,
-		Password:     password,
-		CAFile:       f.ca,
-		CertFile:     f.cert,
-		KeyFile:      f.key,
-		Version:      buildVersion(),
-		Models:       models,
-		Discovery:    f.discovery,
-		FailFast:     true, // a person is watching: say at once what is wrong
-		DrainTimeout: f.timeout,
-		Log:          g.log,
-	}, maker, box)
-	if err != nil {
-		box.Close()
-		return nil, err
-	}
+	p, box := ev.Publisher, ev.Outbox
 	ctx, cancel := context.WithCancel(ctx)
-	s := &publishing{p: p, box: box, in: make(chan vocab.Decision), done: make(chan error, 1), cancel: cancel, log: g.log.Info}
+	s := &publishing{ev: ev, in: make(chan vocab.Decision), done: make(chan error, 1), cancel: cancel, log: g.log.Info}
 	go func() { s.done <- p.Run(ctx, s.in) }()
 	// Fail before doing any work if the broker refuses us; if it is only
 	// unreachable, go on: events wait in the outbox.
 	attempt := make(chan error, 1)
 	go func() { attempt <- p.FirstAttempt(ctx) }()
+	// refused is the command's error when the broker refuses the box:
+	// nothing of this run was stored, and what waits is said.
+	refused := func(err error) error {
+		err = fmt.Errorf("%w\nnothing was published or stored by this run; %d event(s) from earlier runs wait in %s", err, box.Len(), box.Path())
+		ev.Close()
+		return err
+	}
 	select {
 	case err := <-attempt:
-		var refused publish.RefusedError
-		if errors.As(err, &refused) {
+		var r publish.RefusedError
+		if errors.As(err, &r) {
 			cancel()
 			<-s.done
-			box.Close()
-			return nil, err
+			return nil, refused(err)
 		}
 		if err != nil {
 			g.log.Warn("the MQTT broker cannot be reached yet; events are kept in the outbox meanwhile", "error", err)
 		}
 	case err := <-s.done:
 		cancel()
-		box.Close()
+		var r publish.RefusedError
+		if errors.As(err, &r) {
+			return nil, refused(err)
+		}
+		ev.Close()
 		if err == nil {
 			err = errors.New("the publisher stopped before connecting")
 		}
@@ -207,12 +225,31 @@ func (s *publishing) Close() error {
 	s.in = nil
 	err := <-s.done
 	s.cancel()
-	st := s.p.Stats()
+	st := s.ev.Stats()
 	s.log("events published", "delivered", st.Outbox.Delivered, "pending", st.Outbox.Pending, "dropped", st.Outbox.Dropped)
-	if cerr := s.box.Close(); err == nil {
+	if err != nil {
+		err = s.explain(err, st)
+	}
+	if cerr := s.ev.Close(); err == nil {
 		err = cerr
 	}
 	return err
+}
+
+// explain says, with the publisher's error, whether anything was
+// published, why not (the broker's state), and what still waits.
+func (s *publishing) explain(err error, st event.Stats) error {
+	var refused publish.RefusedError
+	if errors.As(err, &refused) {
+		err = fmt.Errorf("%w\n%d event(s) wait in %s", err, st.Outbox.Pending, s.ev.Outbox.Path())
+	}
+	if st.Outbox.Delivered > 0 {
+		return err
+	}
+	if b := s.ev.Broker(); b.State != vocab.BrokerConnected && b.Reason != "" && !strings.Contains(err.Error(), b.Reason) {
+		return fmt.Errorf("nothing was published (%s): %w", b.Reason, err)
+	}
+	return fmt.Errorf("nothing was published: %w", err)
 }
 
 // buildVersion is the binary's module version ("devel" from a work tree).

@@ -10,9 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"joren/cluster"
-	"joren/cluster/identity"
 	"joren/cluster/month"
-	"joren/cluster/store"
 	"joren/vocab"
 )
 
@@ -55,9 +53,14 @@ interrupted by a crash resumes where it stopped, and prints, from the start,
 exactly what an uninterrupted replay prints. A decision is printed only once it
 is durable in the store.
 
+The visits' times are the store's clock, and it is guarded as the device's
+is (docs/identity.md): a visit dated far from the store's history (2035, or
+before its first day) is decided, but counts no day, makes nobody a regular
+and runs no retention; standard error says how many were.
+
 Head office (docs/events.md):
   --publish mqtt://HOST --site SHOP
-                          also publish each decision as an anonymised visit event
+                          also publish each decision as a pseudonymous visit event
                           (QoS 1, through the outbox in --state DIR), to test a
                           head-office integration without a camera; a resumed
                           replay sends its repeated decisions again with the same
@@ -89,15 +92,11 @@ Measuring (docs/identity.md):
 			default:
 				return usagef("--scorer %q: want auto, plda or distance", f.scorer)
 			}
-			if f.sf.mode != "" {
-				if _, err := store.ParseMode(f.sf.mode); err != nil {
-					return usagef("--mode: %v", err)
-				}
-			}
 			if f.sweep != "" && f.pf.enabled() {
 				return usagef("--sweep publishes nothing: leave out --publish")
 			}
-			if _, err := f.sf.policy(); err != nil {
+			// --store is optional: a temporary store is made without it.
+			if _, err := f.sf.settings(); err != nil {
 				return err
 			}
 			return f.pf.check()
@@ -127,36 +126,23 @@ Measuring (docs/identity.md):
 }
 
 func replay(cmd *cobra.Command, g *globals, f *replayFlags) error {
-	pol, err := f.sf.policy()
-	if err != nil {
-		return err
-	}
-	dir := f.sf.dir
+	// Without --store (JOREN_STORE does not count here), a temporary
+	// store, deleted at the end.
 	if !cmd.Flags().Changed("store") {
-		dir = ""
-	}
-	if dir == "" {
 		tmp, err := os.MkdirTemp("", "joren-replay-")
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(tmp)
-		dir = tmp
+		f.sf.dir = tmp
 	}
 	// A new store records the installed model; an existing one keeps its own.
-	var model vocab.Model
-	if _, err := os.Stat(dir + "/" + store.FileName); err != nil {
-		model = installedModel(g, g.modelDir)
-	}
-	st, err := f.sf.openStore(g, dir, model, true, false)
+	st, err := f.sf.open(g, storeRequest{access: create, noSpace: f.scorer == "distance"})
 	if err != nil {
 		return err
 	}
 	defer st.Close()
-	svc, err := identity.New(st, identity.Options{Policy: pol, Log: g.log, NoSpace: f.scorer == "distance", Mode: store.Mode(f.sf.mode)})
-	if err != nil {
-		return err
-	}
+	svc := st.svc
 	if f.scorer == "plda" && svc.Scorer() != "plda" {
 		return usagef("--scorer plda: model %s has no learnt space", svc.Model().ID())
 	}
@@ -210,8 +196,8 @@ func replay(cmd *cobra.Command, g *globals, f *replayFlags) error {
 	}
 
 	// --publish: each durable decision also goes to head office as an
-	// anonymised event (docs/events.md).
-	pub, err := f.pf.start(cmd.Context(), g, []string{svc.Model().ID()})
+	// pseudonymous event (docs/events.md).
+	pub, err := f.pf.start(cmd.Context(), g, svc.Policy().Zone, []string{svc.Model().ID()})
 	if err != nil {
 		return err
 	}
@@ -241,9 +227,12 @@ func replay(cmd *cobra.Command, g *globals, f *replayFlags) error {
 	if err := pub.Close(); err != nil {
 		return err
 	}
-	g.log.Info("replay done", "decided", stats.Decided, "repeated", stats.Repeated, "maintenance passes", stats.Passes, "scorer", svc.Scorer())
+	g.log.Info("replay done", "decided", stats.Decided, "repeated", stats.Repeated, "held by the clock", stats.Held, "maintenance passes", stats.Passes, "scorer", svc.Scorer())
 	if stats.Repeated > 0 {
 		fmt.Fprintf(g.stderr, "resumed: %d visits were decided before; their recorded decisions were printed again\n", stats.Repeated)
+	}
+	if stats.Held > 0 {
+		fmt.Fprintf(g.stderr, "clock: %d visits were dated by a time the store does not trust (a jump from its history): they were decided, but counted no day, made nobody a regular and ran no retention (docs/identity.md)\n", stats.Held)
 	}
 	if !scoring {
 		return nil

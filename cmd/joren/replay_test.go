@@ -20,8 +20,8 @@ import (
 	"joren/vocab"
 )
 
-// monthFile writes a synthetic month of the first n shared people.
-func monthFile(t *testing.T, n int, seed uint64) (string, []month.Visit) {
+// devPeople reads the shared labelled descriptors, by person.
+func devPeople(t *testing.T) ([]string, map[string][][]float32) {
 	t.Helper()
 	f, err := os.Open(testenv.DevDescriptors(t))
 	if err != nil {
@@ -36,6 +36,13 @@ func monthFile(t *testing.T, n int, seed uint64) (string, []month.Visit) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return names, by
+}
+
+// monthFile writes a synthetic month of the first n shared people.
+func monthFile(t *testing.T, n int, seed uint64) (string, []month.Visit) {
+	t.Helper()
+	names, by := devPeople(t)
 	visits, err := month.Generate(names[:min(n, len(names))], by, month.DefaultConfig(seed))
 	if err != nil {
 		t.Fatal(err)
@@ -299,11 +306,17 @@ func replayCrash(t *testing.T, keyFile string) {
 			select {
 			case runErr = <-done:
 			case <-reached:
-				time.Sleep(time.Duration(rng.IntN(40)) * time.Millisecond)
-				cmd.Process.Signal(syscall.SIGKILL)
-				runErr = <-done
-				killed = true
-				kills++
+				// The kill lands up to 40 ms after the target line, unless
+				// the run ends first (then it is a finished run, not a
+				// kill).
+				select {
+				case runErr = <-done:
+				case <-time.After(time.Duration(rng.IntN(40)) * time.Millisecond):
+					cmd.Process.Signal(syscall.SIGKILL)
+					runErr = <-done
+					killed = true
+					kills++
+				}
 			}
 		} else {
 			runErr = <-done

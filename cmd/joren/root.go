@@ -73,6 +73,7 @@ embed every face of some images, cluster a folder into people and plot it.`,
 		newIndicatorCommand(g),
 		newWatchCommand(g),
 		newSimCommand(g),
+		newNoticeCommand(g),
 	)
 	return root
 }

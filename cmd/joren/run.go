@@ -3,12 +3,15 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"joren/appliance"
 	"joren/appliance/config"
+	"joren/vision/camera/cv"
 )
 
 func newRunCommand(g *globals) *cobra.Command {
@@ -21,10 +24,11 @@ func newRunCommand(g *globals) *cobra.Command {
 		Short: "Run the door camera: camera, faces, regulars, staff indicator, visit events",
 		Long: `run is the appliance: it reads frames from the camera, turns passages into
 visits, recognises returning customers in the identity store, lights the staff
-indicator when a regular walks in, and keeps anonymised visit events for head
+indicator when a regular walks in, and keeps pseudonymous visit events for head
 office (delivered over MQTT when a broker is configured). It runs until
-SIGTERM or SIGINT (a recording: until it ends), then stops cleanly: every
-decision is in the store and every event in the outbox.
+SIGTERM or SIGINT (a recording: until it ends), then stops within 5 seconds:
+the visits of the people in view are decided, every decision is in the store
+and every event in the outbox (a second signal stops it at once).
 
 Configuration: --config FILE (see joren config defaults for every key),
 overridden by the environment (JOREN_<SECTION>_<KEY>, e.g. JOREN_CAMERA_SOURCE)
@@ -40,15 +44,20 @@ watchdog; /healthz and /metrics are served on http.listen (localhost).`,
 				}
 				overrides = append(overrides, config.Override{Key: k, Value: v})
 			}
-			cfg, err := config.Load(path, environ(), overrides)
+			// The checks of joren config check, this machine included.
+			cfg, warnings, err := config.Load(path, config.Options{Environ: environ(), Sets: overrides, Machine: true})
 			if err != nil {
+				printWarnings(g.stderr, warnings)
 				return err
 			}
 			log, err := applianceLogger(g, cfg)
 			if err != nil {
 				return err
 			}
-			a, err := appliance.Open(cfg, appliance.Options{Log: log, Version: buildVersion()})
+			for _, w := range warnings {
+				log.Warn("configuration: "+w.Msg, "key", w.Key, "where", w.Where)
+			}
+			a, err := appliance.Open(cfg, appliance.Options{Log: log, Version: buildVersion(), Built: buildTime(), Camera: cv.Driver{}, ConfigFile: path})
 			if err != nil {
 				return err
 			}
@@ -59,6 +68,30 @@ watchdog; /healthz and /metrics are served on http.listen (localhost).`,
 	cmd.Flags().StringVar(&path, "config", "", "configuration file (default: built-in defaults only)")
 	cmd.Flags().StringArrayVar(&sets, "set", nil, "override one key, section.key=value (repeatable)")
 	return cmd
+}
+
+// builtAt is when this binary was built (RFC 3339), stamped by the release
+// builds (-ldflags -X main.builtAt=...: scripts/cross-build, the image's
+// package), which carry no VCS information (-buildvcs=false).
+var builtAt string
+
+// buildTime is when this binary was built: the stamp, or the commit time
+// Go records from the work tree (vcs.time); zero when unknown (go test).
+// The wall clock is never believed before it.
+func buildTime() time.Time {
+	stamp := builtAt
+	if bi, ok := debug.ReadBuildInfo(); ok && stamp == "" {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.time" {
+				stamp = s.Value
+			}
+		}
+	}
+	t, err := time.Parse(time.RFC3339, stamp)
+	if err != nil {
+		return time.Time{}
+	}
+	return t
 }
 
 // applianceLogger logs at the configuration's level and format, unless

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"joren/vision/doorsim"
+	"joren/vision/doorsim/truth"
 )
 
 func newSimCommand(g *globals) *cobra.Command {
@@ -83,16 +84,16 @@ The photos' people are named after their files, without digits and extension
 			if !strings.EqualFold(filepath.Ext(out), ".avi") {
 				return usagef("-o %s: the video is an MJPG AVI; name it .avi", out)
 			}
-			truth, err := makeDoorVideo(cmd.Context(), g, images, out, o)
+			tr, err := makeDoorVideo(cmd.Context(), g, images, out, o)
 			if err != nil {
 				return err
 			}
 			people := map[string]bool{}
-			for _, p := range truth.Passages {
+			for _, p := range tr.Passages {
 				people[p.Person] = true
 			}
 			fmt.Fprintf(g.stdout, "%s: %d frames (%.1f s at %g fps, %dx%d), %d passages of %d people\n%s: the ground truth\n",
-				out, truth.Frames, float64(truth.Frames)/truth.FPS, truth.FPS, truth.Width, truth.Height, len(truth.Passages), len(people), doorsim.TruthPath(out))
+				out, tr.Frames, float64(tr.Frames)/tr.FPS, tr.FPS, tr.Width, tr.Height, len(tr.Passages), len(people), truth.Path(out))
 			return nil
 		},
 	}
@@ -113,9 +114,9 @@ The photos' people are named after their files, without digits and extension
 }
 
 // makeDoorVideo draws a door-camera video with a progress bar.
-func makeDoorVideo(ctx context.Context, g *globals, images, out string, o doorsim.Options) (doorsim.Truth, error) {
+func makeDoorVideo(ctx context.Context, g *globals, images, out string, o doorsim.Options) (truth.Truth, error) {
 	var bar *progressbar.ProgressBar
-	truth, err := doorsim.MakeVideo(ctx, g.modelDir, images, out, o, g.log, func(done, total int) {
+	tr, err := doorsim.MakeVideo(ctx, g.modelDir, images, out, o, g.log, func(done, total int) {
 		if bar == nil {
 			bar = itemBar(g.stderr, total, "drawing")
 		}
@@ -124,5 +125,5 @@ func makeDoorVideo(ctx context.Context, g *globals, images, out string, o doorsi
 	if bar != nil {
 		bar.Finish()
 	}
-	return truth, err
+	return tr, err
 }

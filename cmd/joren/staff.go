@@ -10,15 +10,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"joren/cluster/identity"
-	"joren/vocab"
 )
 
 func newStaffCommand(g *globals) *cobra.Command {
-	var (
-		sf     storeFlags
-		ff     faceFlags
-		asJSON bool
-	)
+	var sf storeFlags
 	cmd := &cobra.Command{
 		Use:   "staff add|list|remove",
 		Short: "Enrol staff: recognised at the door, never counted as customers",
@@ -34,63 +29,25 @@ and never counted as customer visits.
 
 No image is stored: only its face's descriptor and the file's name.`,
 	}
-	add := &cobra.Command{
-		Use:   "add NAME IMAGE...",
-		Short: "Enrol a staff member's face from images",
-		Args: func(cmd *cobra.Command, args []string) error {
-			if len(args) < 2 {
-				return usagef("staff add needs a name and at least one image")
-			}
-			if err := identity.CheckStaffName(args[0]); err != nil {
-				return usagef("%v", err)
-			}
-			return nil
-		},
-		RunE: func(cmd *cobra.Command, args []string) error {
-			dir, err := sf.needDir()
+	addPersonCommands(g, cmd, &sf, personKind{
+		cmd: "staff", one: "a staff member",
+		addShort: "Enrol a staff member's face from images", listShort: "The staff members", removeShort: "Forget a staff member",
+		checkName: identity.CheckStaffName,
+		add: func(s *openedStore, name string, faces enrolment) error {
+			m, err := s.svc.AddStaff(name, faces.sources, faces.descs, time.Now())
 			if err != nil {
 				return err
 			}
-			name, images := args[0], args[1:]
-			// Every image must give a face before anything is stored.
-			descs, sources, model, err := enrolFaces(g, &ff, images)
-			if err != nil {
-				return err
-			}
-			st, svc, err := sf.openService(g, dir, model, true)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			m, err := svc.AddStaff(name, sources, descs, time.Now())
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(g.stdout, "staff %s: %d face(s) enrolled, %d in all\n", name, len(descs), len(m.Exemplars))
+			fmt.Fprintf(g.stdout, "staff %s: %d face(s) enrolled, %d in all\n", name, len(faces.descs), len(m.Exemplars))
 			// A staff member counted as a customer before enrolment.
-			if match, err := svc.Match(descs); err == nil && match.Visitor != "" {
+			if match, err := s.svc.Match(faces.descs); err == nil && match.Visitor != "" {
 				fmt.Fprintf(g.stdout, "%s also matches visitor %s (%d visits on %d days); `joren forget --visitor %s` deletes that visitor\n",
 					name, match.Visitor, match.Visits, match.Days, match.Visitor)
 			}
 			return nil
 		},
-	}
-	ff.register(add)
-	list := &cobra.Command{
-		Use:   "list",
-		Short: "The staff members",
-		Args:  exactArgs(0, "no arguments"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			dir, err := sf.needDir()
-			if err != nil {
-				return err
-			}
-			st, svc, err := sf.openService(g, dir, vocab.Model{}, false)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			staff, err := svc.Staff()
+		list: func(s *openedStore, asJSON bool) error {
+			staff, err := s.svc.Staff()
 			if err != nil {
 				return err
 			}
@@ -115,36 +72,17 @@ No image is stored: only its face's descriptor and the file's name.`,
 			}
 			return tw.Flush()
 		},
-	}
-	list.Flags().BoolVar(&asJSON, "json", false, "print one JSON object a staff member")
-	remove := &cobra.Command{
-		Use:   "remove NAME",
-		Short: "Forget a staff member",
-		Args:  exactArgs(1, "a staff member's name"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			dir, err := sf.needDir()
-			if err != nil {
-				return err
-			}
-			st, svc, err := sf.openService(g, dir, vocab.Model{}, false)
-			if err != nil {
-				return err
-			}
-			defer st.Close()
-			ok, err := svc.RemoveStaff(args[0])
+		remove: func(s *openedStore, name string) error {
+			ok, err := s.svc.RemoveStaff(name)
 			if err != nil {
 				return err
 			}
 			if !ok {
-				return fmt.Errorf("no staff member named %q (see `joren staff list`)", args[0])
+				return fmt.Errorf("no staff member named %q (see `joren staff list`)", name)
 			}
-			fmt.Fprintf(g.stdout, "staff %s removed\n", args[0])
+			fmt.Fprintf(g.stdout, "staff %s removed\n", name)
 			return nil
 		},
-	}
-	for _, c := range []*cobra.Command{add, list, remove} {
-		sf.register(c, false)
-		cmd.AddCommand(c)
-	}
+	})
 	return cmd
 }

@@ -38,8 +38,23 @@ func imageDescriptor(t *testing.T, name string) []float32 {
 // shared image.
 func imageVisits(t *testing.T, images ...string) string {
 	t.Helper()
+	return imageVisitsFrom(t, testDay(0), images...)
+}
+
+// testDay is day n of the tests' replayed visits, at 11:00 UTC: day 0 is
+// 20 days ago, so that every visit of a test is within the regular
+// window of the time the test runs (a fixed date would make the tests
+// fail once it fell out of the window).
+func testDay(n int) time.Time {
+	y, m, d := time.Now().UTC().AddDate(0, 0, -20).Date()
+	return time.Date(y, m, d+n, 11, 0, 0, 0, time.UTC)
+}
+
+// imageVisitsFrom is imageVisits with the first visit on day, the next
+// on the day after, and so on.
+func imageVisitsFrom(t *testing.T, day time.Time, images ...string) string {
+	t.Helper()
 	var b strings.Builder
-	day := time.Date(2026, 11, 2, 11, 0, 0, 0, time.UTC)
 	for i, img := range images {
 		line, _ := json.Marshal(map[string]any{
 			"visit":       fmt.Sprintf("i%02d", i+1),

@@ -32,6 +32,10 @@ func TestStoreCommands(t *testing.T) {
 	if s.Identities < 30 || s.EverRegular == 0 || s.LoggedVisits != len(visits) || s.Bytes <= 0 || s.FileSize < s.Bytes || s.LastMaintenance == "" || s.Dim != vocab.DlibResNetDim {
 		t.Errorf("stats %+v", s)
 	}
+	// Every key is snake_case, the limits' too.
+	if s.Limits != store.DefaultLimits() || !strings.Contains(out, `"limits":{"max_identities":50000,`) || strings.Contains(out, "MaxIdentities") {
+		t.Errorf("stats --json limits: %s", out)
+	}
 
 	// Export: no descriptors unless asked.
 	out, _, code = run(t, "store", "export", "--store", dir)

@@ -6,17 +6,18 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"joren/vision/camera"
+	"joren/vision/camera/cv"
 	"joren/vision/capture"
 	"joren/vision/dlib"
+	"joren/vision/doorsim/truth"
 	"joren/vision/models"
-	"joren/vision/onnx"
 	"joren/vision/pipeline"
 	"joren/vision/quality"
 	"joren/vision/track"
@@ -140,7 +141,7 @@ func (f watchFlags) captureOptions(g *globals) (capture.Options, error) {
 		o.Start = t
 	}
 	if f.clock != "" {
-		tl, err := capture.ReadTimeline(f.clock)
+		tl, err := truth.ReadTimeline(f.clock)
 		if err != nil {
 			return o, fmt.Errorf("--clock: %w", err)
 		}
@@ -174,26 +175,20 @@ func runWatch(ctx context.Context, g *globals, f watchFlags) error {
 	if err != nil {
 		return usagef("--source: %v", err)
 	}
-	frames, err := dlib.OpenFrames(g.modelDir, det == dlib.CNN)
-	if err != nil {
-		return err
-	}
-	defer frames.Close()
-	var desc pipeline.Describer = frames
+	fo := camera.FaceOptions{CNN: det == dlib.CNN}
 	if f.embedder == embedderONNX {
 		s, err := models.FindONNX(g.modelDir, f.onnxModel)
 		if err != nil {
 			return err
 		}
-		net, err := onnx.Open(filepath.Join(g.modelDir, s.File()), s)
-		if err != nil {
-			return err
-		}
-		defer net.Close()
-		desc = pipeline.NetDescriber{Shapes: frames, Net: net}
+		fo.ONNX = &s
 	}
+	faces, err := cv.OpenFaces(g.modelDir, fo)
+	if err != nil {
+		return err
+	}
+	defer faces.Close()
 	cfg := pipeline.Config{
-		CNN:         det == dlib.CNN,
 		DetectWidth: f.detectWidth,
 		Gate:        quality.Gate{MinFace: f.minFace},
 		Log:         g.log,
@@ -208,7 +203,7 @@ func runWatch(ctx context.Context, g *globals, f watchFlags) error {
 		cfg.Debug = dbg
 		g.log.Warn("writing the pictures of described faces to disk (--debug-dir)", "dir", f.debugDir)
 	}
-	p := pipeline.New(frames, desc, cfg)
+	p := pipeline.New(faces, faces, cfg)
 	out := make(chan track.Visit)
 	done := make(chan error, 1)
 	begin := time.Now()

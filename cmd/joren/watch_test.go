@@ -14,21 +14,21 @@ import (
 	"gocv.io/x/gocv"
 
 	"joren/internal/testenv"
-	"joren/vision/doorsim"
+	"joren/vision/doorsim/truth"
 	"joren/vocab"
 )
 
 // simVideo makes a short synthesised door video (five passages of four
 // people, two of them together) in a folder removed after t, with
 // `joren sim video` itself.
-func simVideo(t *testing.T) (string, doorsim.Truth) {
+func simVideo(t *testing.T) (string, truth.Truth) {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "door.avi")
 	out, stderr, code := run(t, "sim", "video", "-o", path, "--images", testFaces(t), "--seed", "7", "--people", "4", "--size", "640x480")
 	if code != exitOK || !strings.Contains(out, "passages of 4 people") {
 		t.Fatalf("sim video: exit %d: %s %s", code, out, stderr)
 	}
-	tr, err := doorsim.ReadTruth(doorsim.TruthPath(path))
+	tr, err := truth.Read(truth.Path(path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func TestWatch(t *testing.T) {
 	t.Run("bad sources", func(t *testing.T) { testWatchBadSources(t, path) })
 }
 
-func testSimVideo(t *testing.T, path string, tr doorsim.Truth) {
+func testSimVideo(t *testing.T, path string, tr truth.Truth) {
 	st, err := os.Stat(path)
 	if err != nil || st.Size() < 100_000 {
 		t.Fatalf("video: %v", err)
@@ -82,8 +82,8 @@ func testSimVideo(t *testing.T, path string, tr doorsim.Truth) {
 
 // testWatchJSON: one line per passage, in time order, on the video's
 // timeline, with descriptors of the model's dimension, ready for replay.
-func testWatchJSON(t *testing.T, path string, tr doorsim.Truth) {
-	out, stderr, code := run(t, "watch", "--source", path, "--clock", doorsim.TruthPath(path), "--json", "--descriptors")
+func testWatchJSON(t *testing.T, path string, tr truth.Truth) {
+	out, stderr, code := run(t, "watch", "--source", path, "--clock", truth.Path(path), "--json", "--descriptors")
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -165,8 +165,8 @@ func listing(t *testing.T, dirs ...string) string {
 	return b.String()
 }
 
-func testWatchText(t *testing.T, path string, tr doorsim.Truth) {
-	out, _, code := run(t, "watch", "--source", path, "--clock", doorsim.TruthPath(path))
+func testWatchText(t *testing.T, path string, tr truth.Truth) {
+	out, _, code := run(t, "watch", "--source", path, "--clock", truth.Path(path))
 	if code != exitOK {
 		t.Fatalf("exit %d", code)
 	}
@@ -214,7 +214,7 @@ func testWatchBadSources(t *testing.T, path string) {
 
 // testWatchFolder: a folder of stills, read in natural order at --fps,
 // gives the same passages as the video they come from.
-func testWatchFolder(t *testing.T, path string, tr doorsim.Truth) {
+func testWatchFolder(t *testing.T, path string, tr truth.Truth) {
 	first := tr.Passages[0]
 	last := first.Leave
 	for _, w := range first.With {

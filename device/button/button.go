@@ -21,8 +21,15 @@ type Options struct {
 	Debounce time.Duration
 	// Hold is how long the button must be held for a press to count
 	// (default 0: any press). The press is reported as soon as it has
-	// been held that long, without waiting for the release.
+	// been held that long, without waiting for the release (unless Long
+	// is set).
 	Hold time.Duration
+	// Long, if set, is a second, longer hold that means something else
+	// (the box's page: turn it on again). A press held Long is reported
+	// when it reaches Long, with Press.Long set; a press held at least
+	// Hold but released before Long is reported at its release, so that a
+	// long hold never does what the shorter one does first.
+	Long time.Duration
 	// Poll bounds each wait for an edge, so that Run notices its context
 	// ending (default 200 ms).
 	Poll time.Duration
@@ -34,6 +41,8 @@ type Press struct {
 	At time.Time
 	// Held is how long it had been held when the press was counted.
 	Held time.Duration
+	// Long is set for a press held Options.Long.
+	Long bool
 }
 
 // Button reports debounced presses of a Line.
@@ -43,7 +52,8 @@ type Button struct {
 	log  *slog.Logger
 }
 
-// New returns a button on line.
+// New returns a button on line; log receives presses dropped and actions
+// failed (nil: discarded).
 func New(line Line, opt Options, log *slog.Logger) *Button {
 	if opt.Debounce <= 0 {
 		opt.Debounce = 30 * time.Millisecond
@@ -52,7 +62,7 @@ func New(line Line, opt Options, log *slog.Logger) *Button {
 		opt.Poll = 200 * time.Millisecond
 	}
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(slog.DiscardHandler)
 	}
 	return &Button{line: line, opt: opt, log: log}
 }
@@ -67,10 +77,10 @@ func (b *Button) Run(ctx context.Context, out chan<- Press) error {
 		down  time.Time
 		fired bool
 	)
-	emit := func(now time.Time) {
+	emit := func(now time.Time, long bool) {
 		fired = true
 		select {
-		case out <- Press{At: down, Held: now.Sub(down)}:
+		case out <- Press{At: down, Held: now.Sub(down), Long: long}:
 		default:
 			b.log.Warn("button: press ignored, the previous one is still being handled")
 		}
@@ -80,13 +90,18 @@ func (b *Button) Run(ctx context.Context, out chan<- Press) error {
 		fired = true
 	}
 	for ctx.Err() == nil {
+		// Held, the press is counted once it reaches this.
+		hold := b.opt.Hold
+		if b.opt.Long > 0 {
+			hold = b.opt.Long
+		}
 		wait := b.opt.Poll
 		if pressed && !fired {
-			wait = max(0, time.Until(down.Add(b.opt.Hold)))
+			wait = max(0, time.Until(down.Add(hold)))
 		}
 		if !b.line.WaitForEdge(wait) {
-			if pressed && !fired && time.Since(down) >= b.opt.Hold {
-				emit(time.Now())
+			if pressed && !fired && time.Since(down) >= hold {
+				emit(time.Now(), b.opt.Long > 0)
 			}
 			continue
 		}
@@ -99,18 +114,22 @@ func (b *Button) Run(ctx context.Context, out chan<- Press) error {
 			continue // a glitch, or a bounce that came back
 		}
 		pressed = on
-		if pressed {
+		switch {
+		case pressed:
 			down, fired = edgeAt, false
-			if b.opt.Hold <= 0 {
-				emit(time.Now())
+			if b.opt.Hold <= 0 && b.opt.Long <= 0 {
+				emit(time.Now(), false)
 			}
+		case !fired && b.opt.Long > 0 && edgeAt.Sub(down) >= b.opt.Hold:
+			// Released after Hold, before Long.
+			emit(edgeAt, false)
 		}
 	}
 	return nil
 }
 
 // Action is what a press does.
-type Action func(ctx context.Context) error
+type Action func(ctx context.Context, p Press) error
 
 // Serve runs action for each press until ctx is done; an action's error
 // is logged, not returned: the button keeps working.
@@ -119,7 +138,7 @@ func (b *Button) Serve(ctx context.Context, action Action) error {
 	done := make(chan error, 1)
 	go func() { done <- b.Run(ctx, presses) }()
 	for p := range presses {
-		if err := action(ctx); err != nil {
+		if err := action(ctx, p); err != nil {
 			b.log.Warn("button: action failed", "held", p.Held.Round(time.Millisecond), "error", err)
 		}
 	}

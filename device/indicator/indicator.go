@@ -31,13 +31,14 @@ type Indicator struct {
 	coalesced atomic.Int64
 }
 
-// New returns an indicator; patterns nil means DefaultPatterns.
+// New returns an indicator; patterns nil means DefaultPatterns. log
+// receives the lines that failed (nil: discarded).
 func New(out Output, patterns Patterns, log *slog.Logger) *Indicator {
 	if patterns == nil {
 		patterns = DefaultPatterns()
 	}
 	if log == nil {
-		log = slog.Default()
+		log = slog.New(slog.DiscardHandler)
 	}
 	return &Indicator{out: out, patterns: patterns, log: log, wake: make(chan struct{}, 1)}
 }

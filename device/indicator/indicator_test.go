@@ -1,18 +1,21 @@
 package indicator
 
 import (
-	"bytes"
 	"context"
-	"log/slog"
+	"fmt"
+	"os"
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"periph.io/x/conn/v3/gpio"
+	"periph.io/x/host/v3"
 
 	"joren/device/pins"
 	"joren/device/pintest"
+	"joren/internal/logtest"
 )
 
 // board opens the LED on GPIO17 (active-high) and the buzzer on GPIO27
@@ -33,6 +36,21 @@ func board(t *testing.T) (led, buzz *pintest.Recorder, out *GPIO) {
 	return led, buzz, NewGPIO(l, b)
 }
 
+// TestMain loads periph's host drivers once, before any test: the tests
+// run in synctest bubbles, and the drivers' one-time set-up must not
+// belong to one of them.
+func TestMain(m *testing.M) {
+	if _, err := host.Init(); err != nil {
+		fmt.Fprintln(os.Stderr, "initialising periph:", err)
+		os.Exit(1)
+	}
+	os.Exit(m.Run())
+}
+
+// start runs in in the background; stop ends it and returns Run's error.
+// It is called inside a synctest bubble: Run's pattern timers run on the
+// bubble's fake clock, so patterns take no real time and their steps last
+// exactly what they say.
 func start(t *testing.T, in *Indicator) (stop func() error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -42,9 +60,10 @@ func start(t *testing.T, in *Indicator) (stop func() error) {
 	stop = func() error {
 		once.Do(func() {
 			cancel()
+			synctest.Wait()
 			select {
 			case err = <-done:
-			case <-time.After(10 * time.Second):
+			default:
 				t.Fatal("Run did not return after its context ended")
 			}
 		})
@@ -54,143 +73,137 @@ func start(t *testing.T, in *Indicator) (stop func() error) {
 	return stop
 }
 
-// waitFor polls cond for up to 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
+// checkLevels fails unless the line took exactly the levels want at the
+// offsets at from t0.
+func checkLevels(t *testing.T, what string, got []pintest.Change, t0 time.Time, want []gpio.Level, at []time.Duration) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
+	ok := len(got) == len(want)
+	for i := 0; ok && i < len(want); i++ {
+		ok = got[i].Level == want[i] && got[i].At.Sub(t0) == at[i]
+	}
+	if !ok {
+		var b strings.Builder
+		for _, c := range got {
+			fmt.Fprintf(&b, " %s@%v", c.Level, c.At.Sub(t0))
 		}
-		time.Sleep(5 * time.Millisecond)
+		t.Fatalf("%s levels:%s; want %v at %v", what, b.String(), want, at)
 	}
 }
 
 // A regular walks in: the default pattern is three 120 ms blinks, the
 // first with a 120 ms beep, on real pin names and polarities.
 func TestRegularOnGPIO(t *testing.T) {
-	led, buzz, out := board(t)
-	ind := New(out, nil, nil)
-	start(t, ind)
-	ind.Show(Regular)
-	waitFor(t, "the pattern to end", func() bool { return len(led.Levels()) >= 7 })
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		led, buzz, out := board(t)
+		ind := New(out, nil, nil)
+		start(t, ind)
+		ind.Show(Regular)
+		time.Sleep(time.Second)
+		synctest.Wait()
 
-	l := led.Levels()
-	want := []gpio.Level{gpio.Low, gpio.High, gpio.Low, gpio.High, gpio.Low, gpio.High, gpio.Low}
-	if len(l) != len(want) {
-		t.Fatalf("LED levels %v, want %v", l, want)
-	}
-	for i := range want {
-		if l[i].Level != want[i] {
-			t.Fatalf("LED levels %v, want %v", l, want)
+		// Opened off (Low), then each blink and gap lasts exactly its
+		// 120 ms step.
+		const ms = time.Millisecond
+		L, H := gpio.Low, gpio.High
+		checkLevels(t, "LED", led.Levels(), t0,
+			[]gpio.Level{L, H, L, H, L, H, L}, []time.Duration{0, 0, 120 * ms, 240 * ms, 360 * ms, 480 * ms, 600 * ms})
+		// The buzzer is active-low: off is High, on is Low. One beep,
+		// with the first blink.
+		checkLevels(t, "buzzer", buzz.Levels(), t0, []gpio.Level{H, L, H}, []time.Duration{0, 0, 120 * ms})
+		if ind.Played() != 1 {
+			t.Errorf("played %d patterns", ind.Played())
 		}
-	}
-	// Each blink and gap lasts its step (more on a busy machine, never
-	// less).
-	for i := 1; i < len(l)-1; i++ {
-		if d := l[i+1].At.Sub(l[i].At); d < 120*time.Millisecond || d > 620*time.Millisecond {
-			t.Errorf("LED step %d lasted %s, want 120ms", i, d)
-		}
-	}
-	// The buzzer is active-low: off is High, on is Low. One beep.
-	b := buzz.Levels()
-	if len(b) != 3 || b[0].Level != gpio.High || b[1].Level != gpio.Low || b[2].Level != gpio.High {
-		t.Fatalf("buzzer levels %v, want High (off), Low (beep), High", b)
-	}
-	if d := b[2].At.Sub(b[1].At); d < 120*time.Millisecond || d > 620*time.Millisecond {
-		t.Errorf("beep lasted %s, want 120ms", d)
-	}
-	if d := b[1].At.Sub(l[1].At); d < 0 || d > 100*time.Millisecond {
-		t.Errorf("the beep starts %s after the first blink, want together", d)
-	}
-	if ind.Played() != 1 {
-		t.Errorf("played %d patterns", ind.Played())
-	}
+	})
 }
 
 // A burst arrives while a pattern plays: Show never waits, and the
 // burst becomes one pending pattern, the most important kind.
 func TestBurstIsCoalesced(t *testing.T) {
-	led, _, out := board(t)
-	ps := Patterns{}
-	ps.Set("regular=led 600ms")
-	ps.Set("became-regular=led 30ms, off 30ms, led 30ms, off 30ms, led 30ms")
-	ind := New(out, ps, nil)
-	start(t, ind)
-	ind.Show(Regular)
-	waitFor(t, "the first pattern to start", func() bool { return len(led.Levels()) >= 2 })
-
-	for range 50 {
+	synctest.Test(t, func(t *testing.T) {
+		t0 := time.Now()
+		led, _, out := board(t)
+		ps := Patterns{}
+		ps.Set("regular=led 600ms")
+		ps.Set("became-regular=led 30ms, off 30ms, led 30ms, off 30ms, led 30ms")
+		ind := New(out, ps, nil)
+		start(t, ind)
 		ind.Show(Regular)
-	}
-	ind.Show(BecameRegular)
-	ind.Show(NewVisitor) // no pattern: ignored, not even counted
-	if ind.Played() != 1 {
-		t.Fatalf("the burst played %d patterns while the first was still on: Show waited", ind.Played())
-	}
-	// regular (600 ms) + became-regular (three blinks) = 4 highs.
-	waitFor(t, "both patterns", func() bool { return len(led.Levels()) >= 9 })
-	time.Sleep(200 * time.Millisecond)
-	if got := len(led.Levels()); got != 9 {
-		t.Errorf("LED changed %d times, want 9 (one long blink, then three short): %v", got, led.Levels())
-	}
-	if ind.Played() != 2 || ind.Coalesced() != 50 {
-		t.Errorf("played %d, coalesced %d; want 2 and 50", ind.Played(), ind.Coalesced())
-	}
+		synctest.Wait() // the first pattern is on
+
+		time.Sleep(100 * time.Millisecond)
+		for range 50 {
+			ind.Show(Regular)
+		}
+		ind.Show(BecameRegular)
+		ind.Show(NewVisitor) // no pattern: ignored, not even counted
+		if ind.Played() != 1 {
+			t.Fatalf("the burst played %d patterns while the first was still on: Show waited", ind.Played())
+		}
+		if now := time.Since(t0); now != 100*time.Millisecond {
+			t.Fatalf("Show took %v of the clock", now-100*time.Millisecond)
+		}
+		time.Sleep(10 * time.Second)
+		synctest.Wait()
+		// One long blink, then at once three short ones, and nothing
+		// after: the 50 regulars were merged into the became-regular.
+		const ms = time.Millisecond
+		L, H := gpio.Low, gpio.High
+		checkLevels(t, "LED", led.Levels(), t0,
+			[]gpio.Level{L, H, L, H, L, H, L, H, L},
+			[]time.Duration{0, 0, 600 * ms, 600 * ms, 630 * ms, 660 * ms, 690 * ms, 720 * ms, 750 * ms})
+		if ind.Played() != 2 || ind.Coalesced() != 50 {
+			t.Errorf("played %d, coalesced %d; want 2 and 50", ind.Played(), ind.Coalesced())
+		}
+	})
 }
 
 // On shutdown the lines go off at once, even mid-pattern.
 func TestOffOnShutdown(t *testing.T) {
-	led, buzz, out := board(t)
-	ps := Patterns{}
-	ps.Set("regular=led+buzz 5s")
-	ind := New(out, ps, nil)
-	stop := start(t, ind)
-	ind.Show(Regular)
-	waitFor(t, "the pattern to start", func() bool { return len(led.Levels()) >= 2 })
-	if err := stop(); err != nil {
-		t.Fatal(err)
-	}
-	l, b := led.Levels(), buzz.Levels()
-	if l[len(l)-1].Level != gpio.Low || b[len(b)-1].Level != gpio.High {
-		t.Errorf("after shutdown: LED %v, buzzer %v; want both off", l, b)
-	}
-	if on := l[len(l)-1].At.Sub(l[1].At); on > 2*time.Second {
-		t.Errorf("the LED stayed on %s after shutdown was asked", on)
-	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	synctest.Test(t, func(t *testing.T) {
+		led, buzz, out := board(t)
+		ps := Patterns{}
+		ps.Set("regular=led+buzz 5s")
+		ind := New(out, ps, nil)
+		stop := start(t, ind)
+		ind.Show(Regular)
+		time.Sleep(time.Second)
+		asked := time.Now()
+		if err := stop(); err != nil {
+			t.Fatal(err)
+		}
+		l, b := led.Levels(), buzz.Levels()
+		if len(l) != 3 || l[2].Level != gpio.Low || len(b) != 3 || b[2].Level != gpio.High {
+			t.Fatalf("after shutdown: LED %v, buzzer %v; want on, then both off", l, b)
+		}
+		if !l[2].At.Equal(asked) || !b[2].At.Equal(asked) {
+			t.Errorf("the lines went off %v and %v after shutdown was asked, want at once", l[2].At.Sub(asked), b[2].At.Sub(asked))
+		}
+	})
 }
 
 // A failing line is logged; the indicator goes on.
 func TestBrokenLine(t *testing.T) {
-	var buf syncBuffer
-	ps := Patterns{}
-	ps.Set("regular=led 10ms")
-	ind := New(NewGPIO(brokenLine{}, nil), ps, slog.New(slog.NewTextHandler(&buf, nil)))
-	stop := start(t, ind)
-	ind.Show(Regular)
-	waitFor(t, "the error to be logged", func() bool { return strings.Contains(buf.String(), "indicator: playing a pattern") })
-	ind.Show(Regular)
-	waitFor(t, "a second attempt", func() bool { return ind.Played() == 2 })
-	if err := stop(); err != nil {
-		t.Errorf("Run: %v", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		var buf logtest.Buffer
+		ps := Patterns{}
+		ps.Set("regular=led 10ms")
+		ind := New(NewGPIO(brokenLine{}, nil), ps, buf.Logger())
+		stop := start(t, ind)
+		ind.Show(Regular)
+		synctest.Wait()
+		if ind.Played() != 1 || strings.Count(buf.String(), "indicator: playing a pattern") != 1 || !strings.Contains(buf.String(), "input/output error") {
+			t.Fatalf("played %d; log:\n%s", ind.Played(), buf.String())
+		}
+		ind.Show(Regular)
+		synctest.Wait()
+		if ind.Played() != 2 || strings.Count(buf.String(), "indicator: playing a pattern") != 2 {
+			t.Errorf("a second request after the failure: played %d; log:\n%s", ind.Played(), buf.String())
+		}
+		if err := stop(); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	})
 }
 
 type brokenLine struct{}

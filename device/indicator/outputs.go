@@ -62,8 +62,13 @@ func (g *GPIO) Off() error {
 // (--indicator log) and for watching a replay.
 type Log struct{ log *slog.Logger }
 
-// NewLog returns an Output writing to log.
-func NewLog(log *slog.Logger) *Log { return &Log{log: log} }
+// NewLog returns an Output writing to log (nil: discarded).
+func NewLog(log *slog.Logger) *Log {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Log{log: log}
+}
 
 // Play implements Output.
 func (l *Log) Play(_ context.Context, k Kind, p Pattern) error {

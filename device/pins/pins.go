@@ -61,6 +61,14 @@ func find(s Spec) (gpio.PinIO, error) {
 	return nil, fmt.Errorf("no GPIO pin named %q (%s); on a machine without GPIO use the log indicator", s.Name, have)
 }
 
+// Lookup tells whether this machine has the pin s names, without
+// touching the line: `joren config check` asks before the appliance
+// claims it.
+func Lookup(s Spec) error {
+	_, err := find(s)
+	return err
+}
+
 // Output drives an output line by meaning (on/off), not by level.
 type Output struct {
 	spec Spec

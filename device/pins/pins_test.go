@@ -93,3 +93,19 @@ func TestMissingPin(t *testing.T) {
 		t.Error("missing input pin accepted")
 	}
 }
+
+// Lookup finds what OpenOutput and OpenInput would, and leaves the line
+// as it was.
+func TestLookup(t *testing.T) {
+	p := &gpiotest.Pin{N: "GPIO6", Num: 6, L: gpio.High}
+	register(t, p)
+	if err := Lookup(Spec{Name: "GPIO6", ActiveLow: true}); err != nil {
+		t.Errorf("Lookup of a registered pin: %v", err)
+	}
+	if p.L != gpio.High {
+		t.Error("Lookup changed the line's level")
+	}
+	if err := Lookup(Spec{Name: "GPIO97"}); err == nil || !strings.Contains(err.Error(), `no GPIO pin named "GPIO97"`) {
+		t.Errorf("Lookup of a missing pin: %v", err)
+	}
+}

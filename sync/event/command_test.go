@@ -32,6 +32,8 @@ func TestParseCommand(t *testing.T) {
 	}{
 		{"forget", signed(forget), ""},
 		{"stats", signed(stats), ""},
+		{"page", signed(Command{Schema: 1, ID: "c3", Time: stats.Time, Name: Page}), ""},
+		{"page with a visitor", signed(Command{Schema: 1, ID: "c4", Time: stats.Time, Name: Page, Visitor: strings.Repeat("a", 32), Period: "2026-05"}), "page takes no visitor"},
 		{"not JSON", "forget everyone", "not a command object"},
 		{"empty", "", "not a command object"},
 		{"array", "[1,2]", "not a command object"},

@@ -1,6 +1,7 @@
 package event
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"joren/vocab"
@@ -9,11 +10,23 @@ import (
 	"time"
 )
 
-// SchemaVersion is the version of every message type of this package. It
-// changes only when a field is removed, renamed or changes meaning; a new
-// optional field keeps it, so consumers must ignore fields they do not
-// know.
-const SchemaVersion = 1
+// SchemaVersion is the version of the messages a device sends: visit,
+// status, stats and reply. It changes only when a field is removed,
+// renamed, becomes required or changes meaning; a new optional field keeps
+// it, so consumers must ignore fields they do not know.
+//
+// Version 2 (from version 1): a visit carries its local day and the zone
+// offset (Day, UTCOffset, both required); status and stats carry the box's
+// health (Health) and stats its version and zone offset; the stats counts
+// count each decided visit once, however often it is published (version 1
+// counted every publish, so a re-published visit was counted again).
+// Consumers should accept both: ParseVisit does.
+const SchemaVersion = 2
+
+// CommandSchema is the version of the commands head office sends. Commands
+// did not change with SchemaVersion 2, so devices of both versions accept
+// the same commands.
+const CommandSchema = 1
 
 // Kind says whether a visit was the visitor's first.
 type Kind string
@@ -26,8 +39,9 @@ const (
 )
 
 // Visit is the event published for one customer visit: counts and flags,
-// and the visitor's pseudonym for the period. Nothing in it can be traced
-// back to a face or to the identity store.
+// and the visitor's pseudonym for the period. Nothing in it leads to a
+// face, and only the device (its secret and its store) can tell whose the
+// pseudonym is.
 type Visit struct {
 	// Schema is SchemaVersion.
 	Schema int `json:"schema"`
@@ -39,6 +53,12 @@ type Visit struct {
 	Site   string `json:"site"`
 	// Time is when the visit started, in UTC to the second.
 	Time time.Time `json:"time"`
+	// Day is the visit's local date where the shop is ("2026-05-14"),
+	// and UTCOffset the shop's offset from UTC at Time ("+09:00"): what
+	// head office groups days and hours by, without a map of shops to
+	// zones. Schema 2 on; empty in schema 1 events.
+	Day       string `json:"day,omitempty"`
+	UTCOffset string `json:"utc_offset,omitempty"`
 	// Period is the pseudonym's period, such as "2026-05" (monthly).
 	Period string `json:"period"`
 	// Visitor is the visitor's pseudonym within Period: 32 hex digits.
@@ -142,6 +162,7 @@ func (m *Maker) Visit(d vocab.Decision) (Visit, error) {
 		return Visit{}, fmt.Errorf("event: decision for visit %q has no time", d.Visit)
 	}
 	period := m.cfg.Period.Label(d.Time, m.cfg.Location)
+	local := d.Time.In(m.cfg.Location)
 	kind := Returning
 	if d.New {
 		kind = New
@@ -152,6 +173,8 @@ func (m *Maker) Visit(d vocab.Decision) (Visit, error) {
 		Device:        m.cfg.Device,
 		Site:          m.cfg.Site,
 		Time:          d.Time.UTC().Truncate(time.Second),
+		Day:           local.Format(time.DateOnly),
+		UTCOffset:     local.Format(offsetLayout),
 		Period:        period,
 		Visitor:       pseudonym(m.pseudoKey, period, d.Visitor),
 		Kind:          kind,
@@ -182,11 +205,20 @@ func (m *Maker) PseudonymIn(visitor, period string) string {
 	return pseudonym(m.pseudoKey, period, visitor)
 }
 
-// Check reports the first field of v that no consumer should accept.
+// offsetLayout formats a zone offset as UTCOffset carries it.
+const offsetLayout = "-07:00"
+
+// Check reports every field of v that no consumer should accept. It
+// accepts schema 1 events (without Day and UTCOffset) as well as the
+// current ones.
 func (v Visit) Check() error {
 	var errs []string
-	if v.Schema != SchemaVersion {
-		errs = append(errs, fmt.Sprintf("schema %d, want %d", v.Schema, SchemaVersion))
+	switch v.Schema {
+	case 1:
+	case SchemaVersion:
+		errs = append(errs, v.checkDay()...)
+	default:
+		errs = append(errs, fmt.Sprintf("schema %d, want 1 or %d", v.Schema, SchemaVersion))
 	}
 	if !isULID(v.ID) {
 		errs = append(errs, fmt.Sprintf("id %q is not a ULID", v.ID))
@@ -227,6 +259,59 @@ func (v Visit) Check() error {
 		return errors.New(strings.Join(errs, "; "))
 	}
 	return nil
+}
+
+// ParseVisit decodes a visit event as head office receives it, of schema
+// 1 or 2, and checks it (Check). Fields it does not know are ignored, as
+// the schema's rule says.
+func ParseVisit(payload []byte) (Visit, error) {
+	var v Visit
+	if err := json.Unmarshal(payload, &v); err != nil {
+		return Visit{}, fmt.Errorf("not a visit event: %w", err)
+	}
+	if err := v.Check(); err != nil {
+		return v, fmt.Errorf("visit event %s: %w", v.ID, err)
+	}
+	return v, nil
+}
+
+// checkDay checks Day and UTCOffset: present, well formed, and Day is
+// Time's date at that offset.
+func (v Visit) checkDay() []string {
+	off, err := ParseOffset(v.UTCOffset)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	if _, err := time.Parse(time.DateOnly, v.Day); err != nil {
+		return []string{fmt.Sprintf("day %q is not a date (YYYY-MM-DD)", v.Day)}
+	}
+	if want := v.Time.In(off).Format(time.DateOnly); !v.Time.IsZero() && v.Day != want {
+		return []string{fmt.Sprintf("day %s is not the date of %s at %s (%s)", v.Day, v.Time.Format(time.RFC3339), v.UTCOffset, want)}
+	}
+	return nil
+}
+
+// LocalDay is the visit's local date: Day, or for a schema 1 event (which
+// has none) the UTC date of Time.
+func (v Visit) LocalDay() string {
+	if v.Day != "" {
+		return v.Day
+	}
+	return v.Time.UTC().Format(time.DateOnly)
+}
+
+// ParseOffset reads a zone offset as UTCOffset carries it: "+09:00",
+// "-05:30", "+00:00". It returns a fixed zone of that offset.
+func ParseOffset(s string) (*time.Location, error) {
+	t, err := time.Parse(offsetLayout, s)
+	if err != nil || len(s) != len(offsetLayout) {
+		return nil, fmt.Errorf("utc_offset %q is not an offset such as +09:00", s)
+	}
+	_, sec := t.Zone()
+	if sec < -12*3600 || sec > 14*3600 {
+		return nil, fmt.Errorf("utc_offset %q is outside -12:00..+14:00", s)
+	}
+	return time.FixedZone(s, sec), nil
 }
 
 // DeviceName makes a host name a device name CheckName accepts: its first

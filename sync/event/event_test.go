@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -114,7 +115,7 @@ func TestNoInternalIDs(t *testing.T) {
 	}
 	var fields map[string]any
 	json.Unmarshal(b, &fields)
-	want := []string{"schema", "id", "device", "site", "time", "period", "visitor", "kind", "visits", "days", "regular", "became_regular", "confidence"}
+	want := []string{"schema", "id", "device", "site", "time", "day", "utc_offset", "period", "visitor", "kind", "visits", "days", "regular", "became_regular", "confidence"}
 	got := make([]string, 0, len(fields))
 	for k := range fields {
 		got = append(got, k)
@@ -267,6 +268,31 @@ func TestLoadSecret(t *testing.T) {
 	os.WriteFile(short, []byte("abcd\n"), 0o600)
 	if _, err := LoadSecret(short); err == nil || !strings.Contains(err.Error(), "2 bytes, want at least 16") {
 		t.Errorf("short secret: %v", err)
+	}
+}
+
+// Processes starting at once (the device and a joren command) agree on one
+// secret: the first written wins, and nobody keeps one that was discarded.
+func TestLoadSecretRace(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "device-secret")
+	const n = 12
+	got := make([]Secret, n)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { got[i], errs[i] = LoadSecret(path) })
+	}
+	wg.Wait()
+	onDisk, err := LoadSecret(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if errs[i] != nil {
+			t.Errorf("loader %d: %v", i, errs[i])
+		} else if string(got[i]) != string(onDisk) {
+			t.Errorf("loader %d uses a secret other than the file's", i)
+		}
 	}
 }
 

@@ -39,9 +39,14 @@ type Status struct {
 	// Since is when the process started; Uptime is seconds since then.
 	Since  time.Time `json:"since,omitzero"`
 	Uptime float64   `json:"uptime_s"`
+	// Health is the box's health when the message was made (schema 2 on):
+	// in every online status and in the offline status of a shutdown; the
+	// last will has none (it was made at connection time).
+	Health *Health `json:"health,omitempty"`
 }
 
-// Counts tallies customer visits.
+// Counts tallies customer visits: each decided visit once, whatever how
+// often its event was published.
 type Counts struct {
 	Visits        int `json:"visits"`
 	New           int `json:"new"`
@@ -77,7 +82,8 @@ type OutboxStats struct {
 	Dropped uint64 `json:"dropped"`
 }
 
-// Stats is the periodic message on the stats topic.
+// Stats is the periodic message on the stats topic (also sent on
+// connect, on a change of health, on the stats command and at shutdown).
 type Stats struct {
 	Schema int       `json:"schema"`
 	Device string    `json:"device"`
@@ -85,14 +91,20 @@ type Stats struct {
 	Time   time.Time `json:"time"`
 	Since  time.Time `json:"since"`
 	Uptime float64   `json:"uptime_s"`
-	// Day is the local date Today counts ("2026-05-14").
-	Day   string `json:"day"`
-	Today Counts `json:"today"`
-	// Total counts every visit since the outbox was created.
+	// Version is the firmware's version (schema 2 on).
+	Version string `json:"version,omitempty"`
+	// Day is the local date Today counts ("2026-05-14"), and UTCOffset
+	// the shop's offset from UTC now ("+09:00"; schema 2 on).
+	Day       string `json:"day"`
+	UTCOffset string `json:"utc_offset,omitempty"`
+	Today     Counts `json:"today"`
+	// Total counts every visit decided since the outbox was created.
 	Total  Counts      `json:"total"`
 	Outbox OutboxStats `json:"outbox"`
 	// Commands received and rejected since the process started.
 	Commands CommandStats `json:"commands"`
+	// Health is the box's health (schema 2 on).
+	Health *Health `json:"health,omitempty"`
 }
 
 // CommandStats counts commands.
@@ -107,6 +119,9 @@ const (
 	Forget = "forget"
 	// PublishStats asks for a stats message now.
 	PublishStats = "stats"
+	// Page turns the box's page on again after it turned itself off
+	// (installer.off_after_minutes), for another round.
+	Page = "page"
 )
 
 // Command is a message head office sends on the command topic (only when
@@ -121,7 +136,7 @@ type Command struct {
 	ID string `json:"id"`
 	// Time is when the command was made, RFC 3339.
 	Time string `json:"time"`
-	// Name is the command: forget or stats.
+	// Name is the command: forget, stats or page.
 	Name string `json:"command"`
 	// Visitor and Period select the visitor to forget.
 	Visitor string `json:"visitor,omitempty"`
@@ -159,8 +174,8 @@ func ParseCommand(payload []byte, key []byte, now time.Time, skew time.Duration)
 	if dec.More() {
 		return c, errors.New("trailing data after the command object")
 	}
-	if c.Schema != SchemaVersion {
-		return c, fmt.Errorf("schema %d, want %d", c.Schema, SchemaVersion)
+	if c.Schema != CommandSchema {
+		return c, fmt.Errorf("schema %d, want %d", c.Schema, CommandSchema)
 	}
 	if c.ID == "" || len(c.ID) > 64 {
 		return c, errors.New("id missing or longer than 64 characters")
@@ -174,9 +189,12 @@ func ParseCommand(payload []byte, key []byte, now time.Time, skew time.Duration)
 		if !isPseudonym(c.Visitor) || c.Period == "" {
 			return c, errors.New("forget needs a visitor pseudonym (32 hex digits) and its period")
 		}
-	case PublishStats:
+	case PublishStats, Page:
+		if c.Visitor != "" || c.Period != "" {
+			return c, fmt.Errorf("%s takes no visitor or period", c.Name)
+		}
 	default:
-		return c, fmt.Errorf("unknown command %q (want forget or stats)", c.Name)
+		return c, fmt.Errorf("unknown command %q (want forget, stats or page)", c.Name)
 	}
 	want := c
 	want.Sign(key)

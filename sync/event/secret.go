@@ -11,6 +11,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	"joren/internal/atomicfile"
 )
 
 // MinSecretBytes is the shortest device secret accepted: 128 bits.
@@ -70,53 +72,21 @@ func LoadSecret(path string) (Secret, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := writeSecret(path, s); err != nil {
+	// Atomically: a crash leaves either no file or the whole secret, never
+	// a truncated one that the next start would reject.
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("creating device secret %s: %w", path, err)
+	}
+	err = atomicfile.Create(path, []byte(hex.EncodeToString(s)+"\n"), 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		// Another process made one meanwhile: its secret wins, ours is
+		// discarded, and both use the same pseudonyms.
+		return LoadSecret(path)
+	}
+	if err != nil {
 		return nil, fmt.Errorf("creating device secret %s: %w", path, err)
 	}
 	return s, nil
-}
-
-// writeSecret writes s to path atomically: a crash leaves either no file
-// or the whole secret, never a truncated one that the next start would
-// reject.
-func writeSecret(path string, s Secret) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, ".secret-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(f.Name())
-	if err := f.Chmod(0o600); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := f.WriteString(hex.EncodeToString(s) + "\n"); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	// Link, not rename: if another process created the secret meanwhile,
-	// its secret wins and ours is discarded.
-	if err := os.Link(f.Name(), path); err != nil {
-		if errors.Is(err, fs.ErrExist) {
-			return nil
-		}
-		return err
-	}
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
 }
 
 // derive returns a key for one use of the secret.

@@ -32,6 +32,22 @@ type Options struct {
 	// Users, when set, turns anonymous access off: only these users,
 	// with these passwords (written with mosquitto_passwd), may connect.
 	Users map[string]string
+	// Config are more lines for mosquitto.conf, before the listener (for
+	// example "max_queued_messages 0", as head office's broker needs).
+	Config []string
+	// ACL, when set, is the broker's acl_file: what each user may read
+	// and write ("user NAME" then "topic read|write|readwrite PATTERN"
+	// lines; lines before any user line are for anonymous clients).
+	// Whatever it does not allow is denied: a QoS 1 publish it denies
+	// is still acknowledged (MQTT 3.1.1 cannot say otherwise), and a
+	// subscription it denies gets SUBACK 0x80.
+	ACL string
+	// DynamicSecurity, when set, loads mosquitto's dynamic security
+	// plugin with this configuration (its JSON file: clients, groups,
+	// roles, "anonymousGroup", "defaultACLAccess"). Unlike acl_file, it
+	// tells subscribing apart from receiving: a subscription it denies
+	// gets SUBACK 0x80.
+	DynamicSecurity string
 }
 
 // Broker is a running (or stopped) mosquitto.
@@ -97,6 +113,9 @@ func (b *Broker) writeConfig() {
 	fmt.Fprintf(&c, "user root\n")
 	fmt.Fprintf(&c, "persistence true\npersistence_location %s/\nautosave_interval 1\n", filepath.Join(b.dir, "data"))
 	fmt.Fprintf(&c, "log_dest file %s\nlog_type all\nconnection_messages true\nlog_timestamp_format %%H:%%M:%%S\n", b.log)
+	for _, l := range b.opt.Config {
+		fmt.Fprintf(&c, "%s\n", l)
+	}
 	fmt.Fprintf(&c, "listener %d 127.0.0.1\n", b.port)
 	if len(b.opt.Users) > 0 {
 		pw := filepath.Join(b.dir, "passwd")
@@ -114,6 +133,24 @@ func (b *Broker) writeConfig() {
 		fmt.Fprintf(&c, "allow_anonymous false\npassword_file %s\n", pw)
 	} else {
 		fmt.Fprintf(&c, "allow_anonymous true\n")
+	}
+	if b.opt.ACL != "" {
+		acl := filepath.Join(b.dir, "acl")
+		if err := os.WriteFile(acl, []byte(b.opt.ACL), 0o600); err != nil {
+			b.t.Fatal(err)
+		}
+		fmt.Fprintf(&c, "acl_file %s\n", acl)
+	}
+	if b.opt.DynamicSecurity != "" {
+		plugins, _ := filepath.Glob("/usr/lib/*/mosquitto_dynamic_security.so")
+		if len(plugins) == 0 {
+			b.t.Fatal("mosquittotest: mosquitto's dynamic security plugin is not installed (Debian's mosquitto package has it)")
+		}
+		conf := filepath.Join(b.dir, "dynamic-security.json")
+		if err := os.WriteFile(conf, []byte(b.opt.DynamicSecurity), 0o600); err != nil {
+			b.t.Fatal(err)
+		}
+		fmt.Fprintf(&c, "plugin %s\nplugin_opt_config_file %s\n", plugins[0], conf)
 	}
 	if p := b.opt.TLS; p != nil {
 		fmt.Fprintf(&c, "cafile %s\ncertfile %s\nkeyfile %s\n", p.CAFile, p.ServerCertFile, p.ServerKeyFile)
@@ -206,6 +243,39 @@ func (b *Broker) Restart() {
 	b.t.Helper()
 	if err := b.start(); err != nil {
 		b.t.Fatalf("mosquittotest: restarting mosquitto: %v", err)
+	}
+}
+
+// SetACL replaces the running broker's ACL (Options.ACL) and has it
+// reload its configuration (SIGHUP), as head office does after editing
+// its acl_file: connections and sessions stay. It returns once the
+// broker says it reloaded.
+func (b *Broker) SetACL(acl string) {
+	b.t.Helper()
+	if b.opt.ACL == "" {
+		b.t.Fatal("mosquittotest: SetACL on a broker started without an ACL")
+	}
+	b.opt.ACL = acl
+	if err := os.WriteFile(filepath.Join(b.dir, "acl"), []byte(acl), 0o600); err != nil {
+		b.t.Fatal(err)
+	}
+	b.mu.Lock()
+	cmd := b.cmd
+	b.mu.Unlock()
+	if cmd == nil {
+		return // the next start reads it
+	}
+	const reloaded = "Reloading config."
+	before := strings.Count(b.Log(), reloaded)
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		b.t.Fatalf("mosquittotest: reloading: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for strings.Count(b.Log(), reloaded) == before {
+		if time.Now().After(deadline) {
+			b.t.Fatal("mosquittotest: the broker did not reload its configuration within 10 s")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 

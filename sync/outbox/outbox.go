@@ -142,6 +142,22 @@ func (o *Outbox) Path() string { return o.path }
 // the queue) in the same transaction. It returns when the records are on
 // disk, and how many old records it dropped to stay within Max.
 func (o *Outbox) Put(recs []Record, state map[string][]byte) (dropped int, err error) {
+	return o.PutFunc(recs, func(s *State) error {
+		for k, v := range state {
+			if err := s.Put(k, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// PutFunc appends recs and calls update with the caller's state, in one
+// transaction: the records and what update writes are on disk together
+// when it returns, or neither is (update's error, or a failed write, rolls
+// both back). It returns how many old records it dropped to stay within
+// Max. update may be nil.
+func (o *Outbox) PutFunc(recs []Record, update func(*State) error) (dropped int, err error) {
 	for _, r := range recs {
 		if r.Topic == "" {
 			return 0, fmt.Errorf("outbox: record %q has no topic", r.ID)
@@ -182,13 +198,14 @@ func (o *Outbox) Put(recs []Record, state map[string][]byte) (dropped int, err e
 				return err
 			}
 		}
-		st := tx.Bucket(bucketState)
-		for k, v := range state {
-			if err := st.Put([]byte(k), v); err != nil {
-				return err
-			}
+		if update == nil {
+			return nil
 		}
-		return nil
+		st := tx.Bucket(bucketState)
+		// The caller's keys mostly grow too (ids counted in time order):
+		// the same packing.
+		st.FillPercent = 0.95
+		return update(&State{b: st})
 	})
 	if err != nil {
 		return 0, fmt.Errorf("outbox %s: storing %d record(s): %w", o.path, len(recs), err)
@@ -295,15 +312,27 @@ func (o *Outbox) Ack(seqs ...uint64) error {
 // none).
 func (o *Outbox) State(key string) ([]byte, error) {
 	var v []byte
-	err := o.db.View(func(tx *bolt.Tx) error {
-		v = bytes.Clone(tx.Bucket(bucketState).Get([]byte(key)))
+	err := o.ViewState(func(s *State) error {
+		v = bytes.Clone(s.Get(key))
 		return nil
 	})
-	if err != nil {
-		return nil, fmt.Errorf("outbox %s: reading state %q: %w", o.path, key, err)
-	}
-	return v, nil
+	return v, err
 }
+
+// ViewState calls read with the caller's state, in a read-only
+// transaction: what it sees is consistent with itself.
+func (o *Outbox) ViewState(read func(*State) error) error {
+	err := o.db.View(func(tx *bolt.Tx) error {
+		return read(&State{b: tx.Bucket(bucketState), readOnly: true})
+	})
+	if err != nil {
+		return fmt.Errorf("outbox %s: reading state: %w", o.path, err)
+	}
+	return nil
+}
+
+// Max is the most records the outbox keeps.
+func (o *Outbox) Max() int { return o.max }
 
 // Len is the number of records waiting.
 func (o *Outbox) Len() int {

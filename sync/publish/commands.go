@@ -12,15 +12,14 @@ import (
 // command executes one message received on the command topic and
 // publishes its reply. Anything that is not a well-formed, correctly
 // signed, fresh and new command is rejected: logged, counted and answered
-// with the reason, and nothing else happens.
+// with the reason, and nothing else happens. "New" holds across
+// restarts: executed ids are kept in the outbox (seen.go).
 func (p *Publisher) command(ctx context.Context, s *session, raw []byte) {
 	p.received.Add(1)
 	now := time.Now()
 	c, err := event.ParseCommand(raw, p.cfg.CommandKey, now, p.cfg.CommandSkew)
 	if err == nil {
-		if _, dup := p.seen[c.ID]; dup {
-			err = fmt.Errorf("command %q was already executed (a replayed message)", c.ID)
-		}
+		err = p.remember(c, now)
 	}
 	reply := event.Reply{Schema: event.SchemaVersion, Time: now.UTC().Truncate(time.Second), Command: c.ID}
 	if err != nil {
@@ -29,14 +28,6 @@ func (p *Publisher) command(ctx context.Context, s *session, raw []byte) {
 		reply.Error = err.Error()
 		p.reply(s, reply)
 		return
-	}
-	// Remember executed ids as long as their time is acceptable; older
-	// ones are refused for their time anyway.
-	p.seen[c.ID] = now
-	for id, at := range p.seen {
-		if now.Sub(at) > 2*p.cfg.CommandSkew {
-			delete(p.seen, id)
-		}
 	}
 	switch c.Name {
 	case event.Forget:
@@ -51,6 +42,17 @@ func (p *Publisher) command(ctx context.Context, s *session, raw []byte) {
 	case event.PublishStats:
 		p.sendStats(s)
 		reply.OK = true
+	case event.Page:
+		if p.cfg.PageOn == nil {
+			reply.Error = "this box has no page to turn on (installer.enabled is off)"
+			break
+		}
+		if err := p.cfg.PageOn(); err != nil {
+			reply.Error = err.Error()
+			break
+		}
+		reply.OK = true
+		p.log.Info("page command executed: the box's page is turned on", "id", c.ID)
 	}
 	p.reply(s, reply)
 }

@@ -3,9 +3,11 @@ package publish
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -76,8 +78,10 @@ func TestCommands(t *testing.T) {
 	b := mosquittotest.Start(t, mosquittotest.Options{})
 	sub := b.Subscribe(t, "head-office", "joren/#")
 	store := &identities{ids: []string{"id-1", "id-2", "id-3"}}
+	var pageOn atomic.Int32
 	h := newHarness(t, b, func(c *Config) {
 		c.Commands, c.CommandKey, c.Identities = true, commandKey, store
+		c.PageOn = func() error { pageOn.Add(1); return nil }
 	})
 	stop := h.run(nil)
 	defer stop()
@@ -115,6 +119,8 @@ func TestCommands(t *testing.T) {
 		{"forget", signed(forget), true, ""},
 		{"replayed", signed(forget), false, "already executed"},
 		{"stats", signed(event.Command{Schema: 1, ID: "c-stats", Time: now.Format(time.RFC3339), Name: event.PublishStats}), true, ""},
+		{"page", signed(event.Command{Schema: 1, ID: "c-page", Time: now.Format(time.RFC3339), Name: event.Page}), true, ""},
+		{"page replayed", signed(event.Command{Schema: 1, ID: "c-page", Time: now.Format(time.RFC3339), Name: event.Page}), false, "already executed"},
 	}
 	for i, s := range steps {
 		send(s.payload)
@@ -135,8 +141,11 @@ func TestCommands(t *testing.T) {
 	if r[4].Forgotten != 1 || r[4].Command != "c-forget" {
 		t.Errorf("forget reply %+v", r[4])
 	}
-	if st := h.p.Stats(); st.Commands.Received != 7 || st.Commands.Rejected != 5 {
-		t.Errorf("command stats %+v, want 7 received, 5 rejected", st.Commands)
+	if st := h.p.Stats(); st.Commands.Received != 9 || st.Commands.Rejected != 6 {
+		t.Errorf("command stats %+v, want 9 received, 6 rejected", st.Commands)
+	}
+	if n := pageOn.Load(); n != 1 {
+		t.Errorf("the page was turned on %d times for one page command and its replay", n)
 	}
 	l := h.log.String()
 	if !strings.Contains(l, `msg="command rejected"`) || !strings.Contains(l, "not a command object") {
@@ -166,5 +175,132 @@ func TestCommandsOffByDefault(t *testing.T) {
 	}
 	if strings.Contains(b.Log(), "/command (QoS") {
 		t.Errorf("a device with commands off subscribed to its command topic:\n%s", b.Log())
+	}
+}
+
+// A command's id is never executed twice, even across a restart of the
+// publisher: a signed forget and stats re-sent within the five minutes
+// their time allows are refused by the new process, and nothing is
+// forgotten again.
+func TestCommandReplayAfterRestart(t *testing.T) {
+	b := mosquittotest.Start(t, mosquittotest.Options{})
+	sub := b.Subscribe(t, "head-office", "joren/+/+/reply")
+	store := &identities{ids: []string{"id-1", "id-2"}}
+	commands := func(c *Config) { c.Commands, c.CommandKey, c.Identities = true, commandKey, store }
+	h := newHarness(t, b, commands)
+	stop := h.run(nil)
+	if err := h.p.FirstAttempt(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	send := headOffice(t, b, h.p.Topics().Command)
+	pseudo, period := h.maker.Pseudonym("id-2", decision(2).Time)
+	now := time.Now().UTC()
+	forget := signed(event.Command{Schema: 1, ID: "c-forget", Time: now.Format(time.RFC3339), Name: event.Forget, Visitor: pseudo, Period: period})
+	stats := signed(event.Command{Schema: 1, ID: "c-stats", Time: now.Format(time.RFC3339), Name: event.PublishStats})
+	replied := func(n int) []event.Reply {
+		t.Helper()
+		msgs, ok := sub.WaitFor(10*time.Second, func(m []mosquittotest.Message) bool { return len(replies(t, m)) >= n })
+		if !ok {
+			t.Fatalf("%d replies, want %d", len(replies(t, msgs)), n)
+		}
+		return replies(t, msgs)
+	}
+	send(forget)
+	send(stats)
+	for _, r := range replied(2) {
+		if !r.OK {
+			t.Fatalf("first time: %+v", r)
+		}
+	}
+	if store.has("id-2") {
+		t.Fatal("forget did not forget")
+	}
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	h.box.Close()
+
+	// The visitor comes back; the box restarts; the recorded messages are
+	// sent again.
+	store.mu.Lock()
+	store.ids = append(store.ids, "id-2")
+	store.mu.Unlock()
+	later := reopen(t, h.path, b, commands)
+	stop = later.run(nil)
+	defer stop()
+	if err := later.p.FirstAttempt(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	send(forget)
+	send(stats)
+	for i, r := range replied(4)[2:] {
+		if r.OK || !strings.Contains(r.Error, "already executed") {
+			t.Errorf("replay %d after the restart: %+v", i, r)
+		}
+	}
+	if !store.has("id-2") {
+		t.Error("the replayed forget was executed again after the restart")
+	}
+	// A new command still runs.
+	send(signed(event.Command{Schema: 1, ID: "c-stats-2", Time: time.Now().UTC().Format(time.RFC3339), Name: event.PublishStats}))
+	if r := replied(5)[4]; !r.OK || r.Command != "c-stats-2" {
+		t.Errorf("a new command after the restart: %+v", r)
+	}
+	if st := later.p.Stats(); st.Commands.Received != 3 || st.Commands.Rejected != 2 {
+		t.Errorf("command stats %+v, want 3 received, 2 rejected", st.Commands)
+	}
+}
+
+// The record of executed ids is bounded and pruned by expiry: ids older
+// than twice the skew are forgotten (their commands are stale anyway), a
+// flood beyond the bound is refused rather than let an id be forgotten
+// early, and a damaged record refuses what it could no longer tell apart.
+func TestCommandIDsBounded(t *testing.T) {
+	h := newHarness(t, nil, nil)
+	h.p.cfg.CommandSkew = 5 * time.Minute
+	now := time.Date(2026, 5, 14, 10, 0, 0, 0, time.UTC)
+	cmd := func(id string, at time.Time) event.Command {
+		return event.Command{ID: id, Time: at.Format(time.RFC3339)}
+	}
+	for i := range maxSeen {
+		if err := h.p.remember(cmd(fmt.Sprint("c", i), now), now); err != nil {
+			t.Fatalf("command %d: %v", i, err)
+		}
+	}
+	if err := h.p.remember(cmd("one-too-many", now), now); err == nil || !strings.Contains(err.Error(), "no more until the oldest expire") {
+		t.Errorf("beyond the bound: %v", err)
+	}
+	if err := h.p.remember(cmd("c7", now), now); err == nil || !strings.Contains(err.Error(), "already executed") {
+		t.Errorf("a replay: %v", err)
+	}
+	stored, err := readSeen(h.box)
+	if err != nil || len(stored) != maxSeen {
+		t.Fatalf("%d ids stored (%v), want %d", len(stored), err, maxSeen)
+	}
+	// Ten minutes and a second later, every one has expired.
+	later := now.Add(10*time.Minute + time.Second)
+	if err := h.p.remember(cmd("c-late", later), later); err != nil {
+		t.Errorf("after expiry: %v", err)
+	}
+	if stored, _ := readSeen(h.box); len(stored) != 1 {
+		t.Errorf("%d ids stored after expiry, want 1", len(stored))
+	}
+
+	// A damaged record: commands from before the start are refused, new
+	// ones run.
+	if _, err := h.box.Put(nil, map[string][]byte{seenKey: []byte("{not json")}); err != nil {
+		t.Fatal(err)
+	}
+	h.box.Close()
+	again := reopen(t, h.path, nil, nil)
+	if !strings.Contains(again.log.String(), "record of executed commands is damaged") {
+		t.Errorf("the damage was not logged:\n%s", again.log.String())
+	}
+	start := time.Now()
+	if err := again.p.remember(cmd("old", start.Add(-time.Minute)), start); err == nil || !strings.Contains(err.Error(), "send it again with a new id") {
+		t.Errorf("a command from before the start, record damaged: %v", err)
+	}
+	if err := again.p.remember(cmd("new", start.Add(time.Second)), start); err != nil {
+		t.Errorf("a new command, record damaged: %v", err)
 	}
 }

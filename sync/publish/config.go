@@ -11,6 +11,10 @@ import (
 	"os"
 	"strings"
 	"time"
+
+	"github.com/cenkalti/backoff/v5"
+
+	"joren/vocab"
 )
 
 // Config says where and how to publish. Only Broker is required.
@@ -40,6 +44,15 @@ type Config struct {
 	// StatsEvery is the period of stats messages (default 5 minutes).
 	StatsEvery time.Duration
 
+	// Health, if set, reads the box's health (the appliance's: camera,
+	// clock, disk, temperature, problems) for the status and stats
+	// messages; it must be quick and safe to call from any goroutine.
+	// Without it they carry the publisher's own part: broker and outbox.
+	// HealthEvery is how often it is read to publish a change at once
+	// (default 30 s).
+	Health      func() vocab.Health
+	HealthEvery time.Duration
+
 	// Commands turns the command topic on (off by default). Commands must
 	// be signed with CommandKey (at least 16 bytes, shared with head
 	// office) and be no older than CommandSkew (default 5 minutes);
@@ -48,6 +61,9 @@ type Config struct {
 	CommandKey  []byte
 	CommandSkew time.Duration
 	Identities  Identities
+	// PageOn, if set, turns the box's page on again: the page command.
+	// It must not block.
+	PageOn func() error
 
 	// Discovery publishes Home Assistant MQTT discovery configs (off by
 	// default) under DiscoveryPrefix (default "homeassistant"), and the
@@ -70,19 +86,24 @@ type Config struct {
 	// Tuning; the defaults suit a shop. InFlight is how many events are
 	// published before waiting for their acknowledgements (default 64);
 	// AckTimeout is how long to wait for one (default 15 s); RetryMin and
-	// RetryMax bound the reconnection back-off (defaults 1 s and 60 s).
+	// RetryMax bound the reconnection back-off (defaults 1 s and 60 s):
+	// the bound doubles from RetryMin to RetryMax with each failure in a
+	// row, and each wait is drawn between half the bound and the bound.
 	InFlight   int
 	AckTimeout time.Duration
 	RetryMin   time.Duration
 	RetryMax   time.Duration
 
-	// Log receives what happens (default slog.Default()).
+	// Log receives what happens (nil: discarded).
 	Log *slog.Logger
 }
 
 func (c *Config) setDefaults() {
 	if c.StatsEvery <= 0 {
 		c.StatsEvery = 5 * time.Minute
+	}
+	if c.HealthEvery <= 0 {
+		c.HealthEvery = 30 * time.Second
 	}
 	if c.CommandSkew <= 0 {
 		c.CommandSkew = 5 * time.Minute
@@ -106,7 +127,21 @@ func (c *Config) setDefaults() {
 		c.RetryMax = max(60*time.Second, c.RetryMin)
 	}
 	if c.Log == nil {
-		c.Log = slog.Default()
+		c.Log = slog.New(slog.DiscardHandler)
+	}
+}
+
+// backOff is the reconnection back-off (RetryMin, RetryMax). Jitter keeps
+// a chain's devices from reconnecting in step after a head-office outage:
+// ExponentialBackOff draws each wait within ±RandomizationFactor of its
+// interval, so an interval of 3/4 of the bound, ±1/3, spans half the
+// bound to the bound.
+func (c *Config) backOff() *backoff.ExponentialBackOff {
+	return &backoff.ExponentialBackOff{
+		InitialInterval:     c.RetryMin * 3 / 4,
+		MaxInterval:         c.RetryMax * 3 / 4,
+		Multiplier:          2,
+		RandomizationFactor: 1.0 / 3,
 	}
 }
 
@@ -182,17 +217,36 @@ func redact(raw string) string {
 	return u.String()
 }
 
-// tlsConfig builds the TLS configuration from the files.
+// checkUse says what c asks of a broker b (zero without one) that it
+// cannot give, as a SetupError.
+func (c *Config) checkUse(b broker) error {
+	switch {
+	case c.Broker == "" && c.Commands:
+		return setupError(FieldCommands, errors.New("commands and Home Assistant discovery need a broker"))
+	case c.Broker == "" && c.Discovery:
+		return setupError(FieldDiscovery, errors.New("commands and Home Assistant discovery need a broker"))
+	case c.Broker != "" && !b.tls && c.CAFile != "":
+		return setupError(FieldCAFile, fmt.Errorf("broker %s is plain MQTT but a CA file was given: use mqtts://", b.display))
+	case c.Broker != "" && !b.tls && (c.CertFile != "" || c.KeyFile != ""):
+		return setupError(FieldCertFile, fmt.Errorf("broker %s is plain MQTT but a client certificate was given: use mqtts://", b.display))
+	case (c.CertFile == "") != (c.KeyFile == ""):
+		return setupError(FieldCertFile, errors.New("an MQTT client certificate needs both the certificate and the key file"))
+	}
+	return nil
+}
+
+// tlsConfig builds the TLS configuration from the files; its errors are
+// SetupErrors naming the file at fault.
 func (c *Config) tlsConfig() (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
 	if c.CAFile != "" {
 		pem, err := os.ReadFile(c.CAFile)
 		if err != nil {
-			return nil, fmt.Errorf("reading the MQTT CA file: %w", err)
+			return nil, setupError(FieldCAFile, fmt.Errorf("reading the MQTT CA file: %w", err))
 		}
 		pool := x509.NewCertPool()
 		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("MQTT CA file %s holds no PEM certificate", c.CAFile)
+			return nil, setupError(FieldCAFile, fmt.Errorf("MQTT CA file %s holds no PEM certificate", c.CAFile))
 		}
 		cfg.RootCAs = pool
 	}
@@ -200,11 +254,11 @@ func (c *Config) tlsConfig() (*tls.Config, error) {
 	case c.CertFile != "" && c.KeyFile != "":
 		cert, err := tls.LoadX509KeyPair(c.CertFile, c.KeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("MQTT client certificate %s and key %s: %w", c.CertFile, c.KeyFile, err)
+			return nil, setupError(FieldCertFile, fmt.Errorf("MQTT client certificate %s and key %s: %w", c.CertFile, c.KeyFile, err))
 		}
 		cfg.Certificates = []tls.Certificate{cert}
 	case c.CertFile != "" || c.KeyFile != "":
-		return nil, errors.New("an MQTT client certificate needs both the certificate and the key file")
+		return nil, setupError(FieldCertFile, errors.New("an MQTT client certificate needs both the certificate and the key file"))
 	}
 	return cfg, nil
 }

@@ -2,6 +2,8 @@ package publish
 
 import (
 	"encoding/json"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,9 +33,9 @@ func TestHomeAssistantDiscovery(t *testing.T) {
 	state := b.Subscribe(t, "home-assistant-state", "joren/+/+/door")
 	stop = on.run(nil)
 	defer stop()
-	msgs, ok := ha.WaitFor(10*time.Second, func(m []mosquittotest.Message) bool { return len(m) >= 6 })
+	msgs, ok := ha.WaitFor(10*time.Second, func(m []mosquittotest.Message) bool { return len(m) >= 7 })
 	if !ok {
-		t.Fatalf("%d discovery messages, want 6", len(msgs))
+		t.Fatalf("%d discovery messages, want 7", len(msgs))
 	}
 	configs := map[string]map[string]any{}
 	for _, m := range msgs {
@@ -61,10 +63,30 @@ func TestHomeAssistantDiscovery(t *testing.T) {
 		if ids, _ := dev["identifiers"].([]any); len(ids) != 1 || ids[0] != node {
 			t.Errorf("%s: device %v", topic, c["device"])
 		}
+		// Home Assistant ignores object_id from 2026.4: the entity id is
+		// default_entity_id, DOMAIN.OBJECT in its own syntax, and the same
+		// one object_id gave (slugified), so existing entities keep theirs.
+		if _, ok := c["object_id"]; ok {
+			t.Errorf("%s still has object_id", topic)
+		}
+		component := strings.Split(topic, "/")[1]
+		object := strings.Split(topic, "/")[3]
+		want := component + ".joren_shibuya_1_door_1_" + object
+		if id, _ := c["default_entity_id"].(string); id != want || !haEntityIDSyntax.MatchString(id) {
+			t.Errorf("%s: default_entity_id %q, want %q", topic, c["default_entity_id"], want)
+		}
+		if c["unique_id"] != node+"_"+object {
+			t.Errorf("%s: unique_id %v changed: Home Assistant would make a second entity", topic, c["unique_id"])
+		}
+	}
+	problem := configs["homeassistant/binary_sensor/"+node+"/problem/config"]
+	if problem == nil || problem["device_class"] != "problem" || problem["entity_category"] != "diagnostic" || problem["state_topic"] != "joren/shibuya-1/door.1/stats" ||
+		problem["json_attributes_topic"] != "joren/shibuya-1/door.1/stats" {
+		t.Errorf("problem sensor config %v", problem)
 	}
 	// Retained, for a Home Assistant that starts later.
 	late := b.Subscribe(t, "home-assistant-late", "homeassistant/#")
-	if m, ok := late.WaitFor(5*time.Second, func(m []mosquittotest.Message) bool { return len(m) >= 6 }); !ok || !m[0].Retained {
+	if m, ok := late.WaitFor(5*time.Second, func(m []mosquittotest.Message) bool { return len(m) >= 7 }); !ok || !m[0].Retained {
 		t.Errorf("discovery configs not retained: %d messages", len(m))
 	}
 
@@ -85,9 +107,29 @@ func TestHomeAssistantDiscovery(t *testing.T) {
 	if st, err := json.Marshal(on.p.Stats()); err == nil {
 		json.Unmarshal(st, &stats)
 	}
-	for _, f := range []string{"today", "total", "outbox"} {
+	for _, f := range []string{"today", "total", "outbox", "health"} {
 		if _, ok := stats[f].(map[string]any); !ok {
 			t.Errorf("stats has no %q object for the sensors: %v", f, stats)
+		}
+	}
+	if h, _ := stats["health"].(map[string]any); h["status"] != "ok" {
+		t.Errorf("the problem sensor's field: health %v", stats["health"])
+	}
+}
+
+// haEntityIDSyntax is Home Assistant's entity id (DOMAIN.OBJECT, each of
+// lower-case letters, digits and single inner underscores).
+var haEntityIDSyntax = regexp.MustCompile(`^[a-z0-9]+(_[a-z0-9]+)*\.[a-z0-9]+(_[a-z0-9]+)*$`)
+
+func TestHAEntityID(t *testing.T) {
+	for in, want := range map[string]string{
+		"joren_shibuya-1_door.1_regular": "joren_shibuya_1_door_1_regular",
+		"joren_Shop__A_-door-_x":         "joren_shop_a_door_x",
+		"_x_":                            "x",
+		"---":                            "joren",
+	} {
+		if got := haEntityID(in); got != want {
+			t.Errorf("haEntityID(%q) = %q, want %q", in, got, want)
 		}
 	}
 }

@@ -12,11 +12,18 @@
 //
 //	joren/S/D/visit    visit events (QoS 1)
 //	joren/S/D/status   retained: "online" birth (version, model ids,
-//	                   uptime), "offline" as the last will and at shutdown
-//	joren/S/D/stats    periodic counts (QoS 1)
+//	                   uptime, health), refreshed with stats and when the
+//	                   health changes; "offline" as the last will and at
+//	                   shutdown
+//	joren/S/D/stats    counts and health (QoS 1): on connect, periodically,
+//	                   on a change of health and at shutdown
 //	joren/S/D/command  head office's signed commands (only when enabled)
 //	joren/S/D/reply    the answer to each command
 //	joren/S/D/door     "ON" when a regular walks in (Home Assistant only)
+//
+// The stats count decisions, not publishes: each event id once, in the
+// outbox transaction that stores the event (counts.go), so re-publishing,
+// resuming and restarts never inflate them.
 //
 // Home Assistant MQTT discovery, commands and TLS are configured in
 // Config; docs/events.md documents every message.

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"log/slog"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,6 +14,7 @@ import (
 
 	paho "github.com/eclipse/paho.mqtt.golang"
 
+	"joren/internal/logtest"
 	"joren/sync/event"
 	"joren/sync/mosquittotest"
 	"joren/sync/outbox"
@@ -32,24 +32,6 @@ var (
 	testModels = []string{vocab.DlibResNetName + "@0123456789ab"}
 )
 
-// logBuffer collects a publisher's log for assertions.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 func testMaker(t testing.TB) *event.Maker {
 	m, err := event.NewMaker(event.Config{Device: testDevice, Site: testSite, Secret: testSecret, Location: time.UTC})
 	if err != nil {
@@ -63,7 +45,7 @@ type harness struct {
 	p     *Publisher
 	box   *outbox.Outbox
 	maker *event.Maker
-	log   *logBuffer
+	log   *logtest.Buffer
 	path  string
 }
 
@@ -86,7 +68,7 @@ func reopen(t testing.TB, path string, b *mosquittotest.Broker, edit func(*Confi
 
 func openHarness(t testing.TB, b *mosquittotest.Broker, path string, max int, edit func(*Config)) *harness {
 	t.Helper()
-	h := &harness{maker: testMaker(t), log: &logBuffer{}, path: path}
+	h := &harness{maker: testMaker(t), log: &logtest.Buffer{}, path: path}
 	var err error
 	if h.box, err = outbox.Open(h.path, outbox.Options{Max: max}); err != nil {
 		t.Fatal(err)
@@ -97,7 +79,7 @@ func openHarness(t testing.TB, b *mosquittotest.Broker, path string, max int, ed
 		Models:   testModels,
 		RetryMin: 50 * time.Millisecond,
 		RetryMax: 300 * time.Millisecond,
-		Log:      slog.New(slog.NewTextHandler(h.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Log:      h.log.Logger(),
 	}
 	if b != nil {
 		cfg.Broker = b.URL()

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"joren/internal/logtest"
 	"joren/internal/testenv"
 	"joren/sync/event"
 	"joren/sync/mosquittotest"
@@ -95,7 +96,7 @@ func startChild(t *testing.T, mode, outboxPath, broker string, from, to int) (*e
 	if err != nil {
 		t.Fatal(err)
 	}
-	stderr := &logBuffer{}
+	stderr := &logtest.Buffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -38,6 +38,9 @@ func TestNoBrokerKeepsEvents(t *testing.T) {
 	if n := h.box.Len(); n != 6 {
 		t.Fatalf("%d events kept, want 6", n)
 	}
+	if bh := h.p.Broker(); bh.State != vocab.BrokerNone || !strings.Contains(bh.Reason, "events.broker") {
+		t.Errorf("broker health without a broker: %+v", bh)
+	}
 	h.box.Close()
 
 	b := mosquittotest.Start(t, mosquittotest.Options{})

@@ -38,6 +38,9 @@ func TestDelivery(t *testing.T) {
 	if _, ok := sub.WaitFor(10*time.Second, func(m []mosquittotest.Message) bool { return topicCount(m, "/stats") > 0 }); !ok {
 		t.Fatal("no stats message")
 	}
+	if bh := h.p.Broker(); bh.State != vocab.BrokerConnected || bh.Reason != "" || bh.Since.IsZero() {
+		t.Errorf("broker health while delivering: %+v", bh)
+	}
 	close(in)
 	select {
 	case err := <-done:
@@ -117,7 +120,7 @@ func TestDelivery(t *testing.T) {
 	if st := h.p.Stats(); st.Total.Visits != 20 || st.Total.New != 7 || st.Total.Returning != 13 || st.Outbox.Delivered != 20 || st.Outbox.Pending != 0 {
 		t.Errorf("stats %+v", st)
 	}
-	if last.Schema != 1 || last.Device != testDevice {
+	if last.Schema != event.SchemaVersion || last.Device != testDevice || last.Total.Visits != 20 {
 		t.Errorf("last stats message %+v", last)
 	}
 
@@ -154,7 +157,14 @@ func TestBrokerOutage(t *testing.T) {
 			t.Fatalf("Publish with the broker down: %v", err)
 		}
 	}
-	time.Sleep(1500 * time.Millisecond) // several reconnection attempts
+	// Several reconnection attempts fail (the first said loudly, the
+	// others quietly) while the events wait in the outbox.
+	attempts := func(log string) int {
+		return strings.Count(log, "cannot reach the MQTT broker; events are kept") + strings.Count(log, "still cannot reach the MQTT broker")
+	}
+	if !h.log.WaitFor(10*time.Second, func(log string) bool { return attempts(log) >= 3 }) {
+		t.Fatalf("%d reconnection attempts logged in 10 s with the broker down, want 3:\n%s", attempts(h.log.String()), h.log)
+	}
 	if n := h.box.Len(); n == 0 {
 		t.Error("outbox empty while the broker is down: events went nowhere")
 	}
@@ -206,9 +216,9 @@ func TestWrongPassword(t *testing.T) {
 	dev := newHarness(t, b, func(c *Config) { c.Username, c.Password = "joren", "wrong" })
 	stop := dev.run(nil)
 	dev.p.Publish(decision(0))
-	deadline := time.Now().Add(10 * time.Second)
-	for !strings.Contains(dev.log.String(), "level=ERROR") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
+	dev.log.WaitFor(10*time.Second, func(log string) bool { return strings.Contains(log, "level=ERROR") })
+	if h := dev.p.Broker(); h.State != vocab.BrokerRefused || !strings.Contains(h.Reason, "not Authorized") || h.Since.IsZero() {
+		t.Errorf("broker health after a refusal: %+v", h)
 	}
 	if err := stop(); err != nil {
 		t.Errorf("Run: %v", err)
@@ -250,6 +260,39 @@ func TestOutboxBoundWhileOffline(t *testing.T) {
 	checkDelivered(t, msgs, want)
 	if st := h.p.Stats(); st.Outbox.Dropped != 3 || st.Total.Visits != 8 {
 		t.Errorf("stats after drops: %+v", st)
+	}
+}
+
+// The reconnection back-off: each wait lies between half the bound and
+// the bound, which doubles from RetryMin to RetryMax and starts again from
+// RetryMin after a connection; the waits are spread (jitter), not all at
+// one end.
+func TestReconnectBackOff(t *testing.T) {
+	c := Config{RetryMin: time.Second, RetryMax: 60 * time.Second}
+	c.setDefaults()
+	bounds := []time.Duration{1, 2, 4, 8, 16, 32, 60, 60}
+	lo, hi := map[time.Duration]time.Duration{}, map[time.Duration]time.Duration{}
+	for range 500 {
+		b := c.backOff()
+		for round := range 2 {
+			for _, bound := range bounds {
+				bound *= time.Second
+				w := b.NextBackOff()
+				if w < bound/2 || w > bound {
+					t.Fatalf("round %d: a wait of %v with the bound at %v, want between %v and %v", round, w, bound, bound/2, bound)
+				}
+				if lo[bound] == 0 || w < lo[bound] {
+					lo[bound] = w
+				}
+				hi[bound] = max(hi[bound], w)
+			}
+			b.Reset() // connected
+		}
+	}
+	for bound := range lo {
+		if lo[bound] > bound*55/100 || hi[bound] < bound*95/100 {
+			t.Errorf("waits with the bound at %v spread from %v to %v only", bound, lo[bound], hi[bound])
+		}
 	}
 }
 

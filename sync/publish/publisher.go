@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -33,6 +32,9 @@ type Topics struct {
 	Reply   string
 	// Door: "ON" while a regular is at the door (Home Assistant only).
 	Door string
+	// Probe: the box's own round trip at each connection, which tells
+	// whether the broker's ACL lets its messages through (probe.go).
+	Probe string
 }
 
 // TopicsFor returns the topics of device at site: joren/SITE/DEVICE/...
@@ -45,6 +47,7 @@ func TopicsFor(site, device string) Topics {
 		Command: base + "command",
 		Reply:   base + "reply",
 		Door:    base + "door",
+		Probe:   base + "probe",
 	}
 }
 
@@ -68,8 +71,8 @@ type Publisher struct {
 	log    *slog.Logger
 	start  time.Time
 
-	mu     sync.Mutex // serialises Publish; guards counts
-	counts Counters
+	mu    sync.Mutex // serialises Publish; guards tally
+	tally tally
 
 	delivered atomic.Uint64
 	received  atomic.Int64 // commands
@@ -82,33 +85,12 @@ type Publisher struct {
 	first     chan struct{} // closed after the first connection attempt
 	firstOnce sync.Once
 	firstErr  error
-	seen      map[string]time.Time // command ids already executed (deliver's goroutine only)
-}
-
-// Counters are the visit tallies of the stats message, stored in the
-// outbox with each event so that they survive restarts.
-type Counters struct {
-	// Day is the local date of the last counted visit; Today counts
-	// that day's visits.
-	Day   string       `json:"day"`
-	Today event.Counts `json:"today"`
-	// Total counts every visit published through the outbox.
-	Total event.Counts `json:"total"`
-}
-
-const countersKey = "publish/counters"
-
-// ReadCounters returns the counters stored in box (zero if none).
-func ReadCounters(box *outbox.Outbox) (Counters, error) {
-	var c Counters
-	raw, err := box.State(countersKey)
-	if err != nil || raw == nil {
-		return c, err
-	}
-	if err := json.Unmarshal(raw, &c); err != nil {
-		return Counters{}, fmt.Errorf("outbox %s: damaged visit counters: %w", box.Path(), err)
-	}
-	return c, nil
+	seen      seenCommands // command ids already executed (deliver's goroutine only)
+	seenLost  bool         // the stored ids were damaged: older commands are refused
+	state     brokerState
+	// sentHealth is the health of the last online status (healthKey;
+	// deliver's goroutine only).
+	sentHealth string
 }
 
 // New returns a Publisher of maker's events through box.
@@ -126,8 +108,9 @@ func New(cfg Config, maker *event.Maker, box *outbox.Outbox) (*Publisher, error)
 		if b, err = parseBroker(cfg.Broker); err != nil {
 			return nil, err
 		}
-	} else if cfg.Commands || cfg.Discovery {
-		return nil, errors.New("commands and Home Assistant discovery need a broker")
+	}
+	if err := cfg.checkUse(b); err != nil {
+		return nil, err
 	}
 	if cfg.Username == "" {
 		cfg.Username, cfg.Password = b.user, b.password
@@ -137,8 +120,6 @@ func New(cfg Config, maker *event.Maker, box *outbox.Outbox) (*Publisher, error)
 		if tlsCfg, err = cfg.tlsConfig(); err != nil {
 			return nil, err
 		}
-	} else if cfg.CAFile != "" || cfg.CertFile != "" {
-		return nil, fmt.Errorf("broker %s is plain MQTT but a CA or client certificate was given: use mqtts://", b.display)
 	}
 	if cfg.Commands {
 		if len(cfg.CommandKey) < 16 {
@@ -163,16 +144,26 @@ func New(cfg Config, maker *event.Maker, box *outbox.Outbox) (*Publisher, error)
 		door:     make(chan struct{}, 1),
 		commands: make(chan []byte, 16),
 		first:    make(chan struct{}),
-		seen:     map[string]time.Time{},
 	}
 	if cfg.Broker == "" {
 		p.offline = true
 		p.firstOnce.Do(func() { close(p.first) })
 	}
-	if p.counts, err = ReadCounters(box); err != nil {
-		// Counters are a convenience; a damaged copy must not stop
-		// delivery. Start them again.
-		p.log.Warn("visit counters are damaged; starting from zero", "error", err)
+	if p.seen, err = readSeen(box); err != nil {
+		// Refuse the commands that could be replays rather than stop
+		// delivering events.
+		p.seenLost = true
+		p.log.Error("the record of executed commands is damaged; commands from before this start are refused", "error", err)
+	}
+	err = box.ViewState(func(s *outbox.State) (err error) {
+		p.tally, err = readTally(s)
+		return err
+	})
+	if err != nil {
+		// Counts are a convenience; a damaged copy must not stop
+		// delivery. Start them again (the next count overwrites it).
+		p.log.Warn("visit counts are damaged; starting from zero", "outbox", box.Path(), "error", err)
+		p.tally = tally{days: map[string]event.Counts{}}
 	}
 	return p, nil
 }
@@ -190,10 +181,11 @@ func (e DecisionError) Unwrap() error { return e.Err }
 // Publish stores the event of decision d in the outbox and returns once
 // it is on disk: from then on it will be delivered, whatever happens to
 // the network, the broker or this process. It never waits for the
-// network. Staff decisions, and unknown visitors in consent mode, are not
-// published (nil). A decision that
-// cannot become an event is a DecisionError; any other error is the
-// outbox's.
+// network. In the same transaction it counts the visit in the stats,
+// unless its event was counted before (a decision published again).
+// Staff decisions, and unknown visitors in consent mode, are not
+// published (nil). A decision that cannot become an event is a
+// DecisionError; any other error is the outbox's.
 func (p *Publisher) Publish(d vocab.Decision) error {
 	v, err := p.maker.Visit(d)
 	if errors.Is(err, event.ErrStaff) || errors.Is(err, event.ErrUnknown) {
@@ -208,22 +200,22 @@ func (p *Publisher) Publish(d vocab.Decision) error {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	c := p.counts
-	day := v.Time.In(p.maker.Location()).Format(time.DateOnly)
-	switch {
-	case day > c.Day:
-		c.Day, c.Today = day, event.Counts{}
-		c.Today.Add(v)
-	case day == c.Day:
-		c.Today.Add(v)
-	}
-	c.Total.Add(v)
-	state, _ := json.Marshal(c)
-	dropped, err := p.box.Put([]outbox.Record{{ID: v.ID, Topic: p.topics.Visit, Payload: payload}}, map[string][]byte{countersKey: state})
+	var (
+		next    tally
+		counted bool
+	)
+	dropped, err := p.box.PutFunc([]outbox.Record{{ID: v.ID, Topic: p.topics.Visit, Payload: payload}}, func(s *outbox.State) (err error) {
+		next, counted, err = p.tally.count(s, v)
+		return err
+	})
 	if err != nil {
 		return err
 	}
-	p.counts = c
+	if counted {
+		p.tally = next
+	} else {
+		p.log.Debug("event published again; counted once already (or its day is closed)", "id", v.ID, "day", v.Day)
+	}
 	if dropped > 0 {
 		p.log.Warn("outbox full: dropped the oldest events", "dropped", dropped, "dropped_total", p.box.Dropped(), "outbox", p.box.Path())
 	}
@@ -308,7 +300,7 @@ func (e fatalError) Unwrap() error { return e.error }
 
 // deliver connects, pumps the outbox, and reconnects with back-off.
 func (p *Publisher) deliver(ctx context.Context, inputDone <-chan struct{}) error {
-	backoff := p.cfg.RetryMin
+	retry := p.cfg.backOff()
 	var lastErr string
 	for {
 		if ctx.Err() != nil {
@@ -320,6 +312,7 @@ func (p *Publisher) deliver(ctx context.Context, inputDone <-chan struct{}) erro
 			close(p.first)
 		})
 		if err != nil {
+			p.connectionFailed(err)
 			var r RefusedError
 			if errors.As(err, &r) && p.cfg.FailFast {
 				return err
@@ -327,6 +320,7 @@ func (p *Publisher) deliver(ctx context.Context, inputDone <-chan struct{}) erro
 			if ctx.Err() != nil {
 				return p.stopped(ctx)
 			}
+			wait := retry.NextBackOff()
 			// Say it once loudly, then quietly while it lasts: a shop
 			// offline for a weekend must not fill the log.
 			if msg := err.Error(); msg != lastErr {
@@ -334,30 +328,31 @@ func (p *Publisher) deliver(ctx context.Context, inputDone <-chan struct{}) erro
 				if errors.As(err, &r) {
 					level = slog.LevelError
 				}
-				p.log.Log(ctx, level, "cannot reach the MQTT broker; events are kept in the outbox", "error", err, "pending", p.box.Len(), "retry_in", backoff)
+				p.log.Log(ctx, level, "cannot reach the MQTT broker; events are kept in the outbox", "error", err, "pending", p.box.Len(), "retry_in", wait.Round(time.Millisecond))
 				lastErr = msg
 			} else {
-				p.log.Debug("still cannot reach the MQTT broker", "error", err, "pending", p.box.Len())
+				p.log.Debug("still cannot reach the MQTT broker", "error", err, "pending", p.box.Len(), "retry_in", wait.Round(time.Millisecond))
 			}
-			// Jitter keeps a chain's devices from reconnecting in step
-			// after a head-office outage.
-			wait := backoff/2 + rand.N(backoff/2+1)
 			select {
 			case <-ctx.Done():
 			case <-time.After(wait):
 			}
-			backoff = min(2*backoff, p.cfg.RetryMax)
 			continue
 		}
-		backoff, lastErr = p.cfg.RetryMin, ""
+		retry.Reset()
+		lastErr = ""
 		p.log.Info("connected to the MQTT broker", "pending", p.box.Len())
+		if s.unchecked != "" {
+			p.log.Warn("cannot check that the broker delivers the events", "reason", s.unchecked)
+		}
+		p.state.set(vocab.BrokerConnected, s.unchecked, time.Now())
 		err = p.pump(ctx, s, inputDone)
 		switch {
 		case errors.Is(err, errDrained):
-			s.close(p, "shutdown")
+			p.goodbye(s)
 			return nil
 		case ctx.Err() != nil:
-			s.close(p, "shutdown")
+			p.goodbye(s)
 			return p.stopped(ctx)
 		}
 		var f fatalError
@@ -366,6 +361,7 @@ func (p *Publisher) deliver(ctx context.Context, inputDone <-chan struct{}) erro
 			return f.error
 		}
 		p.log.Warn("lost the MQTT broker; will reconnect", "error", err, "pending", p.box.Len())
+		p.state.set(vocab.BrokerConnecting, fmt.Sprintf("connection lost: %v", err), time.Now())
 		s.client.Disconnect(0)
 	}
 }
@@ -396,6 +392,14 @@ func isClosed(ch <-chan struct{}) bool {
 func (p *Publisher) pump(ctx context.Context, s *session, inputDone <-chan struct{}) error {
 	stats := time.NewTicker(p.cfg.StatsEvery)
 	defer stats.Stop()
+	// Without a Health function nothing but the outbox changes: no need
+	// to look.
+	var healthC <-chan time.Time
+	if p.cfg.Health != nil {
+		t := time.NewTicker(p.cfg.HealthEvery)
+		defer t.Stop()
+		healthC = t.C
+	}
 	p.sendCounts(s) // the birth status was just published
 	// A regular seen while disconnected has left the door by now.
 	select {
@@ -411,6 +415,8 @@ func (p *Publisher) pump(ctx context.Context, s *session, inputDone <-chan struc
 			return s.lostErr
 		case <-stats.C:
 			p.sendStats(s)
+		case <-healthC:
+			p.checkHealth(s)
 		case raw := <-p.commands:
 			p.command(ctx, s, raw)
 		case <-p.door:
@@ -434,6 +440,8 @@ func (p *Publisher) pump(ctx context.Context, s *session, inputDone <-chan struc
 			case <-inputDone:
 			case <-stats.C:
 				p.sendStats(s)
+			case <-healthC:
+				p.checkHealth(s)
 			case raw := <-p.commands:
 				p.command(ctx, s, raw)
 			case <-p.door:
@@ -465,71 +473,4 @@ func (p *Publisher) pump(ctx context.Context, s *session, inputDone <-chan struc
 			return failed
 		}
 	}
-}
-
-// Stats returns the current stats message.
-func (p *Publisher) Stats() event.Stats {
-	now := time.Now()
-	p.mu.Lock()
-	c := p.counts
-	p.mu.Unlock()
-	today := now.In(p.maker.Location()).Format(time.DateOnly)
-	if c.Day != today {
-		c.Today = event.Counts{}
-	}
-	return event.Stats{
-		Schema: event.SchemaVersion,
-		Device: p.maker.Device(),
-		Site:   p.maker.Site(),
-		Time:   now.UTC().Truncate(time.Second),
-		Since:  p.start.UTC().Truncate(time.Second),
-		Uptime: uptime(p.start, now),
-		Day:    today,
-		Today:  c.Today,
-		Total:  c.Total,
-		Outbox: event.OutboxStats{
-			Pending:   p.box.Len(),
-			Delivered: p.delivered.Load(),
-			Dropped:   p.box.Dropped(),
-		},
-		Commands: event.CommandStats{Received: int(p.received.Load()), Rejected: int(p.rejected.Load())},
-	}
-}
-
-func uptime(start, now time.Time) float64 {
-	return now.Sub(start).Truncate(time.Second).Seconds()
-}
-
-// status returns the status message in state.
-func (p *Publisher) status(state, reason string) event.Status {
-	s := event.Status{
-		Schema:  event.SchemaVersion,
-		State:   state,
-		Device:  p.maker.Device(),
-		Site:    p.maker.Site(),
-		Reason:  reason,
-		Version: p.cfg.Version,
-		Models:  p.cfg.Models,
-		Since:   p.start.UTC().Truncate(time.Second),
-	}
-	if state == event.Online || reason == "shutdown" {
-		now := time.Now()
-		s.Time = now.UTC().Truncate(time.Second)
-		s.Uptime = uptime(p.start, now)
-	}
-	return s
-}
-
-// sendStats publishes stats and refreshes the retained status (its
-// uptime). Neither goes through the outbox: the next one supersedes it.
-func (p *Publisher) sendStats(s *session) {
-	p.sendCounts(s)
-	on, _ := json.Marshal(p.status(event.Online, ""))
-	s.client.Publish(p.topics.Status, 1, true, on)
-}
-
-// sendCounts publishes the stats message.
-func (p *Publisher) sendCounts(s *session) {
-	st, _ := json.Marshal(p.Stats())
-	s.client.Publish(p.topics.Stats, 1, false, st)
 }

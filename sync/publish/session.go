@@ -15,6 +15,7 @@ import (
 	"github.com/eclipse/paho.mqtt.golang/packets"
 
 	"joren/sync/event"
+	"joren/vocab"
 )
 
 // session is one MQTT connection. A new paho client is made for each: the
@@ -26,6 +27,9 @@ type session struct {
 	lost     chan struct{}
 	lostErr  error
 	lostOnce sync.Once
+	// unchecked says why the probe could not tell whether the broker's
+	// ACL lets events through ("" when it could, and did).
+	unchecked string
 }
 
 const connectTimeout = 10 * time.Second
@@ -37,7 +41,8 @@ type RefusedError struct{ msg string }
 func (e RefusedError) Error() string { return e.msg }
 
 // connect opens a session: connects, subscribes to commands when they are
-// on, and publishes the birth status and discovery configs.
+// on, checks that the broker delivers what the box publishes (probe), and
+// publishes the birth status and discovery configs.
 func (p *Publisher) connect(ctx context.Context) (*session, error) {
 	s := &session{lost: make(chan struct{})}
 	will, _ := json.Marshal(p.status(event.Offline, "connection lost"))
@@ -73,6 +78,8 @@ func (p *Publisher) connect(ctx context.Context) (*session, error) {
 		s.client.Disconnect(0)
 		return nil, p.explain(err)
 	}
+	// Connected from here on: the birth status's health says so.
+	p.state.set(vocab.BrokerConnected, "", time.Now())
 	if p.cfg.Commands {
 		tok := s.client.Subscribe(p.topics.Command, 1, func(_ paho.Client, m paho.Message) {
 			select {
@@ -88,6 +95,12 @@ func (p *Publisher) connect(ctx context.Context) (*session, error) {
 			return nil, fmt.Errorf("subscribing to %s: %w", p.topics.Command, err)
 		}
 	}
+	unchecked, err := p.probe(ctx, s)
+	if err != nil {
+		s.client.Disconnect(0)
+		return nil, err
+	}
+	s.unchecked = unchecked
 	birth, _ := json.Marshal(p.status(event.Online, ""))
 	toks := []paho.Token{s.client.Publish(p.topics.Status, 1, true, birth)}
 	if p.cfg.Discovery {

@@ -13,7 +13,7 @@ import (
 
 // Kinds are the message types the schema defines: "visit" is its root,
 // the others are under $defs.
-func Kinds() []string { return []string{"visit", "status", "stats", "command", "reply"} }
+func Kinds() []string { return []string{"visit", "status", "stats", "command", "reply", "probe"} }
 
 // Validator holds the compiled schema of every kind.
 type Validator struct {

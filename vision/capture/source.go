@@ -2,17 +2,16 @@ package capture
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"math"
-	"os"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/cenkalti/backoff/v5"
 
 	"joren/vision/frame"
 )
@@ -32,33 +31,6 @@ type Retry struct {
 	Attempts int
 }
 
-// Mark pins the time of a frame of a recording: frames after it are
-// FPS apart from it, until the next mark. Synthesised door videos use
-// marks to put passages on different days.
-type Mark struct {
-	Frame int       `json:"frame"`
-	Time  time.Time `json:"time"`
-}
-
-// ReadTimeline reads the "timeline" list of marks from a JSON file (such
-// as the ground truth `joren sim video` writes beside its video).
-func ReadTimeline(path string) ([]Mark, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	var doc struct {
-		Timeline []Mark `json:"timeline"`
-	}
-	if err := json.Unmarshal(b, &doc); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if len(doc.Timeline) == 0 {
-		return nil, fmt.Errorf("%s has no \"timeline\" list of {\"frame\", \"time\"} marks", path)
-	}
-	return doc.Timeline, nil
-}
-
 // Options tune a source. Zero values take the defaults.
 type Options struct {
 	// Width and Height are asked of a camera (0: its default).
@@ -71,9 +43,10 @@ type Options struct {
 	// is delivered, as fast as the pipeline takes them.
 	Realtime bool
 	// Start is the time of the first frame of a file or folder (default:
-	// when Run starts). Timeline, if set, overrides it.
+	// when Run starts). Timeline, if set, overrides it from its first
+	// mark on (a door video's truth file has one: `joren sim video`).
 	Start    time.Time
-	Timeline []Mark
+	Timeline frame.Timeline
 	// Retry is the reconnection policy.
 	Retry Retry
 	// Stall is how long a camera or stream may go without a frame before
@@ -81,8 +54,11 @@ type Options struct {
 	Stall time.Duration
 	// Buffers is how many idle frame buffers are kept for reuse (default 4).
 	Buffers int
-	// Log receives connection events (default: discarded).
+	// Log receives connection events (nil: discarded).
 	Log *slog.Logger
+	// Machine says which board this is, for csi sources: libcamera on a
+	// Raspberry Pi, Argus on a Jetson (default: ProbeMachine).
+	Machine func() (Machine, error)
 }
 
 // Stats counts what a source did.
@@ -91,12 +67,17 @@ type Stats struct {
 	Dropped    int64 // frames skipped because the consumer was busy
 	Unreadable int64 // frames that could not be decoded and were skipped
 	Reconnects int64 // times the source was reopened after a loss
+	// Problem is why the source was last lost ("/dev/video0 does not
+	// exist", "no frame for 10s: stalled"), until a connection delivers
+	// a frame again; "" while frames flow.
+	Problem string
 }
 
 // Source is one camera or recording. Run it once.
 type Source struct {
 	spec  Spec
 	opts  Options
+	stack cameraStack // a csi source's camera stack
 	pool  *frame.Pool
 	log   *slog.Logger
 	start time.Time
@@ -109,6 +90,7 @@ type Source struct {
 
 	seq                                    atomic.Int64
 	frames, dropped, unreadable, reconnect atomic.Int64
+	problem                                atomic.Pointer[string] // Stats.Problem; nil: none
 }
 
 // Open parses a source string and checks the options; nothing is opened
@@ -129,10 +111,8 @@ func New(spec Spec, o Options) (*Source, error) {
 	if o.FPS < 0 || math.IsNaN(o.FPS) || math.IsInf(o.FPS, 0) {
 		return nil, fmt.Errorf("%s: frame rate %v", spec, o.FPS)
 	}
-	for i := 1; i < len(o.Timeline); i++ {
-		if o.Timeline[i].Frame <= o.Timeline[i-1].Frame {
-			return nil, fmt.Errorf("%s: timeline marks must be in frame order (mark %d, frame %d)", spec, i, o.Timeline[i].Frame)
-		}
+	if err := o.Timeline.Check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", spec, err)
 	}
 	if o.Retry.Min <= 0 {
 		o.Retry.Min = 500 * time.Millisecond
@@ -153,7 +133,27 @@ func New(spec Spec, o Options) (*Source, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Source{spec: spec, opts: o, pool: frame.NewPool(o.Buffers), log: log.With("source", spec.String())}, nil
+	s := &Source{spec: spec, opts: o, pool: frame.NewPool(o.Buffers), log: log.With("source", spec.String())}
+	if spec.Kind == CSI {
+		probe := o.Machine
+		if probe == nil {
+			probe = ProbeMachine
+		}
+		m, err := probe()
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w: %w", spec, errNoCSI, err)
+		}
+		if s.stack, err = m.csiStack(); err != nil {
+			return nil, fmt.Errorf("%s: %w", spec, err)
+		}
+		s.log = s.log.With("camera_stack", s.stack.String())
+	}
+	if spec.Kind == CSI || spec.Kind == Pipeline {
+		if err := gstCheck(spec, s.stack, o); err != nil {
+			return nil, fmt.Errorf("%s: %w", spec, err)
+		}
+	}
+	return s, nil
 }
 
 // Spec is what the source reads.
@@ -161,12 +161,17 @@ func (s *Source) Spec() Spec { return s.spec }
 
 // Stats returns the counts so far; safe to call while Run runs.
 func (s *Source) Stats() Stats {
-	return Stats{Frames: s.frames.Load(), Dropped: s.dropped.Load(), Unreadable: s.unreadable.Load(), Reconnects: s.reconnect.Load()}
+	st := Stats{Frames: s.frames.Load(), Dropped: s.dropped.Load(), Unreadable: s.unreadable.Load(), Reconnects: s.reconnect.Load()}
+	if p := s.problem.Load(); p != nil {
+		st.Problem = *p
+	}
+	return st
 }
 
 // Wait returns when every connection Run opened is closed. A connection
 // given up as stalled is closed by its own goroutine when OpenCV's read
-// returns (FFmpeg and V4L2 time out on their own, in 30 s at most).
+// returns (FFmpeg and V4L2 time out on their own, in 30 s at most), or
+// within 0.1 s for GStreamer pipelines (csi and gst: sources).
 func (s *Source) Wait() { s.sessions.Wait() }
 
 // position is where a recording resumes after a loss.
@@ -212,6 +217,7 @@ func (s *Source) Run(ctx context.Context, out chan<- *frame.Frame) error {
 	pos := position{}
 	failures := 0
 	worked := false
+	retry := s.opts.Retry.backOff()
 	for {
 		ss := &session{quit: make(chan struct{}), done: make(chan struct{})}
 		ss.pos.Store(&pos)
@@ -232,8 +238,11 @@ func (s *Source) Run(ctx context.Context, out chan<- *frame.Frame) error {
 		}
 		if ss.frames.Load() > 0 {
 			failures, worked = 0, true
+			retry.Reset()
 		}
 		failures++
+		problem := err.Error()
+		s.problem.Store(&problem)
 		if a := s.opts.Retry.Attempts; a > 0 && failures >= a {
 			return fmt.Errorf("%s: gave up after %d failed attempt(s): %w", s.spec, failures, err)
 		}
@@ -241,7 +250,7 @@ func (s *Source) Run(ctx context.Context, out chan<- *frame.Frame) error {
 		if s.spec.Kind == File && ss.opened.Load() {
 			pos.index++ // skip the frame that could not be read
 		}
-		delay := s.backoff(failures)
+		delay := retry.NextBackOff()
 		s.log.Warn("source lost, reopening", "err", err, "failures", failures, "retry_in", delay)
 		s.reconnect.Add(1)
 		select {
@@ -252,12 +261,11 @@ func (s *Source) Run(ctx context.Context, out chan<- *frame.Frame) error {
 	}
 }
 
-func (s *Source) backoff(failures int) time.Duration {
-	d := s.opts.Retry.Min
-	for i := 1; i < failures && d < s.opts.Retry.Max; i++ {
-		d *= 2
-	}
-	return min(d, s.opts.Retry.Max)
+// backOff is the delay before each reopening: Min, doubling with each
+// failure in a row up to Max, without jitter (one box, one camera: no
+// crowd to spread out).
+func (r Retry) backOff() *backoff.ExponentialBackOff {
+	return &backoff.ExponentialBackOff{InitialInterval: r.Min, Multiplier: 2, MaxInterval: r.Max}
 }
 
 // supervise waits for a session to end, and gives up on a live one that
@@ -305,6 +313,11 @@ func (s *Source) read(ctx context.Context, ss *session, out chan<- *frame.Frame,
 	switch s.spec.Kind {
 	case Folder:
 		r, err = openFolder(s.spec, s.opts, from.after)
+	case CSI, Pipeline:
+		var desc string
+		if desc, err = gstDescription(s.spec, s.stack, s.opts); err == nil {
+			r, err = openGst(desc, s.opts, ss.quit)
+		}
 	default:
 		r, err = openVideo(s.spec, s.opts, from.index)
 	}
@@ -312,7 +325,10 @@ func (s *Source) read(ctx context.Context, ss *session, out chan<- *frame.Frame,
 		ss.err = err
 		return
 	}
-	defer r.close()
+	defer func() {
+		r.close()
+		s.log.Debug("connection closed")
+	}()
 	ss.opened.Store(true)
 	ss.activity.Store(time.Now().UnixNano())
 	if ss.quitting() {
@@ -337,10 +353,9 @@ func (s *Source) read(ctx context.Context, ss *session, out chan<- *frame.Frame,
 				}
 			}
 		}
+		// A live frame is numbered once it is read (or skipped): a read
+		// that fails leaves no gap in the numbers.
 		seq := int64(r.index())
-		if live {
-			seq = s.seq.Add(1) - 1
-		}
 		if dropping && cap(out) > 0 && len(out) >= cap(out) {
 			// The pipeline is busy: pass over the frame without decoding it.
 			if err := r.skip(); err != nil {
@@ -348,6 +363,9 @@ func (s *Source) read(ctx context.Context, ss *session, out chan<- *frame.Frame,
 					ss.err = err
 				}
 				return
+			}
+			if live {
+				s.seq.Add(1)
 			}
 			s.dropped.Add(1)
 			ss.activity.Store(time.Now().UnixNano())
@@ -367,13 +385,18 @@ func (s *Source) read(ctx context.Context, ss *session, out chan<- *frame.Frame,
 			}
 			return
 		}
+		if live {
+			seq = s.seq.Add(1) - 1
+		}
 		now := time.Now()
 		ss.activity.Store(now.UnixNano())
-		ss.frames.Add(1)
+		if ss.frames.Add(1) == 1 {
+			s.problem.Store(nil) // frames flow again
+		}
 		s.setPos(ss, r)
 		t := now
 		if !live {
-			t = s.timeOf(int(seq), r.rate())
+			t = s.opts.Timeline.TimeOf(int(seq), r.rate(), s.start)
 		}
 		pix := img.Pix
 		f := frame.NewFrame(img, seq, t, func() { s.pool.Put(pix) })
@@ -419,17 +442,4 @@ func (s *Source) deliver(ctx context.Context, ss *session, out chan<- *frame.Fra
 		f.Release()
 		s.dropped.Add(1)
 	}
-}
-
-// timeOf is the time of frame i of a recording: from the last timeline
-// mark at or before it, or from Start.
-func (s *Source) timeOf(i int, fps float64) time.Time {
-	base, from := s.start, 0
-	tl := s.opts.Timeline
-	if k, found := slices.BinarySearchFunc(tl, i, func(m Mark, i int) int { return m.Frame - i }); found {
-		base, from = tl[k].Time, tl[k].Frame
-	} else if k > 0 {
-		base, from = tl[k-1].Time, tl[k-1].Frame
-	}
-	return base.Add(time.Duration(float64(i-from) / fps * float64(time.Second)))
 }

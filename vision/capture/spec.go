@@ -18,6 +18,11 @@ const (
 	Stream
 	File
 	Folder
+	// CSI is a camera on the board's camera connector, read through
+	// libcamera (Raspberry Pi) or Argus (Jetson) in a GStreamer pipeline.
+	CSI
+	// Pipeline is a GStreamer pipeline given as text.
+	Pipeline
 )
 
 func (k Kind) String() string {
@@ -30,22 +35,34 @@ func (k Kind) String() string {
 		return "video file"
 	case Folder:
 		return "image folder"
+	case CSI:
+		return "CSI camera"
+	case Pipeline:
+		return "GStreamer pipeline"
 	}
 	return "unknown source"
 }
 
 // Live tells whether the source runs on the wall clock and cannot wait for
-// the pipeline (a camera or a stream).
-func (k Kind) Live() bool { return k == Device || k == Stream }
+// the pipeline (a camera, a stream or a GStreamer pipeline).
+func (k Kind) Live() bool { return k == Device || k == Stream || k == CSI || k == Pipeline }
 
 // Spec is a parsed source string.
 type Spec struct {
 	Kind Kind
-	// Path is the device path, the URL, the file or the folder.
+	// Path is the device path, the URL, the file, the folder, the CSI
+	// camera's short name (csi, csi:1) or the pipeline's text.
 	Path string
+	// Index is a CSI camera's number: 0 for the first.
+	Index int
 }
 
-func (s Spec) String() string { return s.Kind.String() + " " + redact(s.Path) }
+func (s Spec) String() string {
+	if s.Kind == Pipeline {
+		return s.Kind.String() + " " + redactPipeline(s.Path)
+	}
+	return s.Kind.String() + " " + redact(s.Path)
+}
 
 // redact hides a URL's password from logs and errors.
 func redact(p string) string {
@@ -59,21 +76,55 @@ func redact(p string) string {
 	return u.String()
 }
 
-var deviceIndex = regexp.MustCompile(`^[0-9]{1,3}$`)
+// In pipeline text: URLs (which may carry a password), and properties
+// that hold secrets (rtspsrc's user-pw and proxy-pw, srtsrc's passphrase).
+var (
+	pipelineURL    = regexp.MustCompile(`[A-Za-z][A-Za-z0-9+.-]*://[^\s!"']+`)
+	pipelineSecret = regexp.MustCompile(`(?i)(\b[a-z0-9-]*(?:pw|passwd|password|passphrase|secret|token|key)\s*=\s*)("[^"]*"|'[^']*'|[^\s!]+)`)
+)
+
+// redactPipeline hides the passwords in a pipeline's text.
+func redactPipeline(p string) string {
+	p = pipelineURL.ReplaceAllStringFunc(p, redact)
+	return pipelineSecret.ReplaceAllString(p, "${1}xxxxx")
+}
+
+var (
+	deviceIndex = regexp.MustCompile(`^[0-9]{1,3}$`)
+	csiName     = regexp.MustCompile(`^(?i:csi)(?::([0-9]{1,2}))?$`)
+)
 
 // Usage documents the source strings Parse accepts, for --help texts.
-const Usage = `  /dev/video0            a V4L2 camera (0 is short for /dev/video0)
+const Usage = `  /dev/video0            a V4L2 camera, USB (UVC) (0 is short for /dev/video0)
+  csi                    the board's camera connector: a Raspberry Pi camera
+                         (libcamera) or a Jetson camera (Argus); csi:1 the second
   rtsp://host/path       an RTSP stream (also rtsps://, http://, https://)
   door.avi               a video file (file:///abs/door.avi also works)
-  frames/                a folder of images, read in natural order at --fps`
+  frames/                a folder of images, read in natural order at --fps
+  gst:PIPELINE           a GStreamer pipeline, e.g. gst:videotestsrc is-live=true
+                         (joren adds "! videoconvert ! appsink")`
 
-// Parse reads a source string: a device path or index, a stream URL, a
-// video file or an image folder.
+// Parse reads a source string: a device path or index, a CSI camera's
+// short name, a GStreamer pipeline, a stream URL, a video file or an image
+// folder.
 func Parse(s string) (Spec, error) {
 	s = strings.TrimSpace(s)
+	if m := csiName.FindStringSubmatch(s); m != nil {
+		n, _ := strconv.Atoi(m[1]) // "" (plain csi) is camera 0
+		return Spec{Kind: CSI, Path: strings.ToLower(s), Index: n}, nil
+	}
+	if p, ok := cutPrefixFold(s, "gst:"); ok {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			return Spec{}, errors.New(`source "gst:": the pipeline is missing (want gst:ELEMENT ! ..., such as gst:videotestsrc is-live=true)`)
+		}
+		return Spec{Kind: Pipeline, Path: p}, nil
+	}
 	switch {
 	case s == "":
-		return Spec{}, errors.New("empty source (want a device such as /dev/video0, a stream URL, a video file or an image folder)")
+		return Spec{}, errors.New("empty source (want a device such as /dev/video0, csi, a stream URL, a video file, an image folder or gst:PIPELINE)")
+	case len(s) >= 4 && strings.EqualFold(s[:4], "csi:"):
+		return Spec{}, fmt.Errorf("source %q: want csi (the first camera on the board's connector) or csi:N (camera N, from 0)", s)
 	case deviceIndex.MatchString(s):
 		n, _ := strconv.Atoi(s)
 		return Spec{Kind: Device, Path: fmt.Sprintf("/dev/video%d", n)}, nil
@@ -96,6 +147,13 @@ func Parse(s string) (Spec, error) {
 		}
 	}
 	return local(s)
+}
+
+func cutPrefixFold(s, prefix string) (string, bool) {
+	if len(s) >= len(prefix) && strings.EqualFold(s[:len(prefix)], prefix) {
+		return s[len(prefix):], true
+	}
+	return s, false
 }
 
 func local(p string) (Spec, error) {

@@ -82,22 +82,7 @@ func Open(dir string, opts Options) (*Recognizer, error) {
 }
 
 // CheckFiles tells which model file of dir is missing or empty, if any.
-func CheckFiles(dir string) error {
-	var errs []error
-	for _, name := range models.Files {
-		p := filepath.Join(dir, name)
-		st, err := os.Stat(p)
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			errs = append(errs, fmt.Errorf("model file %s is missing (run `joren models build` or `joren models fetch`)", p))
-		case err != nil:
-			errs = append(errs, fmt.Errorf("model file %s: %w", p, err))
-		case st.IsDir() || st.Size() == 0:
-			errs = append(errs, fmt.Errorf("model file %s is empty or not a file", p))
-		}
-	}
-	return errors.Join(errs...)
-}
+func CheckFiles(dir string) error { return models.CheckFiles(dir) }
 
 func fileDigest(path string) (string, error) {
 	f, err := os.Open(path)

@@ -18,8 +18,8 @@
 // is entirely in view, and their times), the empty stretches, and a
 // timeline that maps frames to simulated wall-clock times: passages of one
 // day are minutes apart, days are days apart, although the video shows
-// them seconds apart. `joren watch --clock` and capture.Options.Timeline
-// read it.
+// them seconds apart. Package truth reads it without cgo: `joren watch
+// --clock`, the appliance's camera.clock and the demo's score use it.
 //
 // Same seed, same photos: same video and same truth.
 //

@@ -16,6 +16,7 @@ import (
 
 	"joren/internal/testenv"
 	"joren/vision/dlib"
+	"joren/vision/doorsim/truth"
 	"joren/vision/frame"
 	"joren/vision/internal/matleak"
 )
@@ -122,14 +123,14 @@ func TestPlan(t *testing.T) {
 		if p.First < p.Enter || p.Last > p.Leave || p.Last-p.First < 10 {
 			t.Errorf("passage %d: face in view %d-%d of %d-%d", i, p.First, p.Last, p.Enter, p.Leave)
 		}
-		if _, ok := p.FaceAt(p.First - 1); ok {
+		if _, ok := tr.FaceAt(i, p.First-1); ok {
 			t.Errorf("passage %d: FaceAt before its first frame", i)
 		}
-		if b, ok := p.FaceAt((p.First + p.Last) / 2); !ok || !b.In(image.Rect(0, 0, tr.Width, tr.Height)) || b.Dx() < p.MinFace-1 {
+		if b, ok := tr.FaceAt(i, (p.First+p.Last)/2); !ok || !b.In(image.Rect(0, 0, tr.Width, tr.Height)) || b.Dx() < p.MinFace-1 {
 			t.Errorf("passage %d: FaceAt its middle frame %v, %v", i, b, ok)
 		}
 		for _, f := range []int{p.First, p.Last} {
-			x0, y0, x1, y1 := p.faceBox(f)
+			x0, y0, x1, y1 := tr.paths[i].faceBox(f)
 			if x0 < 0 || y0 < 0 || x1 > float64(tr.Width) || y1 > float64(tr.Height) {
 				t.Errorf("passage %d frame %d: face %.0f,%.0f-%.0f,%.0f outside the frame", i, f, x0, y0, x1, y1)
 			}
@@ -222,14 +223,14 @@ func TestWrite(t *testing.T) {
 	}
 	path := filepath.Join(dir, "door.avi")
 	calls := 0
-	tr, err = Write(context.Background(), c, tr, path, func(done, total int) { calls++ })
+	written, err := Write(context.Background(), c, tr, path, func(done, total int) { calls++ })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if calls != tr.Frames {
-		t.Errorf("progress called %d times for %d frames", calls, tr.Frames)
+	if calls != tr.Frames || written.Video != "door.avi" {
+		t.Errorf("progress called %d times for %d frames; video %q", calls, tr.Frames, written.Video)
 	}
-	back, err := ReadTruth(TruthPath(path))
+	back, err := truth.Read(truth.Path(path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +275,7 @@ func TestWrite(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			x0, y0, x1, y1 := p.faceBox(i)
+			x0, y0, x1, y1 := tr.paths[k].faceBox(i)
 			for _, d := range dets {
 				c := d.Box.Min.Add(d.Box.Max).Div(2)
 				if math.Abs(float64(c.X)-(x0+x1)/2) < (x1-x0)/3 && math.Abs(float64(c.Y)-(y0+y1)/2) < (y1-y0)/2 {
@@ -309,8 +310,8 @@ func TestWriteErrors(t *testing.T) {
 	}
 	// A truth not planned with a cast (read from a file) cannot be drawn.
 	door, _ := Plan(c, Options{Seed: 1, People: 1})
-	door.Passages[0].actor = nil
-	if _, err := Write(context.Background(), c, door, filepath.Join(t.TempDir(), "x.avi"), nil); err == nil || !strings.Contains(err.Error(), "not planned") {
+	read := Script{Truth: door.Truth}
+	if _, err := Write(context.Background(), c, read, filepath.Join(t.TempDir(), "x.avi"), nil); err == nil || !strings.Contains(err.Error(), "not planned") {
 		t.Errorf("unplanned truth: %v", err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
@@ -321,13 +322,5 @@ func TestWriteErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(out); err == nil {
 		t.Error("a cancelled write left its file")
-	}
-	if _, err := ReadTruth(filepath.Join(t.TempDir(), "none.json")); err == nil {
-		t.Error("missing truth read")
-	}
-	bad := filepath.Join(t.TempDir(), "bad.json")
-	os.WriteFile(bad, []byte(`{"fps": 15}`), 0o644)
-	if _, err := ReadTruth(bad); err == nil || !strings.Contains(err.Error(), "not a door-video truth") {
-		t.Errorf("truth without timeline: %v", err)
 	}
 }

@@ -9,7 +9,8 @@ import (
 	"slices"
 	"time"
 
-	"joren/vision/capture"
+	"joren/vision/doorsim/truth"
+	"joren/vision/frame"
 )
 
 // Scenario is the kind of video.
@@ -117,69 +118,23 @@ func (o Options) withDefaults() (Options, error) {
 	return o, nil
 }
 
-// Passage is one person walking through the door.
-type Passage struct {
-	Person string `json:"person"`
-	Photo  string `json:"photo"`
-	// Day counts from 0.
-	Day int `json:"day"`
-	// Enter and Leave are the first and last frames showing any of the
-	// person; First and Last those where the whole face is in the picture.
-	Enter int `json:"enter_frame"`
-	Leave int `json:"leave_frame"`
-	First int `json:"first_frame"`
-	Last  int `json:"last_frame"`
-	// Start and End are the times of First and Last on the timeline.
-	Start time.Time `json:"start"`
-	End   time.Time `json:"end"`
-	// With lists the passages (indices) in the picture at the same time.
-	With []int `json:"with,omitempty"`
-	// Blurred is how many frames, from Enter on, are motion-blurred.
-	Blurred int `json:"blurred_frames"`
-	// MinFace and MaxFace are the face's width in pixels at entry and exit.
-	MinFace int `json:"min_face"`
-	MaxFace int `json:"max_face"`
-
-	// path: the face's centre moves from (x0, y) to (x1, y) while its width
-	// grows from w0 to w1, over frames Enter..Leave, slowing down once
-	// inside if ease is set.
-	x0, x1, y, w0, w1 float64
-	ease              bool
-	actor             *Actor
-}
-
-// Stretch is a range of frames, both ends included.
-type Stretch struct {
-	First int `json:"first_frame"`
-	Last  int `json:"last_frame"`
-}
-
-// Truth is what a video shows, written beside it as JSON.
-type Truth struct {
-	Video    string         `json:"video"`
-	Scenario Scenario       `json:"scenario"`
-	Width    int            `json:"width"`
-	Height   int            `json:"height"`
-	FPS      float64        `json:"fps"`
-	Frames   int            `json:"frames"`
-	Seed     uint64         `json:"seed"`
-	Timeline []capture.Mark `json:"timeline"`
-	Passages []Passage      `json:"passages"`
-	// Empty lists the stretches where nobody is in the picture.
-	Empty  []Stretch `json:"empty"`
+// Script is a planned video: its truth, and how each person moves, which
+// Write needs to draw it (a truth read back from a file cannot be drawn).
+type Script struct {
+	truth.Truth
+	// paths[i] is how the face of Passages[i] moves.
+	paths  []path
 	noBlur bool
 }
 
-// TimeOf is the time of frame i on the truth's timeline.
-func (t Truth) TimeOf(i int) time.Time {
-	k := 0
-	for j, m := range t.Timeline {
-		if m.Frame <= i {
-			k = j
-		}
-	}
-	m := t.Timeline[k]
-	return m.Time.Add(time.Duration(float64(i-m.Frame) / t.FPS * float64(time.Second)))
+// path is how a passage's face moves: its centre from (x0, y) to (x1, y)
+// while its width grows from w0 to w1, over frames enter..leave, slowing
+// down once inside if ease is set.
+type path struct {
+	enter, leave      int
+	x0, x1, y, w0, w1 float64
+	ease              bool
+	actor             *Actor
 }
 
 // scene is one entry of the plan: an empty stretch then one or two
@@ -190,37 +145,37 @@ type scene struct {
 	again   bool
 }
 
-// Plan decides who passes when; Render draws it.
-func Plan(c *Cast, o Options) (Truth, error) {
+// Plan decides who passes when; Write draws it.
+func Plan(c *Cast, o Options) (Script, error) {
 	o, err := o.withDefaults()
 	if err != nil {
-		return Truth{}, err
+		return Script{}, err
 	}
 	rng := rand.New(rand.NewPCG(o.Seed, 0x6a6f72656e))
-	t := Truth{Scenario: o.Scenario, Width: o.Width, Height: o.Height, FPS: o.FPS, Seed: o.Seed, noBlur: o.NoBlur}
+	t := Script{Truth: truth.Truth{Scenario: string(o.Scenario), Width: o.Width, Height: o.Height, FPS: o.FPS, Seed: o.Seed}, noBlur: o.NoBlur}
 	frames := func(d time.Duration) int { return max(1, int(math.Round(d.Seconds()*o.FPS))) }
 	switch o.Scenario {
 	case Empty:
 		t.Frames = frames(o.Duration)
-		t.Timeline = []capture.Mark{{Frame: 0, Time: o.Start}}
-		t.Empty = []Stretch{{0, t.Frames - 1}}
+		t.Timeline = frame.Timeline{{Frame: 0, Time: o.Start}}
+		t.Empty = []truth.Stretch{{First: 0, Last: t.Frames - 1}}
 		return t, nil
 	case Steady:
 		if c == nil || len(c.Actors) == 0 {
-			return Truth{}, errors.New("the steady scenario needs a cast")
+			return Script{}, errors.New("the steady scenario needs a cast")
 		}
 		t.Frames = frames(o.Duration)
-		t.Timeline = []capture.Mark{{Frame: 0, Time: o.Start}}
+		t.Timeline = frame.Timeline{{Frame: 0, Time: o.Start}}
 		a := c.Actors[rng.IntN(len(c.Actors))]
 		fw := 0.3 * float64(o.Height)
-		p := Passage{Person: a.Person, Photo: a.Photo, Enter: 0, Leave: t.Frames - 1,
-			x0: 0.35 * float64(o.Width), x1: 0.65 * float64(o.Width), y: 0.38 * float64(o.Height), w0: fw, w1: 1.1 * fw, actor: a}
-		t.Passages = []Passage{p}
+		t.Passages = []truth.Passage{{Person: a.Person, Photo: a.Photo, Enter: 0, Leave: t.Frames - 1}}
+		t.paths = []path{{enter: 0, leave: t.Frames - 1,
+			x0: 0.35 * float64(o.Width), x1: 0.65 * float64(o.Width), y: 0.38 * float64(o.Height), w0: fw, w1: 1.1 * fw, actor: a}}
 		t.settle()
 		return t, nil
 	}
 	if c == nil || len(c.Actors) == 0 {
-		return Truth{}, errors.New("the door scenario needs a cast")
+		return Script{}, errors.New("the door scenario needs a cast")
 	}
 	people := c.People()
 	rng.Shuffle(len(people), func(i, j int) { people[i], people[j] = people[j], people[i] })
@@ -280,9 +235,9 @@ func Plan(c *Cast, o Options) (Truth, error) {
 			// Passages of one day are minutes apart in the shop's time.
 			clock = clock.Add(time.Duration(2+rng.IntN(38)) * time.Minute)
 		}
-		t.Timeline = append(t.Timeline, capture.Mark{Frame: cur, Time: clock})
+		t.Timeline = append(t.Timeline, frame.Mark{Frame: cur, Time: clock})
 		start := cur + gap
-		t.Empty = append(t.Empty, Stretch{cur, start - 1})
+		t.Empty = append(t.Empty, truth.Stretch{First: cur, Last: start - 1})
 		rightward := si%2 == 0
 		var idx []int
 		end := start
@@ -294,18 +249,19 @@ func Plan(c *Cast, o Options) (Truth, error) {
 			// A companion follows 0.8 s behind: about a third of the frame.
 			enter := start + k*frames(800*time.Millisecond)
 			h, w := float64(o.Height), float64(o.Width)
-			p := Passage{Person: person, Photo: a.Photo, Day: s.day, Enter: enter, Leave: enter + n - 1,
-				w0: 0.25 * h, w1: 0.37 * h, y: (0.36 - 0.04*float64(k)) * h, ease: true, actor: a}
+			p := truth.Passage{Person: person, Photo: a.Photo, Day: s.day, Enter: enter, Leave: enter + n - 1}
+			pa := path{enter: p.Enter, leave: p.Leave, w0: 0.25 * h, w1: 0.37 * h, y: (0.36 - 0.04*float64(k)) * h, ease: true, actor: a}
 			// Enter with the face's centre just outside the frame and leave
 			// on the other side.
-			p.x0, p.x1 = -0.08*w, 1.08*w
+			pa.x0, pa.x1 = -0.08*w, 1.08*w
 			if !rightward {
-				p.x0, p.x1 = w-p.x0, w-p.x1
+				pa.x0, pa.x1 = w-pa.x0, w-pa.x1
 			}
 			if !o.NoBlur {
 				p.Blurred = n / 4
 			}
 			t.Passages = append(t.Passages, p)
+			t.paths = append(t.paths, pa)
 			idx = append(idx, len(t.Passages)-1)
 			end = max(end, p.Leave+1)
 		}
@@ -320,18 +276,18 @@ func Plan(c *Cast, o Options) (Truth, error) {
 	}
 	// A last empty stretch, so that the last visit's track can end.
 	gap := frames(o.Gap + time.Second)
-	t.Empty = append(t.Empty, Stretch{cur, cur + gap - 1})
+	t.Empty = append(t.Empty, truth.Stretch{First: cur, Last: cur + gap - 1})
 	t.Frames = cur + gap
 	t.settle()
 	return t, nil
 }
 
-// geometry returns where passage p's face is at frame i: its box's centre
-// and width.
-func (p *Passage) geometry(i int) (cx, cy, fw float64) {
+// geometry returns where the face is at frame i: its box's centre and
+// width.
+func (p *path) geometry(i int) (cx, cy, fw float64) {
 	f := 0.0
-	if p.Leave > p.Enter {
-		f = float64(i-p.Enter) / float64(p.Leave-p.Enter)
+	if p.leave > p.enter {
+		f = float64(i-p.enter) / float64(p.leave-p.enter)
 	}
 	e := f
 	if p.ease {
@@ -345,33 +301,36 @@ func (p *Passage) geometry(i int) (cx, cy, fw float64) {
 	return
 }
 
-// faceBox is passage p's face at frame i, in frame pixels.
-func (p *Passage) faceBox(i int) (x0, y0, x1, y1 float64) {
+// faceBox is the face at frame i, in frame pixels.
+func (p *path) faceBox(i int) (x0, y0, x1, y1 float64) {
 	cx, cy, fw := p.geometry(i)
 	fh := fw * float64(p.actor.face.Dy()) / float64(p.actor.face.Dx())
 	return cx - fw/2, cy - fh/2, cx + fw/2, cy + fh/2
 }
 
-// FaceAt is where passage p's face is in frame i, in frame pixels, for a
-// truth made by Plan in this process (a truth read back from its file has
-// no paths): ok is false outside First..Last, where the face is not
-// entirely in the picture, or without a path.
-func (p *Passage) FaceAt(i int) (box image.Rectangle, ok bool) {
-	if p.actor == nil || p.First < 0 || i < p.First || i > p.Last {
+// FaceAt is where the face of passage k is in frame i, in frame pixels:
+// ok is false outside its First..Last, where the face is not entirely in
+// the picture.
+func (t *Script) FaceAt(k, i int) (box image.Rectangle, ok bool) {
+	if k < 0 || k >= len(t.paths) {
 		return image.Rectangle{}, false
 	}
-	x0, y0, x1, y1 := p.faceBox(i)
+	p := &t.Passages[k]
+	if p.First < 0 || i < p.First || i > p.Last {
+		return image.Rectangle{}, false
+	}
+	x0, y0, x1, y1 := t.paths[k].faceBox(i)
 	return image.Rect(int(math.Round(x0)), int(math.Round(y0)), int(math.Round(x1)), int(math.Round(y1))), true
 }
 
 // settle finds the frames in which each face is entirely in the picture,
 // their times, and the face's width there.
-func (t *Truth) settle() {
+func (t *Script) settle() {
 	for k := range t.Passages {
-		p := &t.Passages[k]
+		p, pa := &t.Passages[k], &t.paths[k]
 		p.First, p.Last = -1, -1
 		for i := p.Enter; i <= p.Leave; i++ {
-			x0, y0, x1, y1 := p.faceBox(i)
+			x0, y0, x1, y1 := pa.faceBox(i)
 			if x0 >= 0 && y0 >= 0 && x1 <= float64(t.Width) && y1 <= float64(t.Height) {
 				if p.First < 0 {
 					p.First = i
@@ -383,8 +342,8 @@ func (t *Truth) settle() {
 			continue
 		}
 		p.Start, p.End = t.TimeOf(p.First), t.TimeOf(p.Last)
-		_, _, fw0 := p.geometry(p.First)
-		_, _, fw1 := p.geometry(p.Last)
+		_, _, fw0 := pa.geometry(p.First)
+		_, _, fw1 := pa.geometry(p.Last)
 		p.MinFace, p.MaxFace = int(fw0), int(math.Ceil(fw1))
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"joren/vision/doorsim/truth"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -16,36 +17,16 @@ import (
 	"gocv.io/x/gocv"
 )
 
-// TruthPath is where the truth of a video is written: beside it, with the
-// extension .json.
-func TruthPath(video string) string {
-	return strings.TrimSuffix(video, filepath.Ext(video)) + ".json"
-}
-
-// ReadTruth reads a truth file.
-func ReadTruth(path string) (Truth, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return Truth{}, err
-	}
-	var t Truth
-	if err := json.Unmarshal(b, &t); err != nil {
-		return Truth{}, fmt.Errorf("%s: %w", path, err)
-	}
-	if t.FPS <= 0 || len(t.Timeline) == 0 {
-		return Truth{}, fmt.Errorf("%s is not a door-video truth file (no fps or timeline)", path)
-	}
-	return t, nil
-}
-
-// Write renders the video to path (an .avi) and its truth beside it
-// (TruthPath). progress, if not nil, is called after each frame.
-func Write(ctx context.Context, c *Cast, t Truth, path string, progress func(done, total int)) (Truth, error) {
+// Write renders the video of script s to path (an .avi) and its truth
+// beside it (truth.Path), and returns the truth. progress, if not nil, is
+// called after each frame.
+func Write(ctx context.Context, c *Cast, s Script, path string, progress func(done, total int)) (truth.Truth, error) {
+	t := s.Truth
 	if !strings.EqualFold(filepath.Ext(path), ".avi") {
 		return t, fmt.Errorf("%s: the video is written as MJPG AVI; name it .avi", path)
 	}
 	t.Video = filepath.Base(path)
-	if err := render(ctx, c, t, path, progress); err != nil {
+	if err := render(ctx, c, s, path, progress); err != nil {
 		os.Remove(path)
 		return t, err
 	}
@@ -53,16 +34,19 @@ func Write(ctx context.Context, c *Cast, t Truth, path string, progress func(don
 	if err != nil {
 		return t, err
 	}
-	if err := os.WriteFile(TruthPath(path), append(b, '\n'), 0o644); err != nil {
+	if err := os.WriteFile(truth.Path(path), append(b, '\n'), 0o644); err != nil {
 		return t, fmt.Errorf("writing the truth: %w", err)
 	}
 	return t, nil
 }
 
-func render(ctx context.Context, c *Cast, t Truth, path string, progress func(done, total int)) error {
-	for _, p := range t.Passages {
+func render(ctx context.Context, c *Cast, t Script, path string, progress func(done, total int)) error {
+	if len(t.paths) != len(t.Passages) {
+		return errors.New("the script was not planned with this cast (Plan, then Write)")
+	}
+	for _, p := range t.paths {
 		if p.actor == nil {
-			return errors.New("the truth was not planned with this cast (Plan, then Write)")
+			return errors.New("the script was not planned with this cast (Plan, then Write)")
 		}
 	}
 	vw, err := gocv.VideoWriterFile(path, "MJPG", t.FPS, t.Width, t.Height, true)
@@ -105,7 +89,7 @@ func render(ctx context.Context, c *Cast, t Truth, path string, progress func(do
 			s.alpha.Close()
 		}
 	}()
-	for _, p := range t.Passages {
+	for _, p := range t.paths {
 		if sprites[p.actor] == nil {
 			sprites[p.actor] = shrink(p.actor, 0.4*float64(t.Height))
 		}
@@ -116,7 +100,7 @@ func render(ctx context.Context, c *Cast, t Truth, path string, progress func(do
 		}
 		gocv.Add(base, noise[i%len(noise)], &fr)
 		for k := range t.Passages {
-			p := &t.Passages[k]
+			p, pa := &t.Passages[k], &t.paths[k]
 			if i < p.Enter || i > p.Leave {
 				continue
 			}
@@ -125,7 +109,7 @@ func render(ctx context.Context, c *Cast, t Truth, path string, progress func(do
 				// Faster at first: blur over up to 6% of the frame width.
 				blur = int(0.06*float64(t.Width)*(1-float64(i-p.Enter)/float64(p.Blurred))) | 1
 			}
-			if err := paste(&fr, p, sprites[p.actor], i, &cut, &alpha, blur); err != nil {
+			if err := paste(&fr, pa, sprites[pa.actor], i, &cut, &alpha, blur); err != nil {
 				return err
 			}
 		}
@@ -161,9 +145,9 @@ func shrink(a *Actor, width float64) *sprite {
 	return s
 }
 
-// paste draws passage p's person (sprite a) at frame i onto fr, with a
-// horizontal motion blur of blur pixels if blur > 1.
-func paste(fr *gocv.Mat, p *Passage, a *sprite, i int, cut, alpha *gocv.Mat, blur int) error {
+// paste draws the person moving along p (sprite a) at frame i onto fr,
+// with a horizontal motion blur of blur pixels if blur > 1.
+func paste(fr *gocv.Mat, p *path, a *sprite, i int, cut, alpha *gocv.Mat, blur int) error {
 	cx, cy, fw := p.geometry(i)
 	s := fw / float64(a.face.Dx())
 	w, h := int(math.Round(float64(a.cut.Cols())*s)), int(math.Round(float64(a.cut.Rows())*s))

@@ -41,14 +41,14 @@ func BenchmarkDescribeFive(b *testing.B) {
 	defer net.Close()
 	run := func(name string, describe func(im frame.Image) error) {
 		b.Run(name, func(b *testing.B) {
-			cpu := testenv.CPU()
+			cpu := testenv.CPUTime()
 			for i := 0; i < b.N; i++ {
 				if err := describe(im); err != nil {
 					b.Fatal(err)
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Microseconds())/1000/float64(b.N), "ms/face")
-			b.ReportMetric(float64((testenv.CPU()-cpu).Microseconds())/1000/float64(b.N), "cpu-ms/face")
+			b.ReportMetric(float64((testenv.CPUTime()-cpu).Microseconds())/1000/float64(b.N), "cpu-ms/face")
 		})
 	}
 	for _, mirror := range []bool{false, true} {

@@ -21,6 +21,8 @@ import (
 	"strings"
 	"testing/fstest"
 	"time"
+
+	"joren/internal/atomicfile"
 )
 
 // FaceAPI pins the npm package whose weights are dlib's ResNet: the tarball
@@ -65,13 +67,15 @@ type BuildOptions struct {
 	// WriteResNet serialises dlib's ResNet (package dlib's WriteResNet).
 	WriteResNet func(path string, layers []Layer) error
 	Client      *http.Client
-	Log         *slog.Logger
+	// Log receives each step of the build (nil: discarded).
+	Log *slog.Logger
 }
 
 // Build provisions a model directory without dlib.net: it converts
-// face-api's weights into dlib's ResNet file, copies the checked MMOD
-// and YuNet detectors (YuNet with its licence notice) and installs the
-// 68-point landmark model under go-face's 5-point name. Files already built from the same inputs are kept. It returns
+// face-api's weights into dlib's ResNet file (and that into ResNetONNXFile
+// for OpenCV), copies the checked MMOD and YuNet detectors (YuNet with its
+// licence notice) and installs the 68-point landmark model under go-face's
+// 5-point name. Files already built from the same inputs are kept. It returns
 // warnings the user must see.
 func Build(ctx context.Context, o BuildOptions) (warnings []string, err error) {
 	if o.WriteResNet == nil {
@@ -127,6 +131,11 @@ func Build(ctx context.Context, o BuildOptions) (warnings []string, err error) {
 			return nil, err
 		}
 		o.Log.Info("model file built", "file", ResNetFile)
+	}
+	// The same network for OpenCV's DNN module, cheaper to run than
+	// dlib's own code on the same CPU (docs/pipeline.md).
+	if err := convertResNet(o.Dir, &man, o.Log); err != nil {
+		return nil, err
 	}
 
 	// (b) The MMOD detector, checked against its directory's SHA256SUMS and
@@ -195,7 +204,7 @@ func installFile(dir, tmp, name string) error {
 		return err
 	}
 	defer f.Close()
-	return writeFileAtomic(filepath.Join(dir, name), f)
+	return atomicfile.Copy(filepath.Join(dir, name), f, 0o644)
 }
 
 func copyInto(dir, src, name string) error {
@@ -204,7 +213,7 @@ func copyInto(dir, src, name string) error {
 		return fmt.Errorf("copying model file: %w", err)
 	}
 	defer f.Close()
-	return writeFileAtomic(filepath.Join(dir, name), f)
+	return atomicfile.Copy(filepath.Join(dir, name), f, 0o644)
 }
 
 // checkSums checks dir/name against the line for name in dir/SHA256SUMS and
@@ -242,7 +251,8 @@ func checkSums(dir, name, want string) error {
 // LoadFaceAPI returns face-api's two ResNet files, checked against their
 // pinned checksums, from src (a directory or the npm tarball) or, if src is
 // empty, from the pinned tarball in cacheDir, downloaded from the npm
-// registry first if needed (cacheDir "" is the user cache directory).
+// registry first if needed (cacheDir "" is the user cache directory). A nil
+// log discards.
 func LoadFaceAPI(ctx context.Context, src, cacheDir string, client *http.Client, log *slog.Logger) (fs.FS, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -358,7 +368,7 @@ func cachedDownload(ctx context.Context, dir, url, sha, what string, client *htt
 	if got := hex.EncodeToString(sum[:]); got != sha {
 		return "", &ChecksumError{URL: url, Got: got, Want: sha}
 	}
-	if err := writeFileAtomic(p, bytes.NewReader(body)); err != nil {
+	if err := atomicfile.WriteFile(p, body, 0o644); err != nil {
 		return "", err
 	}
 	return p, nil

@@ -81,12 +81,14 @@ func faceAPIDir(t testing.TB) string {
 }
 
 // fakeWriter stands in for package dlib's ResNet writer (cgo, tested
-// there): it writes a small file naming what it was given.
+// there) with the test's own writer of dlib's format, which writes dlib's
+// bytes (TestReadResNetInstalled).
 type fakeWriter struct {
 	mu     sync.Mutex
 	calls  int
 	layers int
-	err    error // returned instead of writing, if set
+	data   []byte // the last file written
+	err    error  // returned instead of writing, if set
 }
 
 func (w *fakeWriter) write(path string, layers []models.Layer) error {
@@ -97,11 +99,12 @@ func (w *fakeWriter) write(path string, layers []models.Layer) error {
 	if w.err != nil {
 		return w.err
 	}
-	return os.WriteFile(path, fakeResNet(len(layers)), 0o644)
-}
-
-func fakeResNet(layers int) []byte {
-	return []byte(fmt.Sprintf("fake dlib ResNet, %d layers\n", layers))
+	data, err := encodeResNet(models.ResNetParams{Mean: models.DlibInputMean, Layers: layers}, dlibVariant)
+	if err != nil {
+		return err
+	}
+	w.data = data
+	return os.WriteFile(path, data, 0o644)
 }
 
 // buildSetup is what Build needs: face-api's files, the shared detector
@@ -149,12 +152,17 @@ func TestBuild(t *testing.T) {
 	}
 	dir := b.opts.Dir
 	detector := readFile(t, filepath.Join(b.opts.DetectorDir, models.DetectorFile))
+	onnx := readFile(t, filepath.Join(dir, models.ResNetONNXFile))
 	want := map[string][]byte{
-		models.ResNetFile:                   fakeResNet(59),
+		models.ResNetFile:                   b.w.data,
+		models.ResNetONNXFile:               onnx,
 		models.DetectorFile:                 detector,
 		models.ShapePredictorFile:           b.sp68,
 		models.YuNetFile:                    readFile(t, filepath.Join(b.opts.DetectorDir, models.YuNetFile)),
 		models.NoticeFile(models.YuNetFile): models.YuNetNotice(),
+	}
+	if src, err := models.ResNetONNXSource(onnx); err != nil || src != sha(b.w.data) {
+		t.Errorf("%s converted from sha256 %q (%v), want the ResNet file's %s", models.ResNetONNXFile, src, err, sha(b.w.data))
 	}
 	for name, content := range want {
 		if got := readFile(t, filepath.Join(dir, name)); !bytes.Equal(got, content) {
@@ -165,8 +173,11 @@ func TestBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(man.Files) != 5 {
-		t.Fatalf("MANIFEST has %d entries, want 5: %+v", len(man.Files), man.Files)
+	if len(man.Files) != 6 {
+		t.Fatalf("MANIFEST has %d entries, want 6: %+v", len(man.Files), man.Files)
+	}
+	if e, _ := man.Lookup(models.ResNetONNXFile); e.SourceSHA256 != sha(b.w.data) {
+		t.Errorf("%s: MANIFEST source sha256 %q, want %s", models.ResNetONNXFile, e.SourceSHA256, sha(b.w.data))
 	}
 	for _, c := range []struct {
 		name    string
@@ -175,6 +186,7 @@ func TestBuild(t *testing.T) {
 		note    string
 	}{
 		{models.ResNetFile, []string{"@vladmandic/face-api@1.7.15", models.FaceAPI.WeightsSHA256, models.FaceAPI.ManifestSHA256}, "MIT", ""},
+		{models.ResNetONNXFile, []string{"converted by joren from " + models.ResNetFile, sha(b.w.data)}, "MIT", ""},
 		{models.DetectorFile, []string{filepath.Join(b.opts.DetectorDir, models.DetectorFile), models.OfficialDetectorSHA256}, "CC0", ""},
 		{models.ShapePredictorFile, []string{b.opts.ShapePredictor68, "68-point"}, "non-commercial", models.Licence68Warning},
 		{models.YuNetFile, []string{filepath.Join(b.opts.DetectorDir, models.YuNetFile), models.YuNetSHA256, "libfacedetection.train", "OpenCV Zoo"}, "Apache-2.0", ""},
@@ -245,8 +257,73 @@ func TestBuild(t *testing.T) {
 	if _, err := models.Build(ctx, b.opts); err != nil {
 		t.Fatalf("Build after damage: %v", err)
 	}
-	if b.w.calls != 2 || !bytes.Equal(readFile(t, filepath.Join(dir, models.ResNetFile)), fakeResNet(59)) {
+	if b.w.calls != 2 || !bytes.Equal(readFile(t, filepath.Join(dir, models.ResNetFile)), b.w.data) {
 		t.Errorf("damaged ResNet: writer calls %d, want 2, and the file rebuilt", b.w.calls)
+	}
+	// So is a damaged conversion, from the ResNet file in place.
+	if err := os.WriteFile(filepath.Join(dir, models.ResNetONNXFile), []byte("damaged"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := models.Build(ctx, b.opts); err != nil {
+		t.Fatalf("Build after damage: %v", err)
+	}
+	if b.w.calls != 2 || !bytes.Equal(readFile(t, filepath.Join(dir, models.ResNetONNXFile)), onnx) {
+		t.Errorf("damaged conversion: writer calls %d, want still 2, and the same file converted again", b.w.calls)
+	}
+	noPartFiles(t, dir)
+}
+
+// TestConvertResNet converts whatever ResNet file is installed (one
+// fetched from dlib.net is not the one Build writes) and converts again
+// when it changes.
+func TestConvertResNet(t *testing.T) {
+	dir := t.TempDir()
+	first := syntheticDat(t)
+	if err := os.WriteFile(filepath.Join(dir, models.ResNetFile), first, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := models.ConvertResNet(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	a := readFile(t, filepath.Join(dir, models.ResNetONNXFile))
+	want, err := models.ResNetONNX(syntheticResNet(1), sha(first))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(a, want) {
+		t.Error("the converted file is not ResNetONNX of the installed weights")
+	}
+	man, _ := models.ReadManifest(dir)
+	if e, ok := man.Lookup(models.ResNetONNXFile); !ok || e.SHA256 != sha(a) || e.SourceSHA256 != sha(first) {
+		t.Errorf("MANIFEST entry %+v", e)
+	}
+
+	other, err := encodeResNet(syntheticResNet(5), dlibVariant)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, models.ResNetFile), other, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := models.ConvertResNet(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	b := readFile(t, filepath.Join(dir, models.ResNetONNXFile))
+	if src, _ := models.ResNetONNXSource(b); bytes.Equal(a, b) || src != sha(other) {
+		t.Errorf("after the ResNet file changed: converted from %s, want %s", src, sha(other))
+	}
+
+	// A file the reader refuses is named, and the conversion before it
+	// stays.
+	if err := os.WriteFile(filepath.Join(dir, models.ResNetFile), other[:1000], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	err = models.ConvertResNet(dir, nil)
+	if err == nil || !strings.Contains(err.Error(), filepath.Join(dir, models.ResNetFile)) || !strings.Contains(err.Error(), "truncated") {
+		t.Errorf("truncated ResNet: %v", err)
+	}
+	if !bytes.Equal(readFile(t, filepath.Join(dir, models.ResNetONNXFile)), b) {
+		t.Error("a failed conversion changed the converted file")
 	}
 	noPartFiles(t, dir)
 }
@@ -448,8 +525,8 @@ func TestVerify(t *testing.T) {
 		if !slices.Equal(loaded, []string{dir}) {
 			t.Errorf("load called with %q, want once with %q", loaded, dir)
 		}
-		// dlib's files, then the others MANIFEST lists.
-		names := append(slices.Clone(models.Files), models.YuNetFile, models.NoticeFile(models.YuNetFile))
+		// dlib's files, the converted ResNet, then the others MANIFEST lists.
+		names := append(slices.Clone(models.Files), models.ResNetONNXFile, models.YuNetFile, models.NoticeFile(models.YuNetFile))
 		if len(status) != len(names) {
 			t.Fatalf("%d statuses, want %d", len(status), len(names))
 		}
@@ -500,6 +577,7 @@ func TestVerify(t *testing.T) {
 			os.Remove(filepath.Join(dir, models.ManifestFile))
 		}, map[string]string{
 			models.ResNetFile:         "not listed in MANIFEST",
+			models.ResNetONNXFile:     "not listed in MANIFEST",
 			models.DetectorFile:       "not listed in MANIFEST",
 			models.ShapePredictorFile: "not listed in MANIFEST",
 		}},
@@ -511,6 +589,18 @@ func TestVerify(t *testing.T) {
 				t.Fatal(err)
 			}
 		}, map[string]string{models.YuNetFile: "(file changed or corrupt)"}},
+		{"conversion of another ResNet", func(t *testing.T, dir string) {
+			man, _ := models.ReadManifest(dir)
+			for i := range man.Files {
+				if man.Files[i].Name == models.ResNetONNXFile {
+					man.Files[i].SourceSHA256 = strings.Repeat("ab", 32)
+				}
+			}
+			writeManifest(t, dir, man)
+		}, map[string]string{models.ResNetONNXFile: "converted from a ResNet file with sha256 abab"}},
+		{"conversion missing", func(t *testing.T, dir string) {
+			os.Remove(filepath.Join(dir, models.ResNetONNXFile))
+		}, map[string]string{models.ResNetONNXFile: "missing"}},
 		{"two problems", func(t *testing.T, dir string) {
 			os.Remove(filepath.Join(dir, models.DetectorFile))
 			if err := os.WriteFile(filepath.Join(dir, models.ResNetFile), []byte("other"), 0o644); err != nil {
@@ -532,8 +622,8 @@ func TestVerify(t *testing.T) {
 			if loads != 0 {
 				t.Error("Verify loaded a directory whose files are wrong")
 			}
-			if len(status) < len(models.Files) {
-				t.Fatalf("%d statuses, want at least dlib's %d", len(status), len(models.Files))
+			if len(status) < len(models.Files)+1 {
+				t.Fatalf("%d statuses, want at least dlib's %d and the converted ResNet", len(status), len(models.Files))
 			}
 			for _, st := range status {
 				want, bad := c.problems[st.Name]

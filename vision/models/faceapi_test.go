@@ -518,7 +518,9 @@ func faceAPITarball(t testing.TB) string {
 	return tarballPath
 }
 
-func TestFaceAPIResNetRealWeights(t *testing.T) {
+// faceAPILayers is dlib's ResNet as face-api's pinned weights hold it.
+func faceAPILayers(t testing.TB) []models.Layer {
+	t.Helper()
 	fsys, err := models.LoadFaceAPI(context.Background(), faceAPITarball(t), "", nil, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -527,6 +529,11 @@ func TestFaceAPIResNetRealWeights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return layers
+}
+
+func TestFaceAPIResNetRealWeights(t *testing.T) {
+	layers := faceAPILayers(t)
 	kinds := map[models.LayerKind]int{}
 	total := 0
 	for _, l := range layers {

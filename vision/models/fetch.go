@@ -16,6 +16,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"joren/internal/atomicfile"
 )
 
 // DlibBaseURL is where dlib's author publishes the official model files.
@@ -90,7 +92,8 @@ type FetchOptions struct {
 	Attempts int
 	// Progress, if set, wraps each download's body (for a progress bar).
 	Progress func(name string, size int64, r io.Reader) io.Reader
-	Log      *slog.Logger
+	// Log receives each download and check (nil: discarded).
+	Log *slog.Logger
 }
 
 // ChecksumError says a downloaded file is not the pinned one.
@@ -103,8 +106,9 @@ func (e *ChecksumError) Error() string {
 	return fmt.Sprintf("checksum mismatch for %s: sha256 %s, want %s (file changed upstream or corrupted in transit; nothing was installed)", e.URL, e.Got, e.Want)
 }
 
-// Fetch downloads, checks and decompresses every remote file into Dir. A
-// file already installed with the same origin is kept. Each file is
+// Fetch downloads, checks and decompresses every remote file into Dir, and
+// converts dlib's ResNet for OpenCV (ConvertResNet). A file already
+// installed with the same origin is kept. Each file is
 // installed atomically, and only after its checksum matched; a failure
 // leaves Dir as it was for that file.
 func Fetch(ctx context.Context, o FetchOptions) error {
@@ -143,6 +147,15 @@ func Fetch(ctx context.Context, o FetchOptions) error {
 			if err := installNotice(o.Dir, &man, r.Name, r.Notice, r.Licence); err != nil {
 				return err
 			}
+		}
+	}
+	for _, r := range o.Remotes {
+		if r.Name != ResNetFile {
+			continue
+		}
+		if err := convertResNet(o.Dir, &man, o.Log); err != nil {
+			// dlib still runs the file: only the faster path is missing.
+			o.Log.Warn("dlib's ResNet was not converted for OpenCV: descriptors will be computed by dlib, which costs more CPU", "err", err)
 		}
 	}
 	return nil
@@ -214,7 +227,7 @@ func installNotice(dir string, man *Manifest, name string, notice []byte, licenc
 			return nil
 		}
 	}
-	if err := writeFileAtomic(filepath.Join(dir, file), bytes.NewReader(notice)); err != nil {
+	if err := atomicfile.Copy(filepath.Join(dir, file), bytes.NewReader(notice), 0o644); err != nil {
 		return fmt.Errorf("installing the licence notice of %s: %w", name, err)
 	}
 	man.Set(Entry{Name: file, SHA256: want, Size: int64(len(notice)), Origin: "licence notice of " + name + ", shipped with it", Licence: licence, Installed: time.Now().UTC()})
@@ -273,8 +286,8 @@ func fetchOne(ctx context.Context, o FetchOptions, r Remote, url string) (Entry,
 	}
 	out := filepath.Join(o.Dir, r.Name)
 	if r.Raw {
-		err = writeFileAtomic(out, part)
-	} else if err = writeFileAtomic(out, bzip2.NewReader(part)); err != nil {
+		err = atomicfile.Copy(out, part, 0o644)
+	} else if err = atomicfile.Copy(out, bzip2.NewReader(part), 0o644); err != nil {
 		err = fmt.Errorf("decompressing %s: %w", url, err)
 	}
 	if err != nil {

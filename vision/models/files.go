@@ -1,5 +1,12 @@
 package models
 
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
 // The files go-face loads from one model directory.
 const (
 	ShapePredictorFile = "shape_predictor_5_face_landmarks.dat"
@@ -13,3 +20,23 @@ var Files = []string{ShapePredictorFile, ResNetFile, DetectorFile}
 // ManifestFile records the sha256 and origin of every file of a model
 // directory.
 const ManifestFile = "MANIFEST"
+
+// CheckFiles tells whether dir holds every file of Files, each a non-empty
+// regular file, without reading them: dlib checks this before loading,
+// and the appliance's configuration check with the same rule.
+func CheckFiles(dir string) error {
+	var errs []error
+	for _, name := range Files {
+		p := filepath.Join(dir, name)
+		st, err := os.Stat(p)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			errs = append(errs, fmt.Errorf("model file %s is missing (run `joren models build` or `joren models fetch`)", p))
+		case err != nil:
+			errs = append(errs, fmt.Errorf("model file %s: %w", p, err))
+		case st.IsDir() || st.Size() == 0:
+			errs = append(errs, fmt.Errorf("model file %s is empty or not a file", p))
+		}
+	}
+	return errors.Join(errs...)
+}

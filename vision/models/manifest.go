@@ -1,7 +1,6 @@
 package models
 
 import (
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -12,6 +11,8 @@ import (
 	"path/filepath"
 	"sort"
 	"time"
+
+	"joren/internal/atomicfile"
 )
 
 // Entry records one file of a model directory.
@@ -28,6 +29,9 @@ type Entry struct {
 	Note string `json:"note,omitempty"`
 	// ONNX holds a registered ONNX network's input settings.
 	ONNX *ONNX `json:"onnx,omitempty"`
+	// SourceSHA256 is, for a file converted from another (ResNetONNXFile),
+	// the sha256 of the file it was converted from.
+	SourceSHA256 string `json:"source_sha256,omitempty"`
 	// Installed is when the file was put in place.
 	Installed time.Time `json:"installed"`
 }
@@ -83,46 +87,7 @@ func (m Manifest) write(dir string) error {
 		return err
 	}
 	b = append(b, '\n')
-	return writeFileAtomic(filepath.Join(dir, ManifestFile), bytes.NewReader(b))
-}
-
-// writeFileAtomic writes r to a temporary file beside path, syncs it and
-// renames it over path, so that path is either the old file or the whole new
-// one, even across a power cut.
-func writeFileAtomic(path string, r io.Reader) error {
-	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*.part")
-	if err != nil {
-		return fmt.Errorf("creating a file in %s: %w", dir, err)
-	}
-	done := false
-	defer func() {
-		if !done {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := io.Copy(tmp, r); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Chmod(0o644); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("writing %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("moving %s into place: %w", path, err)
-	}
-	done = true
-	if d, err := os.Open(dir); err == nil {
-		d.Sync()
-		d.Close()
-	}
-	return nil
+	return atomicfile.WriteFile(filepath.Join(dir, ManifestFile), b, 0o644)
 }
 
 // fileSHA256 returns the hex sha256 and size of a file.

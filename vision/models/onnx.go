@@ -155,7 +155,7 @@ func fileSize(p string) int64 {
 }
 
 // RegisterTestONNX registers the pinned test network, from the npm tarball
-// in the cache (downloaded once from the npm registry).
+// in the cache (downloaded once from the npm registry). A nil log discards.
 func RegisterTestONNX(ctx context.Context, dir, cacheDir string, client *http.Client, log *slog.Logger, probe func(string, ONNX) error) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

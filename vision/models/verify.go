@@ -15,8 +15,9 @@ type Status struct {
 	Problem string
 }
 
-// Verify checks that every file go-face needs, and every other file
-// MANIFEST lists, is in dir and matches its MANIFEST entry, and that load (which loads the models for real) accepts
+// Verify checks that every file go-face needs, the converted ResNet if
+// there is one, and every other file MANIFEST lists, is in dir and matches
+// its MANIFEST entry, and that load (which loads the models for real) accepts
 // the directory. It returns one status per file and an error naming every
 // problem.
 func Verify(dir string, load func(dir string) error) ([]Status, error) {
@@ -31,6 +32,11 @@ func Verify(dir string, load func(dir string) error) ([]Status, error) {
 	// dlib's files must be there; every other file MANIFEST lists (YuNet
 	// and its licence notice, registered ONNX networks) must be intact.
 	names := append([]string(nil), Files...)
+	// The converted ResNet is optional (directories made before it existed
+	// lack it), but checked when it is there or listed.
+	if _, listed := man.Lookup(ResNetONNXFile); listed || exists(filepath.Join(dir, ResNetONNXFile)) {
+		names = append(names, ResNetONNXFile)
+	}
 	for _, e := range man.Files {
 		if !slices.Contains(names, e.Name) {
 			names = append(names, e.Name)
@@ -54,6 +60,8 @@ func Verify(dir string, load func(dir string) error) ([]Status, error) {
 			st.SHA256, st.Size = sum, size
 		case sum != e.SHA256:
 			st.Problem = fmt.Sprintf("sha256 %s, %s says %s (file changed or corrupt)", sum, ManifestFile, e.SHA256)
+		case name == ResNetONNXFile:
+			st.Problem = staleConversion(man, e)
 		}
 		if st.Problem != "" {
 			errs = append(errs, fmt.Errorf("%s: %s", p, st.Problem))
@@ -66,4 +74,22 @@ func Verify(dir string, load func(dir string) error) ([]Status, error) {
 		}
 	}
 	return out, errors.Join(errs...)
+}
+
+func exists(p string) bool {
+	_, err := os.Lstat(p)
+	return err == nil
+}
+
+// staleConversion says why the converted ResNet no longer matches the
+// ResNet file beside it, if it does not.
+func staleConversion(man Manifest, e Entry) string {
+	src, ok := man.Lookup(ResNetFile)
+	if !ok {
+		return "" // reported for the ResNet file itself
+	}
+	if e.SourceSHA256 != src.SHA256 {
+		return fmt.Sprintf("converted from a ResNet file with sha256 %s, the installed one has %s (run joren models build or fetch again)", e.SourceSHA256, src.SHA256)
+	}
+	return ""
 }

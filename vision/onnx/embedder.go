@@ -30,6 +30,26 @@ func (e *Embedder) Model() vocab.Model { return e.net.Model() }
 
 // Faces finds and describes every face of a JPEG picture.
 func (e *Embedder) Faces(jpeg []byte) ([]vision.Face, error) {
+	return facesOfJPEG(jpeg, e.FacesIn)
+}
+
+// FacesIn finds and describes every face of a BGR picture.
+func (e *Embedder) FacesIn(img gocv.Mat) ([]vision.Face, error) {
+	return detectAndDescribe(e.frames, e.cnn, img, func(fr dlib.Frame, box image.Rectangle) (vision.Face, error) {
+		shape, err := e.frames.Landmarks(fr, box)
+		if err != nil {
+			return vision.Face{}, err
+		}
+		desc, err := e.DescribeShape(img, shape)
+		if err != nil {
+			return vision.Face{}, fmt.Errorf("face at %v: %w", box, err)
+		}
+		return vision.Face{Box: box, Landmarks: shape, Descriptor: desc}, nil
+	})
+}
+
+// facesOfJPEG decodes a JPEG picture and hands it to facesIn.
+func facesOfJPEG(jpeg []byte, facesIn func(gocv.Mat) ([]vision.Face, error)) ([]vision.Face, error) {
 	img, err := gocv.IMDecode(jpeg, gocv.IMReadColor)
 	if err != nil {
 		return nil, fmt.Errorf("decoding JPEG: %w", err)
@@ -38,31 +58,28 @@ func (e *Embedder) Faces(jpeg []byte) ([]vision.Face, error) {
 	if img.Empty() {
 		return nil, fmt.Errorf("decoding JPEG: not a picture OpenCV can read")
 	}
-	return e.FacesIn(img)
+	return facesIn(img)
 }
 
-// FacesIn finds and describes every face of a BGR picture.
-func (e *Embedder) FacesIn(img gocv.Mat) ([]vision.Face, error) {
+// detectAndDescribe finds the faces of a BGR picture with dlib's detector
+// and describes each.
+func detectAndDescribe(frames *dlib.Frames, cnn bool, img gocv.Mat, describe func(dlib.Frame, image.Rectangle) (vision.Face, error)) ([]vision.Face, error) {
 	pix, err := img.DataPtrUint8()
 	if err != nil {
 		return nil, fmt.Errorf("reading picture: %w", err)
 	}
 	fr := dlib.Frame{Pix: pix, Rows: img.Rows(), Cols: img.Cols(), Step: img.Step()}
-	dets, err := e.frames.Detect(fr, e.cnn)
+	dets, err := frames.Detect(fr, cnn)
 	if err != nil {
 		return nil, err
 	}
 	faces := make([]vision.Face, 0, len(dets))
 	for _, d := range dets {
-		shape, err := e.frames.Landmarks(fr, d.Box)
+		f, err := describe(fr, d.Box)
 		if err != nil {
 			return nil, err
 		}
-		desc, err := e.DescribeShape(img, shape)
-		if err != nil {
-			return nil, fmt.Errorf("face at %v: %w", d.Box, err)
-		}
-		faces = append(faces, vision.Face{Box: d.Box, Landmarks: shape, Descriptor: desc})
+		faces = append(faces, f)
 	}
 	return faces, nil
 }

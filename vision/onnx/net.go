@@ -122,19 +122,9 @@ func (n *Net) forward(face gocv.Mat) ([]float32, error) {
 	out := n.net.Forward("")
 	n.mu.Unlock()
 	defer out.Close()
-	if out.Empty() {
-		return nil, errors.New("the network produced no output")
-	}
-	vals, err := out.DataPtrFloat32()
+	d, err := outputValues(out)
 	if err != nil {
-		return nil, fmt.Errorf("reading the network's output: %w", err)
-	}
-	d := make([]float32, len(vals))
-	for i, v := range vals {
-		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
-			return nil, fmt.Errorf("the network's output %d is %v", i, v)
-		}
-		d[i] = v
+		return nil, err
 	}
 	if !normalise(d) {
 		return nil, errors.New("the network's output is all zeros")
@@ -156,6 +146,25 @@ func normalise(d []float32) bool {
 		d[i] *= inv
 	}
 	return true
+}
+
+// outputValues copies a network's output, which must be numbers.
+func outputValues(out gocv.Mat) ([]float32, error) {
+	if out.Empty() {
+		return nil, errors.New("the network produced no output")
+	}
+	vals, err := out.DataPtrFloat32()
+	if err != nil {
+		return nil, fmt.Errorf("reading the network's output: %w", err)
+	}
+	d := make([]float32, len(vals))
+	for i, v := range vals {
+		if math.IsNaN(float64(v)) || math.IsInf(float64(v), 0) {
+			return nil, fmt.Errorf("the network's output %d is %v", i, v)
+		}
+		d[i] = v
+	}
+	return d, nil
 }
 
 // Close frees the network.

@@ -1,4 +1,6 @@
-package pipeline
+//go:build cgo
+
+package pipeline_test
 
 import (
 	"context"
@@ -10,6 +12,7 @@ import (
 	"joren/internal/testenv"
 	"joren/vision/capture"
 	"joren/vision/doorsim"
+	"joren/vision/pipeline"
 	"joren/vision/track"
 )
 
@@ -50,7 +53,7 @@ func BenchmarkFPS(b *testing.B) {
 				frames := 0
 				var busy time.Duration
 				for i := 0; i < b.N; i++ {
-					vs, p, err := run(b, fileSource(b, v, capture.Options{}), Config{})
+					vs, p, err := run(b, fileSource(b, v, capture.Options{}), pipeline.Config{})
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -72,11 +75,11 @@ func BenchmarkFPS(b *testing.B) {
 // realtime plays v at its frame rate, as a camera delivers frames, and
 // returns the visits with the wall-clock time each arrived, the CPU time
 // used and the wall time taken.
-func realtime(b *testing.B, v *video) (vs []track.Visit, arrived []time.Time, cpu, wall time.Duration, p *Pipeline, src *capture.Source) {
+func realtime(b *testing.B, v *video) (vs []track.Visit, arrived []time.Time, cpu, wall time.Duration, p *pipeline.Pipeline, src *capture.Source) {
 	b.Helper()
 	fx := setup(b)
 	src = fileSource(b, v, capture.Options{Realtime: true, Start: time.Now()})
-	p = New(fx.faces, fx.faces, Config{Track: track.Config{Entropy: deterministic()}})
+	p = pipeline.New(fx.faces, fx.faces, pipeline.Config{Track: track.Config{Entropy: deterministic()}})
 	out := make(chan track.Visit)
 	done := make(chan error, 1)
 	c0, w0 := cpuTime(), time.Now()

@@ -2,13 +2,14 @@ package pipeline
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"image"
 	"image/color"
+	"image/jpeg"
 	"os"
 	"path/filepath"
 	"sync"
-
-	"gocv.io/x/gocv"
 
 	"joren/vision/frame"
 	"joren/vision/quality"
@@ -18,15 +19,17 @@ import (
 // DebugDir writes what the pipeline saw into a folder, for an installer
 // who wants to see why faces were or were not described. It is the only
 // place the pipeline writes pictures of faces; `joren watch` creates one
-// only with --debug-dir.
+// only with --debug-dir, the appliance only with vision.debug_dir.
 //
-// For every described face: TRACK-N.jpg, the crop with its box drawn. For
-// every visit: a line of visits.jsonl (without descriptors).
+// For every described face: TRACK-N-qQ.jpg, the crop with its box drawn.
+// For every visit: a line of visits.jsonl (without descriptors). Files are
+// readable by their owner only.
 type DebugDir struct {
 	dir    string
 	mu     sync.Mutex
 	n      map[string]int
 	visits *os.File
+	err    error // the first write that failed
 }
 
 // NewDebugDir creates dir if needed.
@@ -41,21 +44,51 @@ func NewDebugDir(dir string) (*DebugDir, error) {
 	return &DebugDir{dir: dir, n: map[string]int{}, visits: f}, nil
 }
 
-// Face writes the crop of a described face.
+// Face writes the crop of a described face. A picture that cannot be
+// written does not stop the pipeline: Close reports it.
 func (d *DebugDir) Face(trackID string, c frame.Crop, q quality.Assessment) {
 	d.mu.Lock()
 	d.n[trackID]++
 	name := filepath.Join(d.dir, fmt.Sprintf("%s-%d-q%.2f.jpg", trackID, d.n[trackID], q.Score))
 	d.mu.Unlock()
-	m, err := gocv.NewMatFromBytes(c.Rows, c.Cols, gocv.MatTypeCV8UC3, compact(c.Image).Pix)
-	if err != nil {
-		return
+	d.failed(writeJPEG(name, boxed(c)))
+}
+
+// boxed converts a crop to RGB with its face's box drawn in green.
+func boxed(c frame.Crop) *image.RGBA {
+	im := image.NewRGBA(image.Rect(0, 0, c.Cols, c.Rows))
+	for y := 0; y < c.Rows; y++ {
+		for x := 0; x < c.Cols; x++ {
+			b, g, r := c.At(x, y)
+			im.SetRGBA(x, y, color.RGBA{r, g, b, 255})
+		}
 	}
-	defer m.Close()
-	drawn := m.Clone()
-	defer drawn.Close()
-	gocv.Rectangle(&drawn, c.Box, color.RGBA{0, 255, 0, 0}, 1)
-	gocv.IMWrite(name, drawn)
+	green := color.RGBA{0, 255, 0, 255}
+	box := c.Box.Intersect(im.Bounds())
+	if box.Empty() {
+		return im
+	}
+	for x := box.Min.X; x < box.Max.X; x++ {
+		im.SetRGBA(x, box.Min.Y, green)
+		im.SetRGBA(x, box.Max.Y-1, green)
+	}
+	for y := box.Min.Y; y < box.Max.Y; y++ {
+		im.SetRGBA(box.Min.X, y, green)
+		im.SetRGBA(box.Max.X-1, y, green)
+	}
+	return im
+}
+
+func writeJPEG(name string, im image.Image) error {
+	f, err := os.OpenFile(name, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
+	if err != nil {
+		return err
+	}
+	if err := jpeg.Encode(f, im, &jpeg.Options{Quality: 90}); err != nil {
+		f.Close()
+		return fmt.Errorf("%s: %w", name, err)
+	}
+	return f.Close()
 }
 
 // Visit appends a visit's summary to visits.jsonl.
@@ -75,8 +108,26 @@ func (d *DebugDir) Visit(v track.Visit) {
 		v.Faces, len(v.Descriptors), v.Quality, [2]int{v.MinFace, v.MaxFace}, v.Rejected, v.Together})
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.visits.Write(append(b, '\n'))
+	_, err := d.visits.Write(append(b, '\n'))
+	d.failLocked(err)
 }
 
-// Close closes visits.jsonl.
-func (d *DebugDir) Close() error { return d.visits.Close() }
+func (d *DebugDir) failed(err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.failLocked(err)
+}
+
+func (d *DebugDir) failLocked(err error) {
+	if d.err == nil && err != nil {
+		d.err = fmt.Errorf("debug folder: %w", err)
+	}
+}
+
+// Close closes visits.jsonl, and reports the first picture or line that
+// could not be written.
+func (d *DebugDir) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return errors.Join(d.err, d.visits.Close())
+}

@@ -5,9 +5,6 @@ import (
 	"image"
 	"time"
 
-	"gocv.io/x/gocv"
-
-	"joren/vision/dlib"
 	"joren/vision/frame"
 	"joren/vision/motion"
 )
@@ -19,27 +16,42 @@ type detectStage struct {
 	gate     *motion.Gate
 	recent   []image.Rectangle // faces of the last frame that had any
 	recentAt time.Time
-	lastFull int64    // the last frame searched wherever something moved
-	small    gocv.Mat // the search region shrunk for detection
+	lastFull int64 // the last frame searched wherever something moved
 }
 
 func newDetectStage(p *Pipeline) *detectStage {
 	return &detectStage{p: p, gate: motion.New(p.cfg.Motion)}
 }
 
-// Run processes frames from in until it is closed, and closes out.
+// Run processes frames from in until it is closed or ctx is done, and
+// closes out. Once ctx is done it stops at the frame in hand: the frames
+// still coming are given back to the source, by a goroutine of their own
+// (the source closes in once it has stopped, which a camera hung in a read
+// may never do).
 func (d *detectStage) Run(ctx context.Context, in <-chan *frame.Frame, out chan<- observation) error {
 	defer close(out)
-	d.small = gocv.NewMat()
-	defer d.small.Close()
-	// Whatever happens, frames still coming are given back to the source,
-	// which closes in once ctx is done.
 	defer func() {
-		for f := range in {
-			f.Release()
-		}
+		go func() {
+			for f := range in {
+				f.Release()
+			}
+		}()
 	}()
-	for f := range in {
+	for {
+		var f *frame.Frame
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case g, ok := <-in:
+			if !ok {
+				return nil
+			}
+			f = g
+		}
+		if ctx.Err() != nil {
+			f.Release()
+			return ctx.Err()
+		}
 		begin := time.Now()
 		obs, err := d.process(f)
 		f.Release()
@@ -53,7 +65,6 @@ func (d *detectStage) Run(ctx context.Context, in <-chan *frame.Frame, out chan<
 			return ctx.Err()
 		}
 	}
-	return nil
 }
 
 func (d *detectStage) process(f *frame.Frame) (observation, error) {
@@ -94,7 +105,7 @@ func (d *detectStage) process(f *frame.Frame) (observation, error) {
 			// The shape predictor reads the face and a little around it:
 			// hand dlib that part of the frame only, not all of it.
 			around := b.Inset(-b.Dx() / 4).Intersect(f.Bounds())
-			pts, err := d.p.det.Landmarks(dlib.Frame(f.Sub(around)), b.Sub(around.Min))
+			pts, err := d.p.det.Landmarks(f.Sub(around), b.Sub(around.Min))
 			if err != nil {
 				return obs, wrap("finding landmarks", f.Seq, err)
 			}
@@ -169,45 +180,16 @@ func area(r image.Rectangle) int { return r.Dx() * r.Dy() }
 // detect runs the detector on region r of im, shrunk by scale, and
 // returns the faces in im's pixels.
 func (d *detectStage) detect(im frame.Image, r image.Rectangle, scale float64) ([]image.Rectangle, error) {
-	sub := im.Sub(r)
-	search := dlib.Frame(sub)
-	if scale < 1 {
-		src, err := gocv.NewMatFromBytes(sub.Rows, sub.Cols, gocv.MatTypeCV8UC3, compact(sub).Pix)
-		if err != nil {
-			return nil, err
-		}
-		sz := image.Pt(max(1, int(float64(sub.Cols)*scale)), max(1, int(float64(sub.Rows)*scale)))
-		gocv.Resize(src, &d.small, sz, 0, 0, gocv.InterpolationArea)
-		src.Close()
-		pix, err := d.small.DataPtrUint8()
-		if err != nil {
-			return nil, err
-		}
-		search = dlib.Frame{Pix: pix, Rows: d.small.Rows(), Cols: d.small.Cols(), Step: d.small.Step()}
-	}
-	dets, err := d.p.det.Detect(search, d.p.cfg.CNN)
+	found, err := d.p.det.Detect(im.Sub(r), scale)
 	if err != nil {
 		return nil, err
 	}
 	var boxes []image.Rectangle
-	for _, det := range dets {
-		b := det.Box
-		if scale < 1 {
-			b = image.Rect(int(float64(b.Min.X)/scale), int(float64(b.Min.Y)/scale), int(float64(b.Max.X)/scale), int(float64(b.Max.Y)/scale))
-		}
+	for _, b := range found {
 		b = b.Add(r.Min).Intersect(im.Bounds())
 		if b.Dx() > 8 && b.Dy() > 8 {
 			boxes = append(boxes, b)
 		}
 	}
 	return boxes, nil
-}
-
-// compact returns im itself if its rows are contiguous, else a copy: gocv
-// wraps Go memory only as a contiguous Mat.
-func compact(im frame.Image) frame.Image {
-	if im.Step == 3*im.Cols {
-		return im
-	}
-	return im.Clone()
 }

@@ -27,8 +27,14 @@
 // cancels the others. Frames and face crops stay in memory; nothing is
 // written to disk unless a Debug sink is given (`joren watch --debug-dir`).
 // A Preview (the installer's live view) gets a copy of a few frames a
-// second, only while it asks for them.
+// second, only while it asks for them; a Sampler (enrolment from the box's
+// page) gets the descriptor of the largest good face of a few frames, only
+// while it asks for them, and never a picture.
 //
-// This is a cgo leaf: it reaches dlib through the Detector and Describer
-// interfaces (which *dlib.Frames implements) and gocv to shrink frames.
+// The package is pure Go: it takes its frames, its detector and its
+// describer through the Source, Detector and Describer interfaces, which
+// OpenCV's capture and package vision/camera/cv (dlib, an ONNX network,
+// OpenCV to shrink frames) implement. So the appliance that runs it builds
+// without cgo; the tests that run it on synthesised videos with the real
+// models say //go:build cgo.
 package pipeline

@@ -1,4 +1,6 @@
-package pipeline
+//go:build cgo
+
+package pipeline_test
 
 import (
 	"context"
@@ -14,10 +16,13 @@ import (
 	"gocv.io/x/gocv"
 
 	"joren/internal/testenv"
+	"joren/vision/camera"
+	"joren/vision/camera/cv"
 	"joren/vision/capture"
-	"joren/vision/dlib"
 	"joren/vision/doorsim"
+	"joren/vision/doorsim/truth"
 	"joren/vision/frame"
+	"joren/vision/pipeline"
 	"joren/vision/track"
 )
 
@@ -25,7 +30,7 @@ import (
 // shared photos, one reference descriptor per photo, and synthesised
 // videos. Loading the models and drawing a video take seconds: done once.
 type fixture struct {
-	faces *dlib.Frames
+	faces *cv.Faces
 	cast  *doorsim.Cast
 	refs  map[string][]float32 // photo -> descriptor of the photo itself
 	dir   string
@@ -41,14 +46,14 @@ var (
 // video is a synthesised video and its truth.
 type video struct {
 	path  string
-	truth doorsim.Truth
+	truth truth.Truth
 }
 
 func setup(t testing.TB) *fixture {
 	t.Helper()
 	models, shared := testenv.Models(t), testenv.Faces(t)
 	fixOnce.Do(func() {
-		f, err := dlib.OpenFrames(models, false)
+		f, err := cv.OpenFaces(models, camera.FaceOptions{})
 		if err != nil {
 			fixErr = err.Error()
 			return
@@ -91,20 +96,13 @@ func TestMain(m *testing.M) {
 }
 
 // finder adapts dlib's HOG detector to doorsim.
-func finder(f *dlib.Frames) doorsim.FaceFinder {
-	return func(im frame.Image) ([]image.Rectangle, error) {
-		ds, err := f.Detect(dlib.Frame(im), false)
-		var boxes []image.Rectangle
-		for _, d := range ds {
-			boxes = append(boxes, d.Box)
-		}
-		return boxes, err
-	}
+func finder(f *cv.Faces) doorsim.FaceFinder {
+	return func(im frame.Image) ([]image.Rectangle, error) { return f.Detect(im, 1) }
 }
 
 // photoDescriptor describes the face of a photo, shrunk as doorsim
 // shrinks it.
-func photoDescriptor(f *dlib.Frames, path string) ([]float32, error) {
+func photoDescriptor(f *cv.Faces, path string) ([]float32, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
@@ -122,12 +120,12 @@ func photoDescriptor(f *dlib.Frames, path string) ([]float32, error) {
 		m, small = small, m
 	}
 	pix, _ := m.DataPtrUint8()
-	fr := dlib.Frame{Pix: pix, Rows: m.Rows(), Cols: m.Cols(), Step: m.Step()}
-	ds, err := f.Detect(fr, false)
+	fr := frame.Image{Pix: pix, Rows: m.Rows(), Cols: m.Cols(), Step: m.Step()}
+	ds, err := f.Detect(fr, 1)
 	if err != nil || len(ds) != 1 {
 		return nil, err
 	}
-	face, err := f.Describe(fr, ds[0].Box)
+	face, err := f.Describe(fr, ds[0])
 	return face.Descriptor, err
 }
 
@@ -138,12 +136,12 @@ func synth(t testing.TB, name string, o doorsim.Options) *video {
 	if v, ok := videos.Load(name); ok {
 		return v.(*video)
 	}
-	tr, err := doorsim.Plan(fx.cast, o)
+	script, err := doorsim.Plan(fx.cast, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(fx.dir, name+".avi")
-	tr, err = doorsim.Write(context.Background(), fx.cast, tr, path, nil)
+	tr, err := doorsim.Write(context.Background(), fx.cast, script, path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -153,13 +151,13 @@ func synth(t testing.TB, name string, o doorsim.Options) *video {
 }
 
 // run plays a source through a pipeline and returns its visits.
-func run(t testing.TB, src Source, cfg Config) ([]track.Visit, *Pipeline, error) {
+func run(t testing.TB, src pipeline.Source, cfg pipeline.Config) ([]track.Visit, *pipeline.Pipeline, error) {
 	t.Helper()
 	fx := setup(t)
 	if cfg.Track.Entropy == nil {
 		cfg.Track.Entropy = deterministic()
 	}
-	p := New(fx.faces, fx.faces, cfg)
+	p := pipeline.New(fx.faces, fx.faces, cfg)
 	out := make(chan track.Visit)
 	done := make(chan error, 1)
 	go func() { done <- p.Run(context.Background(), src, out) }()
@@ -196,14 +194,14 @@ func (fx *fixture) personOf(d []float32) (string, float64) {
 
 // overlaps tells whether a visit's time span meets a passage's (from the
 // first to the last frame showing any of the person).
-func overlaps(v track.Visit, tr doorsim.Truth, p doorsim.Passage) bool {
+func overlaps(v track.Visit, tr truth.Truth, p truth.Passage) bool {
 	return !v.Start.After(tr.TimeOf(p.Leave)) && !v.End.Before(tr.TimeOf(p.Enter))
 }
 
 // assign maps each visit to the passage it shows: the one it overlaps in
 // time, and among passages together, the one of the person its
 // descriptors are nearest to. -1: a visit during an empty stretch.
-func assign(fx *fixture, tr doorsim.Truth, vs []track.Visit) []int {
+func assign(fx *fixture, tr truth.Truth, vs []track.Visit) []int {
 	out := make([]int, len(vs))
 	for i, v := range vs {
 		out[i] = -1

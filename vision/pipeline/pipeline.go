@@ -6,13 +6,13 @@ import (
 	"fmt"
 	"image"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
 	"joren/vision"
-	"joren/vision/dlib"
 	"joren/vision/frame"
 	"joren/vision/motion"
 	"joren/vision/quality"
@@ -26,15 +26,24 @@ type Source interface {
 	Run(ctx context.Context, out chan<- *frame.Frame) error
 }
 
-// Detector finds faces and their landmarks; *dlib.Frames is one.
+// Detector finds faces and their landmarks; *cv.Faces (package
+// vision/camera/cv: dlib's HOG or MMOD detector and shape predictor) is
+// one. The detect stage calls it while the track stage calls the
+// Describer: if they are one value, it must allow that.
 type Detector interface {
-	Detect(fr dlib.Frame, cnn bool) ([]dlib.Detection, error)
-	Landmarks(fr dlib.Frame, box image.Rectangle) ([]image.Point, error)
+	// Detect finds the faces of im, searched for in im shrunk by scale
+	// (at most 1: a smaller picture is searched faster, and HOG finds
+	// faces of about 80 pixels and more in it), and returns their boxes
+	// in im's pixels.
+	Detect(im frame.Image, scale float64) ([]image.Rectangle, error)
+	// Landmarks returns the shape predictor's points of the face in box.
+	Landmarks(im frame.Image, box image.Rectangle) ([]image.Point, error)
 }
 
-// Describer computes a face's descriptor; *dlib.Frames is one.
+// Describer computes a face's descriptor; *cv.Faces is one (dlib's ResNet,
+// or an ONNX network).
 type Describer interface {
-	Describe(fr dlib.Frame, box image.Rectangle) (vision.Face, error)
+	Describe(im frame.Image, box image.Rectangle) (vision.Face, error)
 	Model() vocab.Model
 }
 
@@ -65,13 +74,11 @@ type Preview interface {
 
 // Config tunes the pipeline. Zero values take the defaults.
 type Config struct {
-	// CNN detects with dlib's MMOD network instead of HOG: it finds more
-	// faces (turned, small, dim) but costs about 10 s per megapixel on a
-	// CPU, so use it with a small DetectWidth.
-	CNN bool
 	// DetectWidth is the width frames are shrunk to before detection
 	// (default 640; frames no wider are searched at full size). HOG finds
-	// faces of about 80 pixels and more in the shrunk frame.
+	// faces of about 80 pixels and more in the shrunk frame; dlib's MMOD
+	// detector (camera.FaceOptions.CNN) costs about 10 s per megapixel on a
+	// CPU, so give it a small DetectWidth.
 	DetectWidth int
 	// Hold keeps detection running around faces seen this recently even
 	// when nothing moves (default 1 s): someone standing still in the door
@@ -87,7 +94,15 @@ type Config struct {
 	Debug Debug
 	// Preview, if set, receives frames for a live view when it wants them.
 	Preview Preview
-	// Log receives the pipeline's events (default: discarded).
+	// Drain is how long Run, once ctx is done, keeps trying to hand over
+	// the visits of the people still in view (default 2 s): a consumer
+	// that stopped reading, or a camera that does not stop, never holds
+	// Run longer.
+	Drain time.Duration
+	// Sampler, if set, receives the descriptor of the face in front of
+	// the camera when it wants one (enrolment from the live camera).
+	Sampler Sampler
+	// Log receives the pipeline's events (nil: discarded).
 	Log *slog.Logger
 }
 
@@ -103,14 +118,17 @@ type Stats struct {
 	Visits    int64 // visits reported
 	Usable    int64 // visits with at least one descriptor
 	Discarded int64 // tracks too short to be visits
+	// Lost counts visits that were not handed over: Run was stopped and
+	// its consumer did not take them within Config.Drain.
+	Lost int64
 	// DetectBusy and TrackBusy are the time each stage spent working (not
 	// waiting): detect's share of the wall time is the load of one core.
 	DetectBusy, TrackBusy time.Duration
 }
 
 type counters struct {
-	frames, dropped, moving, searched, faces, worth, described, visits, usable, discarded atomic.Int64
-	detectBusy, trackBusy                                                                 atomic.Int64
+	frames, dropped, moving, searched, faces, worth, described, visits, usable, discarded, lost atomic.Int64
+	detectBusy, trackBusy                                                                       atomic.Int64
 }
 
 // Pipeline is one camera's frames-to-visits pipeline. Run it once.
@@ -123,13 +141,16 @@ type Pipeline struct {
 }
 
 // New makes a pipeline with det finding faces and desc describing them
-// (usually the same *dlib.Frames).
+// (usually the same *cv.Faces).
 func New(det Detector, desc Describer, cfg Config) *Pipeline {
 	if cfg.DetectWidth <= 0 {
 		cfg.DetectWidth = 640
 	}
 	if cfg.Hold <= 0 {
 		cfg.Hold = time.Second
+	}
+	if cfg.Drain <= 0 {
+		cfg.Drain = 2 * time.Second
 	}
 	cfg.Gate = cfg.Gate.WithDefaults()
 	log := cfg.Log
@@ -148,7 +169,7 @@ func (p *Pipeline) Stats() Stats {
 		Frames: p.n.frames.Load(), Dropped: p.n.dropped.Load(), Moving: p.n.moving.Load(),
 		Searched: p.n.searched.Load(), Faces: p.n.faces.Load(), Worth: p.n.worth.Load(),
 		Described: p.n.described.Load(), Visits: p.n.visits.Load(), Usable: p.n.usable.Load(),
-		Discarded:  p.n.discarded.Load(),
+		Discarded: p.n.discarded.Load(), Lost: p.n.lost.Load(),
 		DetectBusy: time.Duration(p.n.detectBusy.Load()), TrackBusy: time.Duration(p.n.trackBusy.Load()),
 	}
 }
@@ -156,20 +177,62 @@ func (p *Pipeline) Stats() Stats {
 // Run reads src until it ends or fails, or ctx is done, and sends every
 // visit on out, which it closes when it returns: the caller must read out
 // until then. It returns nil when the source ended (a recording), the
-// source's or a stage's error, or ctx's. However it stops, the visits of
-// the tracks still open are sent before out is closed.
+// source's or a stage's error, or ctx's.
+//
+// However it stops, the tracks still open are ended and their visits sent
+// before out is closed: the people in view when the box is stopped still
+// get their visits. Stopping never waits on anyone for long: once ctx is
+// done (or a stage failed), the source is stopped, detection stops at the
+// frame in hand, and every send gives up Config.Drain later; a source
+// that has not returned by then (a camera hung in a read that Run cannot
+// interrupt) is left behind. So Run returns within Drain of ctx being
+// done, plus the detector or describer call in progress.
 func (p *Pipeline) Run(ctx context.Context, src Source, out chan<- track.Visit) error {
-	g, ctx := errgroup.WithContext(ctx)
+	g, gctx := errgroup.WithContext(ctx)
+	drain, stopDrain := outlive(gctx, p.cfg.Drain)
+	defer stopDrain()
 	frames := make(chan *frame.Frame, 1)
 	faces := make(chan observation, 8)
-	g.Go(func() error { return src.Run(ctx, frames) })
-	g.Go(func() error { return newDetectStage(p).Run(ctx, frames, faces) })
-	g.Go(func() error { return newTrackStage(p).Run(ctx, faces, out) })
+	srcDone := make(chan error, 1)
+	go func() { srcDone <- src.Run(gctx, frames) }()
+	g.Go(func() error {
+		select {
+		case err := <-srcDone:
+			return err
+		case <-drain.Done():
+			p.log.Warn("the camera did not stop in time; it is left behind", "waited", p.cfg.Drain)
+			return nil
+		}
+	})
+	g.Go(func() error { return newDetectStage(p).Run(gctx, frames, faces) })
+	g.Go(func() error { return newTrackStage(p, drain).Run(gctx, faces, out) })
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) && ctx.Err() != nil {
 		return context.Canceled
 	}
 	return err
+}
+
+// outlive returns a context that is done d after ctx is (or when stop is
+// called): the time a stopped stage has to hand over what it holds.
+func outlive(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	c, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	var t *time.Timer
+	var mu sync.Mutex
+	unhook := context.AfterFunc(ctx, func() {
+		mu.Lock()
+		t = time.AfterFunc(d, cancel)
+		mu.Unlock()
+	})
+	return c, func() {
+		unhook()
+		mu.Lock()
+		if t != nil {
+			t.Stop()
+		}
+		mu.Unlock()
+		cancel()
+	}
 }
 
 // seen is one face of a frame as detect hands it to track.

@@ -1,4 +1,6 @@
-package pipeline
+//go:build cgo
+
+package pipeline_test
 
 import (
 	"context"
@@ -12,11 +14,13 @@ import (
 	"time"
 
 	"joren/internal/testenv"
+	"joren/vision/camera"
+	"joren/vision/camera/cv"
 	"joren/vision/capture"
-	"joren/vision/dlib"
 	"joren/vision/doorsim"
 	"joren/vision/frame"
 	"joren/vision/internal/matleak"
+	"joren/vision/pipeline"
 	"joren/vision/track"
 )
 
@@ -34,7 +38,7 @@ func TestDoorVideo(t *testing.T) {
 	fx := setup(t)
 	v := synth(t, "door", doorsim.Options{Seed: 1})
 	matleak.Check(t)
-	vs, p, err := run(t, fileSource(t, v, capture.Options{}), Config{})
+	vs, p, err := run(t, fileSource(t, v, capture.Options{}), pipeline.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,7 +119,7 @@ func TestDoorVideo(t *testing.T) {
 func TestEmptyDoorway(t *testing.T) {
 	v := synth(t, "empty", doorsim.Options{Scenario: doorsim.Empty, Seed: 2})
 	matleak.Check(t)
-	vs, p, err := run(t, fileSource(t, v, capture.Options{}), Config{})
+	vs, p, err := run(t, fileSource(t, v, capture.Options{}), pipeline.Config{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +139,7 @@ func TestCorruptVideo(t *testing.T) {
 	if err := copyPrefix(v.path, cut.path, 0.3); err != nil {
 		t.Fatal(err)
 	}
-	vs, _, err := run(t, fileSource(t, &cut, capture.Options{Retry: capture.Retry{Min: 1}}), Config{})
+	vs, _, err := run(t, fileSource(t, &cut, capture.Options{Retry: capture.Retry{Min: 1}}), pipeline.Config{})
 	if err == nil || !strings.Contains(err.Error(), cut.path) || !strings.Contains(err.Error(), "truncated or corrupt") {
 		t.Fatalf("error %v", err)
 	}
@@ -157,7 +161,7 @@ func TestVanishedDevice(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs, _, err := run(t, src, Config{})
+	vs, _, err := run(t, src, pipeline.Config{})
 	if err == nil || !strings.Contains(err.Error(), "/dev/video9 does not exist") || len(vs) != 0 {
 		t.Fatalf("%d visits, error %v", len(vs), err)
 	}
@@ -189,7 +193,12 @@ func (c *silentCamera) Run(ctx context.Context, out chan<- *frame.Frame) error {
 		}
 		<-tick.C
 		f.Time, f.Live = time.Now(), true
-		out <- f
+		select {
+		case out <- f:
+		case <-ctx.Done():
+			f.Release()
+			continue
+		}
 		n++
 		if n == c.frames {
 			c.sent <- time.Now()
@@ -199,45 +208,41 @@ func (c *silentCamera) Run(ctx context.Context, out chan<- *frame.Frame) error {
 	return ctx.Err()
 }
 
-// TestHungCameraStillEndsVisits: a live camera that stops sending frames
+// TestDlibHungCameraEndsVisits: a live camera that stops sending frames
 // in the middle of the day must not keep a visit open: the tracker's
-// clock keeps running on the wall clock.
-func TestHungCameraStillEndsVisits(t *testing.T) {
-	testenv.RealTime(t)
+// clock keeps running on the wall clock. The camera falls silent while
+// the first person's face is in full view, never closing, and their visit
+// comes all the same, with dlib's descriptors of them. (Its timing is
+// TestHungCameraStillEndsVisits's, on a fake clock. Here the machine may
+// be so loaded that frames come further apart than a track's gap, and the
+// same clock ends the visit before the camera falls silent: either way no
+// frame, and no end of stream, ended it. The two minutes only guard
+// against a hang.)
+func TestDlibHungCameraEndsVisits(t *testing.T) {
 	fx := setup(t)
 	v := synth(t, "door", doorsim.Options{Seed: 1})
 	matleak.Check(t)
 	first := v.truth.Passages[0]
-	// Up to a few frames after the first person left.
-	cam := &silentCamera{src: fileSource(t, v, capture.Options{}), frames: first.Leave + 5, sent: make(chan time.Time, 1)}
-	cfg := Config{}
+	cam := &silentCamera{src: fileSource(t, v, capture.Options{}), frames: first.Last - 3, sent: make(chan time.Time, 1)}
+	cfg := pipeline.Config{}
 	cfg.Track.Entropy = deterministic()
-	p := New(fx.faces, fx.faces, cfg)
+	p := pipeline.New(fx.faces, fx.faces, cfg)
 	out := make(chan track.Visit)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx, cam, out) }()
 	var got []track.Visit
-	var lastSent time.Time
+	silent := false
 	timeout := time.After(2 * time.Minute)
-wait:
-	for {
+	for !silent || len(got) == 0 {
 		select {
 		case vi := <-out:
 			got = append(got, vi)
-			if len(got) == 1+len(first.With) {
-				break wait
-			}
-		case lastSent = <-cam.sent:
+		case <-cam.sent:
+			silent = true
 		case <-timeout:
-			t.Fatalf("no visit while the camera is silent (%d so far)", len(got))
+			t.Fatalf("no visit from a silent camera (%d so far, silent %v)", len(got), silent)
 		}
-	}
-	if lastSent.IsZero() {
-		t.Fatal("visit reported before the camera went silent")
-	}
-	if wait := time.Since(lastSent); wait > 5*time.Second {
-		t.Errorf("visit came %v after the last frame", wait)
 	}
 	cancel()
 	for range out {
@@ -246,7 +251,10 @@ wait:
 		t.Errorf("Run returned %v after cancel", err)
 	}
 	if !got[0].Usable() {
-		t.Errorf("%+v", got[0])
+		t.Fatalf("%+v", got[0])
+	}
+	if who, dist := fx.personOf(got[0].Descriptors[0]); who != first.Person {
+		t.Errorf("the visit shows %s (%.3f), the person in view is %s", who, dist, first.Person)
 	}
 }
 
@@ -256,11 +264,11 @@ func TestDebugDir(t *testing.T) {
 	v := synth(t, "door", doorsim.Options{Seed: 1})
 	matleak.Check(t)
 	dir := t.TempDir()
-	dbg, err := NewDebugDir(dir)
+	dbg, err := pipeline.NewDebugDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	vs, p, err := run(t, fileSource(t, v, capture.Options{}), Config{Debug: dbg})
+	vs, p, err := run(t, fileSource(t, v, capture.Options{}), pipeline.Config{Debug: dbg})
 	dbg.Close()
 	if err != nil {
 		t.Fatal(err)
@@ -282,12 +290,12 @@ func TestCNNDetector(t *testing.T) {
 	fx := setup(t)
 	v := synth(t, "steady-2s", doorsim.Options{Scenario: doorsim.Steady, Seed: 3, Duration: 2 * time.Second})
 	matleak.Check(t)
-	cnn, err := dlib.OpenFrames(testenv.Models(t), true)
+	cnn, err := cv.OpenFaces(testenv.Models(t), camera.FaceOptions{CNN: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer cnn.Close()
-	p := New(cnn, cnn, Config{CNN: true, DetectWidth: 320, Track: track.Config{Entropy: deterministic()}})
+	p := pipeline.New(cnn, cnn, pipeline.Config{DetectWidth: 320, Track: track.Config{Entropy: deterministic()}})
 	out := make(chan track.Visit, 8)
 	if err := p.Run(context.Background(), fileSource(t, v, capture.Options{}), out); err != nil {
 		t.Fatal(err)
@@ -305,16 +313,16 @@ func TestCNNDetector(t *testing.T) {
 	}
 }
 
-// TestStopFlushesOpenTracks: stopping the pipeline while someone is in
-// view still reports their visit, at once.
-func TestStopFlushesOpenTracks(t *testing.T) {
-	testenv.RealTime(t)
+// TestDlibStopFlushesOpenTracks: stopping the pipeline while someone is in
+// view still reports their visit, with dlib's descriptors of a real video.
+// (That it comes at once is TestStopFlushesOpenTracks's, on a fake clock.)
+func TestDlibStopFlushesOpenTracks(t *testing.T) {
 	fx := setup(t)
 	v := synth(t, "door", doorsim.Options{Seed: 1})
 	matleak.Check(t)
 	first := v.truth.Passages[0]
 	cam := &silentCamera{src: fileSource(t, v, capture.Options{}), frames: first.Last - 2, sent: make(chan time.Time, 1)}
-	p := New(fx.faces, fx.faces, Config{Track: track.Config{Entropy: deterministic()}})
+	p := pipeline.New(fx.faces, fx.faces, pipeline.Config{Track: track.Config{Entropy: deterministic()}})
 	out := make(chan track.Visit)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -326,14 +334,19 @@ func TestStopFlushesOpenTracks(t *testing.T) {
 	case <-time.After(2 * time.Minute):
 		t.Fatal("the camera never sent its frames")
 	}
-	stopped := time.Now()
 	cancel()
 	var got []track.Visit
 	for vi := range out {
 		got = append(got, vi)
 	}
-	if len(got) == 0 || !got[0].Usable() || time.Since(stopped) > 400*time.Millisecond {
-		t.Errorf("%d visits, %v after the stop", len(got), time.Since(stopped))
+	if len(got) == 0 || !got[0].Usable() {
+		t.Fatalf("%d visits after the stop, want the one in view with descriptors", len(got))
+	}
+	if who, dist := fx.personOf(got[0].Descriptors[0]); who != first.Person {
+		t.Errorf("the visit flushed shows %s (%.3f), the person in view is %s", who, dist, first.Person)
+	}
+	if st := p.Stats(); st.Lost != 0 {
+		t.Errorf("%d visits lost", st.Lost)
 	}
 	if err := <-done; !errors.Is(err, context.Canceled) {
 		t.Errorf("Run returned %v", err)

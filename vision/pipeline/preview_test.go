@@ -1,4 +1,6 @@
-package pipeline
+//go:build cgo
+
+package pipeline_test
 
 import (
 	"image"
@@ -7,10 +9,10 @@ import (
 	"time"
 
 	"joren/vision/capture"
-	"joren/vision/dlib"
 	"joren/vision/doorsim"
 	"joren/vision/frame"
 	"joren/vision/internal/matleak"
+	"joren/vision/pipeline"
 	"joren/vision/track"
 )
 
@@ -61,7 +63,7 @@ func TestPreview(t *testing.T) {
 
 	t.Run("not watched", func(t *testing.T) {
 		pv := &recordingPreview{}
-		_, p, err := run(t, fileSource(t, v, capture.Options{}), Config{Preview: pv})
+		_, p, err := run(t, fileSource(t, v, capture.Options{}), pipeline.Config{Preview: pv})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,7 +74,7 @@ func TestPreview(t *testing.T) {
 
 	t.Run("watched", func(t *testing.T) {
 		pv := &recordingPreview{from: 5, to: 25, every: 4}
-		vs, _, err := run(t, fileSource(t, v, capture.Options{}), Config{Preview: pv})
+		vs, _, err := run(t, fileSource(t, v, capture.Options{}), pipeline.Config{Preview: pv})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -101,16 +103,18 @@ func TestPreview(t *testing.T) {
 			if got.Quality.Width != got.Box.Dx() {
 				t.Errorf("preview %d: quality measured a %d px face, the box is %d px", i, got.Quality.Width, got.Box.Dx())
 			}
-			dets, err := fx.faces.Detect(dlib.Frame(f.im), false)
+			dets, err := fx.faces.Detect(f.im, 1)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(dets) != 1 || iou(dets[0].Box, got.Box) < 0.6 {
+			if len(dets) != 1 || iou(dets[0], got.Box) < 0.6 {
 				t.Errorf("preview %d: the face at %v is not in the copy (dlib finds %v there)", i, got.Box, dets)
 			}
 		}
 	})
 }
+
+func area(r image.Rectangle) int { return r.Dx() * r.Dy() }
 
 func iou(a, b image.Rectangle) float64 {
 	in := a.Intersect(b)

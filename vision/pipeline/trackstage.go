@@ -4,7 +4,6 @@ import (
 	"context"
 	"time"
 
-	"joren/vision/dlib"
 	"joren/vision/track"
 )
 
@@ -13,6 +12,9 @@ import (
 type trackStage struct {
 	p  *Pipeline
 	tr *track.Tracker
+	// drain is done when sends must give up: Config.Drain after the
+	// pipeline was stopped.
+	drain context.Context
 	// last is the time of the last observation and arrived when it came:
 	// for live sources the tracker's clock keeps running between frames
 	// (a camera that stops sending must not keep a visit open).
@@ -21,20 +23,25 @@ type trackStage struct {
 	live    bool
 }
 
-func newTrackStage(p *Pipeline) *trackStage {
-	return &trackStage{p: p, tr: track.New(p.desc.Model(), p.cfg.Track)}
+func newTrackStage(p *Pipeline, drain context.Context) *trackStage {
+	return &trackStage{p: p, tr: track.New(p.desc.Model(), p.cfg.Track), drain: drain}
 }
 
-// Run handles observations until in is closed, reports the visits of the
-// tracks still open, and closes out. It stops when in is closed, not when
-// ctx is done: detect closes in once the source has stopped, and the
-// people in view when the pipeline is stopped still get their visits.
-func (t *trackStage) Run(_ context.Context, in <-chan observation, out chan<- track.Visit) error {
+// Run handles observations until in is closed or ctx is done, then
+// reports the visits of the tracks still open (the people in view when the
+// pipeline stops still get their visits) and closes out. What detect still
+// had in hand when ctx was done is dropped: the visits go at once.
+func (t *trackStage) Run(ctx context.Context, in <-chan observation, out chan<- track.Visit) error {
 	defer close(out)
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
 	for {
+		if ctx.Err() != nil {
+			t.emit(out, t.tr.Flush())
+			return ctx.Err()
+		}
 		select {
+		case <-ctx.Done():
 		case obs, ok := <-in:
 			if !ok {
 				t.emit(out, t.tr.Flush())
@@ -43,10 +50,16 @@ func (t *trackStage) Run(_ context.Context, in <-chan observation, out chan<- tr
 			begin := time.Now()
 			due := t.handle(obs)
 			t.p.n.trackBusy.Add(int64(time.Since(begin)))
-			t.emit(out, due)
+			if !t.emit(out, due) {
+				t.lose(t.tr.Flush())
+				return ctx.Err()
+			}
 		case <-tick.C:
 			if t.live && !t.last.IsZero() {
-				t.emit(out, t.tr.Expire(t.last.Add(time.Since(t.arrived))))
+				if !t.emit(out, t.tr.Expire(t.last.Add(time.Since(t.arrived)))) {
+					t.lose(t.tr.Flush())
+					return ctx.Err()
+				}
 			}
 		}
 	}
@@ -62,11 +75,12 @@ func (t *trackStage) handle(obs observation) []track.Visit {
 	if obs.preview != nil {
 		t.p.cfg.Preview.Frame(*obs.preview, obs.time, dets, ids)
 	}
+	var described map[int][]float32 // this frame's descriptors, for the sampler
 	for i, s := range obs.faces {
 		if s.crop == nil || !t.tr.Wants(ids[i], s.q.Score, obs.time) {
 			continue
 		}
-		face, err := t.p.desc.Describe(dlib.Frame(s.crop.Image), s.crop.Box)
+		face, err := t.p.desc.Describe(s.crop.Image, s.crop.Box)
 		if err != nil {
 			// One face that dlib cannot describe is no reason to stop
 			// watching the door.
@@ -74,6 +88,12 @@ func (t *trackStage) handle(obs observation) []track.Visit {
 			continue
 		}
 		t.p.n.described.Add(1)
+		if t.p.cfg.Sampler != nil {
+			if described == nil {
+				described = map[int][]float32{}
+			}
+			described[i] = face.Descriptor
+		}
 		id, err := t.tr.Describe(ids[i], face.Descriptor, s.q.Score, obs.time)
 		if err != nil {
 			t.p.log.Warn("tracking a descriptor failed", "frame", obs.seq, "err", err)
@@ -83,13 +103,16 @@ func (t *trackStage) handle(obs observation) []track.Visit {
 			t.p.cfg.Debug.Face(id, *s.crop, s.q)
 		}
 	}
+	t.sample(obs, ids, described)
 	return t.tr.Expire(obs.time)
 }
 
-// emit sends visits on out; Run's caller reads out until it is closed.
-func (t *trackStage) emit(out chan<- track.Visit, vs []track.Visit) {
+// emit sends visits on out, and tells whether it could: a send gives up
+// once the drain is over (the pipeline was stopped and its consumer does
+// not read any more), and the visits not sent are counted as lost.
+func (t *trackStage) emit(out chan<- track.Visit, vs []track.Visit) bool {
 	t.p.n.discarded.Store(int64(t.tr.Stats().Discarded))
-	for _, v := range vs {
+	for i, v := range vs {
 		t.p.n.visits.Add(1)
 		if v.Usable() {
 			t.p.n.usable.Add(1)
@@ -98,6 +121,21 @@ func (t *trackStage) emit(out chan<- track.Visit, vs []track.Visit) {
 		if t.p.cfg.Debug != nil {
 			t.p.cfg.Debug.Visit(v)
 		}
-		out <- v
+		select {
+		case out <- v:
+		case <-t.drain.Done():
+			t.lose(vs[i:])
+			return false
+		}
 	}
+	return true
+}
+
+// lose counts visits that will not be handed over.
+func (t *trackStage) lose(vs []track.Visit) {
+	if len(vs) == 0 {
+		return
+	}
+	t.p.n.lost.Add(int64(len(vs)))
+	t.p.log.Warn("visits not handed over: the pipeline was stopped and nothing read them", "lost", len(vs), "waited", t.p.cfg.Drain)
 }

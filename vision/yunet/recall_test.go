@@ -141,12 +141,13 @@ func TestRecall(t *testing.T) {
 	if *measure {
 		o = doorsim.Options{Seed: 1}
 	}
-	truth, err := doorsim.Plan(cast, o)
+	script, err := doorsim.Plan(cast, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	path := filepath.Join(t.TempDir(), "door.avi")
-	if truth, err = doorsim.Write(context.Background(), cast, truth, path, func(int, int) {}); err != nil {
+	truth, err := doorsim.Write(context.Background(), cast, script, path, func(int, int) {})
+	if err != nil {
 		t.Fatal(err)
 	}
 	vc, err := gocv.VideoCaptureFile(path)
@@ -161,8 +162,8 @@ func TestRecall(t *testing.T) {
 	inView := 0
 	for i := 0; vc.Read(&m); i++ {
 		var want []image.Rectangle
-		for k := range truth.Passages {
-			if b, ok := truth.Passages[k].FaceAt(i); ok {
+		for k := range script.Passages {
+			if b, ok := script.FaceAt(k, i); ok {
 				want = append(want, b)
 			}
 		}

@@ -18,8 +18,11 @@ JOREN_LICENSE = Proprietary
 BR_NO_CHECK_HASH_FOR += $(JOREN_SOURCE)
 
 JOREN_GOMOD = joren
+# The commit's time is the build time joren never believes a clock before
+# (a Raspberry Pi boots without one until the network time is set).
+JOREN_LDFLAGS = -X main.builtAt=$(shell git -C $(BR2_EXTERNAL_JOREN_PATH) log -1 --format=%cI $(JOREN_VERSION) 2>/dev/null)
 JOREN_BUILD_TARGETS = cmd/joren
-JOREN_DEPENDENCIES = host-pkgconf dlib jpeg openblas opencv4
+JOREN_DEPENDENCIES = host-pkgconf dlib gst1-plugins-base gstreamer1 jpeg openblas opencv4
 
 # go-face's cgo flags carry -march=native, which a cross compiler
 # rejects and CGO_CXXFLAGS cannot override: scripts/cross-cc (from the

@@ -1,7 +1,8 @@
-// The installer page: polls /api/live for the newest frame's faces, then
-// fetches that frame's JPEG and draws the faces' boxes over it; polls
-// /api/status for the counts and the last visitors. No library, nothing
-// from the internet: the page must work on a shop's LAN.
+// The box's page: polls /api/status for the health, the counts and the
+// last visitors; for the installer, polls /api/live for the newest frame's
+// faces, then fetches that frame's JPEG and draws the faces' boxes over
+// it. people.js and settings.js add the flows. No library, nothing from
+// the internet: the page must work on a shop's LAN.
 'use strict';
 
 (function () {
@@ -12,6 +13,11 @@
   let shownSeq = 0;
   let objectURL = null;
   let offAt = null;
+  let cameraReason = '';
+  const OFF_MSG = 'The page has turned itself off. To turn it on again, hold the staff button for 10 seconds, ' +
+    'or ask head office to send the page command.';
+  // The page's helpers, for people.js and settings.js.
+  const joren = (window.joren = { $, ready: false, onStatus: [] });
 
   const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -22,13 +28,16 @@
     const g = $('gone');
     g.textContent = msg;
     g.hidden = false;
-    $('frame').removeAttribute('src');
-    $('boxes').replaceChildren();
+    if ($('frame')) {
+      $('frame').removeAttribute('src');
+      $('boxes').replaceChildren();
+      $('live-state').textContent = msg;
+      $('live-state').hidden = false;
+    }
     if (objectURL) URL.revokeObjectURL(objectURL);
     objectURL = null;
-    $('live-state').textContent = msg;
-    $('live-state').hidden = false;
   }
+  joren.stop = stop;
 
   class Gone extends Error {}
 
@@ -45,11 +54,30 @@
       throw new Gone('logged out');
     }
     if (r.status === 503) {
-      stop('The installer page has turned itself off. Restart joren on the box to turn it on again.');
+      stop(OFF_MSG);
       throw new Gone('off');
     }
     return r;
   }
+  joren.get = get;
+
+  // post sends a JSON body and returns the answer's status and JSON.
+  joren.post = async function (url, body) {
+    let r;
+    try {
+      r = await fetch(url, {
+        method: 'POST', credentials: 'same-origin', cache: 'no-store',
+        headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body || {}),
+      });
+    } catch (e) {
+      return { status: 0, json: { error: 'the box does not answer' } };
+    }
+    if (r.status === 401) {
+      location.assign('/');
+    }
+    const json = await r.json().catch(() => ({}));
+    return { status: r.status, ok: r.ok, json };
+  };
 
   function label(f) {
     const w = f.box[2] - f.box[0];
@@ -100,7 +128,7 @@
   async function liveOnce() {
     const j = await (await get('/api/live')).json();
     if (j.waiting) {
-      $('live-state').textContent = 'Waiting for the camera\u2026';
+      $('live-state').textContent = cameraReason || 'Waiting for the camera\u2026';
       $('live-state').hidden = false;
       return;
     }
@@ -136,7 +164,8 @@
   function bytes(n) {
     if (n < 1024) return n + ' B';
     if (n < 1 << 20) return (n / 1024).toFixed(1) + ' KB';
-    return (n / (1 << 20)).toFixed(1) + ' MB';
+    if (n < 1 << 30) return (n / (1 << 20)).toFixed(1) + ' MB';
+    return (n / (1 << 30)).toFixed(1) + ' GB';
   }
 
   function two(n) {
@@ -148,8 +177,73 @@
     return two(d.getHours()) + ':' + two(d.getMinutes()) + ':' + two(d.getSeconds());
   }
 
-  function showStatus(j) {
-    const c = j.counts;
+  // local writes an RFC 3339 time in the shop's time zone.
+  function local(t, zone) {
+    try {
+      return new Intl.DateTimeFormat('en-GB', {
+        timeZone: zone, month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit', second: '2-digit',
+      }).format(new Date(t));
+    } catch (e) {
+      return clock(t);
+    }
+  }
+  joren.local = local;
+
+  function ago(s) {
+    if (s < 90) return Math.round(s) + ' s';
+    if (s < 5400) return Math.round(s / 60) + ' min';
+    return (s / 3600).toFixed(1) + ' h';
+  }
+
+  function setText(id, text, bad) {
+    const e = $(id);
+    e.textContent = text;
+    e.classList.toggle('bad-text', !!bad);
+  }
+
+  function showHealth(h, zone) {
+    const c = h.camera;
+    let cam = c.state;
+    if (c.state === 'ok') {
+      cam = 'ok \u00b7 ' + c.fps.toFixed(1) + ' frames/s \u00b7 last frame ' + ago(c.last_frame_age_s) + ' ago';
+    } else if (c.reason) {
+      cam = c.state + ': ' + c.reason;
+    }
+    if (c.reconnects) cam += ' \u00b7 reconnected ' + c.reconnects + ' times';
+    setText('h-camera', cam, c.state !== 'ok' && c.state !== 'starting');
+    cameraReason = c.state !== 'ok' && c.reason ? 'Camera ' + c.state + ': ' + c.reason : '';
+    const b = h.broker;
+    let br = b.state;
+    if (b.reason) br += ': ' + b.reason;
+    if (b.since) br += ' (since ' + local(b.since, zone) + ')';
+    setText('h-broker', br, b.state === 'refused');
+    const o = h.outbox;
+    setText('h-outbox', o.pending.toLocaleString('en') + (o.max ? ' of at most ' + o.max.toLocaleString('en') : '') +
+      (o.dropped ? ' \u00b7 ' + o.dropped + ' dropped' : ''), o.dropped > 0);
+    setText('h-disk', h.disk ? bytes(h.disk.free_bytes) + ' free of ' + bytes(h.disk.total_bytes) : 'unknown');
+    setText('h-temp', h.temperature_c != null ? h.temperature_c.toFixed(1) + ' \u00b0C' : 'not reported by this board',
+      h.temperature_c > 80);
+    const k = h.clock;
+    let cl = k.synchronised ? 'synchronised to network time' : 'not synchronised';
+    if (k.reason) cl = k.reason;
+    if (!k.trusted) cl += ' (not trusted for counting days)';
+    setText('h-clock', cl, !k.synchronised || !k.trusted);
+    setText('h-version', h.version || 'unknown');
+    const probs = (h.problems || []).map((p) => {
+      const li = document.createElement('li');
+      const key = document.createElement('strong');
+      key.textContent = p.key;
+      li.append(key, ': ' + p.reason + (p.since ? ' (since ' + local(p.since, zone) + ')' : ''));
+      return li;
+    });
+    $('problems').replaceChildren(...probs);
+    const st = $('h-status');
+    st.textContent = h.status === 'ok' ? 'All well.' :
+      'Needs attention: ' + probs.length + (probs.length === 1 ? ' problem' : ' problems') + '.';
+    st.className = 'h-status ' + (h.status === 'ok' ? 'ok' : 'bad');
+  }
+
+  function showCounts(c) {
     $('c-frames').textContent = c.frames.toLocaleString('en');
     $('c-fps').textContent = c.fps.toFixed(1);
     $('c-dropped').textContent = c.dropped.toLocaleString('en');
@@ -158,11 +252,17 @@
     $('c-outbox').textContent = c.outbox.toLocaleString('en');
     $('c-visitors').textContent = c.visitors.toLocaleString('en');
     $('c-store').textContent = bytes(c.store_bytes);
+  }
+
+  function showStatus(j) {
+    if (j.counts && $('c-frames')) showCounts(j.counts);
+    if (j.health) showHealth(j.health, j.zone);
+    $('h-zone').textContent = j.zone;
     const rows = j.decisions.map((d) => {
       const tr = document.createElement('tr');
       const kind = d.kind.replace(' ', '-');
       for (const [text, cls] of [
-        [clock(d.time), 'time'],
+        [d.local, 'time'],
         [d.who || '\u2014', 'who'],
         [d.kind, 'kind ' + kind],
         [String(d.visits), 'num'],
@@ -173,6 +273,7 @@
         td.textContent = text;
         tr.appendChild(td);
       }
+      if (joren.decisionCell) tr.appendChild(joren.decisionCell(d));
       return tr;
     });
     $('decisions').replaceChildren(...rows);
@@ -184,7 +285,9 @@
       offAt = Date.now() + left;
       const min = Math.max(0, Math.ceil(left / 60000));
       $('off-in').textContent = ' (in ' + min + ' min)';
+      if ($('off-at')) $('off-at').textContent = j.off_local;
     }
+    for (const f of joren.onStatus) f(j);
   }
 
   async function showConfig() {
@@ -222,8 +325,11 @@
         await once();
       } catch (e) {
         if (e instanceof Gone) return;
-        $('live-state').textContent = 'Cannot reach the box: ' + e.message + '. Retrying\u2026';
-        $('live-state').hidden = false;
+        if ($('live-state')) {
+          $('live-state').textContent = 'Cannot reach the box: ' + e.message + '. Retrying\u2026';
+          $('live-state').hidden = false;
+        }
+        $('h-status').textContent = 'Cannot reach the box: ' + e.message + '. Retrying\u2026';
       }
       await sleep(Math.max(50, every - (performance.now() - t0)));
     }
@@ -236,7 +342,7 @@
   // Once off, the page cannot answer: say so even without a request.
   setInterval(() => {
     if (offAt !== null && Date.now() >= offAt) {
-      stop('The installer page has turned itself off. Restart joren on the box to turn it on again.');
+      stop(OFF_MSG);
     }
   }, 1000);
 
@@ -259,7 +365,8 @@
     });
   }
 
-  showConfig().catch(() => {});
+  if ($('config')) showConfig().catch(() => {});
   loop(STATUS_EVERY, statusOnce);
-  loop(LIVE_EVERY, liveOnce);
+  if ($('frame')) loop(LIVE_EVERY, liveOnce);
+  joren.ready = true;
 })();

@@ -1,0 +1,65 @@
+package appliance
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"joren/cluster/identity"
+	"joren/cluster/store"
+)
+
+// storeDir is where the identity store lives: store.dir, or store/ in the
+// data directory.
+func (a *Appliance) storeDir() string {
+	if a.cfg.Store.Dir != "" {
+		return a.cfg.Store.Dir
+	}
+	return filepath.Join(a.dataDir, "store")
+}
+
+// openStore opens the identity store for the face models' model, and the
+// identity service that decides visits with it.
+func (a *Appliance) openStore() error {
+	c := a.cfg
+	lim := store.DefaultLimits()
+	lim.MaxIdentities = c.Store.MaxIdentities
+	if c.Store.MaxBytes > 0 {
+		lim.MaxBytes = c.Store.MaxBytes
+	}
+	mode, err := store.ParseMode(c.Store.Mode)
+	if err != nil {
+		return fmt.Errorf("store.mode: %w", err)
+	}
+	st, err := store.Open(a.storeDir(), store.Options{Model: a.model, Zone: a.zone.String(), Create: true, Limits: lim, KeyFile: c.Store.KeyFile, Mode: mode})
+	var ke *store.KeyError
+	var ee *store.EncryptedError
+	if errors.As(err, &ke) || errors.As(err, &ee) {
+		return fmt.Errorf("store.key_file: %w", err)
+	}
+	if err != nil {
+		return err
+	}
+	a.st = st
+	a.onClose(st.Close)
+	switch {
+	case st.KeyCreated():
+		a.log.Warn("made a new key for the identity store: back it up, without it the store cannot be read", "key_file", c.Store.KeyFile)
+	case !st.Encrypted():
+		a.log.Warn("the identity store is not encrypted (store.key_file is empty)", "store", a.storeDir())
+	}
+	// Visits are dated by the wall clock, unless camera.clock times a
+	// recording: then the build time says nothing of them.
+	var clock identity.ClockOptions
+	if c.Camera.Clock == "" {
+		clock.NotBefore = a.o.Built
+	}
+	svc, err := identity.New(st, identity.Options{Policy: c.Policy(), Log: a.log, Mode: mode, Clock: clock})
+	if err != nil {
+		return err
+	}
+	a.svc = svc
+	a.forget = NewForgetLast(forgetter{svc}, 2*time.Minute)
+	return nil
+}

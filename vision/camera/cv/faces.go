@@ -1,0 +1,150 @@
+package cv
+
+import (
+	"fmt"
+	"image"
+	"path/filepath"
+	"sync"
+
+	"gocv.io/x/gocv"
+
+	"joren/vision"
+	"joren/vision/camera"
+	"joren/vision/dlib"
+	"joren/vision/frame"
+	"joren/vision/onnx"
+	"joren/vocab"
+)
+
+// Faces runs dlib's models on frames in memory: the HOG (or MMOD)
+// detector on frames shrunk with OpenCV, the shape predictor, and dlib's
+// ResNet or an ONNX network for descriptors. It is the pipeline's Detector
+// and Describer. Safe for concurrent use: dlib serialises the calls to
+// each of its models, so a detection and a description run at the same
+// time; the ONNX network is used by Describe only.
+type Faces struct {
+	frames *dlib.Frames
+	cnn    bool
+	net    *onnx.Embedder // nil: dlib's ResNet describes
+
+	// small is the picture Detect searches once shrunk: one buffer for
+	// every frame instead of one each (Detect runs for most frames).
+	mu    sync.Mutex
+	small gocv.Mat
+}
+
+// OpenFaces loads the face models of dir: dlib's detector (HOG, or MMOD
+// if o.CNN) and shape predictor, and dlib's ResNet or the registered
+// ONNX network o.ONNX.
+func OpenFaces(dir string, o camera.FaceOptions) (*Faces, error) {
+	frames, err := dlib.OpenFrames(dir, o.CNN)
+	if err != nil {
+		return nil, err
+	}
+	f := &Faces{frames: frames, cnn: o.CNN}
+	if o.ONNX != nil {
+		net, err := onnx.Open(filepath.Join(dir, o.ONNX.File()), *o.ONNX)
+		if err != nil {
+			frames.Close()
+			return nil, err
+		}
+		f.net = onnx.NewEmbedder(frames, net, o.CNN)
+	}
+	f.small = gocv.NewMat()
+	return f, nil
+}
+
+// Model describes the descriptors Describe computes.
+func (f *Faces) Model() vocab.Model {
+	if f.net != nil {
+		return f.net.Model()
+	}
+	return f.frames.Model()
+}
+
+// Detect finds the faces of im, searched for in im shrunk by scale (at
+// most 1) with OpenCV's area interpolation, and returns them in im's
+// pixels.
+func (f *Faces) Detect(im frame.Image, scale float64) ([]image.Rectangle, error) {
+	search := dlib.Frame(im)
+	if scale < 1 {
+		src, err := mat(im)
+		if err != nil {
+			return nil, err
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		sz := image.Pt(max(1, int(float64(im.Cols)*scale)), max(1, int(float64(im.Rows)*scale)))
+		gocv.Resize(src, &f.small, sz, 0, 0, gocv.InterpolationArea)
+		src.Close()
+		pix, err := f.small.DataPtrUint8()
+		if err != nil {
+			return nil, err
+		}
+		search = dlib.Frame{Pix: pix, Rows: f.small.Rows(), Cols: f.small.Cols(), Step: f.small.Step()}
+	}
+	dets, err := f.frames.Detect(search, f.cnn)
+	if err != nil {
+		return nil, err
+	}
+	boxes := make([]image.Rectangle, len(dets))
+	for i, d := range dets {
+		b := d.Box
+		if scale < 1 {
+			b = image.Rect(int(float64(b.Min.X)/scale), int(float64(b.Min.Y)/scale), int(float64(b.Max.X)/scale), int(float64(b.Max.Y)/scale))
+		}
+		boxes[i] = b
+	}
+	return boxes, nil
+}
+
+// Landmarks returns the shape predictor's points of the face in box.
+func (f *Faces) Landmarks(im frame.Image, box image.Rectangle) ([]image.Point, error) {
+	return f.frames.Landmarks(dlib.Frame(im), box)
+}
+
+// Describe computes the descriptor of the face in box, with its
+// landmarks.
+func (f *Faces) Describe(im frame.Image, box image.Rectangle) (vision.Face, error) {
+	if f.net == nil {
+		return f.frames.Describe(dlib.Frame(im), box)
+	}
+	pts, err := f.frames.Landmarks(dlib.Frame(im), box)
+	if err != nil {
+		return vision.Face{}, err
+	}
+	m, err := mat(im)
+	if err != nil {
+		return vision.Face{}, err
+	}
+	defer m.Close()
+	desc, err := f.net.DescribeShape(m, pts)
+	if err != nil {
+		return vision.Face{}, fmt.Errorf("describing the face at %v: %w", box, err)
+	}
+	return vision.Face{Box: box, Landmarks: pts, Descriptor: desc}, nil
+}
+
+// Close frees the models.
+func (f *Faces) Close() error {
+	f.mu.Lock()
+	f.small.Close()
+	f.mu.Unlock()
+	if f.net != nil {
+		return f.net.Close() // the frames too
+	}
+	return f.frames.Close()
+}
+
+// mat wraps im's pixels in a Mat (copied first if its rows are not
+// contiguous: gocv wraps Go memory only as a contiguous Mat). The caller
+// closes it.
+func mat(im frame.Image) (gocv.Mat, error) {
+	if err := im.Check(); err != nil {
+		return gocv.Mat{}, err
+	}
+	if im.Step != 3*im.Cols {
+		im = im.Clone()
+	}
+	return gocv.NewMatFromBytes(im.Rows, im.Cols, gocv.MatTypeCV8UC3, im.Pix)
+}
