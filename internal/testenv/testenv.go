@@ -77,6 +77,31 @@ func YuNet(t testing.TB) string {
 	return p
 }
 
+// ModelsWithYuNet is the model directory if it has YuNet (`make models`
+// installs it), else a directory of links to its files and to the shared
+// YuNet (a model directory made before YuNet was provisioned).
+func ModelsWithYuNet(t testing.TB) string {
+	t.Helper()
+	src, yn := Models(t), YuNet(t)
+	if filepath.Dir(yn) == src {
+		return src
+	}
+	dir := t.TempDir()
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if err := os.Symlink(filepath.Join(src, e.Name()), filepath.Join(dir, e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(yn, filepath.Join(dir, filepath.Base(yn))); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
 func regular(p string) bool {
 	st, err := os.Stat(p)
 	return err == nil && st.Mode().IsRegular()

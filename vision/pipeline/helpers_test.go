@@ -24,6 +24,7 @@ import (
 	"joren/vision/frame"
 	"joren/vision/pipeline"
 	"joren/vision/track"
+	"joren/vocab"
 )
 
 // fixture is what the tests share: dlib's models, the cast cut from the
@@ -183,9 +184,15 @@ func fileSource(t testing.TB, v *video, o capture.Options) *capture.Source {
 // personOf names the person whose photo's descriptor is nearest to d, and
 // that distance.
 func (fx *fixture) personOf(d []float32) (string, float64) {
+	return nearest(fx.faces.Model(), fx.refs, d)
+}
+
+// nearest names the person whose photo's descriptor in refs is nearest to
+// d, and that distance.
+func nearest(m vocab.Model, refs map[string][]float32, d []float32) (string, float64) {
 	best, bd := "", math.Inf(1)
-	for photo, r := range fx.refs {
-		if dist := fx.faces.Model().Distance(d, r); dist < bd {
+	for photo, r := range refs {
+		if dist := m.Distance(d, r); dist < bd {
 			best, bd = doorsim.PersonOf(photo), dist
 		}
 	}
@@ -201,7 +208,7 @@ func overlaps(v track.Visit, tr truth.Truth, p truth.Passage) bool {
 // assign maps each visit to the passage it shows: the one it overlaps in
 // time, and among passages together, the one of the person its
 // descriptors are nearest to. -1: a visit during an empty stretch.
-func assign(fx *fixture, tr truth.Truth, vs []track.Visit) []int {
+func assign(personOf func([]float32) (string, float64), tr truth.Truth, vs []track.Visit) []int {
 	out := make([]int, len(vs))
 	for i, v := range vs {
 		out[i] = -1
@@ -219,7 +226,7 @@ func assign(fx *fixture, tr truth.Truth, vs []track.Visit) []int {
 		// about the visit's span.
 		who := ""
 		if len(v.Descriptors) > 0 {
-			who, _ = fx.personOf(v.Descriptors[0])
+			who, _ = personOf(v.Descriptors[0])
 		}
 		best := math.Inf(1)
 		for _, k := range cands {
