@@ -104,13 +104,28 @@ func finder(f *cv.Faces) doorsim.FaceFinder {
 // photoDescriptor describes the face of a photo, shrunk as doorsim
 // shrinks it.
 func photoDescriptor(f *cv.Faces, path string) ([]float32, error) {
-	data, err := os.ReadFile(path)
+	fr, err := readPhoto(path)
 	if err != nil {
 		return nil, err
 	}
+	ds, err := f.Detect(fr, 1)
+	if err != nil || len(ds) != 1 {
+		return nil, err
+	}
+	face, err := f.Describe(fr, ds[0])
+	return face.Descriptor, err
+}
+
+// readPhoto reads a photo into Go memory, shrunk to 1000 pixels at most
+// as doorsim shrinks it.
+func readPhoto(path string) (frame.Image, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return frame.Image{}, err
+	}
 	m, err := gocv.IMDecode(data, gocv.IMReadColor)
 	if err != nil {
-		return nil, err
+		return frame.Image{}, err
 	}
 	defer m.Close()
 	if s := max(m.Cols(), m.Rows()); s > 1000 {
@@ -120,14 +135,11 @@ func photoDescriptor(f *cv.Faces, path string) ([]float32, error) {
 		gocv.Resize(m, &small, image.Pt(int(float64(m.Cols())*k), int(float64(m.Rows())*k)), 0, 0, gocv.InterpolationArea)
 		m, small = small, m
 	}
-	pix, _ := m.DataPtrUint8()
-	fr := frame.Image{Pix: pix, Rows: m.Rows(), Cols: m.Cols(), Step: m.Step()}
-	ds, err := f.Detect(fr, 1)
-	if err != nil || len(ds) != 1 {
-		return nil, err
+	pix, err := m.DataPtrUint8()
+	if err != nil {
+		return frame.Image{}, err
 	}
-	face, err := f.Describe(fr, ds[0])
-	return face.Descriptor, err
+	return frame.Image{Pix: pix, Rows: m.Rows(), Cols: m.Cols(), Step: m.Step()}.Clone(), nil
 }
 
 // synth returns a synthesised video, drawing it on first use.

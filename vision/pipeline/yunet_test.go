@@ -5,13 +5,10 @@ package pipeline_test
 import (
 	"fmt"
 	"image"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-
-	"gocv.io/x/gocv"
 
 	"joren/internal/testenv"
 	"joren/vision/camera"
@@ -127,24 +124,10 @@ func contains(s string, subs ...string) bool {
 // photoDescriptorFive describes the face of a photo, shrunk as doorsim
 // shrinks it, aligned on YuNet's five points.
 func photoDescriptorFive(yf *cv.YuNetFaces, path string) ([]float32, error) {
-	data, err := os.ReadFile(path)
+	fr, err := readPhoto(path)
 	if err != nil {
 		return nil, err
 	}
-	m, err := gocv.IMDecode(data, gocv.IMReadColor)
-	if err != nil {
-		return nil, err
-	}
-	defer m.Close()
-	if s := max(m.Cols(), m.Rows()); s > 1000 {
-		k := 1000 / float64(s)
-		small := gocv.NewMat()
-		defer small.Close()
-		gocv.Resize(m, &small, image.Pt(int(float64(m.Cols())*k), int(float64(m.Rows())*k)), 0, 0, gocv.InterpolationArea)
-		m, small = small, m
-	}
-	pix, _ := m.DataPtrUint8()
-	fr := frame.Image{Pix: pix, Rows: m.Rows(), Cols: m.Cols(), Step: m.Step()}
 	faces, err := yf.DetectFive(fr, yunet.FitScale(fr.Bounds(), 640))
 	if err != nil {
 		return nil, err
