@@ -6,6 +6,11 @@ MODELS      ?= models
 DETECTOR_DIR ?= ../shared/models
 SHARED      ?= ../shared
 BIN         := bin/joren
+# The version stamped into the binaries (joren --version, the status event,
+# /metrics, the box's page): git describe of the work tree. Give VERSION=...
+# where there is no .git (a source tarball).
+VERSION     ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo unknown)
+GO_LDFLAGS  := -X joren/internal/version.stamp=$(VERSION)
 # Head office's service: pure Go, runs on any server or container.
 OFFICE      := bin/joren-office
 # Packages without cgo: they must build and test with CGO_ENABLED=0. The
@@ -40,8 +45,8 @@ deps:
 	@scripts/setup-debian
 
 build: deps
-	$(GO) build -o $(BIN) ./cmd/joren
-	CGO_ENABLED=0 $(GO) build -o $(OFFICE) ./cmd/joren-office
+	$(GO) build -ldflags '$(GO_LDFLAGS)' -o $(BIN) ./cmd/joren
+	CGO_ENABLED=0 $(GO) build -ldflags '$(GO_LDFLAGS)' -o $(OFFICE) ./cmd/joren-office
 
 models: build
 	$(BIN) --models $(MODELS) models build --detector-dir $(DETECTOR_DIR) --test-onnx --photos $(SHARED)/faces/images

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"joren/appliance/config"
+	"joren/appliance/control"
 	"joren/appliance/installer"
 	"joren/cluster/identity"
 	"joren/cluster/store"
@@ -65,6 +66,7 @@ type Appliance struct {
 	model   vocab.Model
 	st      *store.Store
 	svc     *identity.Service
+	ops     *control.Ops
 	box     *outbox.Outbox
 	maker   *event.Maker
 	pub     *publish.Publisher
@@ -82,6 +84,8 @@ type Appliance struct {
 	pageLn  net.Listener
 	pageOn  chan string // asks the page to turn on again, saying who asked
 	httpLn  net.Listener
+	ctlLn   net.Listener
+	ctlErr  error // why there is no control socket
 	// restart, set while Run runs, stops it as a signal would: a clean
 	// exit that systemd answers by starting joren again.
 	restartMu sync.Mutex

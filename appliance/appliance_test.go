@@ -98,6 +98,7 @@ func TestEndToEnd(t *testing.T) {
 	cfg.Indicator = config.Indicator{Kind: "gpio", LED: "GPIO17", Buzzer: "GPIO27:low"}
 	cfg.Events.Broker = broker.URL()
 	cfg.HTTP.Listen = "127.0.0.1:0"
+	cfg.Control.Socket = filepath.Join(work, "run", "control.sock")
 	// An installer watches the page while the video plays.
 	const password = "aim the camera, then go"
 	cfg.Installer = config.Installer{Enabled: true, Listen: freeAddr(t), PasswordFile: filepath.Join(boot, "installer-password"), OffAfterMinutes: 30}
@@ -155,7 +156,7 @@ func TestEndToEnd(t *testing.T) {
 	}
 	t.Logf("%d passages: %d decided, %d with the right regular status; %s; %d decisions in all", score.Visits, score.Decided, score.Right, score, len(decisions))
 	for _, o := range outcomes {
-		t.Logf("%s %-9s distinct day %d: missed %v regular %v (want %v) visits %d", o.Time.Format(time.DateOnly), o.Person, o.Day, o.Missed, o.Regular, o.WantRegular, o.Visits)
+		t.Logf("%s %-9s distinct day %d: missed %v regular %v (want %v) days %d", o.Time.Format(time.DateOnly), o.Person, o.Day, o.Missed, o.Regular, o.WantRegular, o.Days)
 	}
 	if score.Decided < score.Visits*9/10 {
 		t.Errorf("only %d of %d passages decided", score.Decided, score.Visits)

@@ -52,7 +52,7 @@ func (a *Appliance) openFaces() error {
 // the pipeline's preview.
 func (a *Appliance) openCamera() error {
 	c := a.cfg
-	so := camera.SourceOptions{Width: c.Camera.Width, Height: c.Camera.Height, FPS: c.Camera.FPS, Log: a.log}
+	so := camera.SourceOptions{Width: c.Camera.Width, Height: c.Camera.Height, FPS: c.Camera.FPS, MaxPixels: c.Camera.MaxImagePixels, Log: a.log}
 	if c.Camera.Clock != "" {
 		tl, err := truth.ReadTimeline(c.Camera.Clock)
 		if err != nil {

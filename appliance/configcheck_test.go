@@ -81,6 +81,7 @@ func mutations() []mutation {
 		{"camera.height", []string{"0", "480", "-5"}},
 		{"camera.fps", []string{"15", "0", ".nan", "-1", "500"}},
 		{"camera.clock", []string{"", "{fix}/none.json", "{fix}/clock.json"}},
+		{"camera.max_image_pixels", []string{"50000000", "1", "268435456", "0", "-5", "268435457", "many"}},
 		{"vision.embedder", []string{"dlib", "onnx", "arcface"}},
 		{"vision.onnx_model", []string{"", "no-such-net"}},
 		{"vision.detector", []string{"yunet", "hog", "mmod", "cnn", "fast"}},

@@ -55,6 +55,9 @@ func (a *Appliance) Health() vocab.Health {
 	if err := a.st.View(func(*store.Tx) error { return nil }); err != nil {
 		h.Add(vocab.Problem{Key: "store", Reason: err.Error()})
 	}
+	if a.ctlErr != nil {
+		h.Add(vocab.Problem{Key: "control.socket", Reason: a.ctlErr.Error()})
+	}
 	h.Clock = clockHealth()
 	a.clockTrust(&h)
 	if d, err := diskHealth(a.dataDir); err == nil {

@@ -5,17 +5,21 @@ package appliance
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
+	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"joren/appliance/config"
+	"joren/appliance/control"
 	"joren/internal/testenv"
 	"joren/vision/camera/cv"
 	"joren/vocab"
@@ -37,6 +41,7 @@ func testConfig(t *testing.T) config.Config {
 	cfg.Camera = config.Camera{Source: testenv.Faces(t), FPS: 2}
 	cfg.Store.KeyFile = ""
 	cfg.Indicator = config.Indicator{Kind: "none"}
+	cfg.Control.Socket = filepath.Join(t.TempDir(), "control.sock")
 	return cfg
 }
 
@@ -90,9 +95,28 @@ func TestHealthAndMetrics(t *testing.T) {
 			t.Fatalf("/healthz and /metrics did not both answer within a minute: %q, %q", health, metrics)
 		}
 	}
+	// The commands reach the running service on its control socket.
+	cl, err := control.Dial(context.Background(), cfg.Control.Socket)
+	if err != nil {
+		t.Fatalf("control socket: %v", err)
+	}
+	if info, err := cl.Info(context.Background()); err != nil || info.Version != "test" || info.Store != cfg.StoreDir() {
+		t.Errorf("control socket info: %+v %v", info, err)
+	}
+	if s, err := cl.Stats(context.Background()); err != nil || s.Dir != cfg.StoreDir() {
+		t.Errorf("control socket stats: %+v %v", s, err)
+	}
+	cl.Close()
+	if st, err := os.Stat(cfg.Control.Socket); err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("control socket while running: %v %v", st, err)
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
+	}
+	a.Close()
+	if _, err := os.Stat(cfg.Control.Socket); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("control socket left after Close: %v", err)
 	}
 	var h vocab.Health
 	if err := json.Unmarshal([]byte(health), &h); err != nil || h.Status != vocab.StatusOK || len(h.Problems) != 0 {
@@ -101,10 +125,30 @@ func TestHealthAndMetrics(t *testing.T) {
 	if h.Version != "test" || h.Camera.State != vocab.CameraOK || h.Camera.LastFrameAgeS > 30 || h.Broker.State != vocab.BrokerNone || h.Outbox.Max != cfg.Events.OutboxMax || h.Disk == nil || h.Disk.TotalBytes == 0 {
 		t.Errorf("healthz: %+v", h)
 	}
-	for _, name := range []string{"joren_info{", "joren_frames_dropped_total", "joren_outbox_pending", "joren_store_identities", "joren_store_bytes", "joren_last_frame_age_seconds", "joren_fps"} {
+	for _, name := range []string{`joren_build_info{device="`, `version="test"}`, "joren_frames_dropped_total", "joren_outbox_pending", "joren_store_identities", "joren_store_bytes", "joren_last_frame_age_seconds", "joren_fps"} {
 		if !strings.Contains(metrics, name) {
 			t.Errorf("metrics lack %s:\n%s", name, metrics)
 		}
+	}
+}
+
+// A control socket that cannot be made does not keep the door dark: the
+// appliance opens, and its health says what is wrong.
+func TestControlSocketProblem(t *testing.T) {
+	cfg := testConfig(t)
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o600)
+	cfg.Control.Socket = filepath.Join(file, "control.sock")
+	a, err := Open(cfg, Options{Notifier: &fakeNotifier{}, Camera: cv.Driver{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	h := a.Health()
+	if h.Status == vocab.StatusOK || !slices.ContainsFunc(h.Problems, func(p vocab.Problem) bool {
+		return p.Key == "control.socket" && strings.Contains(p.Reason, "need the service stopped")
+	}) {
+		t.Errorf("health: %+v", h)
 	}
 }
 

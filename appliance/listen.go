@@ -4,13 +4,27 @@ import (
 	"errors"
 	"fmt"
 	"net"
+
+	"joren/appliance/control"
 )
 
-// openListeners opens the addresses of the health endpoint and the
-// installer's page. They are opened by Open, not by Run: an address in use
-// is a mistake to report at start, and a page that cannot listen must not
-// stop the stages that share its errgroup.
+// openListeners opens the addresses of the health endpoint, the
+// installer's page and the control socket. They are opened by Open, not by
+// Run: an address in use is a mistake to report at start, and a page that
+// cannot listen must not stop the stages that share its errgroup.
 func (a *Appliance) openListeners() error {
+	if p := a.cfg.Control.Socket; p != "" {
+		// Not fatal: the door works without it. Health reports it, and
+		// the commands need the service stopped until it is fixed.
+		ln, err := control.Listen(p)
+		if err != nil {
+			a.ctlErr = fmt.Errorf("%w: joren staff, customers, forget and store need the service stopped until this is fixed", err)
+			a.log.Error("no control socket", "key", "control.socket", "error", a.ctlErr)
+		} else {
+			a.ctlLn = ln
+			a.onClose(closeListener(ln)) // closing removes the socket file
+		}
+	}
 	if l := a.cfg.HTTP.Listen; l != "" {
 		ln, err := listen("http.listen", l)
 		if err != nil {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -47,9 +48,11 @@ func newMetrics(a *Appliance) *metrics {
 	}
 	m.reg.MustRegister(
 		m.visits, m.decisions,
+		// Prometheus's convention for what a process is built as: a
+		// constant 1 with the facts as labels.
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
-			Name: "joren_info", Help: "The build and the face model in use.",
-			ConstLabels: prometheus.Labels{"version": a.o.Version, "model": a.model.ID(), "device": a.device},
+			Name: "joren_build_info", Help: "Always 1: the build's version (joren --version), its Go toolchain, the face model in use and the device.",
+			ConstLabels: prometheus.Labels{"version": a.o.Version, "goversion": runtime.Version(), "model": a.model.ID(), "device": a.device},
 		}, func() float64 { return 1 }),
 		counter("joren_frames_total", "Frames processed by the pipeline.", func() float64 { return float64(a.pipe.Stats().Frames) }),
 		counter("joren_frames_dropped_total", "Frames the camera delivered while the pipeline was busy, skipped.", func() float64 { return float64(a.src.Stats().Dropped) }),

@@ -9,6 +9,8 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"joren/appliance/control"
+
 	"joren/device/indicator"
 	"joren/vision/track"
 	"joren/vocab"
@@ -103,6 +105,11 @@ func (a *Appliance) Run(ctx context.Context) error {
 		aux.Go(func() error { return a.servePage(auxCtx) })
 		port := a.pageLn.Addr().(*net.TCPAddr).Port
 		aux.Go(func() error { return a.announce(auxCtx, port) })
+	}
+	if a.ctlLn != nil {
+		aux.Go(func() error {
+			return control.Serve(auxCtx, a.ctlLn, a.ops, control.ServeOptions{Version: a.o.Version, Log: a.log})
+		})
 	}
 	aux.Go(func() error { return a.maintainNightly(auxCtx) })
 	aux.Go(func() error { return a.watchClock(auxCtx) })

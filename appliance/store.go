@@ -3,36 +3,27 @@ package appliance
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"time"
 
+	"joren/appliance/control"
 	"joren/cluster/identity"
 	"joren/cluster/store"
 )
 
-// storeDir is where the identity store lives: store.dir, or store/ in the
-// data directory.
-func (a *Appliance) storeDir() string {
-	if a.cfg.Store.Dir != "" {
-		return a.cfg.Store.Dir
-	}
-	return filepath.Join(a.dataDir, "store")
-}
+// storeDir is where the identity store lives: store.dir, or store/ in
+// the data directory.
+func (a *Appliance) storeDir() string { return a.cfg.StoreDir() }
 
-// openStore opens the identity store for the face models' model, and the
-// identity service that decides visits with it.
+// openStore opens the identity store for the face models' model, the
+// identity service that decides visits with it, and the operations people
+// ask of it (Ops: what the control socket serves).
 func (a *Appliance) openStore() error {
 	c := a.cfg
-	lim := store.DefaultLimits()
-	lim.MaxIdentities = c.Store.MaxIdentities
-	if c.Store.MaxBytes > 0 {
-		lim.MaxBytes = c.Store.MaxBytes
-	}
 	mode, err := store.ParseMode(c.Store.Mode)
 	if err != nil {
 		return fmt.Errorf("store.mode: %w", err)
 	}
-	st, err := store.Open(a.storeDir(), store.Options{Model: a.model, Zone: a.zone.String(), Create: true, Limits: lim, KeyFile: c.Store.KeyFile, Mode: mode})
+	st, err := store.Open(a.storeDir(), store.Options{Model: a.model, Zone: a.zone.String(), Create: true, Limits: c.Limits(), KeyFile: c.Store.KeyFile, Mode: mode})
 	var ke *store.KeyError
 	var ee *store.EncryptedError
 	if errors.As(err, &ke) || errors.As(err, &ee) {
@@ -60,6 +51,7 @@ func (a *Appliance) openStore() error {
 		return err
 	}
 	a.svc = svc
+	a.ops = control.New(st, svc, control.Options{Log: a.log})
 	a.forget = NewForgetLast(forgetter{svc}, 2*time.Minute)
 	return nil
 }

@@ -1,7 +1,6 @@
 package cluster
 
 import (
-	"bufio"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -27,13 +26,16 @@ const MaxLineBytes = 1 << 20
 // values (dim 0: the first line's length) and finite values; errors name
 // the file and line. Blank lines are skipped.
 func ReadEmbeddings(r io.Reader, name string, dim int) ([]Embedding, error) {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), MaxLineBytes)
+	lines := NewLines(r, name, MaxLineBytes)
 	var out []Embedding
-	line := 0
-	for sc.Scan() {
-		line++
-		b := sc.Bytes()
+	for {
+		b, err := lines.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
 		if len(trimSpace(b)) == 0 {
 			continue
 		}
@@ -43,25 +45,25 @@ func ReadEmbeddings(r io.Reader, name string, dim int) ([]Embedding, error) {
 			Model      string     `json:"model"`
 		}
 		if err := json.Unmarshal(b, &e); err != nil {
-			return nil, fmt.Errorf("%s:%d: not a JSON object with a descriptor: %v", name, line, err)
+			return nil, lines.At("not a JSON object with a descriptor: %v", err)
 		}
 		if e.Descriptor == nil {
-			return nil, fmt.Errorf("%s:%d: no \"descriptor\" field", name, line)
+			return nil, lines.At("no \"descriptor\" field")
 		}
 		d := *e.Descriptor
 		if dim == 0 {
 			dim = len(d)
 		}
 		if len(d) == 0 {
-			return nil, fmt.Errorf("%s:%d: empty descriptor", name, line)
+			return nil, lines.At("empty descriptor")
 		}
 		if len(d) != dim {
-			return nil, fmt.Errorf("%s:%d: descriptor has %d values, want %d (every descriptor must come from one model)", name, line, len(d), dim)
+			return nil, lines.At("descriptor has %d values, want %d (every descriptor must come from one model)", len(d), dim)
 		}
 		v := make([]float32, len(d))
 		for k, x := range d {
 			if math.IsNaN(x) || math.IsInf(x, 0) || math.Abs(x) > math.MaxFloat32 {
-				return nil, fmt.Errorf("%s:%d: descriptor value %d is not a finite number", name, line, k)
+				return nil, lines.At("descriptor value %d is not a finite number", k+1)
 			}
 			v[k] = float32(x)
 		}
@@ -69,10 +71,7 @@ func ReadEmbeddings(r io.Reader, name string, dim int) ([]Embedding, error) {
 		if e.Person != nil {
 			p = fmt.Sprint(e.Person)
 		}
-		out = append(out, Embedding{Line: line, Descriptor: v, Person: p, Model: e.Model})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s:%d: %w", name, line+1, err)
+		out = append(out, Embedding{Line: lines.Line(), Descriptor: v, Person: p, Model: e.Model})
 	}
 	if len(out) == 0 {
 		return nil, fmt.Errorf("%s: no descriptors", name)

@@ -241,7 +241,7 @@ func TestMachine(t *testing.T) {
 		{"installer password missing", "installer:\n  enabled: true\n  listen: 127.0.0.1:0\n  password_file: " + m.dir + "/none\n", "installer.password_file: installer page: reading the password", ""},
 		{"pin missing", "indicator:\n  led: GPIO99\n", `joren.yaml:8: indicator.led: no GPIO pin named "GPIO99"`, ""},
 		{"button missing, whatever the kind", "indicator:\n  kind: none\n  button: GPIO98:low\n", `joren.yaml:9: indicator.button: no GPIO pin named "GPIO98"`, ""},
-		{"models missing", "vision:\n  detector: hog\n", "", ""}, // replaced below
+		{"models missing", "vision:\n  detector: hog\n", "", ""},  // replaced below
 		{"YuNet missing", "vision:\n  detector: yunet\n", "", ""}, // replaced below
 		{"YuNet present", "vision:\n  detector: yunet\n", "", ""}, // replaced below
 		{"onnx not registered", "vision:\n  embedder: onnx\n  onnx_model: no-such-net\n", `joren.yaml:9: vision.onnx_model: no ONNX model called "no-such-net"`, ""},

@@ -22,6 +22,7 @@ type Config struct {
 	Events    Events    `yaml:"events" doc:"Pseudonymous visit events (counts, no face, no name) to head office over MQTT."`
 	HTTP      HTTP      `yaml:"http" doc:"Health check and Prometheus metrics, for the box's own monitoring."`
 	Installer Installer `yaml:"installer" doc:"The installer's web page: live view to aim the camera. Off by default."`
+	Control   Control   `yaml:"control" doc:"The local socket through which joren staff, customers, forget and store reach the running service."`
 	Log       Log       `yaml:"log" doc:"Logging (to standard error: the journal on the device)."`
 }
 
@@ -42,6 +43,8 @@ type Camera struct {
 	Height int     `yaml:"height" doc:"Requested frame height in pixels (USB and csi cameras)."`
 	FPS    float64 `yaml:"fps" doc:"Requested frame rate (USB and csi cameras; the pace of a picture folder)."`
 	Clock  string  `yaml:"clock" doc:"DEMO AND TESTS: time a recording's frames from this joren sim truth file's timeline (simulated days) instead of the wall clock. Empty on a device."`
+
+	MaxImagePixels int64 `yaml:"max_image_pixels" doc:"A folder of pictures as the source: pictures whose header claims more pixels are skipped before decoding (50 million fits a 2 GB Raspberry Pi; at most 268435456)."`
 }
 
 // Vision tunes the face pipeline.
@@ -114,11 +117,25 @@ type Installer struct {
 	StaffPasswordFile string `yaml:"staff_password_file" doc:"File holding the staff's password or PIN, at least 6 characters: it logs in to enrol staff and customers and to forget visitors, never to the live view or the settings. Empty: no staff login. On the image, joren/staff.password on the CONFIG partition ends up in /run/joren."`
 }
 
+// Control is the local control socket.
+type Control struct {
+	Socket string `yaml:"socket" doc:"Unix socket (absolute path) of the running service, for joren staff, customers, forget and store: mode 0600 in a directory of mode 0700, root and the service's user only. Empty: off (those commands then need the service stopped)."`
+}
+
 // Log configures logging.
 type Log struct {
 	Level  string `yaml:"level" doc:"debug, info, warn or error."`
 	Format string `yaml:"format" doc:"text or json."`
 }
+
+// DefaultMaxImagePixels and MaxImagePixelsCeiling are camera.max_image_pixels'
+// default and bound: vision/picture's DefaultMaxPixels and MaxPixelsCeiling,
+// which the configuration cannot import (cgo); cmd/joren's tests hold them
+// equal.
+const (
+	DefaultMaxImagePixels = 50_000_000
+	MaxImagePixelsCeiling = 1 << 28
+)
 
 // Default returns the configuration used for every key the file does not
 // set. The regular policy, the store's limits and the events' defaults are
@@ -128,7 +145,7 @@ func Default() Config {
 	lim := store.DefaultLimits()
 	return Config{
 		Device: Device{DataDir: "/data/joren", Models: "/usr/share/joren/models"},
-		Camera: Camera{Source: "/dev/video0", Width: 640, Height: 480, FPS: 15},
+		Camera: Camera{Source: "/dev/video0", Width: 640, Height: 480, FPS: 15, MaxImagePixels: DefaultMaxImagePixels},
 		Vision: Vision{Embedder: "dlib", Detector: "hog", DetectWidth: 640, MinFace: 80, MinSharpness: 100, MinFrontal: 0.4, Descriptors: 3},
 		Store: Store{
 			KeyFile: "/run/joren/store.key", Mode: string(store.Counting), RetentionDays: pol.Retention,
@@ -141,6 +158,7 @@ func Default() Config {
 		Events:    Events{PseudonymPeriod: string(event.Month), OutboxMax: outbox.DefaultMax},
 		HTTP:      HTTP{Listen: "127.0.0.1:9180"},
 		Installer: Installer{Listen: ":8080", PasswordFile: "/run/joren/installer.password", OffAfterMinutes: 120},
+		Control:   Control{Socket: "/run/joren/control.sock"},
 		Log:       Log{Level: "info", Format: "text"},
 	}
 }

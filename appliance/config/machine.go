@@ -106,10 +106,7 @@ func (c Config) checkMachine(r *report) {
 // that does not is made on first start, in a directory that must exist
 // already (store.LoadOrCreateKey never makes it).
 func (c Config) checkStoreFiles(r *report) {
-	dir := c.Store.Dir
-	if dir == "" {
-		dir = filepath.Join(c.Device.DataDir, "store")
-	}
+	dir := c.StoreDir()
 	if err := creatable(dir); err != nil {
 		r.bad("store.dir", []string{"device.data_dir"}, "%v", err)
 	}

@@ -6,6 +6,7 @@ import (
 	"math"
 	"net"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -121,6 +122,9 @@ func (c Config) validate(r *report) {
 	if c.Installer.OffAfterMinutes < 0 || c.Installer.OffAfterMinutes > maxOffAfter {
 		r.bad("installer.off_after_minutes", nil, "%d: want 0 (never) to %d (a week)", c.Installer.OffAfterMinutes, maxOffAfter)
 	}
+	if c.Control.Socket != "" && !filepath.IsAbs(c.Control.Socket) {
+		r.bad("control.socket", nil, "%q: want an absolute path, such as /run/joren/control.sock", c.Control.Socket)
+	}
 	oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	oneOf("log.format", c.Log.Format, "text", "json")
 }
@@ -156,6 +160,9 @@ func (c Camera) validate(r *report) {
 	}
 	if math.IsNaN(c.FPS) || math.IsInf(c.FPS, 0) || c.FPS < 0 || c.FPS > 120 {
 		r.bad("camera.fps", nil, "%v: want 0 (the camera's own) to 120", c.FPS)
+	}
+	if c.MaxImagePixels < 1 || c.MaxImagePixels > MaxImagePixelsCeiling {
+		r.bad("camera.max_image_pixels", nil, "%d: want 1-%d", c.MaxImagePixels, MaxImagePixelsCeiling)
 	}
 }
 

@@ -93,13 +93,21 @@ func (c Config) check() error {
 	return nil
 }
 
+// UnlabelledError is a descriptor without the "person" label a month
+// needs; Line is its line in the file.
+type UnlabelledError struct{ Line int }
+
+func (e *UnlabelledError) Error() string {
+	return fmt.Sprintf("line %d has no \"person\" label: a month needs labelled descriptors", e.Line)
+}
+
 // People groups labelled descriptors by person, in order of first
-// appearance. Every descriptor needs a label.
+// appearance. Every descriptor needs a label (else an *UnlabelledError).
 func People(es []cluster.Embedding) (names []string, by map[string][][]float32, err error) {
 	by = map[string][][]float32{}
 	for _, e := range es {
 		if e.Person == "" {
-			return nil, nil, fmt.Errorf("line %d has no \"person\" label: a month needs labelled descriptors", e.Line)
+			return nil, nil, &UnlabelledError{Line: e.Line}
 		}
 		if _, ok := by[e.Person]; !ok {
 			names = append(names, e.Person)

@@ -19,8 +19,12 @@ type Outcome struct {
 	Visitor string `json:"visitor"`
 	// Staff is set (and Visitor empty) when the visit matched staff.
 	Staff string `json:"staff,omitempty"`
-	// Visits is the distinct days so far, this one included.
+	// Visits counts the visitor's visits so far (passages within the
+	// merge window count once) and Days their distinct local days within
+	// the regular window, this one included: vocab.Decision's Visits and
+	// Days. Before Days existed, "visits" here meant the days.
 	Visits  int  `json:"visits"`
+	Days    int  `json:"days"`
 	Regular bool `json:"regular"`
 	// New is set on a visitor's first visit, BecameRegular on the visit
 	// that made them a regular.
@@ -45,7 +49,7 @@ type Outcome struct {
 // OutcomeOf is the outcome of a decision, its truth not set.
 func OutcomeOf(d vocab.Decision) Outcome {
 	return Outcome{
-		Visit: d.Visit, Visitor: d.Visitor, Staff: d.Staff, Visits: d.Days, Regular: d.Regular,
+		Visit: d.Visit, Visitor: d.Visitor, Staff: d.Staff, Visits: d.Visits, Days: d.Days, Regular: d.Regular,
 		New: d.New, BecameRegular: d.BecameRegular, Time: d.Time,
 	}
 }

@@ -2,6 +2,7 @@ package month
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
@@ -29,12 +30,18 @@ func (v Visit) Vision(model vocab.Model) (vocab.Visit, error) {
 // emitting run concurrently, supervised by one errgroup: the first error
 // of deciding or emitting stops all three. A bad input ends the input
 // instead: the visits before it are still decided and emitted, and then
-// its error is returned.
+// its error is returned. An error about a visit read from a file starts
+// with where it was read (Visit.Source, FILE:LINE).
 func Stream(ctx context.Context, svc *identity.Service, next func() (Visit, error), emit func(vocab.Decision) error) (identity.RunStats, error) {
-	var readErr error
+	var (
+		readErr, runErr error
+		// deciding is the Source of the last visit Run took: the channel
+		// is unbuffered, so when Run fails, that is the visit it was on.
+		deciding string
+	)
 	before := svc.Counters()
 	g, ctx := errgroup.WithContext(ctx)
-	in := make(chan vocab.Visit, 16)
+	in := make(chan vocab.Visit)
 	out := make(chan vocab.Decision, 16)
 	g.Go(func() error {
 		defer close(in)
@@ -48,17 +55,24 @@ func Stream(ctx context.Context, svc *identity.Service, next func() (Visit, erro
 				if vv, err = v.Vision(svc.Model()); err == nil {
 					select {
 					case in <- vv:
+						deciding = v.Source
 						continue
 					case <-ctx.Done():
 						return ctx.Err()
 					}
+				}
+				if v.Source != "" {
+					err = fmt.Errorf("%s: %w", v.Source, err)
 				}
 			}
 			readErr = err
 			return nil
 		}
 	})
-	g.Go(func() error { return svc.Run(ctx, in, out) })
+	g.Go(func() error {
+		runErr = svc.Run(ctx, in, out)
+		return runErr
+	})
 	g.Go(func() error {
 		for d := range out {
 			if err := emit(d); err != nil {
@@ -70,6 +84,9 @@ func Stream(ctx context.Context, svc *identity.Service, next func() (Visit, erro
 	err := g.Wait()
 	after := svc.Counters()
 	stats := identity.RunStats{Decided: after.Decided - before.Decided, Repeated: after.Repeated - before.Repeated, Passes: after.Passes - before.Passes, Held: after.Held - before.Held}
+	if err != nil && err == runErr && deciding != "" && !errors.Is(err, context.Canceled) {
+		err = fmt.Errorf("%s: %w", deciding, err)
+	}
 	if err != nil {
 		return stats, err
 	}

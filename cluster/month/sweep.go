@@ -404,8 +404,8 @@ func Everyone(visits []Visit, pol identity.Policy) (merged, split []Outcome) {
 	days := map[int32]bool{}
 	for i, v := range visits {
 		days[pol.Day(v.Time)] = true
-		merged = append(merged, Outcome{Visit: v.ID, Visitor: "everyone", Visits: len(days), Regular: len(days) >= pol.RegularDays})
-		split = append(split, Outcome{Visit: v.ID, Visitor: fmt.Sprint("visit", i), Visits: 1, Regular: pol.RegularDays <= 1})
+		merged = append(merged, Outcome{Visit: v.ID, Visitor: "everyone", Days: len(days), Regular: len(days) >= pol.RegularDays})
+		split = append(split, Outcome{Visit: v.ID, Visitor: fmt.Sprint("visit", i), Days: 1, Regular: pol.RegularDays <= 1})
 	}
 	return merged, split
 }
@@ -460,7 +460,7 @@ func Centroid(visits []Visit, threshold float64, pol identity.Policy) []Outcome 
 				n++
 			}
 		}
-		out = append(out, Outcome{Visit: v.ID, Visitor: fmt.Sprint(best), Visits: n, Regular: n >= pol.RegularDays})
+		out = append(out, Outcome{Visit: v.ID, Visitor: fmt.Sprint(best), Days: n, Regular: n >= pol.RegularDays})
 	}
 	return out
 }

@@ -14,7 +14,7 @@ import (
 
 // Visit is one line of a visits file: one passage through the door, with
 // 1..k descriptors of the same face. Times are RFC 3339 and the lines are
-// in time order.
+// in time order; ids are unique within a file.
 //
 //	{"visit": "v00001", "time": "2026-11-01T10:15:00Z", "descriptors": [[...], ...]}
 //
@@ -29,51 +29,62 @@ type Visit struct {
 	Model       string      `json:"model,omitempty"`
 	Together    []string    `json:"together,omitempty"`
 	Person      string      `json:"person,omitempty"`
+	// Source is where the visit was read, FILE:LINE, for errors about it
+	// ("" for a generated visit).
+	Source string `json:"-"`
 }
 
 // MaxDescriptors bounds the descriptors of one visit: the live pipeline
 // keeps the best few of a track, never all its frames.
 const MaxDescriptors = 32
 
-// Reader reads a visits file line by line, checking each line: memory does
-// not grow with the file.
+// MaxLineBytes bounds one line of a visits file: 4 MiB. The longest
+// legitimate visit, 32 descriptors of 512 values written with full float64
+// precision (25 bytes each), takes 0.4 MiB.
+const MaxLineBytes = 4 << 20
+
+// Reader reads a visits file line by line, checking each line. Memory does
+// not grow with a line's length (MaxLineBytes) and grows with the file
+// only by the ids read (a few bytes a visit), kept to refuse a repeated id.
 type Reader struct {
-	sc   *bufio.Scanner
-	name string
-	dim  int
-	line int
-	last time.Time
+	lines *cluster.Lines
+	name  string
+	dim   int
+	last  time.Time
+	seen  map[string]int // id -> line
 }
 
 // NewReader reads visits from r (name is used in errors). Every descriptor
 // must have dim values (dim 0: as many as the first one).
 func NewReader(r io.Reader, name string, dim int) *Reader {
-	sc := bufio.NewScanner(r)
-	sc.Buffer(make([]byte, 64<<10), MaxDescriptors*cluster.MaxLineBytes/8)
-	return &Reader{sc: sc, name: name, dim: dim}
+	return &Reader{lines: cluster.NewLines(r, name, MaxLineBytes), name: name, dim: dim, seen: map[string]int{}}
 }
 
 // Line is the line number of the last visit read.
-func (r *Reader) Line() int { return r.line }
+func (r *Reader) Line() int { return r.lines.Line() }
 
 // Dim is the descriptor length (known once a visit is read).
 func (r *Reader) Dim() int { return r.dim }
 
 // Next returns the next visit, or io.EOF after the last. Errors name the
-// file and line and say what is wrong.
+// file and line (FILE:LINE) and say what is wrong.
+//
+// A repeated id is an error that names both lines: a store decides a
+// visit once per id (that is how an interrupted replay resumes), so the
+// second visit would be silently dropped, and which of two passages is the
+// real one cannot be guessed. Two files concatenated, or an exporter that
+// reuses ids, must be fixed at the source.
 func (r *Reader) Next() (Visit, error) {
-	for r.sc.Scan() {
-		r.line++
-		b := r.sc.Bytes()
+	for {
+		b, err := r.lines.Next()
+		if err != nil {
+			return Visit{}, err // io.EOF, or FILE:LINE: what is wrong
+		}
 		if len(bytes.TrimSpace(b)) == 0 {
 			continue
 		}
 		return r.parse(b)
 	}
-	if err := r.sc.Err(); err != nil {
-		return Visit{}, fmt.Errorf("%s:%d: %w", r.name, r.line+1, err)
-	}
-	return Visit{}, io.EOF
 }
 
 func (r *Reader) parse(b []byte) (Visit, error) {
@@ -85,14 +96,15 @@ func (r *Reader) parse(b []byte) (Visit, error) {
 		Together    []string    `json:"together"`
 		Person      any         `json:"person"`
 	}
-	at := func(format string, a ...any) error {
-		return fmt.Errorf("%s:%d: %s", r.name, r.line, fmt.Sprintf(format, a...))
-	}
+	at := r.lines.At
 	if err := json.Unmarshal(b, &raw); err != nil {
 		return Visit{}, at("not a visit (want {\"visit\": ID, \"time\": RFC 3339, \"descriptors\": [[numbers], ...]}): %v", err)
 	}
 	if raw.ID == nil || *raw.ID == "" {
 		return Visit{}, at("no \"visit\" id")
+	}
+	if first, ok := r.seen[*raw.ID]; ok {
+		return Visit{}, at("visit %s again: line %d has the same id (ids must be unique in a file: a store decides each id once, and resumes a replay by them)", *raw.ID, first)
 	}
 	if raw.Time == nil {
 		return Visit{}, at("visit %s has no \"time\"", *raw.ID)
@@ -110,7 +122,7 @@ func (r *Reader) parse(b []byte) (Visit, error) {
 	if len(raw.Descriptors) > MaxDescriptors {
 		return Visit{}, at("visit %s has %d descriptors, at most %d are allowed", *raw.ID, len(raw.Descriptors), MaxDescriptors)
 	}
-	v := Visit{ID: *raw.ID, Time: t, Model: raw.Model, Together: raw.Together}
+	v := Visit{ID: *raw.ID, Time: t, Model: raw.Model, Together: raw.Together, Source: fmt.Sprintf("%s:%d", r.name, r.lines.Line())}
 	if raw.Person != nil {
 		v.Person = fmt.Sprint(raw.Person)
 	}
@@ -130,6 +142,7 @@ func (r *Reader) parse(b []byte) (Visit, error) {
 		}
 		v.Descriptors = append(v.Descriptors, f)
 	}
+	r.seen[v.ID] = r.lines.Line()
 	r.last = t
 	return v, nil
 }

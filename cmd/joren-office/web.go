@@ -7,13 +7,13 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/spf13/cobra"
 
+	"joren/internal/version"
 	"joren/office"
 	"joren/office/dashboard"
 	"joren/office/ingest"
@@ -58,7 +58,7 @@ func (w *webFlags) open(g *globals, store office.Store, reg *prometheus.Registry
 	}
 	d, err := dashboard.New(dashboard.Config{
 		Store: store, Password: strings.TrimRight(string(b), "\r\n"), Metrics: reg, Collector: c.State,
-		SilentAfter: w.silentAfter, Version: version(), Log: g.log,
+		SilentAfter: w.silentAfter, Version: version.String(), Log: g.log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("--password-file %s: %w", w.passwordFile, err)
@@ -89,12 +89,4 @@ func (s *webServer) serve(ctx context.Context) error {
 		return err
 	}
 	return nil
-}
-
-// version is the binary's module version ("devel" from a work tree).
-func version() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
 }

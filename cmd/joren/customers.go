@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"joren/appliance/control"
 	"joren/cluster/identity"
 	"joren/cluster/store"
 )
@@ -21,8 +22,9 @@ func newCustomersCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "customers add|list|remove|mode",
 		Short: "Enrol customers who consent to be recognised; consent mode",
-		Long: `customers manages the enrolled customers of the identity store (--store DIR or
-JOREN_STORE; --key-file FILE or JOREN_STORE_KEY_FILE if it is encrypted).
+		Long: `customers manages the enrolled customers of the identity store: the
+device's (--config, by default ` + deviceConfig + ` when it exists), or --store DIR
+(or JOREN_STORE; --key-file FILE or JOREN_STORE_KEY_FILE if it is encrypted).
 
 In counting mode (the default) everyone who passes is remembered and may
 become a regular. In consent mode only enrolled customers are recognised:
@@ -44,46 +46,45 @@ the same retention as everyone (docs/privacy.md).
         switch to consent mode: forgets every visitor who did not enrol
   joren customers mode counting   switch back (enrolled customers are kept)
 
-No image is stored: only each face's descriptor and the file's name. The
-device must be stopped while these run (one process owns the store); set
-store.mode in the device's configuration to match the store's mode.`,
+While joren run runs on the store, these go through its control socket (root or
+the service's user); only face descriptors are sent, never the images. No image
+is stored: only each face's descriptor and the file's name. A switch of mode
+must be matched by store.mode in the device's configuration: joren run refuses
+to start while they differ.`,
 	}
 	add := addPersonCommands(g, cmd, &sf, personKind{
 		cmd: "customers", one: "a customer",
 		addShort: "Enrol a customer's face from images, recording their consent", listShort: "The enrolled customers",
 		removeShort: "Delete everything about a customer",
 		checkName:   identity.CheckCustomerName,
-		add: func(s *openedStore, name string, faces enrolment) error {
-			e, err := s.svc.AddCustomer(name, note, faces.sources, faces.descs, time.Now())
+		add: func(cmd *cobra.Command, s *storeSession, e control.Enrolment) error {
+			e.Note = note
+			a, err := s.ops.AddCustomer(cmd.Context(), e)
 			if err != nil {
 				return err
 			}
-			c, n := e.Customer, len(faces.descs)
-			if e.New {
-				fmt.Fprintf(g.stdout, "customer %s enrolled: %d face(s), consent recorded %s\n", name, n, c.Consented.Local().Format(time.DateOnly))
+			if a.New {
+				fmt.Fprintf(g.stdout, "customer %s enrolled: %d face(s), consent recorded %s\n", a.Name, a.Added, a.Consented.Local().Format(time.DateOnly))
 			} else {
-				fmt.Fprintf(g.stdout, "customer %s: %d face(s) added, %d in all (consent recorded %s)\n", name, n, len(c.Exemplars), c.Consented.Local().Format(time.DateOnly))
+				fmt.Fprintf(g.stdout, "customer %s: %d face(s) added, %d in all (consent recorded %s)\n", a.Name, a.Added, a.Faces, a.Consented.Local().Format(time.DateOnly))
 			}
-			if e.Adopted != "" {
-				fmt.Fprintf(g.stdout, "%s was already known as visitor %s (%d visits on %d days): that history is now theirs\n", name, e.Adopted, e.Visits, e.Days)
+			if a.Adopted != "" {
+				fmt.Fprintf(g.stdout, "%s was already known as visitor %s (%d visits on %d days): that history is now theirs\n", a.Name, a.Adopted, a.Visits, a.Days)
 			}
-			if s.svc.Mode() == store.Counting {
+			if a.Mode == string(store.Counting) {
 				fmt.Fprintln(g.stdout, "the store is in counting mode: everyone is remembered; `joren customers mode consent --forget-others` recognises only enrolled customers")
 			}
 			return nil
 		},
-		list: func(s *openedStore, asJSON bool) error {
-			cs, err := s.svc.Customers(time.Now())
+		list: func(cmd *cobra.Command, s *storeSession, asJSON bool) error {
+			cs, err := s.ops.Customers(cmd.Context())
 			if err != nil {
 				return err
 			}
 			if asJSON {
 				enc := json.NewEncoder(g.stdout)
 				for _, c := range cs {
-					if err := enc.Encode(customerLine{
-						Name: c.Name, Consented: c.Consented, Note: c.Note, Faces: len(c.Exemplars), Sources: c.Sources,
-						Visitor: c.Identity, Visits: c.Visits, Days: c.Days, LastVisit: c.LastVisit, Regular: c.Regular,
-					}); err != nil {
+					if err := enc.Encode(c); err != nil {
 						return err
 					}
 				}
@@ -100,25 +101,18 @@ store.mode in the device's configuration to match the store's mode.`,
 				if c.Regular {
 					reg = "yes"
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", c.Name, c.Consented.Local().Format(time.DateOnly), len(c.Exemplars), c.Visits, last, reg, c.Note)
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%s\t%s\t%s\n", c.Name, c.Consented.Local().Format(time.DateOnly), c.Faces, c.Visits, last, reg, c.Note)
 			}
 			return tw.Flush()
 		},
-		remove: func(s *openedStore, name string) error {
-			f, ok, err := s.svc.RemoveCustomer(name)
+		remove: func(cmd *cobra.Command, s *storeSession, name string) error {
+			r, err := s.ops.RemoveCustomer(cmd.Context(), name)
 			if err != nil {
 				return err
-			}
-			if !ok {
-				return fmt.Errorf("no customer named %q (see `joren customers list`); nothing deleted", name)
 			}
 			// Gone from the file too, not only from its live records.
-			before, after, err := s.svc.Compact()
-			if err != nil {
-				return err
-			}
 			fmt.Fprintf(g.stdout, "customer %s removed: enrolment, %d visits on %d days and %d logged decisions deleted; store file compacted (%d to %d bytes)\n",
-				name, f.Visits, f.Days, f.Logged, before, after)
+				name, r.Visits, r.Days, r.Logged, r.FileBefore, r.FileAfter)
 			return nil
 		},
 	})
@@ -138,65 +132,57 @@ store.mode in the device's configuration to match the store's mode.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			req := storeRequest{access: change}
+			req := storeRequest{access: change, setsMode: true}
 			var want store.Mode
 			if len(args) == 1 {
 				// A store made here starts in the mode asked for: there
 				// is nobody to forget.
 				want = store.Mode(args[0])
-				req = storeRequest{access: create, newMode: want}
+				req = storeRequest{access: create, newMode: want, setsMode: true}
 			}
-			s, err := sf.open(g, req)
+			s, err := sf.session(cmd, g, req)
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			svc, dir := s.svc, s.dir
-			cur := svc.Mode()
-			forget, keep := svc.Pending(store.Consent)
-			switch {
-			case s.made:
-				fmt.Fprintf(g.stdout, "identity store %s made in %s mode\n", dir, cur)
+			if want == "" || s.made {
+				m, err := s.ops.Mode(cmd.Context())
+				switch {
+				case err != nil:
+					return err
+				case s.made:
+					fmt.Fprintf(g.stdout, "identity store %s made in %s mode\n", m.Store, m.Mode)
+				default:
+					fmt.Fprintf(g.stdout, "identity store %s is in %s mode (%d enrolled customers)\n", m.Store, m.Mode, m.Customers)
+				}
 				return nil
-			case want == "":
-				fmt.Fprintf(g.stdout, "identity store %s is in %s mode (%d enrolled customers)\n", dir, cur, keep)
-				return nil
-			case want == cur:
-				fmt.Fprintf(g.stdout, "identity store %s is in %s mode already (%d enrolled customers)\n", dir, cur, keep)
-				return nil
-			case want == store.Consent && !forgetOthers:
-				return usagef("switching identity store %s to consent mode forgets %d visitor(s) who did not enrol, with all their data (%d enrolled customer(s) and the staff are kept); run again with --forget-others to confirm", dir, forget, keep)
 			}
-			ch, err := svc.SetMode(cmd.Context(), want)
+			ch, err := s.ops.SetMode(cmd.Context(), control.ModeRequest{Mode: string(want), ForgetOthers: forgetOthers})
 			if err != nil {
-				return err
+				return opError(err)
 			}
-			if want == store.Consent {
+			switch {
+			case !ch.Changed():
+				fmt.Fprintf(g.stdout, "identity store %s is in %s mode already (%d enrolled customers)\n", ch.Store, ch.Mode, ch.Customers)
+				return nil
+			case want == store.Consent:
 				fmt.Fprintf(g.stdout, "identity store %s is now in consent mode: %d visitor(s) who did not enrol forgotten, %d enrolled customer(s) kept; store file compacted (%d to %d bytes)\n",
-					dir, ch.Forgotten, ch.Customers, ch.FileBefore, ch.FileAfter)
-			} else {
-				fmt.Fprintf(g.stdout, "identity store %s is now in counting mode: every visitor is remembered again; %d enrolled customer(s) kept\n", dir, ch.Customers)
+					ch.Store, ch.Forgotten, ch.Customers, ch.FileBefore, ch.FileAfter)
+			default:
+				fmt.Fprintf(g.stdout, "identity store %s is now in counting mode: every visitor is remembered again; %d enrolled customer(s) kept\n", ch.Store, ch.Customers)
 			}
-			fmt.Fprintf(g.stdout, "set store.mode: %s in the device's configuration to match\n", want)
+			switch {
+			case s.cfg == nil:
+				fmt.Fprintf(g.stdout, "set store.mode: %s in the device's configuration to match\n", want)
+			case s.newMode != want:
+				fmt.Fprintf(g.stdout, "set store.mode: %s in %s to match: joren run refuses to start while they differ\n", want, s.file)
+			}
 			return nil
 		},
 	}
 	mode.Flags().BoolVar(&forgetOthers, "forget-others", false, "confirm that switching to consent mode forgets every visitor who did not enrol")
 	sf.register(mode, false)
+	sf.registerDevice(mode)
 	cmd.AddCommand(mode)
 	return cmd
-}
-
-// customerLine is one line of `customers list --json`.
-type customerLine struct {
-	Name      string    `json:"name"`
-	Consented time.Time `json:"consented"`
-	Note      string    `json:"note,omitempty"`
-	Faces     int       `json:"faces"`
-	Sources   []string  `json:"sources"`
-	Visitor   string    `json:"visitor"`
-	Visits    int       `json:"visits"`
-	Days      int       `json:"days"`
-	LastVisit time.Time `json:"last_visit,omitzero"`
-	Regular   bool      `json:"regular"`
 }

@@ -6,7 +6,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"joren/appliance/control"
 	"joren/cluster/identity"
 	"joren/cluster/store"
 	"joren/vocab"
@@ -58,9 +60,11 @@ func TestConsentWorkflow(t *testing.T) {
 		}
 	}
 
-	// At the door: Jimin (a photo she did not enrol) on three days, and
-	// two strangers between.
-	visits := imageVisits(t, "jimin6.jpg", "tzuyu.jpg", "jimin6.jpg", "bona3.jpg", "jimin6.jpg")
+	// At the door, from tomorrow on (the store's clock guard holds visits
+	// dated before its history, which starts with her enrolment now):
+	// Jimin (a photo she did not enrol) on three days, and two strangers
+	// between.
+	visits := imageVisitsFrom(t, testDay(21), "jimin6.jpg", "tzuyu.jpg", "jimin6.jpg", "bona3.jpg", "jimin6.jpg")
 	out, stderr, code = run(t, with("replay", "--visits", visits, "--mode", "consent", "--full")...)
 	if code != exitOK {
 		t.Fatalf("replay: exit %d: %s", code, stderr)
@@ -87,13 +91,15 @@ func TestConsentWorkflow(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &s); err != nil || s.Mode != "consent" || s.Cipher != store.Cipher || s.Customers != 1 || s.Identities != 1 || s.Passages != 2 {
 		t.Errorf("stats: %+v %v", s, err)
 	}
+	// The list says her status as of now: her three days are still to
+	// come (tomorrow on), so she is not a regular yet today.
 	out, _, _ = run(t, with("customers", "list")...)
-	if !strings.Contains(out, "Jimin") || !strings.Contains(out, "signed form 7") || !strings.Contains(out, "yes") {
+	if !strings.Contains(out, "Jimin") || !strings.Contains(out, "signed form 7") || !strings.Contains(out, testDay(25).Format(time.DateOnly)) {
 		t.Errorf("list:\n%s", out)
 	}
 	out, _, _ = run(t, with("customers", "list", "--json")...)
-	var c customerLine
-	if err := json.Unmarshal([]byte(out), &c); err != nil || c.Name != "Jimin" || c.Faces != 2 || c.Visits != 3 || !c.Regular || c.Visitor != ds[0].Visitor {
+	var c control.Customer
+	if err := json.Unmarshal([]byte(out), &c); err != nil || c.Name != "Jimin" || c.Faces != 2 || c.Visits != 3 || c.Days != 3 || c.Regular || !c.LastVisit.Equal(testDay(25)) || c.Visitor != ds[0].Visitor {
 		t.Errorf("list --json: %s (%v)", out, err)
 	}
 

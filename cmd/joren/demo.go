@@ -27,6 +27,7 @@ import (
 	"joren/appliance/config"
 	"joren/cluster/month"
 	"joren/device/indicator"
+	"joren/internal/version"
 	"joren/vision/camera"
 	"joren/vision/camera/cv"
 	"joren/vision/doorsim"
@@ -120,6 +121,13 @@ func runDemo(ctx context.Context, g *globals, out, images string, o doorsim.Opti
 	cfg.Indicator = config.Indicator{Kind: "log"}
 	cfg.Events.Broker = addr
 	cfg.HTTP.Listen = "127.0.0.1:0"
+	// Its own control socket, not the device's: while the demo plays,
+	// `joren store stats --config OUT/joren.yaml` reaches it.
+	sock, err := filepath.Abs(filepath.Join(out, "control.sock"))
+	if err != nil {
+		return err
+	}
+	cfg.Control.Socket = sock
 	// A fresh store every time: the demo starts from an empty shop.
 	if err := os.RemoveAll(cfg.Device.DataDir); err != nil {
 		return err
@@ -147,7 +155,7 @@ func runDemo(ctx context.Context, g *globals, out, images string, o doorsim.Opti
 	)
 	show := &demoIndicator{w: w}
 	a, err := appliance.Open(cfg, appliance.Options{
-		Log: log, Version: buildVersion(), IndicatorOutput: show, Camera: cv.Driver{},
+		Log: log, Version: version.String(), IndicatorOutput: show, Camera: cv.Driver{},
 		OnDecision: func(d vocab.Decision, _ vocab.Visit) {
 			mu.Lock()
 			defer mu.Unlock()

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -8,7 +10,9 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/sync/semaphore"
 
+	"joren/appliance/control"
 	"joren/vision"
 	"joren/vision/dlib"
 	"joren/vision/embed"
@@ -27,6 +31,7 @@ type faceFlags struct {
 	jitter    int
 	mirror    string
 	maxSide   int
+	maxPixels int64
 	workers   int
 }
 
@@ -74,6 +79,7 @@ func (f *faceFlags) register(cmd *cobra.Command) {
 	cmd.Flags().IntVar(&f.jitter, "jitter", 0, "average each descriptor over this many jittered copies (slower, steadier)")
 	cmd.Flags().StringVar(&f.mirror, "mirror", mirrorAuto, "with --detector yunet: average each descriptor with its mirror image's: on, off, or auto (on for dlib, where it raised ROC AUC by 0.04 for 60% more time; off for ONNX networks, where it changed nothing; docs/embedders.md)")
 	cmd.Flags().IntVar(&f.maxSide, "max-side", 2000, "scale larger images down to this many pixels on their longer side before detection (0: never)")
+	cmd.Flags().Int64Var(&f.maxPixels, "max-pixels", picture.DefaultMaxPixels, "refuse images whose header claims more pixels, before decoding them (the default fits a 2 GB Raspberry Pi)")
 	cmd.Flags().IntVar(&f.workers, "workers", min(runtime.NumCPU(), 2), "images processed at once (each loads its own copy of the models)")
 }
 
@@ -83,11 +89,18 @@ type faceFinder struct {
 	free  chan vision.Embedder
 	opts  picture.Options
 	model vocab.Model
+	// decoding weighs the pictures being decoded by their pixels, up to
+	// the limit of one: however many workers there are, decoding never
+	// needs more memory than the largest picture allowed.
+	decoding *semaphore.Weighted
 }
 
 func (f *faceFlags) open(modelDir string) (*faceFinder, error) {
 	if f.jitter < 0 || f.maxSide < 0 {
 		return nil, usagef("--jitter and --max-side must not be negative")
+	}
+	if err := picture.CheckMaxPixels("--max-pixels", f.maxPixels); err != nil {
+		return nil, usagef("%v", err)
 	}
 	if f.detector == detectorYuNet {
 		return f.openYuNet(modelDir)
@@ -176,7 +189,11 @@ func (f *faceFlags) openYuNet(modelDir string) (*faceFinder, error) {
 // newFinder opens one embedder per worker.
 func (f *faceFlags) newFinder(open func() (vision.Embedder, error)) (*faceFinder, error) {
 	n := max(1, f.workers)
-	ff := &faceFinder{free: make(chan vision.Embedder, n), opts: picture.Options{MaxSide: f.maxSide}}
+	ff := &faceFinder{
+		free:     make(chan vision.Embedder, n),
+		opts:     picture.Options{MaxSide: f.maxSide, MaxPixels: f.maxPixels},
+		decoding: semaphore.NewWeighted(f.maxPixels),
+	}
 	for i := 0; i < n; i++ {
 		e, err := open()
 		if err != nil {
@@ -210,14 +227,15 @@ func (ff *faceFinder) Workers() int { return len(ff.recs) }
 // File returns every face of an image file, in the file's own pixel
 // coordinates. The error names the file.
 func (ff *faceFinder) File(path string) ([]vision.Face, error) {
-	data, err := os.ReadFile(path)
+	data, err := picture.ReadFile(path, ff.opts.MaxPixels)
 	if err != nil {
-		return nil, err // *PathError names the file
+		return nil, err // names the file
 	}
-	if len(data) == 0 {
-		return nil, fmt.Errorf("%s: empty file", path)
+	p, err := ff.prepare(data)
+	var large *picture.TooLargeError
+	if errors.As(err, &large) && large.Limit > 0 {
+		return nil, fmt.Errorf("%s: %w (raise the limit with --max-pixels)", path, err)
 	}
-	p, err := picture.Prepare(data, ff.opts)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
@@ -241,22 +259,40 @@ func (ff *faceFinder) File(path string) ([]vision.Face, error) {
 	return faces, nil
 }
 
+// prepare decodes a picture once the pixels being decoded by the other
+// workers leave room for it.
+func (ff *faceFinder) prepare(data []byte) (picture.Prepared, error) {
+	weight := int64(1)
+	if h, err := picture.ReadHeader(data); err == nil {
+		weight = min(max(h.Pixels(), 1), ff.opts.MaxPixels)
+	}
+	if err := ff.decoding.Acquire(context.Background(), weight); err != nil {
+		return picture.Prepared{}, err
+	}
+	defer ff.decoding.Release(weight)
+	return picture.Prepare(data, ff.opts)
+}
+
 func (ff *faceFinder) Close() {
 	for _, r := range ff.recs {
 		r.Close()
 	}
 }
 
-// enrolFaces embeds the largest face of each image, with the model of the
-// descriptors; every image must give one before anything is stored.
-func enrolFaces(g *globals, ff *faceFlags, images []string) (descs [][]float32, sources []string, model vocab.Model, err error) {
+// enrolFaces embeds the largest face of each image with the models in
+// modelDir: one descriptor per image, named by the file, with their model;
+// every image must give one before anything is stored.
+func enrolFaces(g *globals, ff *faceFlags, modelDir string, images []string) (control.Faces, error) {
 	ff.workers = min(ff.workers, len(images))
-	finder, err := ff.open(g.modelDir)
+	finder, err := ff.open(modelDir)
 	if err != nil {
-		return nil, nil, model, err
+		return control.Faces{}, err
 	}
 	defer finder.Close()
-	var failed []string
+	var (
+		faces  = control.Faces{Model: finder.model}
+		failed []string
+	)
 	embedFiles(finder, images, func(r embedResult) {
 		switch k := vision.Largest(r.Faces); {
 		case r.Err != nil:
@@ -267,12 +303,12 @@ func enrolFaces(g *globals, ff *faceFlags, images []string) (descs [][]float32, 
 			if len(r.Faces) > 1 {
 				g.log.Warn("several faces: enrolling the largest", "image", r.File, "faces", len(r.Faces))
 			}
-			descs = append(descs, r.Faces[k].Descriptor)
-			sources = append(sources, filepath.Base(r.File))
+			faces.Descriptors = append(faces.Descriptors, r.Faces[k].Descriptor)
+			faces.Sources = append(faces.Sources, filepath.Base(r.File))
 		}
 	})
 	if len(failed) > 0 {
-		return nil, nil, model, fmt.Errorf("nothing enrolled: %s", strings.Join(failed, "; "))
+		return control.Faces{}, fmt.Errorf("nothing enrolled: %s", strings.Join(failed, "; "))
 	}
-	return descs, sources, finder.model, nil
+	return faces, nil
 }

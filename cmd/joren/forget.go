@@ -5,8 +5,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"joren/appliance/control"
 	"joren/vision"
-	"joren/vocab"
 )
 
 func newForgetCommand(g *globals) *cobra.Command {
@@ -19,14 +19,18 @@ func newForgetCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "forget --visitor ID | --image FILE",
 		Short: "Delete a visitor with all their data",
-		Long: `forget deletes one visitor from the identity store (--store DIR or
-JOREN_STORE) with everything kept about them: descriptors, visit history,
-logged decisions.
+		Long: `forget deletes one visitor from the identity store (the device's: --config,
+by default ` + deviceConfig + ` when it exists; or --store DIR, JOREN_STORE) with
+everything kept about them: descriptors, visit history, logged decisions.
 
   joren forget --visitor ID    by id (an id merged into another finds the merged visitor)
   joren forget --image FILE    the visitor the photo's face matches (the largest face),
                                with the same evidence the door uses; nothing is
-                               deleted when it matches nobody, or matches staff`,
+                               deleted when it matches nobody, or matches staff
+
+While joren run runs on the store, the request goes through its control socket
+(root or the service's user) and is decided between two visits at the door;
+with --image only the face's descriptor is sent, never the photo.`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) > 0 {
 				return usagef("forget takes no arguments (give --visitor ID or --image FILE)")
@@ -34,67 +38,63 @@ logged decisions.
 			if (visitor == "") == (image == "") {
 				return usagef("give either --visitor ID or --image FILE")
 			}
-			return sf.check() // before the image is embedded
+			return sf.check(cmd, g) // before the image is embedded
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			model := vocab.Model{}
-			var descs [][]float32
+			var face control.Faces
 			if image != "" {
-				ff.workers = 1
-				finder, err := ff.open(g.modelDir)
+				p, err := sf.resolve(cmd, g)
 				if err != nil {
 					return err
 				}
-				faces, err := finder.File(image)
-				finder.Close()
-				if err != nil {
+				if face, err = imageFace(g, &ff, p.faces(cmd, &ff), image); err != nil {
 					return err
 				}
-				k := vision.Largest(faces)
-				if k < 0 {
-					return fmt.Errorf("%s: %w: nothing deleted", image, vision.ErrNoFace)
-				}
-				if len(faces) > 1 {
-					g.log.Warn("several faces: matching the largest", "image", image, "faces", len(faces))
-				}
-				descs, model = [][]float32{faces[k].Descriptor}, finder.model
 			}
-			st, err := sf.open(g, storeRequest{access: change, model: model})
+			s, err := sf.session(cmd, g, storeRequest{access: change, model: face.Model})
 			if err != nil {
 				return err
 			}
-			defer st.Close()
-			svc, dir := st.svc, st.dir
-			id := visitor
+			defer s.Close()
+			var f control.Forgotten
 			if image != "" {
-				m, err := svc.Match(descs)
+				f, err = s.ops.ForgetFace(cmd.Context(), face)
 				if err != nil {
-					return err
+					return opError(fmt.Errorf("%s %w", image, err))
 				}
-				switch {
-				case m.Staff != "":
-					return fmt.Errorf("%s shows staff member %s, not a visitor: `joren staff remove %s` removes staff; nothing deleted", image, m.Staff, m.Staff)
-				case m.Visitor == "" && m.Nearest != "":
-					return fmt.Errorf("%s matches no visitor (the nearest, %s, is too unlikely: log odds %.1f); nothing deleted", image, m.Nearest, m.LogOdds)
-				case m.Visitor == "":
-					return fmt.Errorf("%s matches no visitor: the store has none; nothing deleted", image)
-				}
-				id = m.Visitor
+			} else if f, err = s.ops.Forget(cmd.Context(), visitor); err != nil {
+				return opError(err)
 			}
-			f, ok, err := svc.Forget(id)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				return fmt.Errorf("no visitor %s in %s; nothing deleted", id, dir)
-			}
-			fmt.Fprintf(g.stdout, "forgot visitor %s: %d visits on %d days, %d logged decisions deleted\n", f.ID, f.Visits, f.Days, f.Logged)
+			fmt.Fprintf(g.stdout, "forgot visitor %s: %d visits on %d days, %d logged decisions deleted\n", f.Visitor, f.Visits, f.Days, f.Logged)
 			return nil
 		},
 	}
 	sf.register(cmd, false)
+	sf.registerDevice(cmd)
 	ff.register(cmd)
 	cmd.Flags().StringVar(&visitor, "visitor", "", "the visitor's id")
 	cmd.Flags().StringVar(&image, "image", "", "a photo of the visitor")
 	return cmd
+}
+
+// imageFace is the descriptor of the largest face of an image.
+func imageFace(g *globals, ff *faceFlags, modelDir, image string) (control.Faces, error) {
+	ff.workers = 1
+	finder, err := ff.open(modelDir)
+	if err != nil {
+		return control.Faces{}, err
+	}
+	faces, err := finder.File(image)
+	finder.Close()
+	if err != nil {
+		return control.Faces{}, err
+	}
+	k := vision.Largest(faces)
+	if k < 0 {
+		return control.Faces{}, fmt.Errorf("%s: %w: nothing deleted", image, vision.ErrNoFace)
+	}
+	if len(faces) > 1 {
+		g.log.Warn("several faces: matching the largest", "image", image, "faces", len(faces))
+	}
+	return control.Faces{Model: finder.model, Descriptors: [][]float32{faces[k].Descriptor}}, nil
 }

@@ -16,7 +16,7 @@ func TestForgetCommands(t *testing.T) {
 		t.Fatalf("replay: exit %d: %s", code, stderr)
 	}
 	got := outcomes(t, out)
-	if got[0].Visitor != got[1].Visitor || got[1].Visits != 2 || got[2].Visitor == got[0].Visitor || got[3].Visitor == got[2].Visitor {
+	if got[0].Visitor != got[1].Visitor || got[1].Days != 2 || got[2].Visitor == got[0].Visitor || got[3].Visitor == got[2].Visitor {
 		t.Fatalf("setup decisions: %+v", got)
 	}
 	bona, tzuyu := got[0].Visitor, got[2].Visitor

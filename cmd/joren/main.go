@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"joren/vision/picture"
 )
 
 // Exit codes.
@@ -21,12 +23,31 @@ const (
 )
 
 func main() {
+	limitOpenCV()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// The first signal stops the work cleanly; a second one kills.
 	context.AfterFunc(ctx, stop)
 	err := newRootCommand().ExecuteContext(ctx)
 	os.Exit(exitCode(err, os.Stderr))
+}
+
+// limitOpenCV starts joren again with OpenCV's image size limits in its
+// environment, if they are not there: OpenCV reads them once, as its
+// library loads, before any Go code runs, and they are its own refusal of
+// a picture too large should one ever get past vision/picture's header
+// check (docs/reliability.md). Same process, same arguments; nothing has
+// happened yet. If the new start fails, joren goes on without them.
+func limitOpenCV() {
+	add := picture.OpenCVEnv(os.LookupEnv)
+	if len(add) == 0 {
+		return
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return
+	}
+	syscall.Exec(exe, os.Args, append(os.Environ(), add...))
 }
 
 // exitCode reports err on stderr (unless it was reported input by input)

@@ -3,7 +3,7 @@ package main
 import (
 	"github.com/spf13/cobra"
 
-	"joren/vocab"
+	"joren/appliance/control"
 )
 
 // personKind is what sets apart the people a shop enrols by face (staff,
@@ -15,19 +15,13 @@ type personKind struct {
 	// short help of add, list and remove
 	addShort, listShort, removeShort string
 	checkName                        func(string) error
-	// add enrols faces as name in the store (made if there is none).
-	add func(s *openedStore, name string, faces enrolment) error
+	// add enrols the faces of an enrolment (the store is made if there
+	// is none).
+	add func(cmd *cobra.Command, s *storeSession, e control.Enrolment) error
 	// list prints them, as JSON lines with asJSON.
-	list func(s *openedStore, asJSON bool) error
+	list func(cmd *cobra.Command, s *storeSession, asJSON bool) error
 	// remove deletes name.
-	remove func(s *openedStore, name string) error
-}
-
-// enrolment is the faces of the images given to add.
-type enrolment struct {
-	descs   [][]float32
-	sources []string
-	model   vocab.Model
+	remove func(cmd *cobra.Command, s *storeSession, name string) error
 }
 
 // addPersonCommands adds k's add, list and remove to parent, each with
@@ -48,20 +42,25 @@ func addPersonCommands(g *globals, parent *cobra.Command, sf *storeFlags, k pers
 				return usagef("%v", err)
 			}
 			// Before the faces are embedded, which takes a while.
-			return sf.check()
+			return sf.check(cmd, g)
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			// Every image must give a face before anything is stored.
-			descs, sources, model, err := enrolFaces(g, &ff, args[1:])
+			p, err := sf.resolve(cmd, g)
 			if err != nil {
 				return err
 			}
-			s, err := sf.open(g, storeRequest{access: create, model: model})
+			// Every image must give a face before anything is stored; the
+			// descriptors, never the pictures, go to the store.
+			faces, err := enrolFaces(g, &ff, p.faces(cmd, &ff), args[1:])
+			if err != nil {
+				return err
+			}
+			s, err := sf.session(cmd, g, storeRequest{access: create, model: faces.Model})
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			return k.add(s, args[0], enrolment{descs, sources, model})
+			return opError(k.add(cmd, s, control.Enrolment{Name: args[0], Faces: faces}))
 		},
 	}
 	ff.register(add)
@@ -69,8 +68,8 @@ func addPersonCommands(g *globals, parent *cobra.Command, sf *storeFlags, k pers
 		Use:   "list",
 		Short: k.listShort,
 		Args:  exactArgs(0, "no arguments"),
-		RunE: sf.run(g, storeRequest{access: change}, func(cmd *cobra.Command, args []string, s *openedStore) error {
-			return k.list(s, asJSON)
+		RunE: sf.run(g, storeRequest{access: change}, func(cmd *cobra.Command, args []string, s *storeSession) error {
+			return k.list(cmd, s, asJSON)
 		}),
 	}
 	list.Flags().BoolVar(&asJSON, "json", false, "print one JSON object "+k.one)
@@ -78,12 +77,13 @@ func addPersonCommands(g *globals, parent *cobra.Command, sf *storeFlags, k pers
 		Use:   "remove NAME",
 		Short: k.removeShort,
 		Args:  exactArgs(1, k.one+"'s name"),
-		RunE: sf.run(g, storeRequest{access: change}, func(cmd *cobra.Command, args []string, s *openedStore) error {
-			return k.remove(s, args[0])
+		RunE: sf.run(g, storeRequest{access: change}, func(cmd *cobra.Command, args []string, s *storeSession) error {
+			return k.remove(cmd, s, args[0])
 		}),
 	}
 	for _, c := range []*cobra.Command{add, list, remove} {
 		sf.register(c, false)
+		sf.registerDevice(c)
 		parent.AddCommand(c)
 	}
 	return add

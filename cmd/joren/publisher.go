@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"runtime/debug"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
+	"joren/internal/version"
 	"joren/sync/event"
 	"joren/sync/publish"
 	"joren/vocab"
@@ -77,7 +77,7 @@ func (f *publishFlags) setup(zone *time.Location, models []string) publish.Setup
 			CAFile:       f.ca,
 			CertFile:     f.cert,
 			KeyFile:      f.key,
-			Version:      buildVersion(),
+			Version:      version.String(),
 			Models:       models,
 			Discovery:    f.discovery,
 			FailFast:     true, // a person is watching: say at once what is wrong
@@ -250,12 +250,4 @@ func (s *publishing) explain(err error, st event.Stats) error {
 		return fmt.Errorf("nothing was published (%s): %w", b.Reason, err)
 	}
 	return fmt.Errorf("nothing was published: %w", err)
-}
-
-// buildVersion is the binary's module version ("devel" from a work tree).
-func buildVersion() string {
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
-	}
-	return "devel"
 }

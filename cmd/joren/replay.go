@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -36,10 +37,13 @@ func newReplayCommand(g *globals) *cobra.Command {
 does (same code: matching, the regular policy, nightly maintenance clocked by
 the visits' own times) and prints one line per visit:
 
-  {"visit": "v00001", "visitor": "p000001", "visits": 1, "regular": false}
+  {"visit": "v00001", "visitor": "p000001", "visits": 1, "days": 1, "regular": false}
 
-"visits" is the visitor's distinct days within the window, this one included;
-staff get "staff": NAME and no visitor. With --mode consent (docs/privacy.md)
+"visits" counts the visitor's visits (passages within --merge-minutes count
+once) and "days" their distinct local days within the window, this one
+included, as in the device's decisions and head office's events. (Earlier
+builds printed the days as "visits": a consumer of that line reads "days"
+now.) Staff get "staff": NAME and no visitor. With --mode consent (docs/privacy.md)
 only enrolled customers are recognised: anyone else gets no visitor and no
 staff (with --full: "unknown": true) and leaves nothing in the store but an
 anonymous passage. Input: one JSON object a line, in time order:
@@ -96,7 +100,7 @@ Measuring (docs/identity.md):
 				return usagef("--sweep publishes nothing: leave out --publish")
 			}
 			// --store is optional: a temporary store is made without it.
-			if _, err := f.sf.settings(); err != nil {
+			if _, err := f.sf.settings(cmd, g); err != nil {
 				return err
 			}
 			return f.pf.check()
@@ -137,7 +141,7 @@ func replay(cmd *cobra.Command, g *globals, f *replayFlags) error {
 		f.sf.dir = tmp
 	}
 	// A new store records the installed model; an existing one keeps its own.
-	st, err := f.sf.open(g, storeRequest{access: create, noSpace: f.scorer == "distance"})
+	st, err := f.sf.open(cmd, g, storeRequest{access: create, noSpace: f.scorer == "distance"})
 	if err != nil {
 		return err
 	}
@@ -256,11 +260,22 @@ func generateMonth(path string, dim int, seed uint64) ([]month.Visit, error) {
 	if err != nil {
 		return nil, err
 	}
-	names, by, err := month.People(es)
+	names, by, err := people(path, es)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, err
 	}
 	return month.Generate(names, by, month.DefaultConfig(seed))
+}
+
+// people groups labelled descriptors read from path; an unlabelled one is
+// named by FILE:LINE.
+func people(path string, es []cluster.Embedding) ([]string, map[string][][]float32, error) {
+	names, by, err := month.People(es)
+	var u *month.UnlabelledError
+	if errors.As(err, &u) {
+		return nil, nil, fmt.Errorf("%s:%d: no \"person\" label: a month needs labelled descriptors", path, u.Line)
+	}
+	return names, by, err
 }
 
 func writeMonthFile(path string, visits []month.Visit) error {
@@ -287,9 +302,9 @@ func replaySweep(cmd *cobra.Command, g *globals, f *replayFlags) error {
 	if err != nil {
 		return err
 	}
-	names, by, err := month.People(es)
+	names, by, err := people(f.sweep, es)
 	if err != nil {
-		return fmt.Errorf("%s: %w", f.sweep, err)
+		return err
 	}
 	o := month.DefaultSweep()
 	o.Progress = func(done, total int) { fmt.Fprintf(g.stderr, "\rsweep: %d/%d months", done, total) }

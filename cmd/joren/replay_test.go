@@ -59,7 +59,7 @@ func monthFile(t *testing.T, n int, seed uint64) (string, []month.Visit) {
 	return path, visits
 }
 
-var outcomeLine = regexp.MustCompile(`^\{"visit":"[vi]\d+","visitor":"p\d{6}","visits":\d+,"regular":(true|false)\}$`)
+var outcomeLine = regexp.MustCompile(`^\{"visit":"[vi]\d+","visitor":"p\d{6}","visits":\d+,"days":\d+,"regular":(true|false)\}$`)
 
 func outcomes(t *testing.T, out string) []month.Outcome {
 	t.Helper()
@@ -69,7 +69,7 @@ func outcomes(t *testing.T, out string) []month.Outcome {
 			continue
 		}
 		if !outcomeLine.MatchString(l) {
-			t.Fatalf("output line %q is not {visit, visitor, visits, regular}", l)
+			t.Fatalf("output line %q is not {visit, visitor, visits, days, regular}", l)
 		}
 		var o month.Outcome
 		if err := json.Unmarshal([]byte(l), &o); err != nil {
@@ -93,7 +93,7 @@ func TestReplay(t *testing.T) {
 		t.Fatalf("%d lines for %d visits", len(got), len(visits))
 	}
 	for i, o := range got {
-		if o.Visit != visits[i].ID || o.Regular != (o.Visits >= 3) || o.Visits < 1 {
+		if o.Visit != visits[i].ID || o.Regular != (o.Days >= 3) || o.Days < 1 || o.Visits < o.Days {
 			t.Errorf("line %d: %+v", i+1, o)
 		}
 	}
@@ -176,6 +176,10 @@ func TestReplayBadInputs(t *testing.T) {
 	broken := write("broken.jsonl", strings.Join(lines[:3], "")+`{"visit":"x","time":"2026-11-30T10:00:00Z","descriptors":[[0.1,0.2]]}`+"\n"+strings.Join(lines[3:], ""))
 	wide := write("wide.jsonl", `{"visit":"w","time":"2026-11-30T10:00:00Z","descriptors":[[`+strings.Repeat("0.1,", 511)+`0.1]]}`+"\n")
 	otherModel := write("model.jsonl", strings.Replace(lines[0], `"descriptors"`, `"model":"arcface_r100@0123","descriptors"`, 1))
+	// The second visit again after the third: an error naming both lines.
+	repeated := write("repeated.jsonl", strings.Join(lines[:3], "")+lines[1]+strings.Join(lines[3:], ""))
+	long := write("long.jsonl", lines[0]+`{"visit":"l","time":"2026-11-30T10:00:00Z","descriptors":[[`+strings.Repeat("0.1,", 1<<20)+"0.1]]}\n")
+	unlabelled := write("unlabelled.jsonl", `{"descriptor":[`+strings.Repeat("0.1,", vocab.DlibResNetDim-1)+"0.1]}\n")
 	store1 := filepath.Join(t.TempDir(), "s")
 	for _, tc := range []struct {
 		name string
@@ -186,7 +190,10 @@ func TestReplayBadInputs(t *testing.T) {
 		{"missing file", []string{"replay", "--visits", "/nonexistent.jsonl"}, exitFailure, "/nonexistent.jsonl: no such file"},
 		{"bad line", []string{"replay", "--visits", broken, "--store", store1}, exitFailure, fmt.Sprintf("broken.jsonl:4: visit x: descriptor 1 has 2 values, want %d", vocab.DlibResNetDim)},
 		{"512 values", []string{"replay", "--visits", wide}, exitFailure, fmt.Sprintf("wide.jsonl:1: visit w: descriptor 1 has 512 values, want %d", vocab.DlibResNetDim)},
-		{"other model", []string{"replay", "--visits", otherModel}, exitFailure, "visit v00001: descriptors of model arcface_r100@0123, but the store holds model " + vocab.DlibResNetName + "@"},
+		{"other model", []string{"replay", "--visits", otherModel}, exitFailure, "model.jsonl:1: visit v00001: descriptors of model arcface_r100@0123, but the store holds model " + vocab.DlibResNetName + "@"},
+		{"repeated id", []string{"replay", "--visits", repeated}, exitFailure, "repeated.jsonl:4: visit v00002 again: line 2 has the same id"},
+		{"long line", []string{"replay", "--visits", long}, exitFailure, fmt.Sprintf("long.jsonl:2: the line is %d bytes long, over the limit of 4194304 bytes (4 MiB)", 4<<20+65)},
+		{"unlabelled month", []string{"replay", "--month", unlabelled}, exitFailure, `unlabelled.jsonl:1: no "person" label`},
 		{"no input", []string{"replay"}, exitUsage, "give one of --visits FILE"},
 		{"two inputs", []string{"replay", "--visits", file, "--month", file}, exitUsage, "give one of"},
 		{"argument", []string{"replay", file}, exitUsage, "replay takes no arguments"},
@@ -201,7 +208,7 @@ func TestReplayBadInputs(t *testing.T) {
 			if code != tc.code || !strings.Contains(stderr, tc.want) {
 				t.Errorf("exit %d, stderr %q; want exit %d and %q", code, stderr, tc.code, tc.want)
 			}
-			if tc.name == "bad line" && len(outcomes(t, out)) != 3 {
+			if (tc.name == "bad line" || tc.name == "repeated id") && len(outcomes(t, out)) != 3 {
 				t.Errorf("%d lines printed before the bad one, want 3", len(outcomes(t, out)))
 			}
 		})
@@ -354,7 +361,7 @@ func replayCrash(t *testing.T, keyFile string) {
 				if err != nil {
 					return err
 				}
-				if !ok || v.Visitor != o.Visitor || v.Days != o.Visits || v.Regular != o.Regular {
+				if !ok || v.Visitor != o.Visitor || v.Days != o.Days || v.Visits != o.Visits || v.Regular != o.Regular {
 					return fmt.Errorf("printed %s, stored %+v (found %v)", strings.TrimSpace(l), v, ok)
 				}
 			}

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+
+	"joren/internal/version"
 )
 
 // globals are the flags every subcommand shares.
@@ -17,6 +19,9 @@ type globals struct {
 	// logLevelSet tells whether --log-level was given (it then beats the
 	// appliance configuration's log.level).
 	logLevelSet bool
+	// modelDirSet tells whether --models was given (it then beats the
+	// configuration's device.models).
+	modelDirSet bool
 	stdout      io.Writer
 	stderr      io.Writer
 	log         *slog.Logger
@@ -35,17 +40,20 @@ let you repeat the article's workflow on your own photos: compare two faces,
 embed every face of some images, cluster a folder into people and plot it.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       version.String(),
 		PersistentPreRunE: func(cmd *cobra.Command, args []string) error {
 			var level slog.Level
 			if err := level.UnmarshalText([]byte(g.logLevel)); err != nil {
 				return usagef("--log-level %q: want debug, info, warn or error", g.logLevel)
 			}
 			g.logLevelSet = cmd.Flags().Changed("log-level")
+			g.modelDirSet = cmd.Flags().Changed("models")
 			g.stdout, g.stderr = cmd.OutOrStdout(), cmd.ErrOrStderr()
 			g.log = slog.New(slog.NewTextHandler(g.stderr, &slog.HandlerOptions{Level: level}))
 			return nil
 		},
 	}
+	root.SetVersionTemplate(versionLine() + "\n")
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see `%s --help`)", err, c.CommandPath())}
 	})
@@ -73,6 +81,7 @@ embed every face of some images, cluster a folder into people and plot it.`,
 		newIndicatorCommand(g),
 		newWatchCommand(g),
 		newSimCommand(g),
+		newVersionCommand(g),
 		newNoticeCommand(g),
 	)
 	return root

@@ -11,6 +11,7 @@ import (
 
 	"joren/appliance"
 	"joren/appliance/config"
+	"joren/internal/version"
 	"joren/vision/camera/cv"
 )
 
@@ -32,8 +33,11 @@ and every event in the outbox (a second signal stops it at once).
 
 Configuration: --config FILE (see joren config defaults for every key),
 overridden by the environment (JOREN_<SECTION>_<KEY>, e.g. JOREN_CAMERA_SOURCE)
-and by --set section.key=value. Under systemd it reports readiness and feeds the
-watchdog; /healthz and /metrics are served on http.listen (localhost).`,
+and by --set section.key=value; --models DIR overrides device.models. Under
+systemd it reports readiness and feeds the watchdog; /healthz and /metrics are
+served on http.listen (localhost). While it runs, joren staff, customers, forget
+and store reach it on its control socket (control.socket, root only) instead of
+needing the store to themselves.`,
 		Args: exactArgs(0, "no arguments (the configuration is --config)"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var overrides []config.Override
@@ -42,7 +46,15 @@ watchdog; /healthz and /metrics are served on http.listen (localhost).`,
 				if !ok {
 					return usagef("--set %q: want section.key=value", s)
 				}
+				if k == "device.models" && g.modelDirSet {
+					return usagef("give --models DIR or --set device.models=DIR, not both")
+				}
 				overrides = append(overrides, config.Override{Key: k, Value: v})
+			}
+			if g.modelDirSet {
+				// The global --models names the face models here too,
+				// before the checks look for them.
+				overrides = append(overrides, config.Override{Key: "device.models", Value: g.modelDir})
 			}
 			// The checks of joren config check, this machine included.
 			cfg, warnings, err := config.Load(path, config.Options{Environ: environ(), Sets: overrides, Machine: true})
@@ -57,7 +69,7 @@ watchdog; /healthz and /metrics are served on http.listen (localhost).`,
 			for _, w := range warnings {
 				log.Warn("configuration: "+w.Msg, "key", w.Key, "where", w.Where)
 			}
-			a, err := appliance.Open(cfg, appliance.Options{Log: log, Version: buildVersion(), Built: buildTime(), Camera: cv.Driver{}, ConfigFile: path})
+			a, err := appliance.Open(cfg, appliance.Options{Log: log, Version: version.String(), Built: buildTime(), Camera: cv.Driver{}, ConfigFile: path})
 			if err != nil {
 				return err
 			}

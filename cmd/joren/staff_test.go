@@ -11,13 +11,14 @@ import (
 
 	"joren/internal/testenv"
 	"joren/vision"
+	"joren/vision/picture"
 )
 
 // imageDescriptor is the descriptor of the largest face of a shared image,
 // as the door camera's recognizer computes it.
 func imageDescriptor(t *testing.T, name string) []float32 {
 	t.Helper()
-	ff := faceFlags{embedder: embedderDlib, detector: "hog", maxSide: 2000, workers: 1}
+	ff := faceFlags{embedder: embedderDlib, detector: "hog", maxSide: 2000, maxPixels: picture.DefaultMaxPixels, workers: 1}
 	finder, err := ff.open(testenv.Models(t))
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +110,7 @@ func TestStaffCommands(t *testing.T) {
 	if code != exitOK || len(lines) != 3 {
 		t.Fatalf("replay: exit %d: %s %s", code, out, stderr)
 	}
-	if lines[0] != `{"visit":"i01","visitor":"","staff":"Bona","visits":0,"regular":false}` || !strings.Contains(lines[1], `"visitor":"p000001"`) || !strings.Contains(lines[2], `"staff":"Bona"`) {
+	if lines[0] != `{"visit":"i01","visitor":"","staff":"Bona","visits":0,"days":0,"regular":false}` || !strings.Contains(lines[1], `"visitor":"p000001"`) || !strings.Contains(lines[2], `"staff":"Bona"`) {
 		t.Errorf("decisions:\n%s", out)
 	}
 

@@ -17,7 +17,8 @@ func newStoreCommand(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "store stats|export|check|maintain",
 		Short: "Inspect, check and maintain the identity store",
-		Long: `store works on the identity store (--store DIR or JOREN_STORE):
+		Long: `store works on the identity store: the device's (--config, by default
+` + deviceConfig + ` when it exists), or --store DIR (or JOREN_STORE):
 
   joren store stats [--json]            what the store holds, its size and limits
   joren store export [--with-descriptors]
@@ -29,23 +30,29 @@ func newStoreCommand(g *globals) *cobra.Command {
                                         --trust-clock takes today's date after a clock jump the
                                         store does not take on its own (docs/identity.md)
 
-An encrypted store needs its key file: --key-file FILE or JOREN_STORE_KEY_FILE
-(docs/privacy.md).`,
+While joren run runs on the store, these go through its control socket
+(control.socket; root or the service's user); an export with descriptors then
+needs the service stopped. An encrypted store needs its key file: store.key_file,
+--key-file FILE or JOREN_STORE_KEY_FILE (docs/privacy.md).`,
 	}
 	var asJSON, withDescriptors bool
 	stats := &cobra.Command{
 		Use:   "stats",
 		Short: "What the store holds, its size and limits",
 		Args:  exactArgs(0, "no arguments"),
-		RunE: f.run(g, storeRequest{access: inspect}, func(cmd *cobra.Command, args []string, st *openedStore) error {
-			pol := st.policy
-			s, err := identity.Summarise(st.db, pol, time.Now())
+		RunE: f.run(g, storeRequest{access: inspect}, func(cmd *cobra.Command, args []string, st *storeSession) error {
+			s, err := st.ops.Stats(cmd.Context())
 			if err != nil {
 				return err
 			}
 			if asJSON {
 				return json.NewEncoder(g.stdout).Encode(s)
 			}
+			info, err := st.ops.Info(cmd.Context())
+			if err != nil {
+				return err
+			}
+			pol := info.Policy
 			tw := tabwriter.NewWriter(g.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintf(tw, "store\t%s (schema %d, created %s)\n", s.Dir, s.Schema, s.Created.Format(time.RFC3339))
 			fmt.Fprintf(tw, "model\t%s (%d values)\n", s.Model, s.Dim)
@@ -73,8 +80,8 @@ An encrypted store needs its key file: --key-file FILE or JOREN_STORE_KEY_FILE
 		Use:   "export",
 		Short: "Every visitor and staff member, one JSON object a line",
 		Args:  exactArgs(0, "no arguments"),
-		RunE: f.run(g, storeRequest{access: inspect}, func(cmd *cobra.Command, args []string, st *openedStore) error {
-			return identity.Export(st.db, st.policy, time.Now(), g.stdout, withDescriptors)
+		RunE: f.run(g, storeRequest{access: inspect}, func(cmd *cobra.Command, args []string, st *storeSession) error {
+			return st.ops.Export(cmd.Context(), g.stdout, withDescriptors)
 		}),
 	}
 	export.Flags().BoolVar(&withDescriptors, "with-descriptors", false, "include the exemplar descriptors (biometric data: keep the file on the device)")
@@ -82,8 +89,8 @@ An encrypted store needs its key file: --key-file FILE or JOREN_STORE_KEY_FILE
 		Use:   "check",
 		Short: "Check the store's integrity",
 		Args:  exactArgs(0, "no arguments"),
-		RunE: f.run(g, storeRequest{access: inspect}, func(cmd *cobra.Command, args []string, st *openedStore) error {
-			if err := st.db.Check(); err != nil {
+		RunE: f.run(g, storeRequest{access: inspect}, func(cmd *cobra.Command, args []string, st *storeSession) error {
+			if err := st.ops.Check(cmd.Context()); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.stdout, "%s: ok\n", st.dir)
@@ -95,14 +102,8 @@ An encrypted store needs its key file: --key-file FILE or JOREN_STORE_KEY_FILE
 		Use:   "maintain [--trust-clock]",
 		Short: "Run a maintenance pass now",
 		Args:  exactArgs(0, "no arguments"),
-		RunE: f.run(g, storeRequest{access: change}, func(cmd *cobra.Command, args []string, st *openedStore) error {
-			now := time.Now()
-			if trustClock {
-				if err := st.svc.TrustClock(now); err != nil {
-					return err
-				}
-			}
-			r, err := st.svc.Maintain(cmd.Context(), now)
+		RunE: f.run(g, storeRequest{access: change}, func(cmd *cobra.Command, args []string, st *storeSession) error {
+			r, err := st.ops.Maintain(cmd.Context(), trustClock)
 			if err != nil {
 				return err
 			}
@@ -110,13 +111,14 @@ An encrypted store needs its key file: --key-file FILE or JOREN_STORE_KEY_FILE
 				fmt.Fprintf(g.stderr, "retention held: %s\n", r.Held)
 			}
 			fmt.Fprintf(g.stdout, "expired %d visitors and %d logged visits; checked %d, merged %d, split %d; %d left to check; file compacted from %d to %d bytes (%s)\n",
-				r.Expired, r.Pruned, r.Checked, r.Merged, r.Split, r.Remaining, r.FileBefore, r.FileAfter, r.Elapsed.Round(time.Millisecond))
+				r.Expired, r.Pruned, r.Checked, r.Merged, r.Split, r.Remaining, r.FileBefore, r.FileAfter, (time.Duration(r.ElapsedMS) * time.Millisecond))
 			return nil
 		}),
 	}
 	maintain.Flags().BoolVar(&trustClock, "trust-clock", false, "the clock's date is right: take it even after a jump the store never takes on its own (docs/identity.md, the clock guard)")
 	for _, c := range []*cobra.Command{stats, export, check, maintain} {
 		f.register(c, c == stats || c == export || c == maintain)
+		f.registerDevice(c)
 		cmd.AddCommand(c)
 	}
 	return cmd

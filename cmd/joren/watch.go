@@ -17,6 +17,7 @@ import (
 	"joren/vision/capture"
 	"joren/vision/doorsim/truth"
 	"joren/vision/models"
+	"joren/vision/picture"
 	"joren/vision/pipeline"
 	"joren/vision/quality"
 	"joren/vision/track"
@@ -40,6 +41,7 @@ type watchFlags struct {
 	debugDir    string
 	retries     int
 	stall       time.Duration
+	maxPixels   int64
 }
 
 // watchLine is one visit in --json output. "visit", "time" and
@@ -115,11 +117,12 @@ Privacy: frames and faces stay in memory. Nothing is written to disk unless
 	fl.StringVar(&f.debugDir, "debug-dir", "", "write every described face (JPEG) and visits.jsonl here: face pictures on disk, for debugging only")
 	fl.IntVar(&f.retries, "retries", 0, "give up after this many failures in a row to (re)open the source (0: never for cameras and streams, 3 for recordings)")
 	fl.DurationVar(&f.stall, "stall", 10*time.Second, "a camera or stream without a frame for this long is reopened")
+	fl.Int64Var(&f.maxPixels, "max-pixels", picture.DefaultMaxPixels, "image folder: skip images whose header claims more pixels, before decoding them")
 	return cmd
 }
 
 func (f watchFlags) captureOptions(g *globals) (capture.Options, error) {
-	o := capture.Options{FPS: f.fps, Realtime: f.realtime, Stall: f.stall, Retry: capture.Retry{Attempts: f.retries}, Log: g.log}
+	o := capture.Options{FPS: f.fps, Realtime: f.realtime, Stall: f.stall, Retry: capture.Retry{Attempts: f.retries}, MaxPixels: f.maxPixels, Log: g.log}
 	if f.size != "" {
 		w, h, ok := strings.Cut(strings.ToLower(f.size), "x")
 		var err1, err2 error
@@ -131,6 +134,9 @@ func (f watchFlags) captureOptions(g *globals) (capture.Options, error) {
 	}
 	if f.fps < 0 || f.retries < 0 || f.stall <= 0 {
 		return o, usagef("--fps and --retries must not be negative, --stall must be positive")
+	}
+	if err := picture.CheckMaxPixels("--max-pixels", f.maxPixels); err != nil {
+		return o, usagef("%v", err)
 	}
 	if f.start != "" {
 		t, err := time.Parse(time.RFC3339Nano, f.start)

@@ -41,6 +41,8 @@ func TestParseCommand(t *testing.T) {
 		{"trailing data", signed(stats) + `{}`, "trailing data"},
 		{"schema 2", signed(Command{Schema: 2, ID: "c", Time: stats.Time, Name: PublishStats}), "schema 2, want 1"},
 		{"no id", signed(Command{Schema: 1, Time: stats.Time, Name: PublishStats}), "id missing"},
+		{"line break in id", signed(Command{Schema: 1, ID: "c\n2", Time: stats.Time, Name: PublishStats}), "control characters"},
+		{"line break in period", signed(Command{Schema: 1, ID: "c", Time: stats.Time, Name: Forget, Visitor: forget.Visitor, Period: "2026-05\n"}), "control characters"},
 		{"bad time", signed(Command{Schema: 1, ID: "c", Time: "now", Name: PublishStats}), `time "now" is not RFC 3339`},
 		{"unknown command", signed(Command{Schema: 1, ID: "c", Time: stats.Time, Name: "reboot"}), `unknown command "reboot"`},
 		{"forget without visitor", signed(Command{Schema: 1, ID: "c", Time: stats.Time, Name: Forget, Period: "2026-05"}), "forget needs a visitor"},

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // Status states.
@@ -179,6 +180,11 @@ func ParseCommand(payload []byte, key []byte, now time.Time, skew time.Duration)
 	}
 	if c.ID == "" || len(c.ID) > 64 {
 		return c, errors.New("id missing or longer than 64 characters")
+	}
+	// The signed text joins the fields with newlines: a field holding one
+	// could pass for two.
+	if strings.ContainsFunc(c.ID+c.Period, unicode.IsControl) {
+		return c, errors.New("id or period holds control characters")
 	}
 	t, err := time.Parse(time.RFC3339Nano, c.Time)
 	if err != nil {

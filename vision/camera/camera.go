@@ -95,6 +95,9 @@ type SourceOptions struct {
 	// Timeline, if set, times a recording's frames from its marks (a door
 	// video's truth: `joren sim video`) instead of from when it starts.
 	Timeline frame.Timeline
+	// MaxPixels is the largest picture a folder source reads (0: the
+	// default of vision/picture); larger ones are skipped, unread.
+	MaxPixels int64
 	// Log receives connection events (default: discarded).
 	Log *slog.Logger
 }

@@ -283,7 +283,7 @@ func TestFolder(t *testing.T) {
 	if seqs[4] != 5 || !times[4].Equal(start.Add(1250*time.Millisecond)) {
 		t.Errorf("frame after the corrupt one: seq %d time %v", seqs[4], times[4])
 	}
-	if st := src.Stats(); st.Unreadable != 1 || !strings.Contains(logs.String(), "frame5.png is not an image") {
+	if st := src.Stats(); st.Unreadable != 1 || !strings.Contains(logs.String(), "frame5.png: not an image") {
 		t.Errorf("%+v; log %s", st, logs.String())
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"joren/vision/frame"
+	"joren/vision/picture"
 )
 
 // reader is one open connection to a source. Readers are used by one
@@ -211,11 +213,12 @@ func isImage(name string) bool {
 
 // folderReader reads the images of a folder in natural order.
 type folderReader struct {
-	dir   string
-	files []string
-	idx   int
-	fps   float64
-	last  string // the last file read, to resume after it
+	dir       string
+	files     []string
+	idx       int
+	fps       float64
+	last      string // the last file read, to resume after it
+	maxPixels int64
 }
 
 func openFolder(spec Spec, o Options, after string) (*folderReader, error) {
@@ -223,7 +226,7 @@ func openFolder(spec Spec, o Options, after string) (*folderReader, error) {
 	if err != nil {
 		return nil, err // *PathError names the folder
 	}
-	r := &folderReader{dir: spec.Path, fps: o.FPS}
+	r := &folderReader{dir: spec.Path, fps: o.FPS, maxPixels: o.MaxPixels}
 	if r.fps <= 0 {
 		r.fps = DefaultFPS
 	}
@@ -270,17 +273,22 @@ func (r *folderReader) next(get func(int) []byte) (frame.Image, error) {
 		return frame.Image{}, io.EOF
 	}
 	name := r.files[r.idx]
-	data, err := os.ReadFile(filepath.Join(r.dir, name))
-	if err != nil {
+	path := filepath.Join(r.dir, name)
+	data, err := picture.ReadFile(path, r.maxPixels)
+	if errors.Is(err, fs.ErrNotExist) {
 		// The file was listed a moment ago: the folder is going away.
 		return frame.Image{}, fmt.Errorf("%s vanished while being read: %w", r.dir, err)
 	}
 	r.idx++
 	r.last = name
-	m, err := gocv.IMDecode(data, gocv.IMReadColor)
-	if err != nil || m.Empty() {
-		m.Close()
-		return frame.Image{}, fmt.Errorf("%w: %s is not an image OpenCV can decode", errUnreadable, name)
+	if err != nil {
+		return frame.Image{}, fmt.Errorf("%w: %w", errUnreadable, err)
+	}
+	// The header is checked against the pixel limit before anything is
+	// decoded, and no OpenCV exception leaves picture.Decode.
+	m, _, err := picture.Decode(data, picture.Options{MaxPixels: r.maxPixels})
+	if err != nil {
+		return frame.Image{}, fmt.Errorf("%w: %s: %w", errUnreadable, path, err)
 	}
 	defer m.Close()
 	return copyMat(m, get)

@@ -14,6 +14,7 @@ import (
 	"github.com/cenkalti/backoff/v5"
 
 	"joren/vision/frame"
+	"joren/vision/picture"
 )
 
 // DefaultFPS is the frame rate of folders, and of files and cameras that
@@ -54,6 +55,10 @@ type Options struct {
 	Stall time.Duration
 	// Buffers is how many idle frame buffers are kept for reuse (default 4).
 	Buffers int
+	// MaxPixels is the largest picture a folder source reads (0:
+	// picture.DefaultMaxPixels): a picture whose header claims more is
+	// skipped and counted as unreadable before anything is decoded.
+	MaxPixels int64
 	// Log receives connection events (nil: discarded).
 	Log *slog.Logger
 	// Machine says which board this is, for csi sources: libcamera on a
@@ -113,6 +118,11 @@ func New(spec Spec, o Options) (*Source, error) {
 	}
 	if err := o.Timeline.Check(); err != nil {
 		return nil, fmt.Errorf("%s: %w", spec, err)
+	}
+	if o.MaxPixels != 0 {
+		if err := picture.CheckMaxPixels("the pixel limit", o.MaxPixels); err != nil {
+			return nil, fmt.Errorf("%s: %w", spec, err)
+		}
 	}
 	if o.Retry.Min <= 0 {
 		o.Retry.Min = 500 * time.Millisecond

@@ -3,6 +3,8 @@
 // a 150-pixel face chip with 0.25 padding, the ResNet descriptor), but on
 // pixels already in memory and one step at a time, so that the live
 // pipeline can detect on a small frame and describe only faces worth it.
+// No exception leaves an entry point: each catches everything (dlib's
+// errors, std::bad_alloc, anything else) and returns it as a message.
 #include <cstring>
 #include <memory>
 #include <mutex>
@@ -70,6 +72,9 @@ extern "C" joren_frames* joren_frames_open(const char* dir, int cnn, char** err)
 	} catch (std::exception& e) {
 		*err = fail(e.what());
 		return nullptr;
+	} catch (...) {
+		*err = fail("unknown C++ exception");
+		return nullptr;
 	}
 }
 
@@ -105,6 +110,9 @@ extern "C" int joren_frames_detect(joren_frames* f, const uint8_t* bgr, int rows
 	} catch (std::exception& e) {
 		*err = fail(e.what());
 		return -1;
+	} catch (...) {
+		*err = fail("unknown C++ exception");
+		return -1;
 	}
 }
 
@@ -125,6 +133,9 @@ extern "C" int joren_frames_describe(joren_frames* f, const uint8_t* bgr, int ro
 		return n;
 	} catch (std::exception& e) {
 		*err = fail(e.what());
+		return -1;
+	} catch (...) {
+		*err = fail("unknown C++ exception");
 		return -1;
 	}
 }

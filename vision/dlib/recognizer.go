@@ -103,7 +103,16 @@ func (r *Recognizer) Model() vocab.Model { return r.model }
 // Faces finds every face of a JPEG picture, sorted as dlib sorts rectangles,
 // with landmarks and descriptors. A picture without faces gives an empty
 // slice and no error.
+//
+// go-face decodes the JPEG with libjpeg, every warning an error, and
+// catches the C++ exceptions of decoding and recognition; it does not
+// bound the picture's size, so the bytes must come from vision/picture
+// (Prepare checks the header against a pixel limit first).
 func (r *Recognizer) Faces(jpeg []byte) ([]vision.Face, error) {
+	if len(jpeg) == 0 {
+		// go-face takes the address of the first byte: it would panic.
+		return nil, errors.New("decoding JPEG: no data")
+	}
 	var (
 		found []face.Face
 		err   error

@@ -92,6 +92,8 @@ extern "C" char* joren_write_resnet(const char* path, int n, const int* kinds, c
 		serialize(std::string(path)) << net;
 	} catch (std::exception& e) {
 		return fail(e.what());
+	} catch (...) {
+		return fail("unknown C++ exception");
 	}
 	return nullptr;
 }

@@ -1,7 +1,6 @@
 package doorsim
 
 import (
-	"errors"
 	"fmt"
 	"image"
 	"image/color"
@@ -13,6 +12,7 @@ import (
 	"gocv.io/x/gocv"
 
 	"joren/vision/frame"
+	"joren/vision/picture"
 )
 
 // FaceFinder finds the faces of a BGR picture (dlib's HOG detector in
@@ -115,14 +115,15 @@ func (c *Cast) Close() {
 }
 
 func cutOut(path string, find FaceFinder) (*Actor, error) {
-	data, err := os.ReadFile(path)
+	data, err := picture.ReadFile(path, 0)
 	if err != nil {
 		return nil, err
 	}
-	photo, err := gocv.IMDecode(data, gocv.IMReadColor)
-	if err != nil || photo.Empty() {
-		photo.Close()
-		return nil, errors.New("not a picture OpenCV can decode")
+	// Checked against the default pixel limit, and a large JPEG decoded
+	// at a fraction of its size.
+	photo, _, err := picture.Decode(data, picture.Options{MaxSide: maxPhotoSide})
+	if err != nil {
+		return nil, err
 	}
 	defer photo.Close()
 	if s := max(photo.Cols(), photo.Rows()); s > maxPhotoSide {

@@ -8,6 +8,7 @@ import (
 
 	"joren/vision"
 	"joren/vision/dlib"
+	"joren/vision/picture"
 	"joren/vocab"
 )
 
@@ -28,7 +29,9 @@ func NewEmbedder(frames *dlib.Frames, net *Net, cnn bool) *Embedder {
 // Model describes the network's descriptors.
 func (e *Embedder) Model() vocab.Model { return e.net.Model() }
 
-// Faces finds and describes every face of a JPEG picture.
+// Faces finds and describes every face of a JPEG picture (a prepared one:
+// vision/picture). Its header is checked and no OpenCV exception escapes
+// the decoding (picture.Decode).
 func (e *Embedder) Faces(jpeg []byte) ([]vision.Face, error) {
 	return facesOfJPEG(jpeg, e.FacesIn)
 }
@@ -48,16 +51,14 @@ func (e *Embedder) FacesIn(img gocv.Mat) ([]vision.Face, error) {
 	})
 }
 
-// facesOfJPEG decodes a JPEG picture and hands it to facesIn.
+// facesOfJPEG decodes a JPEG picture (its header checked, no OpenCV
+// exception escaping: picture.Decode) and hands it to facesIn.
 func facesOfJPEG(jpeg []byte, facesIn func(gocv.Mat) ([]vision.Face, error)) ([]vision.Face, error) {
-	img, err := gocv.IMDecode(jpeg, gocv.IMReadColor)
+	img, _, err := picture.Decode(jpeg, picture.Options{})
 	if err != nil {
 		return nil, fmt.Errorf("decoding JPEG: %w", err)
 	}
 	defer img.Close()
-	if img.Empty() {
-		return nil, fmt.Errorf("decoding JPEG: not a picture OpenCV can read")
-	}
 	return facesIn(img)
 }
 

@@ -58,13 +58,16 @@ func jpegComplete(b []byte) bool {
 	return false
 }
 
-// orientation returns the EXIF orientation of a JPEG (1-8), or 0 if it has
-// none. Values other than 1 mean the pixels must be turned to be upright.
-func orientation(b []byte) int {
+// jpegSegments walks a JPEG's marker segments before its image data, as
+// libjpeg and jpegComplete walk them, calling fn with each segment's marker,
+// declared length and body (cut short where the data ends) until fn
+// returns false. It stops at the image data (SOS), the end (EOI), a length
+// too small to count its own two bytes, or bytes that are not a marker: a
+// parser out of step with the decoder could land on arbitrary bytes of a
+// file it accepted.
+func jpegSegments(b []byte, fn func(m byte, n int, body []byte) bool) {
 	i := 2
 	for i+4 <= len(b) && b[i] == 0xFF {
-		// The markers are walked as jpegComplete walks them: a parser out
-		// of step with it can land on arbitrary bytes of a file it accepted.
 		m := b[i+1]
 		switch {
 		case m == 0xFF: // fill byte before a marker
@@ -74,19 +77,28 @@ func orientation(b []byte) int {
 			i += 2
 			continue
 		case m == 0xDA || m == 0xD9:
-			return 0 // EXIF comes before the image data
+			return
 		}
 		n := int(binary.BigEndian.Uint16(b[i+2:]))
-		if n < 2 { // the length counts its own two bytes: corrupt
-			return 0
-		}
-		seg := b[i+4 : min(len(b), i+2+n)]
-		if m == 0xE1 && bytes.HasPrefix(seg, []byte("Exif\x00\x00")) {
-			return exifOrientation(seg[6:])
+		if n < 2 || !fn(m, n, b[i+4:min(len(b), i+2+n)]) {
+			return
 		}
 		i += 2 + n
 	}
-	return 0
+}
+
+// orientation returns the EXIF orientation of a JPEG (1-8), or 0 if it has
+// none. Values other than 1 mean the pixels must be turned to be upright.
+func orientation(b []byte) int {
+	o := 0
+	jpegSegments(b, func(m byte, _ int, body []byte) bool {
+		if m == 0xE1 && bytes.HasPrefix(body, []byte("Exif\x00\x00")) {
+			o = exifOrientation(body[6:])
+			return false
+		}
+		return true
+	})
+	return o
 }
 
 func exifOrientation(t []byte) int {

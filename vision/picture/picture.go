@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/color"
-	_ "image/jpeg" // DecodeConfig of JPEG headers
 	"math"
 
 	"gocv.io/x/gocv"
@@ -16,12 +14,15 @@ import (
 // descriptors move by far less than their natural spread.
 const Quality = 95
 
-// Options limit what is handed to the recognizer.
+// Options limit what is decoded and handed to the recognizer.
 type Options struct {
 	// MaxSide, if > 0, scales pictures down so that neither side exceeds it:
 	// detection time grows with the pixel count, and faces in a 12-megapixel
 	// photo are far larger than the detector needs.
 	MaxSide int
+	// MaxPixels refuses pictures whose header claims more pixels, before
+	// anything is decoded (0: DefaultMaxPixels; never more than MaxPixels()).
+	MaxPixels int64
 }
 
 // Prepared is a picture ready for the recognizer.
@@ -56,34 +57,29 @@ func Format(b []byte) string {
 // ErrNotImage is wrapped by Prepare's error for data that is no picture.
 var ErrNotImage = errors.New("not an image")
 
-// Prepare turns an encoded picture into the recognizer's input.
+// Prepare turns an encoded picture into the recognizer's input. Its header
+// is checked first (Decode): a picture over the pixel limit is refused with
+// a *TooLargeError before a byte of it is decoded.
 func Prepare(data []byte, o Options) (Prepared, error) {
-	format := Format(data)
-	switch format {
-	case "":
-		return Prepared{}, fmt.Errorf("%w: unknown format (starts with %q)", ErrNotImage, head(data))
-	case "jpeg":
+	h, err := checkHeader(data, o)
+	if err != nil {
+		return Prepared{}, err
+	}
+	if h.Format == "jpeg" {
 		if !jpegComplete(data) {
 			return Prepared{}, errors.New("truncated or corrupt JPEG: the data ends before the end-of-image marker")
 		}
-		cfg, _, err := image.DecodeConfig(bytes.NewReader(data))
-		if err != nil {
-			return Prepared{}, fmt.Errorf("reading JPEG header: %w", err)
-		}
-		if threeComponents(cfg) && orientation(data) <= 1 && fits(cfg.Width, cfg.Height, o.MaxSide) {
-			return Prepared{JPEG: data, Scale: 1, Width: cfg.Width, Height: cfg.Height}, nil
+		if h.threeComponents && h.Orientation <= 1 && fits(h.Width, h.Height, o.MaxSide) {
+			return Prepared{JPEG: data, Scale: 1, Width: h.Width, Height: h.Height}, nil
 		}
 	}
-	// IMReadColor converts to 3-channel BGR and applies EXIF orientation.
-	m, err := gocv.IMDecode(data, gocv.IMReadColor)
+	m, h, err := Decode(data, o)
 	if err != nil {
-		return Prepared{}, fmt.Errorf("decoding %s: %w", format, err)
+		return Prepared{}, err
 	}
 	defer m.Close()
-	if m.Empty() {
-		return Prepared{}, fmt.Errorf("decoding %s: OpenCV could not decode it (corrupt or truncated)", format)
-	}
-	return FromMat(m, o)
+	w, ht := h.Upright()
+	return encode(m, w, ht, o)
 }
 
 // FromMat encodes a BGR frame or picture for the recognizer. The Mat is not
@@ -92,23 +88,35 @@ func FromMat(m gocv.Mat, o Options) (Prepared, error) {
 	if m.Empty() {
 		return Prepared{}, errors.New("empty picture")
 	}
-	w, h := m.Cols(), m.Rows()
+	if m.Type() != gocv.MatTypeCV8UC3 {
+		return Prepared{}, fmt.Errorf("picture of OpenCV type %v, not 8-bit BGR", m.Type())
+	}
+	return encode(m, m.Cols(), m.Rows(), o)
+}
+
+// encode scales m, a picture of w x h original pixels (m may be smaller:
+// decoded at a fraction of its size), to fit o.MaxSide and encodes it.
+func encode(m gocv.Mat, w, h int, o Options) (Prepared, error) {
 	p := Prepared{Scale: 1, Width: w, Height: h, Reencoded: true}
-	src := m
+	tw, th := w, h
 	if !fits(w, h, o.MaxSide) {
 		p.Scale = float64(o.MaxSide) / float64(max(w, h))
-		sz := image.Pt(max(1, int(math.Round(float64(w)*p.Scale))), max(1, int(math.Round(float64(h)*p.Scale))))
-		small := gocv.NewMat()
+		tw, th = max(1, int(math.Round(float64(w)*p.Scale))), max(1, int(math.Round(float64(h)*p.Scale)))
+	}
+	src := m
+	if tw != m.Cols() || th != m.Rows() {
+		small, err := resize(m, tw, th)
+		if err != nil {
+			return Prepared{}, err
+		}
 		defer small.Close()
-		gocv.Resize(m, &small, sz, 0, 0, gocv.InterpolationArea)
 		src = small
 	}
-	buf, err := gocv.IMEncodeWithParams(gocv.JPEGFileExt, src, []int{gocv.IMWriteJpegQuality, Quality})
+	jpg, err := toJPEG(src, Quality)
 	if err != nil {
-		return Prepared{}, fmt.Errorf("encoding JPEG: %w", err)
+		return Prepared{}, err
 	}
-	defer buf.Close()
-	p.JPEG = bytes.Clone(buf.GetBytes())
+	p.JPEG = jpg
 	return p, nil
 }
 
@@ -130,13 +138,6 @@ func (p Prepared) UnscalePoint(pt image.Point) image.Point {
 }
 
 func fits(w, h, maxSide int) bool { return maxSide <= 0 || (w <= maxSide && h <= maxSide) }
-
-// threeComponents tells whether a JPEG has the three colour components
-// go-face's decoder accepts. image/jpeg reports such files as YCbCr (or RGB
-// for Adobe's transform 0), one component as Gray, four as CMYK.
-func threeComponents(cfg image.Config) bool {
-	return cfg.ColorModel == color.YCbCrModel || cfg.ColorModel == color.RGBAModel
-}
 
 func head(b []byte) string {
 	if len(b) > 8 {

@@ -17,10 +17,20 @@ JOREN_LICENSE = Proprietary
 # recorded here.
 BR_NO_CHECK_HASH_FOR += $(JOREN_SOURCE)
 
+# The version joren reports (--version, status events, /metrics, the
+# box's page). Buildroot builds from a clone without .git, so it is passed
+# explicitly: git describe of the commit built, from the repository this
+# tree lives in (the commit itself where git cannot describe it), or
+# BR2_PACKAGE_JOREN_BUILD_VERSION when set (a release build).
+JOREN_BUILD_VERSION := $(or $(call qstrip,$(BR2_PACKAGE_JOREN_BUILD_VERSION)),\
+	$(shell git -C $(BR2_EXTERNAL_JOREN_PATH) describe --tags --always $(JOREN_VERSION) 2>/dev/null),\
+	$(JOREN_VERSION))
+JOREN_LDFLAGS = -X joren/internal/version.stamp=$(JOREN_BUILD_VERSION)
+
 JOREN_GOMOD = joren
 # The commit's time is the build time joren never believes a clock before
 # (a Raspberry Pi boots without one until the network time is set).
-JOREN_LDFLAGS = -X main.builtAt=$(shell git -C $(BR2_EXTERNAL_JOREN_PATH) log -1 --format=%cI $(JOREN_VERSION) 2>/dev/null)
+JOREN_LDFLAGS += -X main.builtAt=$(shell git -C $(BR2_EXTERNAL_JOREN_PATH) log -1 --format=%cI $(JOREN_VERSION) 2>/dev/null)
 JOREN_BUILD_TARGETS = cmd/joren
 JOREN_DEPENDENCIES = host-pkgconf dlib gst1-plugins-base gstreamer1 jpeg openblas opencv4
 

@@ -24,7 +24,7 @@ func (Driver) OpenFaces(dir string, o camera.FaceOptions) (camera.Faces, error) 
 // once: a camera may be plugged in after boot, a missing recording is a
 // typo.
 func (Driver) OpenSource(spec string, o camera.SourceOptions) (camera.Source, error) {
-	src, err := capture.Open(spec, capture.Options{Width: o.Width, Height: o.Height, FPS: o.FPS, Timeline: o.Timeline, Log: o.Log})
+	src, err := capture.Open(spec, capture.Options{Width: o.Width, Height: o.Height, FPS: o.FPS, Timeline: o.Timeline, MaxPixels: o.MaxPixels, Log: o.Log})
 	if err != nil {
 		return nil, err
 	}
