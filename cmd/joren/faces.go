@@ -60,7 +60,7 @@ func (f *faceFlags) mirrored() (bool, error) {
 		return true, nil
 	case mirrorOff:
 		return false, nil
-	case mirrorAuto:
+	case mirrorAuto, "": // "": flags built in code, not parsed
 		return f.embedder == embedderDlib, nil
 	}
 	return false, usagef("--mirror %q: want on, off or auto", f.mirror)
@@ -105,7 +105,7 @@ func (f *faceFlags) open(modelDir string) (*faceFinder, error) {
 	if f.detector == detectorYuNet {
 		return f.openYuNet(modelDir)
 	}
-	if f.mirror != mirrorAuto && f.mirror != mirrorOff {
+	if f.mirror != mirrorAuto && f.mirror != mirrorOff && f.mirror != "" {
 		return nil, usagef("--mirror works with --detector %s only", detectorYuNet)
 	}
 	det, err := dlib.ParseDetector(f.detector)
