@@ -49,7 +49,7 @@ build: deps
 	CGO_ENABLED=0 $(GO) build -ldflags '$(GO_LDFLAGS)' -o $(OFFICE) ./cmd/joren-office
 
 models: build
-	$(BIN) --models $(MODELS) models build --detector-dir $(DETECTOR_DIR) --test-onnx
+	$(BIN) --models $(MODELS) models build --detector-dir $(DETECTOR_DIR) --test-onnx --photos $(SHARED)/faces/images
 	$(BIN) --models $(MODELS) models verify
 
 test: models test-pure test-cgo test-arm64-pure test-arm64-smoke test-image

@@ -25,7 +25,11 @@ type Camera interface {
 // openFaces loads the face models: the store is opened for their model.
 func (a *Appliance) openFaces() error {
 	v := a.cfg.Vision
-	o := camera.FaceOptions{CNN: v.Detector == "cnn"}
+	det, err := camera.ParseDetector(v.Detector)
+	if err != nil {
+		return fmt.Errorf("vision.detector: %w", err)
+	}
+	o := camera.FaceOptions{Detector: det, Log: a.log}
 	if v.Embedder == "onnx" {
 		s, err := models.FindONNX(a.cfg.Device.Models, v.ONNXModel)
 		if err != nil {

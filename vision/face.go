@@ -11,6 +11,10 @@ type Face struct {
 	Box image.Rectangle
 	// Landmarks are the shape predictor's points (5 or 68), same coordinates.
 	Landmarks []image.Point
+	// Five are the five alignment landmarks in ArcFace's order (eye
+	// centres, nose tip, mouth corners, the picture's left first) when the
+	// detector gives them (YuNet), same coordinates; nil otherwise.
+	Five *[5]Point
 	// Descriptor is the embedding of the aligned face; its length is the
 	// model's Dim.
 	Descriptor []float32
@@ -28,4 +32,22 @@ func Largest(faces []Face) int {
 		}
 	}
 	return best
+}
+
+// Dominant returns the index of the face of a photo of one person: the
+// largest face when it is at least 1.5 times as wide as every other (a
+// passer-by in the background, a face on a poster), or -1 when several
+// faces are about as large (a group photo) or there is none.
+func Dominant(faces []Face) int {
+	k := Largest(faces)
+	if k < 0 {
+		return -1
+	}
+	w := float64(faces[k].Box.Dx())
+	for i, f := range faces {
+		if i != k && w < 1.5*float64(f.Box.Dx()) {
+			return -1
+		}
+	}
+	return k
 }

@@ -9,6 +9,7 @@ import (
 	"joren/cluster/store"
 	"joren/device/pintest"
 	"joren/internal/testenv"
+	"joren/vision/models"
 	"joren/vocab"
 )
 
@@ -240,7 +241,9 @@ func TestMachine(t *testing.T) {
 		{"installer password missing", "installer:\n  enabled: true\n  listen: 127.0.0.1:0\n  password_file: " + m.dir + "/none\n", "installer.password_file: installer page: reading the password", ""},
 		{"pin missing", "indicator:\n  led: GPIO99\n", `joren.yaml:8: indicator.led: no GPIO pin named "GPIO99"`, ""},
 		{"button missing, whatever the kind", "indicator:\n  kind: none\n  button: GPIO98:low\n", `joren.yaml:9: indicator.button: no GPIO pin named "GPIO98"`, ""},
-		{"models missing", "vision:\n  detector: hog\n", "", ""}, // replaced below
+		{"models missing", "vision:\n  detector: hog\n", "", ""},  // replaced below
+		{"YuNet missing", "vision:\n  detector: yunet\n", "", ""}, // replaced below
+		{"YuNet present", "vision:\n  detector: yunet\n", "", ""}, // replaced below
 		{"onnx not registered", "vision:\n  embedder: onnx\n  onnx_model: no-such-net\n", `joren.yaml:9: vision.onnx_model: no ONNX model called "no-such-net"`, ""},
 		{"recording missing", "camera:\n  source: " + m.dir + "/door.avi\n", "joren.yaml:8: camera.source: stat " + m.dir + "/door.avi: no such file", ""},
 		{"recording as file:// missing", "camera:\n  source: file://" + m.dir + "/door.avi\n", "camera.source: stat " + m.dir + "/door.avi", ""},
@@ -265,6 +268,17 @@ func TestMachine(t *testing.T) {
 		case "models missing":
 			text = strings.Replace(text, m.models, m.dir, 1)
 			c.err = "joren.yaml:4: device.models: model file " + filepath.Join(m.dir, "shape_predictor_5_face_landmarks.dat") + " is missing"
+		case "YuNet missing":
+			noYuNet := t.TempDir()
+			for _, name := range models.Files {
+				if err := os.Symlink(filepath.Join(m.models, name), filepath.Join(noYuNet, name)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			text = strings.Replace(text, m.models, noYuNet, 1)
+			c.err = "vision.detector: yunet: stat " + filepath.Join(noYuNet, models.YuNetFile) + ": no such file or directory (run joren models build or joren models fetch yunet, or choose detector: hog)"
+		case "YuNet present":
+			text = strings.Replace(text, m.models, testenv.ModelsWithYuNet(t), 1)
 		case "data directory is a file":
 			text = strings.Replace(m.base(""), m.data, aFile, 1)
 			c.err = "joren.yaml:3: device.data_dir: " + aFile + " is a file, not a directory"

@@ -51,7 +51,7 @@ type Camera struct {
 type Vision struct {
 	Embedder     string  `yaml:"embedder" doc:"Descriptors: dlib (ResNet, 128-D) or onnx (a network registered with joren models add-onnx)."`
 	ONNXModel    string  `yaml:"onnx_model" doc:"With embedder onnx: the registered network's name. Empty: the only one."`
-	Detector     string  `yaml:"detector" doc:"hog (fast) or cnn (finds more faces; seconds per megapixel, use a small detect_width)."`
+	Detector     string  `yaml:"detector" doc:"yunet (finds turned and small faces, with five landmarks that align them, for less CPU: recommended where the model directory has it), hog (dlib's; the default while the image ships no YuNet) or mmod (dlib's CNN: seconds per megapixel, use a small detect_width; cnn is its older name). The store keeps one model: changing between yunet and hog or mmod means enrolling people again."`
 	DetectWidth  int     `yaml:"detect_width" doc:"Frames are shrunk to this width before detection; HOG finds faces of 80 pixels and more at this size."`
 	MinFace      int     `yaml:"min_face" doc:"Smallest face, in pixels of the full frame, worth a descriptor."`
 	MinSharpness float64 `yaml:"min_sharpness" doc:"Sharpness (variance of the Laplacian of the face at 96x96 pixels) a face needs for a descriptor: blurred faces make poor descriptors."`

@@ -32,14 +32,8 @@ func (c Config) checkMachine(r *report) {
 	c.checkStoreFiles(r)
 	if err := models.CheckFiles(c.Device.Models); err != nil {
 		r.bad("device.models", nil, "%v", err)
-	} else if c.Vision.Embedder == "onnx" {
-		o, err := models.FindONNX(c.Device.Models, c.Vision.ONNXModel)
-		if err == nil {
-			_, err = os.Stat(filepath.Join(c.Device.Models, o.File()))
-		}
-		if err != nil {
-			r.bad("vision.onnx_model", []string{"vision.embedder"}, "%v", err)
-		}
+	} else {
+		c.checkFaceModels(r)
 	}
 	if p := sourceFile(c.Camera.Source); p != "" {
 		if _, err := os.Stat(p); err != nil {
@@ -318,4 +312,23 @@ func csiBoard() error {
 		return nil
 	}
 	return fmt.Errorf("csi cameras are supported on a Raspberry Pi (libcamera) or an NVIDIA Jetson (Argus); this board is %q: use a USB camera (/dev/video0) or a gst:PIPELINE source", m)
+}
+
+// checkFaceModels checks that the detector's and the embedder's files are
+// in the model directory, whose dlib files are.
+func (c Config) checkFaceModels(r *report) {
+	if c.Vision.Detector == "yunet" {
+		if _, err := os.Stat(filepath.Join(c.Device.Models, models.YuNetFile)); err != nil {
+			r.bad("vision.detector", []string{"device.models"}, "yunet: %v (run joren models build or joren models fetch yunet, or choose detector: hog)", err)
+		}
+	}
+	if c.Vision.Embedder == "onnx" {
+		o, err := models.FindONNX(c.Device.Models, c.Vision.ONNXModel)
+		if err == nil {
+			_, err = os.Stat(filepath.Join(c.Device.Models, o.File()))
+		}
+		if err != nil {
+			r.bad("vision.onnx_model", []string{"vision.embedder"}, "%v", err)
+		}
+	}
 }

@@ -19,6 +19,7 @@ import (
 	"joren/cluster/figure"
 	"joren/vision"
 	"joren/vision/dlib"
+	"joren/vision/embed"
 	"joren/vision/models"
 	"joren/vision/onnx"
 	"joren/vocab"
@@ -461,15 +462,20 @@ func describe(p cluster.Params) string {
 // embeddingsModel is the model of a descriptor file: the one --embedder
 // names (a file does not say which threshold or metric its numbers need).
 func embeddingsModel(modelDir string, ff *faceFlags) (vocab.Model, error) {
+	yn := ff.detector == detectorYuNet
+	mirror, err := ff.mirrored()
+	if err != nil {
+		return vocab.Model{}, err
+	}
 	switch ff.embedder {
 	case embedderDlib:
-		return dlib.Describe(), nil
+		return embed.Variant(dlib.Describe(), yn, mirror), nil
 	case embedderONNX:
 		s, err := models.FindONNX(modelDir, ff.onnxModel)
 		if err != nil {
 			return vocab.Model{}, err
 		}
-		return onnx.Describe(s), nil
+		return embed.Variant(onnx.Describe(s), false, mirror), nil
 	}
 	return vocab.Model{}, usagef("--embedder %q: want %s or %s", ff.embedder, embedderDlib, embedderONNX)
 }

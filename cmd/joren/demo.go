@@ -28,6 +28,7 @@ import (
 	"joren/cluster/month"
 	"joren/device/indicator"
 	"joren/internal/version"
+	"joren/vision/camera"
 	"joren/vision/camera/cv"
 	"joren/vision/doorsim"
 	"joren/vision/doorsim/truth"
@@ -40,6 +41,7 @@ func newDemoCommand(g *globals) *cobra.Command {
 		o           doorsim.Options
 		fresh       bool
 		embedder    string
+		detector    string
 		broker      string
 	)
 	defImages := filepath.Join("..", "shared", "faces", "images")
@@ -63,7 +65,7 @@ yourself with joren run --config), and the data (store, outbox), started
 afresh every time.`,
 		Args: exactArgs(0, "no arguments"),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return runDemo(cmd.Context(), g, out, images, o, fresh, embedder, broker)
+			return runDemo(cmd.Context(), g, out, images, o, fresh, embedder, detector, broker)
 		},
 	}
 	fl := cmd.Flags()
@@ -74,11 +76,12 @@ afresh every time.`,
 	fl.Uint64Var(&o.Seed, "seed", 1, "the same seed gives the same video")
 	fl.BoolVar(&fresh, "fresh", false, "make the video again even if it exists")
 	fl.StringVar(&embedder, "embedder", embedderDlib, "face descriptors: dlib or onnx (a registered network)")
+	fl.StringVar(&detector, "detector", string(camera.YuNet), "face detector: yunet, hog or mmod (as vision.detector)")
 	fl.StringVar(&broker, "broker", "", "publish the events to this MQTT broker (mqtt://HOST:PORT) instead of one inside the demo, e.g. for joren-office's dashboard (make office-demo)")
 	return cmd
 }
 
-func runDemo(ctx context.Context, g *globals, out, images string, o doorsim.Options, fresh bool, embedder, external string) error {
+func runDemo(ctx context.Context, g *globals, out, images string, o doorsim.Options, fresh bool, embedder, detector, external string) error {
 	w := g.stdout
 	video := filepath.Join(out, "door.avi")
 	truthPath := truth.Path(video)
@@ -112,7 +115,7 @@ func runDemo(ctx context.Context, g *globals, out, images string, o doorsim.Opti
 	cfg := config.Default()
 	cfg.Device = config.Device{ID: "demo-door", Site: "demo-shop", Timezone: "UTC", DataDir: filepath.Join(out, "data"), Models: g.modelDir}
 	cfg.Camera.Source, cfg.Camera.Clock = video, truthPath
-	cfg.Vision.Embedder = embedder
+	cfg.Vision.Embedder, cfg.Vision.Detector = embedder, detector
 	// Encrypted as on a device, with the key beside the data, not in it.
 	cfg.Store.KeyFile = filepath.Join(out, "store.key")
 	cfg.Indicator = config.Indicator{Kind: "log"}

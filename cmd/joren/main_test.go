@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"joren/internal/testenv"
+	"joren/vision/models"
 	"joren/vocab"
 )
 
@@ -331,35 +332,50 @@ func TestONNXEmbedder(t *testing.T) {
 
 func TestModelsAddONNX(t *testing.T) {
 	dir := t.TempDir()
+	if err := os.Symlink(testenv.YuNet(t), filepath.Join(dir, models.YuNetFile)); err != nil {
+		t.Fatal(err)
+	}
 	junk := filepath.Join(t.TempDir(), "junk.onnx")
 	os.WriteFile(junk, []byte("definitely not a network"), 0o644)
 	real := filepath.Join(testenv.Models(t), "mobilefacenet-test.onnx")
+	photos := testenv.Faces(t)
 	for _, tc := range []struct {
 		name string
+		dir  string
 		args []string
 		code int
 		want string
+		out  string
 	}{
-		{"junk", []string{junk, "--name", "junk", "--threshold", "0.5"}, exitFailure, "not an ONNX model"},
-		{"wrong input size", []string{real, "--name", "small", "--threshold", "0.5", "--size", "96"}, exitFailure, "OpenCV cannot run this network"},
-		{"no threshold", []string{real, "--name", "x"}, exitFailure, "threshold 0"},
-		{"wrong checksum", []string{real, "--name", "x", "--threshold", "0.6", "--sha256", strings.Repeat("0", 64)}, exitFailure, "sha256"},
-		{"ok", []string{real, "--name", "mine", "--threshold", "0.6", "--licence", "test only"}, exitOK, ""},
+		{"junk", dir, []string{junk, "--name", "junk", "--threshold", "0.5", "--photos", photos}, exitFailure, "not an ONNX model", ""},
+		{"wrong input size", dir, []string{real, "--name", "small", "--threshold", "0.5", "--size", "96", "--photos", photos}, exitFailure, "it wants 112x112 faces, not --size 96", ""},
+		{"no threshold", dir, []string{real, "--name", "x", "--photos", photos}, exitFailure, "threshold 0", ""},
+		{"wrong checksum", dir, []string{real, "--name", "x", "--threshold", "0.6", "--sha256", strings.Repeat("0", 64), "--photos", photos}, exitFailure, "sha256", ""},
+		{"no photos", dir, []string{real, "--name", "x", "--threshold", "0.6"}, exitUsage, "--photos: labelled photos", ""},
+		{"photos not a folder", dir, []string{real, "--name", "x", "--threshold", "0.6", "--photos", real}, exitUsage, "not a folder of photos", ""},
+		{"no YuNet", t.TempDir(), []string{real, "--name", "x", "--threshold", "0.6", "--photos", photos}, exitFailure, "needs YuNet to find faces", ""},
+		{"wrong input scaling", dir, []string{real, "--name", "saturated", "--threshold", "0.6", "--scale", "1", "--mean", "0", "--photos", photos}, exitFailure, "hardly tells these people apart", ""},
+		{"ok", dir, []string{real, "--name", "mine", "--threshold", "0.6", "--licence", "test only", "--photos", photos}, exitOK, "", "checked on 17 photos of 11 people"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var out, errb bytes.Buffer
 			cmd := newRootCommand()
-			cmd.SetArgs(append([]string{"--models", dir, "models", "add-onnx"}, tc.args...))
+			cmd.SetArgs(append([]string{"--models", tc.dir, "models", "add-onnx"}, tc.args...))
 			cmd.SetOut(&out)
 			cmd.SetErr(&errb)
 			code := exitCode(cmd.Execute(), &errb)
-			if code != tc.code || !strings.Contains(errb.String(), tc.want) {
-				t.Errorf("exit %d, stderr %q; want %d and %q", code, errb.String(), tc.code, tc.want)
+			if code != tc.code || !strings.Contains(errb.String(), tc.want) || !strings.Contains(out.String(), tc.out) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want %d, %q and %q", code, out.String(), errb.String(), tc.code, tc.out, tc.want)
 			}
 		})
 	}
 	man, err := os.ReadFile(filepath.Join(dir, "MANIFEST"))
-	if err != nil || !bytes.Contains(man, []byte(`"name": "mine"`)) || bytes.Contains(man, []byte(`"small"`)) || bytes.Contains(man, []byte("junk")) {
+	if err != nil || !bytes.Contains(man, []byte(`"name": "mine"`)) || bytes.Contains(man, []byte(`"small"`)) || bytes.Contains(man, []byte("junk")) || bytes.Contains(man, []byte("saturated")) {
 		t.Errorf("MANIFEST after registrations: %s (%v)", man, err)
+	}
+	for _, name := range []string{"saturated.onnx", "small.onnx", "junk.onnx"} {
+		if _, err := os.Stat(filepath.Join(dir, name)); !os.IsNotExist(err) {
+			t.Errorf("%s left in the model directory (stat: %v)", name, err)
+		}
 	}
 }

@@ -11,13 +11,14 @@ import (
 
 	"joren/internal/testenv"
 	"joren/vision"
+	"joren/vision/picture"
 )
 
 // imageDescriptor is the descriptor of the largest face of a shared image,
 // as the door camera's recognizer computes it.
 func imageDescriptor(t *testing.T, name string) []float32 {
 	t.Helper()
-	ff := faceFlags{embedder: embedderDlib, detector: "hog", maxSide: 2000, workers: 1}
+	ff := faceFlags{embedder: embedderDlib, detector: "hog", maxSide: 2000, maxPixels: picture.DefaultMaxPixels, workers: 1}
 	finder, err := ff.open(testenv.Models(t))
 	if err != nil {
 		t.Fatal(err)

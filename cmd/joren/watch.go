@@ -15,7 +15,6 @@ import (
 	"joren/vision/camera"
 	"joren/vision/camera/cv"
 	"joren/vision/capture"
-	"joren/vision/dlib"
 	"joren/vision/doorsim/truth"
 	"joren/vision/models"
 	"joren/vision/picture"
@@ -109,7 +108,7 @@ Privacy: frames and faces stay in memory. Nothing is written to disk unless
 	fl.BoolVar(&f.realtime, "realtime", false, "play recordings at their frame rate, dropping frames when busy")
 	fl.StringVar(&f.start, "start", "", "time of a recording's first frame, RFC 3339 (default: now)")
 	fl.StringVar(&f.clock, "clock", "", "time frames from the \"timeline\" of this JSON file (a joren sim video truth file)")
-	fl.StringVar(&f.detector, "detector", string(dlib.HOG), "face detector: hog, or cnn (MMOD: finds more faces, about 10 s per megapixel; lower --detect-width)")
+	fl.StringVar(&f.detector, "detector", string(camera.HOG), "face detector: yunet (finds turned and small faces, with five landmarks that align them, for less CPU; its descriptors are another model: a store of hog's refuses them), hog (dlib's), or mmod (dlib's CNN: about 10 s per megapixel; lower --detect-width)")
 	fl.StringVar(&f.embedder, "embedder", embedderDlib, "face descriptors: dlib (ResNet, 128-D) or onnx (a registered ArcFace-style network)")
 	fl.StringVar(&f.onnxModel, "onnx-model", "", "with --embedder onnx: the registered network's name (default: the only one)")
 	fl.IntVar(&f.detectWidth, "detect-width", 640, "frames wider than this are shrunk to it for detection (faces must be 80 px there)")
@@ -163,7 +162,7 @@ func runWatch(ctx context.Context, g *globals, f watchFlags) error {
 	if f.descriptors && !f.asJSON {
 		return usagef("--descriptors goes with --json")
 	}
-	det, err := dlib.ParseDetector(f.detector)
+	det, err := camera.ParseDetector(f.detector)
 	if err != nil {
 		return usagef("--detector: %v", err)
 	}
@@ -181,7 +180,7 @@ func runWatch(ctx context.Context, g *globals, f watchFlags) error {
 	if err != nil {
 		return usagef("--source: %v", err)
 	}
-	fo := camera.FaceOptions{CNN: det == dlib.CNN}
+	fo := camera.FaceOptions{Detector: det, Log: g.log}
 	if f.embedder == embedderONNX {
 		s, err := models.FindONNX(g.modelDir, f.onnxModel)
 		if err != nil {
@@ -189,7 +188,7 @@ func runWatch(ctx context.Context, g *globals, f watchFlags) error {
 		}
 		fo.ONNX = &s
 	}
-	faces, err := cv.OpenFaces(g.modelDir, fo)
+	faces, err := cv.Open(g.modelDir, fo)
 	if err != nil {
 		return err
 	}

@@ -61,3 +61,48 @@ func Faces(t testing.TB) string {
 func DevDescriptors(t testing.TB) string {
 	return filepath.Join(Shared(t), "faces", "descriptors-dev.jsonl")
 }
+
+// YuNet is the YuNet face detector's file: the model directory's copy
+// (`make models` installs it), else the shared one it is copied from.
+func YuNet(t testing.TB) string {
+	t.Helper()
+	const name = "face_detection_yunet_2023mar.onnx"
+	if p := filepath.Join(Models(t), name); regular(p) {
+		return p
+	}
+	p := filepath.Join(Shared(t), "models", name)
+	if !regular(p) {
+		t.Fatalf("testenv: %s is neither in the model directory nor in the shared models", name)
+	}
+	return p
+}
+
+// ModelsWithYuNet is the model directory if it has YuNet (`make models`
+// installs it), else a directory of links to its files and to the shared
+// YuNet (a model directory made before YuNet was provisioned).
+func ModelsWithYuNet(t testing.TB) string {
+	t.Helper()
+	src, yn := Models(t), YuNet(t)
+	if filepath.Dir(yn) == src {
+		return src
+	}
+	dir := t.TempDir()
+	entries, err := os.ReadDir(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if err := os.Symlink(filepath.Join(src, e.Name()), filepath.Join(dir, e.Name())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(yn, filepath.Join(dir, filepath.Base(yn))); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+func regular(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && st.Mode().IsRegular()
+}

@@ -1,6 +1,7 @@
 package camera
 
 import (
+	"fmt"
 	"log/slog"
 
 	"joren/vision/frame"
@@ -17,15 +18,46 @@ type Faces interface {
 	Close() error
 }
 
+// Detector names a face detector.
+type Detector string
+
+// The face detectors (docs/pipeline.md compares them).
+const (
+	// YuNet finds turned and small faces with five landmarks in one pass,
+	// for less CPU than HOG; the faces are aligned on those five points
+	// (dlib's chip cut from them, averaged with its mirror image: a model
+	// of its own, vocab.Model name "+five+mirror"). The default.
+	YuNet Detector = "yunet"
+	// HOG is dlib's HOG detector, with dlib's shape predictor.
+	HOG Detector = "hog"
+	// MMOD is dlib's CNN detector: it finds more faces than HOG but costs
+	// about 10 s per megapixel on a CPU (give the pipeline a small
+	// DetectWidth).
+	MMOD Detector = "mmod"
+)
+
 // FaceOptions choose the face models.
 type FaceOptions struct {
-	// CNN detects with dlib's MMOD network instead of HOG: it finds more
-	// faces (turned, small, dim) but costs about 10 s per megapixel on a
-	// CPU (give the pipeline a small DetectWidth).
-	CNN bool
+	// Detector finds the faces (default YuNet).
+	Detector Detector
 	// ONNX, if set, describes faces with that registered network (aligned
-	// on dlib's landmarks) instead of dlib's ResNet.
+	// on the detector's landmarks) instead of dlib's ResNet.
 	ONNX *models.ONNX
+	// Log hears which path computes dlib's descriptors, and why not the
+	// faster one (nil: discarded).
+	Log *slog.Logger
+}
+
+// ParseDetector reads a detector's name: yunet, hog, or mmod (also cnn,
+// its older name).
+func ParseDetector(s string) (Detector, error) {
+	switch s {
+	case string(YuNet), string(HOG), string(MMOD):
+		return Detector(s), nil
+	case "cnn":
+		return MMOD, nil
+	}
+	return "", fmt.Errorf("detector %q: want yunet, hog or mmod", s)
 }
 
 // Source is where frames come from. Run it once.

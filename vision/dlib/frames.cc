@@ -44,6 +44,17 @@ void to_rgb(const uint8_t* bgr, int rows, int cols, int step, matrix<rgb_pixel>&
 	}
 }
 
+// landmarks runs the shape predictor on the face in rect (left, top,
+// right, bottom) and copies up to max_parts of its points into points.
+full_object_detection landmarks(joren_frames* f, const matrix<rgb_pixel>& img, const long* rect, long* points, int max_parts) {
+	full_object_detection shape = f->sp(img, rectangle(rect[0], rect[1], rect[2], rect[3]));
+	for (int i = 0; i < (int)shape.num_parts() && i < max_parts; i++) {
+		points[2*i] = shape.part(i).x();
+		points[2*i+1] = shape.part(i).y();
+	}
+	return shape;
+}
+
 } // namespace
 
 extern "C" joren_frames* joren_frames_open(const char* dir, int cnn, char** err) {
@@ -105,32 +116,16 @@ extern "C" int joren_frames_detect(joren_frames* f, const uint8_t* bgr, int rows
 	}
 }
 
-// landmarks finds the shape of the face in rect, writes up to max_parts of
-// its points and, if chip is not NULL, cuts the ResNet's 150-pixel chip.
-// Returns the number of parts.
-static int landmarks(joren_frames* f, const uint8_t* bgr, int rows, int cols, int step,
-	const long* rect, long* points, int max_parts, matrix<rgb_pixel>* chip) {
-	matrix<rgb_pixel> img;
-	to_rgb(bgr, rows, cols, step, img);
-	rectangle r(rect[0], rect[1], rect[2], rect[3]);
-	full_object_detection shape = f->sp(img, r);
-	int n = (int)shape.num_parts();
-	for (int i = 0; i < n && i < max_parts; i++) {
-		points[2*i] = shape.part(i).x();
-		points[2*i+1] = shape.part(i).y();
-	}
-	if (chip) {
-		extract_image_chip(img, get_face_chip_details(shape, 150, 0.25), *chip);
-	}
-	return n;
-}
-
 extern "C" int joren_frames_describe(joren_frames* f, const uint8_t* bgr, int rows, int cols, int step,
 	const long* rect, long* points, int max_parts, float* desc, char** err) {
 	try {
-		matrix<rgb_pixel> chip;
-		int n = landmarks(f, bgr, rows, cols, step, rect, points, max_parts, desc ? &chip : nullptr);
+		matrix<rgb_pixel> img;
+		to_rgb(bgr, rows, cols, step, img);
+		full_object_detection shape = landmarks(f, img, rect, points, max_parts);
+		int n = (int)shape.num_parts();
 		if (desc) {
+			matrix<rgb_pixel> chip;
+			extract_image_chip(img, get_face_chip_details(shape, 150, 0.25), chip);
 			std::lock_guard<std::mutex> lock(f->net_mu);
 			matrix<float, 0, 1> d = f->net(chip);
 			std::memcpy(desc, &d(0, 0), d.size() * sizeof(float));
@@ -148,10 +143,20 @@ extern "C" int joren_frames_describe(joren_frames* f, const uint8_t* bgr, int ro
 extern "C" int joren_frames_chip(joren_frames* f, const uint8_t* bgr, int rows, int cols, int step,
 	const long* rect, long* points, int max_parts, uint8_t* chip, char** err) {
 	try {
+		matrix<rgb_pixel> img;
+		to_rgb(bgr, rows, cols, step, img);
+		full_object_detection shape = landmarks(f, img, rect, points, max_parts);
+		int n = (int)shape.num_parts();
 		matrix<rgb_pixel> c;
-		int n = landmarks(f, bgr, rows, cols, step, rect, points, max_parts, &c);
-		static_assert(sizeof(rgb_pixel) == 3, "rgb_pixel is three bytes");
-		std::memcpy(chip, &c(0, 0), 150 * 150 * 3);
+		extract_image_chip(img, get_face_chip_details(shape, JOREN_CHIP, 0.25), c);
+		for (long y = 0; y < JOREN_CHIP; y++) {
+			for (long x = 0; x < JOREN_CHIP; x++) {
+				uint8_t* p = chip + 3 * (y * JOREN_CHIP + x);
+				p[0] = c(y, x).blue;
+				p[1] = c(y, x).green;
+				p[2] = c(y, x).red;
+			}
+		}
 		return n;
 	} catch (std::exception& e) {
 		*err = fail(e.what());
@@ -159,13 +164,20 @@ extern "C" int joren_frames_chip(joren_frames* f, const uint8_t* bgr, int rows, 
 	}
 }
 
-extern "C" int joren_frames_chip_descriptor(joren_frames* f, const uint8_t* chip, float* desc, char** err) {
+extern "C" int joren_frames_describe_chips(joren_frames* f, const uint8_t* chips, int n, float* desc, char** err) {
 	try {
-		matrix<rgb_pixel> c(150, 150);
-		std::memcpy(&c(0, 0), chip, 150 * 150 * 3);
-		std::lock_guard<std::mutex> lock(f->net_mu);
-		matrix<float, 0, 1> d = f->net(c);
-		std::memcpy(desc, &d(0, 0), d.size() * sizeof(float));
+		std::vector<matrix<rgb_pixel>> batch(n);
+		for (int i = 0; i < n; i++) {
+			to_rgb(chips + (size_t)i * 3 * JOREN_CHIP * JOREN_CHIP, JOREN_CHIP, JOREN_CHIP, 3 * JOREN_CHIP, batch[i]);
+		}
+		std::vector<matrix<float, 0, 1>> out;
+		{
+			std::lock_guard<std::mutex> lock(f->net_mu);
+			out = f->net(batch);
+		}
+		for (int i = 0; i < n; i++) {
+			std::memcpy(desc + (size_t)i * 128, &out[i](0, 0), 128 * sizeof(float));
+		}
 		return 0;
 	} catch (std::exception& e) {
 		*err = fail(e.what());

@@ -30,16 +30,20 @@ int joren_frames_detect(joren_frames* f, const uint8_t* bgr, int rows, int cols,
 int joren_frames_describe(joren_frames* f, const uint8_t* bgr, int rows, int cols, int step,
 	const long* rect, long* points, int max_parts, float* desc, char** err);
 
-// joren_frames_chip computes, for the face in rect, its landmarks (as
-// joren_frames_describe) and dlib's aligned 150x150 face chip, the ResNet's
-// input: 150*150*3 bytes, RGB, row by row, into chip. Returns the number of
+// JOREN_CHIP is the side of dlib's face chip (the ResNet's input).
+#define JOREN_CHIP 150
+
+// joren_frames_chip finds the landmarks of the face in rect (as
+// joren_frames_describe) and cuts dlib's face chip from them into chip:
+// JOREN_CHIP x JOREN_CHIP BGR pixels, rows packed. Returns the number of
 // parts, or -1 with *err set.
 int joren_frames_chip(joren_frames* f, const uint8_t* bgr, int rows, int cols, int step,
 	const long* rect, long* points, int max_parts, uint8_t* chip, char** err);
 
-// joren_frames_chip_descriptor runs dlib's ResNet on a chip as
-// joren_frames_chip writes it. Returns 0, or -1 with *err set.
-int joren_frames_chip_descriptor(joren_frames* f, const uint8_t* chip, float* desc, char** err);
+// joren_frames_describe_chips computes the descriptors of n face chips
+// (each JOREN_CHIP x JOREN_CHIP BGR pixels, packed, one after the other)
+// into desc (128 floats each), in one batch. Returns 0, or -1 with *err set.
+int joren_frames_describe_chips(joren_frames* f, const uint8_t* chips, int n, float* desc, char** err);
 
 #ifdef __cplusplus
 }

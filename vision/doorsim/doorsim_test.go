@@ -123,6 +123,12 @@ func TestPlan(t *testing.T) {
 		if p.First < p.Enter || p.Last > p.Leave || p.Last-p.First < 10 {
 			t.Errorf("passage %d: face in view %d-%d of %d-%d", i, p.First, p.Last, p.Enter, p.Leave)
 		}
+		if _, ok := tr.FaceAt(i, p.First-1); ok {
+			t.Errorf("passage %d: FaceAt before its first frame", i)
+		}
+		if b, ok := tr.FaceAt(i, (p.First+p.Last)/2); !ok || !b.In(image.Rect(0, 0, tr.Width, tr.Height)) || b.Dx() < p.MinFace-1 {
+			t.Errorf("passage %d: FaceAt its middle frame %v, %v", i, b, ok)
+		}
 		for _, f := range []int{p.First, p.Last} {
 			x0, y0, x1, y1 := tr.paths[i].faceBox(f)
 			if x0 < 0 || y0 < 0 || x1 > float64(tr.Width) || y1 > float64(tr.Height) {

@@ -3,12 +3,14 @@ package doorsim
 import (
 	"errors"
 	"fmt"
-	"joren/vision/doorsim/truth"
-	"joren/vision/frame"
+	"image"
 	"math"
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"joren/vision/doorsim/truth"
+	"joren/vision/frame"
 )
 
 // Scenario is the kind of video.
@@ -304,6 +306,21 @@ func (p *path) faceBox(i int) (x0, y0, x1, y1 float64) {
 	cx, cy, fw := p.geometry(i)
 	fh := fw * float64(p.actor.face.Dy()) / float64(p.actor.face.Dx())
 	return cx - fw/2, cy - fh/2, cx + fw/2, cy + fh/2
+}
+
+// FaceAt is where the face of passage k is in frame i, in frame pixels:
+// ok is false outside its First..Last, where the face is not entirely in
+// the picture.
+func (t *Script) FaceAt(k, i int) (box image.Rectangle, ok bool) {
+	if k < 0 || k >= len(t.paths) {
+		return image.Rectangle{}, false
+	}
+	p := &t.Passages[k]
+	if p.First < 0 || i < p.First || i > p.Last {
+		return image.Rectangle{}, false
+	}
+	x0, y0, x1, y1 := t.paths[k].faceBox(i)
+	return image.Rect(int(math.Round(x0)), int(math.Round(y0)), int(math.Round(x1)), int(math.Round(y1))), true
 }
 
 // settle finds the frames in which each face is entirely in the picture,

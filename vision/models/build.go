@@ -58,8 +58,8 @@ type BuildOptions struct {
 	FaceAPI string
 	// CacheDir keeps the downloaded tarball so later builds are offline.
 	CacheDir string
-	// DetectorDir holds mmod_human_face_detector.dat and a SHA256SUMS that
-	// lists it.
+	// DetectorDir holds mmod_human_face_detector.dat and
+	// face_detection_yunet_2023mar.onnx, and a SHA256SUMS that lists them.
 	DetectorDir string
 	// ShapePredictor68 is the 68-point model to install under the 5-point
 	// name; empty means DebianShapePredictor68.
@@ -73,8 +73,9 @@ type BuildOptions struct {
 
 // Build provisions a model directory without dlib.net: it converts
 // face-api's weights into dlib's ResNet file (and that into ResNetONNXFile
-// for OpenCV), copies the checked MMOD detector and installs the 68-point
-// landmark model under go-face's 5-point name. Files already built from the same inputs are kept. It returns
+// for OpenCV), copies the checked MMOD and YuNet detectors (YuNet with its
+// licence notice) and installs the 68-point landmark model under go-face's
+// 5-point name. Files already built from the same inputs are kept. It returns
 // warnings the user must see.
 func Build(ctx context.Context, o BuildOptions) (warnings []string, err error) {
 	if o.WriteResNet == nil {
@@ -96,7 +97,7 @@ func Build(ctx context.Context, o BuildOptions) (warnings []string, err error) {
 	// Cheap checks first: a missing input must not cost a download and a
 	// conversion.
 	if o.DetectorDir == "" {
-		return nil, errors.New("models: no detector directory given (--detector-dir, holding mmod_human_face_detector.dat and SHA256SUMS)")
+		return nil, errors.New("models: no detector directory given (--detector-dir, holding " + DetectorFile + ", " + YuNetFile + " and SHA256SUMS)")
 	}
 	if _, err := os.Stat(o.ShapePredictor68); err != nil {
 		return nil, fmt.Errorf("68-point landmark model: %w (install Debian's libdlib-data)", err)
@@ -154,7 +155,13 @@ func Build(ctx context.Context, o BuildOptions) (warnings []string, err error) {
 		o.Log.Info("model file installed", "file", DetectorFile)
 	}
 
-	// (c) The 68-point landmark model under the 5-point name: dlib aligns a
+	// (c) YuNet, the face detector with five landmarks, checked like the
+	// MMOD detector, and its licence notice.
+	if err := installYuNet(o, &man); err != nil {
+		return nil, err
+	}
+
+	// (d) The 68-point landmark model under the 5-point name: dlib aligns a
 	// face chip from either.
 	spOrigin := "copied from " + o.ShapePredictor68 + " (dlib's 68-point model, Debian libdlib-data)"
 	if !upToDate(o.Dir, man, ShapePredictorFile, spOrigin) {

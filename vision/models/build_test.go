@@ -108,7 +108,7 @@ func (w *fakeWriter) write(path string, layers []models.Layer) error {
 }
 
 // buildSetup is what Build needs: face-api's files, the shared detector
-// directory and a small stand-in for the 68-point model.
+// directory (MMOD and YuNet) and a small stand-in for the 68-point model.
 type buildSetup struct {
 	opts models.BuildOptions
 	w    *fakeWriter
@@ -154,10 +154,12 @@ func TestBuild(t *testing.T) {
 	detector := readFile(t, filepath.Join(b.opts.DetectorDir, models.DetectorFile))
 	onnx := readFile(t, filepath.Join(dir, models.ResNetONNXFile))
 	want := map[string][]byte{
-		models.ResNetFile:         b.w.data,
-		models.ResNetONNXFile:     onnx,
-		models.DetectorFile:       detector,
-		models.ShapePredictorFile: b.sp68,
+		models.ResNetFile:                   b.w.data,
+		models.ResNetONNXFile:               onnx,
+		models.DetectorFile:                 detector,
+		models.ShapePredictorFile:           b.sp68,
+		models.YuNetFile:                    readFile(t, filepath.Join(b.opts.DetectorDir, models.YuNetFile)),
+		models.NoticeFile(models.YuNetFile): models.YuNetNotice(),
 	}
 	if src, err := models.ResNetONNXSource(onnx); err != nil || src != sha(b.w.data) {
 		t.Errorf("%s converted from sha256 %q (%v), want the ResNet file's %s", models.ResNetONNXFile, src, err, sha(b.w.data))
@@ -171,8 +173,8 @@ func TestBuild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(man.Files) != 4 {
-		t.Fatalf("MANIFEST has %d entries, want 4: %+v", len(man.Files), man.Files)
+	if len(man.Files) != 6 {
+		t.Fatalf("MANIFEST has %d entries, want 6: %+v", len(man.Files), man.Files)
 	}
 	if e, _ := man.Lookup(models.ResNetONNXFile); e.SourceSHA256 != sha(b.w.data) {
 		t.Errorf("%s: MANIFEST source sha256 %q, want %s", models.ResNetONNXFile, e.SourceSHA256, sha(b.w.data))
@@ -187,6 +189,8 @@ func TestBuild(t *testing.T) {
 		{models.ResNetONNXFile, []string{"converted by joren from " + models.ResNetFile, sha(b.w.data)}, "MIT", ""},
 		{models.DetectorFile, []string{filepath.Join(b.opts.DetectorDir, models.DetectorFile), models.OfficialDetectorSHA256}, "CC0", ""},
 		{models.ShapePredictorFile, []string{b.opts.ShapePredictor68, "68-point"}, "non-commercial", models.Licence68Warning},
+		{models.YuNetFile, []string{filepath.Join(b.opts.DetectorDir, models.YuNetFile), models.YuNetSHA256, "libfacedetection.train", "OpenCV Zoo"}, "Apache-2.0", ""},
+		{models.NoticeFile(models.YuNetFile), []string{"licence notice of " + models.YuNetFile}, "Apache-2.0", ""},
 	} {
 		e, ok := man.Lookup(c.name)
 		if !ok {
@@ -211,6 +215,9 @@ func TestBuild(t *testing.T) {
 	if e, _ := man.Lookup(models.DetectorFile); e.SHA256 != models.OfficialDetectorSHA256 {
 		t.Errorf("installed detector sha256 %s, want the official %s", e.SHA256, models.OfficialDetectorSHA256)
 	}
+	if e, _ := man.Lookup(models.YuNetFile); e.SHA256 != models.YuNetSHA256 || e.Size != models.YuNetSize {
+		t.Errorf("installed YuNet sha256 %s size %d, want the pinned %s %d", e.SHA256, e.Size, models.YuNetSHA256, models.YuNetSize)
+	}
 	noPartFiles(t, dir)
 	manBefore := readFile(t, filepath.Join(dir, models.ManifestFile))
 
@@ -230,6 +237,17 @@ func TestBuild(t *testing.T) {
 	}
 	if !bytes.Equal(readFile(t, filepath.Join(dir, models.ManifestFile)), manBefore) {
 		t.Error("second Build rewrote MANIFEST")
+	}
+
+	// A licence notice deleted is installed again, and nothing else.
+	if err := os.Remove(filepath.Join(dir, models.NoticeFile(models.YuNetFile))); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := models.Build(ctx, b.opts); err != nil {
+		t.Fatalf("Build after deleting the notice: %v", err)
+	}
+	if !bytes.Equal(readFile(t, filepath.Join(dir, models.NoticeFile(models.YuNetFile))), models.YuNetNotice()) || b.w.calls != 1 {
+		t.Errorf("notice not restored, or the ResNet rebuilt (%d writer calls)", b.w.calls)
 	}
 
 	// A damaged ResNet file is converted again.
@@ -327,7 +345,7 @@ func copyDetectorDir(t testing.TB, edit func(dir string)) string {
 	t.Helper()
 	src := filepath.Join(testenv.Shared(t), "models")
 	dir := t.TempDir()
-	for _, name := range []string{models.DetectorFile, "SHA256SUMS"} {
+	for _, name := range []string{models.DetectorFile, models.YuNetFile, "SHA256SUMS"} {
 		if err := os.WriteFile(filepath.Join(dir, name), readFile(t, filepath.Join(src, name)), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -362,7 +380,7 @@ func TestBuildDetectorSums(t *testing.T) {
 		want []string // all in the error; none means Build succeeds
 	}{
 		{"binary-mode line, upper case", func(t *testing.T, dir string) {
-			writeSums(t, dir, "# checksums\n"+strings.ToUpper(official)+" *"+models.DetectorFile+"\n")
+			writeSums(t, dir, "# checksums\n"+strings.ToUpper(official)+" *"+models.DetectorFile+"\n"+models.YuNetSHA256+"  "+models.YuNetFile+"\n")
 		}, nil},
 		{"one byte altered", func(t *testing.T, dir string) {
 			flipByte(t, filepath.Join(dir, models.DetectorFile), 1000)
@@ -373,7 +391,7 @@ func TestBuildDetectorSums(t *testing.T) {
 			writeSums(t, dir, sha(readFile(t, p))+"  "+models.DetectorFile+"\n")
 		}, []string{models.DetectorFile, "not the official file's " + official}},
 		{"not listed", func(t *testing.T, dir string) {
-			writeSums(t, dir, official+"  other.dat\n")
+			writeSums(t, dir, official+"  other.dat\n"+models.YuNetSHA256+"  "+models.YuNetFile+"\n")
 		}, []string{"does not list " + models.DetectorFile}},
 		{"no SHA256SUMS", func(t *testing.T, dir string) {
 			os.Remove(filepath.Join(dir, "SHA256SUMS"))
@@ -507,7 +525,8 @@ func TestVerify(t *testing.T) {
 		if !slices.Equal(loaded, []string{dir}) {
 			t.Errorf("load called with %q, want once with %q", loaded, dir)
 		}
-		names := append(slices.Clone(models.Files), models.ResNetONNXFile)
+		// dlib's files, the converted ResNet, then the others MANIFEST lists.
+		names := append(slices.Clone(models.Files), models.ResNetONNXFile, models.YuNetFile, models.NoticeFile(models.YuNetFile))
 		if len(status) != len(names) {
 			t.Fatalf("%d statuses, want %d", len(status), len(names))
 		}
@@ -562,6 +581,14 @@ func TestVerify(t *testing.T) {
 			models.DetectorFile:       "not listed in MANIFEST",
 			models.ShapePredictorFile: "not listed in MANIFEST",
 		}},
+		{"licence notice removed", func(t *testing.T, dir string) {
+			os.Remove(filepath.Join(dir, models.NoticeFile(models.YuNetFile)))
+		}, map[string]string{models.NoticeFile(models.YuNetFile): "missing"}},
+		{"YuNet replaced", func(t *testing.T, dir string) {
+			if err := os.WriteFile(filepath.Join(dir, models.YuNetFile), []byte("other"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}, map[string]string{models.YuNetFile: "(file changed or corrupt)"}},
 		{"conversion of another ResNet", func(t *testing.T, dir string) {
 			man, _ := models.ReadManifest(dir)
 			for i := range man.Files {
@@ -595,8 +622,8 @@ func TestVerify(t *testing.T) {
 			if loads != 0 {
 				t.Error("Verify loaded a directory whose files are wrong")
 			}
-			if len(status) != len(models.Files)+1 {
-				t.Fatalf("%d statuses, want %d", len(status), len(models.Files)+1)
+			if len(status) < len(models.Files)+1 {
+				t.Fatalf("%d statuses, want at least dlib's %d and the converted ResNet", len(status), len(models.Files))
 			}
 			for _, st := range status {
 				want, bad := c.problems[st.Name]
@@ -610,7 +637,7 @@ func TestVerify(t *testing.T) {
 				if bad && !strings.Contains(err.Error(), p+": "+st.Problem) {
 					t.Errorf("error %q does not name %s and its problem", err, p)
 				}
-				if !bad && strings.Contains(err.Error(), p) {
+				if !bad && strings.Contains(err.Error(), p+": ") {
 					t.Errorf("error %q names %s, which is fine", err, p)
 				}
 			}
@@ -679,5 +706,65 @@ func TestManifest(t *testing.T) {
 	back, err := models.ReadManifest(dir)
 	if err != nil || len(back.Files) != 3 {
 		t.Fatalf("ReadManifest = %+v, %v", back, err)
+	}
+}
+
+// TestBuildYuNet: YuNet is copied only when it is the pinned file, listed
+// as such by its directory's SHA256SUMS; a refused copy installs nothing.
+func TestBuildYuNet(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		edit func(t *testing.T, dir string)
+		want []string
+	}{
+		{"one byte altered", func(t *testing.T, dir string) {
+			flipByte(t, filepath.Join(dir, models.YuNetFile), 5000)
+		}, []string{"YuNet face detector", models.YuNetFile, "corrupt copy"}},
+		{"another YuNet, listed so", func(t *testing.T, dir string) {
+			p := filepath.Join(dir, models.YuNetFile)
+			flipByte(t, p, 5000)
+			writeSums(t, dir, models.OfficialDetectorSHA256+"  "+models.DetectorFile+"\n"+sha(readFile(t, p))+"  "+models.YuNetFile+"\n")
+		}, []string{"not the official file's " + models.YuNetSHA256}},
+		{"not listed", func(t *testing.T, dir string) {
+			writeSums(t, dir, models.OfficialDetectorSHA256+"  "+models.DetectorFile+"\n")
+		}, []string{"does not list " + models.YuNetFile}},
+		{"missing", func(t *testing.T, dir string) {
+			os.Remove(filepath.Join(dir, models.YuNetFile))
+		}, []string{models.YuNetFile, "no such file"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			b := newBuild(t)
+			b.opts.DetectorDir = copyDetectorDir(t, func(dir string) { c.edit(t, dir) })
+			_, err := models.Build(context.Background(), b.opts)
+			if err == nil {
+				t.Fatal("Build accepted the YuNet file")
+			}
+			for _, w := range c.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+			for _, name := range []string{models.YuNetFile, models.NoticeFile(models.YuNetFile)} {
+				if _, err := os.Stat(filepath.Join(b.opts.Dir, name)); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("%s installed although refused (stat: %v)", name, err)
+				}
+			}
+			noPartFiles(t, b.opts.Dir)
+		})
+	}
+}
+
+// The notice shipped with YuNet is libfacedetection.train's LICENSE
+// file as published (its sha256 at commit 7985249d of that repository):
+// its copyright lines and the Apache License 2.0.
+func TestYuNetNotice(t *testing.T) {
+	n := models.YuNetNotice()
+	if got := sha(n); got != "d096f0e4f790316e1df89675682a51c68ca64745a611689ccd37bd246835440e" {
+		t.Errorf("notice sha256 %s: not libfacedetection.train's LICENSE", got)
+	}
+	for _, want := range []string{"Copyright (c) 2022 Shiqi Yu", "Apache License", "Version 2.0, January 2004"} {
+		if !bytes.Contains(n, []byte(want)) {
+			t.Errorf("notice lacks %q", want)
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package models
 
 import (
+	"bytes"
 	"compress/bzip2"
 	"context"
 	"crypto/sha256"
@@ -11,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path"
 	"path/filepath"
 	"strings"
 	"time"
@@ -21,17 +23,36 @@ import (
 // DlibBaseURL is where dlib's author publishes the official model files.
 const DlibBaseURL = "http://dlib.net/files/"
 
-// Remote is one compressed model file to download.
+// Remote is one model file to download.
 type Remote struct {
 	// Name is the installed (decompressed) file name.
 	Name string
-	// URL is where the .bz2 file is downloaded from.
+	// URL is where the file is downloaded from: a .bz2 file, or the file
+	// itself if Raw is set.
 	URL string
-	// SHA256 is the pinned hex sha256 of the .bz2 file as downloaded.
+	// Mirrors are tried in turn when URL fails.
+	Mirrors []string
+	// Raw says the file is served as it is installed, not compressed.
+	Raw bool
+	// SHA256 is the pinned hex sha256 of the file as downloaded.
 	SHA256 string
 	// Licence of the file.
 	Licence string
+	// Notice, if set, is the licence notice that must travel with the
+	// file: it is installed beside it as Name + ".LICENSE".
+	Notice []byte
 }
+
+// origin is what MANIFEST records for r downloaded from url.
+func (r Remote) origin(url string) string {
+	if r.Raw {
+		return "downloaded from " + url + " (sha256 " + r.SHA256 + ")"
+	}
+	return "downloaded from " + url + " (sha256 of .bz2 " + r.SHA256 + ")"
+}
+
+// NoticeFile is the name of the licence notice installed beside name.
+func NoticeFile(name string) string { return name + ".LICENSE" }
 
 // The sha256 of dlib's .bz2 files as published on dlib.net (and in the
 // dlib-models repository). The MMOD detector's was checked here against the
@@ -108,39 +129,25 @@ func Fetch(ctx context.Context, o FetchOptions) error {
 		return err
 	}
 	for _, r := range o.Remotes {
-		origin := "downloaded from " + r.URL + " (sha256 of .bz2 " + r.SHA256 + ")"
-		if e, ok := man.Lookup(r.Name); ok && e.Origin == origin {
-			if sum, _, err := fileSHA256(filepath.Join(o.Dir, r.Name)); err == nil && sum == e.SHA256 {
-				o.Log.Info("model file already present", "file", r.Name)
-				continue
+		urls := append([]string{r.URL}, r.Mirrors...)
+		if present(o.Dir, man, r, urls) {
+			o.Log.Info("model file already present", "file", r.Name)
+		} else {
+			entry, err := fetchAny(ctx, o, r, urls)
+			if err != nil {
+				return err
+			}
+			man.Set(entry)
+			if err := man.write(o.Dir); err != nil {
+				return err
+			}
+			o.Log.Info("model file installed", "file", r.Name, "sha256", entry.SHA256)
+		}
+		if r.Notice != nil {
+			if err := installNotice(o.Dir, &man, r.Name, r.Notice, r.Licence); err != nil {
+				return err
 			}
 		}
-		var entry Entry
-		for attempt := 1; ; attempt++ {
-			entry, err = fetchOne(ctx, o, r)
-			var (
-				ce *ChecksumError
-				pe permanentError
-			)
-			if err == nil || errors.As(err, &ce) || errors.As(err, &pe) || ctx.Err() != nil || attempt >= o.Attempts {
-				break
-			}
-			wait := time.Duration(attempt) * 2 * time.Second
-			o.Log.Warn("download failed, retrying", "url", r.URL, "attempt", attempt, "wait", wait, "err", err)
-			select {
-			case <-ctx.Done():
-			case <-time.After(wait):
-			}
-		}
-		if err != nil {
-			return err
-		}
-		entry.Origin = origin
-		man.Set(entry)
-		if err := man.write(o.Dir); err != nil {
-			return err
-		}
-		o.Log.Info("model file installed", "file", r.Name, "sha256", entry.SHA256)
 	}
 	for _, r := range o.Remotes {
 		if r.Name != ResNetFile {
@@ -154,31 +161,104 @@ func Fetch(ctx context.Context, o FetchOptions) error {
 	return nil
 }
 
+// present tells whether r is installed, intact, from one of its URLs.
+func present(dir string, man Manifest, r Remote, urls []string) bool {
+	e, ok := man.Lookup(r.Name)
+	if !ok {
+		return false
+	}
+	for _, u := range urls {
+		if e.Origin == r.origin(u) {
+			sum, _, err := fileSHA256(filepath.Join(dir, r.Name))
+			return err == nil && sum == e.SHA256
+		}
+	}
+	return false
+}
+
+// fetchAny downloads r from the first of urls that gives the pinned file,
+// retrying each as FetchOptions.Attempts says.
+func fetchAny(ctx context.Context, o FetchOptions, r Remote, urls []string) (Entry, error) {
+	var errs []error
+	for _, u := range urls {
+		entry, err := fetchRetrying(ctx, o, r, u)
+		if err == nil {
+			entry.Origin = r.origin(u)
+			return entry, nil
+		}
+		errs = append(errs, err)
+		if ctx.Err() != nil {
+			break
+		}
+		if len(urls) > 1 {
+			o.Log.Warn("download failed, trying the next location", "url", u, "err", err)
+		}
+	}
+	return Entry{}, errors.Join(errs...)
+}
+
+func fetchRetrying(ctx context.Context, o FetchOptions, r Remote, url string) (Entry, error) {
+	for attempt := 1; ; attempt++ {
+		entry, err := fetchOne(ctx, o, r, url)
+		var (
+			ce *ChecksumError
+			pe permanentError
+		)
+		if err == nil || errors.As(err, &ce) || errors.As(err, &pe) || ctx.Err() != nil || attempt >= o.Attempts {
+			return entry, err
+		}
+		wait := time.Duration(attempt) * 2 * time.Second
+		o.Log.Warn("download failed, retrying", "url", url, "attempt", attempt, "wait", wait, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(wait):
+		}
+	}
+}
+
+// installNotice writes a model file's licence notice beside it (again if
+// it was removed or changed) and records it in MANIFEST.
+func installNotice(dir string, man *Manifest, name string, notice []byte, licence string) error {
+	file := NoticeFile(name)
+	sum := sha256.Sum256(notice)
+	want := hex.EncodeToString(sum[:])
+	if e, ok := man.Lookup(file); ok && e.SHA256 == want {
+		if got, _, err := fileSHA256(filepath.Join(dir, file)); err == nil && got == want {
+			return nil
+		}
+	}
+	if err := atomicfile.Copy(filepath.Join(dir, file), bytes.NewReader(notice), 0o644); err != nil {
+		return fmt.Errorf("installing the licence notice of %s: %w", name, err)
+	}
+	man.Set(Entry{Name: file, SHA256: want, Size: int64(len(notice)), Origin: "licence notice of " + name + ", shipped with it", Licence: licence, Installed: time.Now().UTC()})
+	return man.write(dir)
+}
+
 // permanentError is a download failure that trying again cannot cure.
 type permanentError struct{ error }
 
 func (e permanentError) Unwrap() error { return e.error }
 
-func fetchOne(ctx context.Context, o FetchOptions, r Remote) (Entry, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL, nil)
+func fetchOne(ctx context.Context, o FetchOptions, r Remote, url string) (Entry, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return Entry{}, fmt.Errorf("downloading %s: %w", r.URL, err)
+		return Entry{}, fmt.Errorf("downloading %s: %w", url, err)
 	}
 	resp, err := o.Client.Do(req)
 	if err != nil {
-		return Entry{}, fmt.Errorf("downloading %s: %w", r.URL, err)
+		return Entry{}, fmt.Errorf("downloading %s: %w", url, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		err := fmt.Errorf("downloading %s: HTTP %s", r.URL, resp.Status)
+		err := fmt.Errorf("downloading %s: HTTP %s", url, resp.Status)
 		if c := resp.StatusCode; c >= 400 && c < 500 && c != http.StatusRequestTimeout && c != http.StatusTooManyRequests {
 			return Entry{}, permanentError{err} // asking again gets the same answer
 		}
 		return Entry{}, err
 	}
-	// The compressed file goes to disk first: its checksum must match before
-	// anything is decompressed or installed.
-	part, err := os.CreateTemp(o.Dir, "."+r.Name+".bz2.*.part")
+	// The downloaded file goes to disk first: its checksum must match
+	// before anything is decompressed or installed.
+	part, err := os.CreateTemp(o.Dir, "."+r.Name+".download.*.part")
 	if err != nil {
 		return Entry{}, fmt.Errorf("creating download file: %w", err)
 	}
@@ -188,25 +268,30 @@ func fetchOne(ctx context.Context, o FetchOptions, r Remote) (Entry, error) {
 	}()
 	var body io.Reader = resp.Body
 	if o.Progress != nil {
-		body = o.Progress(filepath.Base(r.URL), resp.ContentLength, body)
+		body = o.Progress(path.Base(url), resp.ContentLength, body)
 	}
 	h := sha256.New()
 	n, err := io.Copy(io.MultiWriter(part, h), body)
 	if err != nil {
-		return Entry{}, fmt.Errorf("downloading %s: %w after %d bytes (truncated download; nothing was installed)", r.URL, err, n)
+		return Entry{}, fmt.Errorf("downloading %s: %w after %d bytes (truncated download; nothing was installed)", url, err, n)
 	}
 	if resp.ContentLength >= 0 && n != resp.ContentLength {
-		return Entry{}, fmt.Errorf("downloading %s: got %d of %d bytes (truncated download; nothing was installed)", r.URL, n, resp.ContentLength)
+		return Entry{}, fmt.Errorf("downloading %s: got %d of %d bytes (truncated download; nothing was installed)", url, n, resp.ContentLength)
 	}
 	if got := hex.EncodeToString(h.Sum(nil)); got != r.SHA256 {
-		return Entry{}, &ChecksumError{URL: r.URL, Got: got, Want: r.SHA256}
+		return Entry{}, &ChecksumError{URL: url, Got: got, Want: r.SHA256}
 	}
 	if _, err := part.Seek(0, io.SeekStart); err != nil {
 		return Entry{}, fmt.Errorf("reading back %s: %w", part.Name(), err)
 	}
 	out := filepath.Join(o.Dir, r.Name)
-	if err := atomicfile.Copy(out, bzip2.NewReader(part), 0o644); err != nil {
-		return Entry{}, fmt.Errorf("decompressing %s: %w", r.URL, err)
+	if r.Raw {
+		err = atomicfile.Copy(out, part, 0o644)
+	} else if err = atomicfile.Copy(out, bzip2.NewReader(part), 0o644); err != nil {
+		err = fmt.Errorf("decompressing %s: %w", url, err)
+	}
+	if err != nil {
+		return Entry{}, err
 	}
 	sum, size, err := fileSHA256(out)
 	if err != nil {

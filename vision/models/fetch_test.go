@@ -573,3 +573,78 @@ func TestFetchOfficialDetector(t *testing.T) {
 		t.Errorf("MANIFEST %+v, want only the detector with the official sha256", man.Files)
 	}
 }
+
+// TestFetchRaw: a file served as it is installed (YuNet), from the second
+// of its locations when the first fails, with its licence notice; kept
+// when present, its notice restored if deleted.
+func TestFetchRaw(t *testing.T) {
+	s := newServer(t)
+	content := modelBytes(30_000, 7)
+	s.route("/gone/model.onnx", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "moved", http.StatusNotFound) })
+	s.route("/mirror/model.onnx", serveBytes(content))
+	notice := []byte("Copyright someone. Apache License 2.0\n")
+	r := models.Remote{Name: models.YuNetFile, URL: s.URL + "/gone/model.onnx", Mirrors: []string{s.URL + "/mirror/model.onnx"},
+		Raw: true, SHA256: sha(content), Licence: "Apache-2.0 (test)", Notice: notice}
+	dir := t.TempDir()
+	o := models.FetchOptions{Dir: dir, Remotes: []models.Remote{r}, Attempts: 1}
+	if err := models.Fetch(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(readFile(t, filepath.Join(dir, models.YuNetFile)), content) {
+		t.Error("installed file differs from the served one")
+	}
+	man, _ := models.ReadManifest(dir)
+	e, _ := man.Lookup(models.YuNetFile)
+	if e.SHA256 != sha(content) || e.Origin != "downloaded from "+s.URL+"/mirror/model.onnx (sha256 "+sha(content)+")" || e.Licence != r.Licence {
+		t.Errorf("MANIFEST entry %+v", e)
+	}
+	n, _ := man.Lookup(models.NoticeFile(models.YuNetFile))
+	if !bytes.Equal(readFile(t, filepath.Join(dir, models.NoticeFile(models.YuNetFile))), notice) || n.SHA256 != sha(notice) || n.Licence != r.Licence {
+		t.Errorf("notice entry %+v", n)
+	}
+	noPartFiles(t, dir)
+	// Again: nothing downloaded (the origin is the mirror's, which is
+	// one of the file's locations).
+	before := s.total()
+	if err := models.Fetch(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if s.total() != before {
+		t.Errorf("second Fetch made %d requests", s.total()-before)
+	}
+	// The notice deleted: written again, the file not downloaded.
+	os.Remove(filepath.Join(dir, models.NoticeFile(models.YuNetFile)))
+	if err := models.Fetch(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	if s.total() != before || !bytes.Equal(readFile(t, filepath.Join(dir, models.NoticeFile(models.YuNetFile))), notice) {
+		t.Errorf("notice not restored, or the file downloaded again (%d requests)", s.total()-before)
+	}
+	// Every location failing: both are named.
+	r.Mirrors = []string{s.URL + "/gone/other.onnx"}
+	err := models.Fetch(context.Background(), models.FetchOptions{Dir: t.TempDir(), Remotes: []models.Remote{r}, Attempts: 1})
+	if err == nil || !strings.Contains(err.Error(), "/gone/model.onnx: HTTP 404") || !strings.Contains(err.Error(), "/gone/other.onnx: HTTP 404") {
+		t.Errorf("all locations failing: %v", err)
+	}
+}
+
+func TestYuNetRemote(t *testing.T) {
+	r := models.YuNetRemote()
+	if r.URL != models.YuNetZooURL || len(r.Mirrors) != 1 || r.Mirrors[0] != models.YuNetTrainURL || !r.Raw || r.SHA256 != models.YuNetSHA256 || len(r.Notice) == 0 {
+		t.Errorf("YuNet's upstream %+v", r)
+	}
+	for _, u := range []string{r.URL, r.Mirrors[0], models.SFace.URL} {
+		if !strings.HasPrefix(u, "https://github.com/") || !strings.Contains(u, "/raw/") {
+			t.Errorf("%s is not a pinned GitHub raw URL", u)
+		}
+	}
+	if r := models.YuNetRemote("http://a/x", "http://b/y"); r.URL != "http://a/x" || len(r.Mirrors) != 1 {
+		t.Errorf("given locations: %+v", r)
+	}
+	if r := models.SFaceRemote(); r.SHA256 != models.SFace.SHA256 || !r.Raw || len(r.Notice) == 0 {
+		t.Errorf("SFace's upstream %+v", r)
+	}
+	if err := models.SFace.Settings.Check(); err != nil {
+		t.Errorf("SFace's settings: %v", err)
+	}
+}

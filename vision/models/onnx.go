@@ -93,13 +93,17 @@ type RegisterOptions struct {
 	Settings ONNX
 	Origin   string
 	Licence  string
-	// Probe loads and runs the copied network (package onnx's Open); a
-	// network OpenCV cannot run is not registered.
+	// Probe loads and runs the copied network (package onnx's Open) and
+	// checks its descriptors on labelled photos (package embed's
+	// CheckNetwork); a network OpenCV cannot run, or that fails the check,
+	// is not registered.
 	Probe func(path string, s ONNX) error
 }
 
 // RegisterONNX copies an ONNX network into the model directory and records
-// it, with its input settings and checksum, in MANIFEST.
+// it, with its input settings and checksum, in MANIFEST. What the file
+// declares is checked first (one 3 x Size x Size input, one plausible
+// descriptor output: CheckFaceNetwork), then Probe runs it.
 func RegisterONNX(o RegisterOptions) error {
 	if err := o.Settings.Check(); err != nil {
 		return fmt.Errorf("ONNX model settings: %w", err)
@@ -111,7 +115,7 @@ func RegisterONNX(o RegisterOptions) error {
 	if err != nil {
 		return fmt.Errorf("ONNX model: %w", err)
 	}
-	if err := CheckONNXFile(data); err != nil {
+	if err := CheckFaceNetwork(data, o.Settings); err != nil {
 		return fmt.Errorf("ONNX model %s: %w", o.Source, err)
 	}
 	sum := fmt.Sprintf("%x", sha256.Sum256(data))

@@ -37,3 +37,63 @@ func TestCheckONNXFile(t *testing.T) {
 		})
 	}
 }
+
+func TestONNXInterface(t *testing.T) {
+	real, err := os.ReadFile(filepath.Join(testenv.Models(t), TestONNX.Settings.File()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, out, err := ONNXInterface(real)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(in) != 1 || in[0].String() != "1x3x112x112" || len(out) != 1 || out[0].String() != "1x512" {
+		t.Errorf("test network: inputs %v, outputs %v", in, out)
+	}
+	yn, err := os.ReadFile(filepath.Join(testenv.Shared(t), "models", YuNetFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, out, err = ONNXInterface(yn)
+	if err != nil || len(in) != 1 || in[0].String() != "1x3x640x640" || len(out) != 12 || out[0].Name != "cls_8" {
+		t.Errorf("YuNet: inputs %v, outputs %v, %v", in, out, err)
+	}
+	if (Tensor{Dims: []int64{-1, 3, 112, 112}}).String() != "?x3x112x112" {
+		t.Error("open sizes are not shown as ?")
+	}
+}
+
+func TestCheckFaceNetwork(t *testing.T) {
+	real, err := os.ReadFile(filepath.Join(testenv.Models(t), TestONNX.Settings.File()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	yn, err := os.ReadFile(filepath.Join(testenv.Shared(t), "models", YuNetFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := TestONNX.Settings
+	small := s
+	small.Size = 96
+	big := s
+	big.Size = 640
+	for _, tc := range []struct {
+		name string
+		data []byte
+		s    ONNX
+		want string
+	}{
+		{"the test network", real, s, ""},
+		{"another input size", real, small, "it wants 112x112 faces, not --size 96"},
+		{"a detector", yn, s, "not --size 112"},
+		{"a detector at its size", yn, big, "12 outputs, want one descriptor"},
+		{"not ONNX", []byte("text"), s, "not an ONNX model"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := CheckFaceNetwork(tc.data, tc.s)
+			if (tc.want == "") != (err == nil) || (err != nil && !strings.Contains(err.Error(), tc.want)) {
+				t.Errorf("error %v, want %q", err, tc.want)
+			}
+		})
+	}
+}

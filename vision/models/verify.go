@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // Status is what Verify found for one file.
@@ -14,8 +15,9 @@ type Status struct {
 	Problem string
 }
 
-// Verify checks that every file go-face needs is in dir (and the converted
-// ResNet, if there is one), matches its MANIFEST entry, and that load (which loads the models for real) accepts
+// Verify checks that every file go-face needs, the converted ResNet if
+// there is one, and every other file MANIFEST lists, is in dir and matches
+// its MANIFEST entry, and that load (which loads the models for real) accepts
 // the directory. It returns one status per file and an error naming every
 // problem.
 func Verify(dir string, load func(dir string) error) ([]Status, error) {
@@ -27,6 +29,8 @@ func Verify(dir string, load func(dir string) error) ([]Status, error) {
 		out  []Status
 		errs []error
 	)
+	// dlib's files must be there; every other file MANIFEST lists (YuNet
+	// and its licence notice, registered ONNX networks) must be intact.
 	names := append([]string(nil), Files...)
 	// The converted ResNet is optional (directories made before it existed
 	// lack it), but checked when it is there or listed.
@@ -34,7 +38,7 @@ func Verify(dir string, load func(dir string) error) ([]Status, error) {
 		names = append(names, ResNetONNXFile)
 	}
 	for _, e := range man.Files {
-		if e.ONNX != nil {
+		if !slices.Contains(names, e.Name) {
 			names = append(names, e.Name)
 		}
 	}

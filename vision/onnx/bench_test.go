@@ -96,7 +96,7 @@ func BenchmarkResNet(b *testing.B) {
 	b.Run("dlib", func(b *testing.B) {
 		cpu = testenv.CPUTime()
 		for i := 0; i < b.N; i++ {
-			if _, err := frames.DescribeChip(chip); err != nil {
+			if _, err := frames.DescribeChip(chip, false); err != nil {
 				b.Fatal(err)
 			}
 		}
@@ -107,11 +107,11 @@ func BenchmarkResNet(b *testing.B) {
 	for _, n := range []int{1, 2} {
 		b.Run(fmt.Sprintf("dnn/threads=%d", n), func(b *testing.B) {
 			SetThreads(n)
-			r.DescribeChip(chip) // OpenCV sets its layers up on the first run
+			r.DescribeChip(chip, false) // OpenCV sets its layers up on the first run
 			b.ResetTimer()
 			cpu = testenv.CPUTime()
 			for i := 0; i < b.N; i++ {
-				if _, err := r.DescribeChip(chip); err != nil {
+				if _, err := r.DescribeChip(chip, false); err != nil {
 					b.Fatal(err)
 				}
 			}

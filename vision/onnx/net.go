@@ -39,8 +39,9 @@ func Open(path string, s models.ONNX) (*Net, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading ONNX model: %w", err)
 	}
-	// OpenCV aborts the process on a file it cannot parse: check first.
-	if err := models.CheckONNXFile(data); err != nil {
+	// OpenCV aborts the process on a file it cannot parse, or on an
+	// input of another size than the file declares: check first.
+	if err := models.CheckFaceNetwork(data, s); err != nil {
 		return nil, fmt.Errorf("ONNX model %s: %w", path, err)
 	}
 	sum := sha256.Sum256(data)
@@ -125,18 +126,26 @@ func (n *Net) forward(face gocv.Mat) ([]float32, error) {
 	if err != nil {
 		return nil, err
 	}
+	if !normalise(d) {
+		return nil, errors.New("the network's output is all zeros")
+	}
+	return d, nil
+}
+
+// normalise scales d to unit length; false if it is all zeros.
+func normalise(d []float32) bool {
 	var norm float64
 	for _, v := range d {
 		norm += float64(v) * float64(v)
 	}
 	if norm == 0 {
-		return nil, errors.New("the network's output is all zeros")
+		return false
 	}
 	inv := float32(1 / math.Sqrt(norm))
 	for i := range d {
 		d[i] *= inv
 	}
-	return d, nil
+	return true
 }
 
 // outputValues copies a network's output, which must be numbers.

@@ -14,6 +14,7 @@ import (
 
 	"joren/vision"
 	"joren/vision/dlib"
+	"joren/vision/frame"
 	"joren/vision/models"
 	"joren/vocab"
 )
@@ -88,7 +89,7 @@ func OpenResNet(dir string, frames *dlib.Frames, o ResNetOptions) (*ResNet, erro
 		frames: frames,
 		cnn:    o.CNN,
 		net:    net,
-		blob:   gocv.NewMatWithSizes([]int{1, 3, dlib.ChipSide, dlib.ChipSide}, gocv.MatTypeCV32F),
+		blob:   gocv.NewMatWithSizes([]int{1, 3, dlib.ChipSize, dlib.ChipSize}, gocv.MatTypeCV32F),
 		model:  model,
 	}
 	if err := r.selfCheck(); err != nil {
@@ -123,11 +124,11 @@ func OpenResNetEmbedder(dir string, cnn bool) (*ResNet, error) {
 // dlib's.
 func (r *ResNet) selfCheck() error {
 	chip := TestChip()
-	want, err := r.frames.DescribeChip(chip)
+	want, err := r.frames.DescribeChip(chip, false)
 	if err != nil {
 		return err
 	}
-	got, err := r.DescribeChip(chip)
+	got, err := r.DescribeChip(chip, false)
 	if err != nil {
 		return err
 	}
@@ -137,16 +138,17 @@ func (r *ResNet) selfCheck() error {
 	return nil
 }
 
-// TestChip is a synthetic face chip: smooth gradients and stripes in every
-// channel, so that every filter of the network sees structure.
-func TestChip() []byte {
-	chip := make([]byte, dlib.ChipBytes)
-	for y := range dlib.ChipSide {
-		for x := range dlib.ChipSide {
-			i := 3 * (y*dlib.ChipSide + x)
-			chip[i] = byte(128 + 100*math.Sin(float64(x)/9)*math.Cos(float64(y)/13))
-			chip[i+1] = byte((x*y)/90 + 40)
-			chip[i+2] = byte(255 - (x+2*y)*255/450)
+// TestChip is a synthetic face chip (dlib.ChipSize square, BGR): smooth
+// gradients and stripes in every channel, so that every filter of the
+// network sees structure.
+func TestChip() frame.Image {
+	chip := frame.New(dlib.ChipSize, dlib.ChipSize)
+	for y := range dlib.ChipSize {
+		for x := range dlib.ChipSize {
+			i := y*chip.Step + 3*x
+			chip.Pix[i+2] = byte(128 + 100*math.Sin(float64(x)/9)*math.Cos(float64(y)/13)) // red
+			chip.Pix[i+1] = byte((x*y)/90 + 40)
+			chip.Pix[i] = byte(255 - (x+2*y)*255/450)
 		}
 	}
 	return chip
@@ -164,11 +166,11 @@ func (r *ResNet) Model() vocab.Model { return r.model }
 // Describe computes the landmarks and descriptor of the face in box, as
 // dlib.Frames.Describe does.
 func (r *ResNet) Describe(fr dlib.Frame, box image.Rectangle) (vision.Face, error) {
-	pts, chip, err := r.frames.Chip(fr, box)
+	chip, pts, err := r.frames.Chip(fr, box)
 	if err != nil {
 		return vision.Face{}, err
 	}
-	d, err := r.DescribeChip(chip)
+	d, err := r.DescribeChip(chip, false)
 	if err != nil {
 		return vision.Face{}, fmt.Errorf("describing the face at %v: %w", box, err)
 	}
@@ -176,11 +178,29 @@ func (r *ResNet) Describe(fr dlib.Frame, box image.Rectangle) (vision.Face, erro
 }
 
 // DescribeChip runs the network on a face chip as dlib.Frames.Chip cuts
-// it (150x150 RGB, row by row).
-func (r *ResNet) DescribeChip(chip []byte) ([]float32, error) {
-	if len(chip) != dlib.ChipBytes {
-		return nil, fmt.Errorf("a face chip has %d bytes, got %d", dlib.ChipBytes, len(chip))
+// it (dlib.ChipSize square, BGR); with mirror, the mean of the
+// descriptors of the chip and of its mirror image, as
+// dlib.Frames.DescribeChip computes it.
+func (r *ResNet) DescribeChip(chip frame.Image, mirror bool) ([]float32, error) {
+	if err := chip.Check(); err != nil || chip.Cols != dlib.ChipSize || chip.Rows != dlib.ChipSize {
+		return nil, fmt.Errorf("a face chip is a %dx%d BGR image, got %dx%d", dlib.ChipSize, dlib.ChipSize, chip.Cols, chip.Rows)
 	}
+	d, err := r.forwardChip(chip)
+	if err != nil || !mirror {
+		return d, err
+	}
+	m, err := r.forwardChip(vision.Mirror(chip))
+	if err != nil {
+		return nil, err
+	}
+	for i := range d {
+		d[i] = (d[i] + m[i]) / 2
+	}
+	return d, nil
+}
+
+// forwardChip runs the network on one chip.
+func (r *ResNet) forwardChip(chip frame.Image) ([]float32, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	// The graph takes planes of red, green and blue values 0-255 and
@@ -189,11 +209,15 @@ func (r *ResNet) DescribeChip(chip []byte) ([]float32, error) {
 	if err != nil {
 		return nil, fmt.Errorf("filling the network's input: %w", err)
 	}
-	const plane = dlib.ChipSide * dlib.ChipSide
-	for p := range plane {
-		in[p] = float32(chip[3*p])
-		in[plane+p] = float32(chip[3*p+1])
-		in[2*plane+p] = float32(chip[3*p+2])
+	const plane = dlib.ChipSize * dlib.ChipSize
+	for y := range dlib.ChipSize {
+		row := chip.Pix[y*chip.Step:]
+		for x := range dlib.ChipSize {
+			p := y*dlib.ChipSize + x
+			in[p] = float32(row[3*x+2])
+			in[plane+p] = float32(row[3*x+1])
+			in[2*plane+p] = float32(row[3*x])
+		}
 	}
 	r.net.SetInput(r.blob, models.ResNetONNXInput)
 	out := r.net.Forward("")

@@ -16,6 +16,7 @@ import (
 	"joren/internal/testenv"
 	"joren/vision"
 	"joren/vision/dlib"
+	"joren/vision/frame"
 	"joren/vision/internal/matleak"
 	"joren/vision/models"
 	"joren/vocab"
@@ -157,7 +158,7 @@ func TestResNetFaces(t *testing.T) {
 	if _, err := r.Faces([]byte("not a jpeg")); err == nil || !strings.Contains(err.Error(), "decoding JPEG") {
 		t.Errorf("garbage: %v", err)
 	}
-	if _, err := r.DescribeChip(make([]byte, 10)); err == nil || !strings.Contains(err.Error(), "a face chip has 67500 bytes") {
+	if _, err := r.DescribeChip(frame.New(10, 10), false); err == nil || !strings.Contains(err.Error(), "a face chip is a 150x150 BGR image") {
 		t.Errorf("short chip: %v", err)
 	}
 }
@@ -241,7 +242,7 @@ func TestSetThreads(t *testing.T) {
 		if got := Threads(); got != n {
 			t.Errorf("SetThreads(%d): OpenCV uses %d", n, got)
 		}
-		d, err := r.DescribeChip(chip)
+		d, err := r.DescribeChip(chip, false)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"image"
 	"time"
 
+	"joren/vision"
 	"joren/vision/frame"
 	"joren/vision/motion"
 )
@@ -90,18 +91,27 @@ func (d *detectStage) process(f *frame.Frame) (observation, error) {
 		return obs, nil
 	}
 	n.searched.Add(1)
-	boxes, err := d.detect(f.Image, roi, scale)
+	faces, err := d.detect(f.Image, roi, scale)
 	if err != nil {
 		return obs, wrap("detecting faces", f.Seq, err)
 	}
-	if len(boxes) > 0 {
-		d.recent, d.recentAt = boxes, f.Time
+	if len(faces) > 0 {
+		d.recent, d.recentAt = d.recent[:0], f.Time
+		for _, fc := range faces {
+			d.recent = append(d.recent, fc.Box)
+		}
 	}
 	gate := d.p.cfg.Gate
-	for _, b := range boxes {
+	for _, fc := range faces {
+		b := fc.Box
 		n.faces.Add(1)
 		s := seen{box: b, q: gate.Size(b)}
-		if s.q.Worth() {
+		switch {
+		case !s.q.Worth():
+		case d.p.five != nil:
+			// The detector's five points: no shape predictor.
+			s.q = gate.AssessFive(f.Image, b, fc.Points)
+		default:
 			// The shape predictor reads the face and a little around it:
 			// hand dlib that part of the frame only, not all of it.
 			around := b.Inset(-b.Dx() / 4).Intersect(f.Bounds())
@@ -118,6 +128,13 @@ func (d *detectStage) process(f *frame.Frame) (observation, error) {
 			n.worth.Add(1)
 			c := frame.CropAround(f.Image, b, 0.5)
 			s.crop = &c
+			if d.p.five != nil {
+				five := fc.Points
+				for k := range five {
+					five[k] = vision.Point{X: five[k].X - float64(c.Origin.X), Y: five[k].Y - float64(c.Origin.Y)}
+				}
+				s.five = &five
+			}
 		}
 		obs.faces = append(obs.faces, s)
 	}
@@ -178,18 +195,38 @@ func (d *detectStage) region(f *frame.Frame, m motion.Result) (image.Rectangle, 
 func area(r image.Rectangle) int { return r.Dx() * r.Dy() }
 
 // detect runs the detector on region r of im, shrunk by scale, and
-// returns the faces in im's pixels.
-func (d *detectStage) detect(im frame.Image, r image.Rectangle, scale float64) ([]image.Rectangle, error) {
-	found, err := d.p.det.Detect(im.Sub(r), scale)
-	if err != nil {
-		return nil, err
-	}
-	var boxes []image.Rectangle
-	for _, b := range found {
-		b = b.Add(r.Min).Intersect(im.Bounds())
-		if b.Dx() > 8 && b.Dy() > 8 {
-			boxes = append(boxes, b)
+// returns the faces in im's pixels, with their five landmarks if the
+// detector gives them.
+func (d *detectStage) detect(im frame.Image, r image.Rectangle, scale float64) ([]Five, error) {
+	var found []Five
+	if d.p.five != nil {
+		f, err := d.p.five.DetectFive(im.Sub(r), scale)
+		if err != nil {
+			return nil, err
+		}
+		found = f
+	} else {
+		boxes, err := d.p.det.Detect(im.Sub(r), scale)
+		if err != nil {
+			return nil, err
+		}
+		found = make([]Five, len(boxes))
+		for i, b := range boxes {
+			found[i].Box = b
 		}
 	}
-	return boxes, nil
+	faces := found[:0]
+	for _, f := range found {
+		b := f.Box.Add(r.Min).Intersect(im.Bounds())
+		if b.Dx() <= 8 || b.Dy() <= 8 {
+			continue
+		}
+		f.Box = b
+		for k := range f.Points {
+			f.Points[k].X += float64(r.Min.X)
+			f.Points[k].Y += float64(r.Min.Y)
+		}
+		faces = append(faces, f)
+	}
+	return faces, nil
 }

@@ -9,12 +9,13 @@
 //     arriving while detect is busy are dropped and counted.
 //   - detect runs the motion gate on every frame (package motion: about
 //     0.2 ms at 640x480), and only where something moved, or around a
-//     face seen within Hold, runs dlib's HOG detector (or the MMOD
-//     detector if CNN is set) on that region, shrunk to DetectWidth. For
-//     each face it checks size, then computes landmarks (5 ms) for
-//     frontalness and measures sharpness (package quality); faces worth a
-//     descriptor are copied out of the frame, which then goes back to
-//     capture.
+//     face seen within Hold, runs the face detector (YuNet, dlib's HOG or
+//     MMOD) on that region, shrunk to DetectWidth. For each face it checks
+//     size, then judges frontalness on the detector's five landmarks
+//     (a FiveDetector: YuNet) or on the shape predictor's (5 ms), and
+//     measures sharpness (package quality); faces worth a descriptor are
+//     copied out of the frame, with their five landmarks, and the frame
+//     goes back to capture.
 //   - track (package track) links faces into tracks, asks for a
 //     descriptor (22 ms) only for the few faces of a track that beat its
 //     best so far, and emits a visit when a track ends.

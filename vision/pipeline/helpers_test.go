@@ -24,6 +24,7 @@ import (
 	"joren/vision/frame"
 	"joren/vision/pipeline"
 	"joren/vision/track"
+	"joren/vocab"
 )
 
 // fixture is what the tests share: dlib's models, the cast cut from the
@@ -103,13 +104,28 @@ func finder(f *cv.Faces) doorsim.FaceFinder {
 // photoDescriptor describes the face of a photo, shrunk as doorsim
 // shrinks it.
 func photoDescriptor(f *cv.Faces, path string) ([]float32, error) {
-	data, err := os.ReadFile(path)
+	fr, err := readPhoto(path)
 	if err != nil {
 		return nil, err
 	}
+	ds, err := f.Detect(fr, 1)
+	if err != nil || len(ds) != 1 {
+		return nil, err
+	}
+	face, err := f.Describe(fr, ds[0])
+	return face.Descriptor, err
+}
+
+// readPhoto reads a photo into Go memory, shrunk to 1000 pixels at most
+// as doorsim shrinks it.
+func readPhoto(path string) (frame.Image, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return frame.Image{}, err
+	}
 	m, err := gocv.IMDecode(data, gocv.IMReadColor)
 	if err != nil {
-		return nil, err
+		return frame.Image{}, err
 	}
 	defer m.Close()
 	if s := max(m.Cols(), m.Rows()); s > 1000 {
@@ -119,14 +135,11 @@ func photoDescriptor(f *cv.Faces, path string) ([]float32, error) {
 		gocv.Resize(m, &small, image.Pt(int(float64(m.Cols())*k), int(float64(m.Rows())*k)), 0, 0, gocv.InterpolationArea)
 		m, small = small, m
 	}
-	pix, _ := m.DataPtrUint8()
-	fr := frame.Image{Pix: pix, Rows: m.Rows(), Cols: m.Cols(), Step: m.Step()}
-	ds, err := f.Detect(fr, 1)
-	if err != nil || len(ds) != 1 {
-		return nil, err
+	pix, err := m.DataPtrUint8()
+	if err != nil {
+		return frame.Image{}, err
 	}
-	face, err := f.Describe(fr, ds[0])
-	return face.Descriptor, err
+	return frame.Image{Pix: pix, Rows: m.Rows(), Cols: m.Cols(), Step: m.Step()}.Clone(), nil
 }
 
 // synth returns a synthesised video, drawing it on first use.
@@ -183,9 +196,15 @@ func fileSource(t testing.TB, v *video, o capture.Options) *capture.Source {
 // personOf names the person whose photo's descriptor is nearest to d, and
 // that distance.
 func (fx *fixture) personOf(d []float32) (string, float64) {
+	return nearest(fx.faces.Model(), fx.refs, d)
+}
+
+// nearest names the person whose photo's descriptor in refs is nearest to
+// d, and that distance.
+func nearest(m vocab.Model, refs map[string][]float32, d []float32) (string, float64) {
 	best, bd := "", math.Inf(1)
-	for photo, r := range fx.refs {
-		if dist := fx.faces.Model().Distance(d, r); dist < bd {
+	for photo, r := range refs {
+		if dist := m.Distance(d, r); dist < bd {
 			best, bd = doorsim.PersonOf(photo), dist
 		}
 	}
@@ -201,7 +220,7 @@ func overlaps(v track.Visit, tr truth.Truth, p truth.Passage) bool {
 // assign maps each visit to the passage it shows: the one it overlaps in
 // time, and among passages together, the one of the person its
 // descriptors are nearest to. -1: a visit during an empty stretch.
-func assign(fx *fixture, tr truth.Truth, vs []track.Visit) []int {
+func assign(personOf func([]float32) (string, float64), tr truth.Truth, vs []track.Visit) []int {
 	out := make([]int, len(vs))
 	for i, v := range vs {
 		out[i] = -1
@@ -219,7 +238,7 @@ func assign(fx *fixture, tr truth.Truth, vs []track.Visit) []int {
 		// about the visit's span.
 		who := ""
 		if len(v.Descriptors) > 0 {
-			who, _ = fx.personOf(v.Descriptors[0])
+			who, _ = personOf(v.Descriptors[0])
 		}
 		best := math.Inf(1)
 		for _, k := range cands {

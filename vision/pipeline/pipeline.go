@@ -47,6 +47,31 @@ type Describer interface {
 	Model() vocab.Model
 }
 
+// FiveDetector is a Detector whose faces come with five landmarks (eye
+// centres, nose tip, mouth corners: YuNet's, in vision.ArcFace's order).
+// When the pipeline's detector is one, the five points are what the
+// quality gate judges frontalness on and what the face is aligned on: the
+// shape predictor (Landmarks) is never run, and the Describer must be a
+// FiveDescriber.
+type FiveDetector interface {
+	Detector
+	// DetectFive finds the faces of im, searched for in im shrunk by
+	// scale (at most 1), in im's pixels.
+	DetectFive(im frame.Image, scale float64) ([]Five, error)
+}
+
+// Five is a face a FiveDetector found.
+type Five struct {
+	Box    image.Rectangle
+	Points [5]vision.Point
+}
+
+// FiveDescriber describes a face aligned on its five landmarks.
+type FiveDescriber interface {
+	Describer
+	DescribeFive(im frame.Image, box image.Rectangle, five [5]vision.Point) (vision.Face, error)
+}
+
 // Debug receives what the pipeline may not keep: the pictures of the faces
 // it described. Only `--debug-dir` sets one.
 type Debug interface {
@@ -137,6 +162,7 @@ type Pipeline struct {
 	det  Detector
 	desc Describer
 	log  *slog.Logger
+	five FiveDetector // det, when it finds five landmarks
 	n    counters
 }
 
@@ -157,7 +183,9 @@ func New(det Detector, desc Describer, cfg Config) *Pipeline {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Pipeline{cfg: cfg, det: det, desc: desc, log: log}
+	p := &Pipeline{cfg: cfg, det: det, desc: desc, log: log}
+	p.five, _ = det.(FiveDetector)
+	return p
 }
 
 // Model is the model of the visits' descriptors.
@@ -188,6 +216,10 @@ func (p *Pipeline) Stats() Stats {
 // interrupt) is left behind. So Run returns within Drain of ctx being
 // done, plus the detector or describer call in progress.
 func (p *Pipeline) Run(ctx context.Context, src Source, out chan<- track.Visit) error {
+	if _, ok := p.desc.(FiveDescriber); p.five != nil && !ok {
+		close(out)
+		return errors.New("the face detector gives five landmarks, but the describer cannot align faces on them")
+	}
 	g, gctx := errgroup.WithContext(ctx)
 	drain, stopDrain := outlive(gctx, p.cfg.Drain)
 	defer stopDrain()
@@ -240,6 +272,9 @@ type seen struct {
 	box  image.Rectangle
 	q    quality.Assessment
 	crop *frame.Crop // set for faces worth a descriptor
+	// five are the face's landmarks in crop's pixels, from a
+	// FiveDetector (nil with another detector).
+	five *[5]vision.Point
 }
 
 // observation is what detect learnt from one frame.

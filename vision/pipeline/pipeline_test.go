@@ -18,6 +18,7 @@ import (
 	"joren/vision/camera/cv"
 	"joren/vision/capture"
 	"joren/vision/doorsim"
+	"joren/vision/doorsim/truth"
 	"joren/vision/frame"
 	"joren/vision/internal/matleak"
 	"joren/vision/pipeline"
@@ -42,10 +43,15 @@ func TestDoorVideo(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tr := v.truth
-	st := p.Stats()
+	checkDoorVideo(t, fx.personOf, v.truth, vs, p.Stats())
+}
+
+// checkDoorVideo checks the visits of the door video (TestDoorVideo),
+// personOf naming the person a descriptor shows.
+func checkDoorVideo(t *testing.T, personOf func([]float32) (string, float64), tr truth.Truth, vs []track.Visit, st pipeline.Stats) {
+	t.Helper()
 	t.Logf("%d frames, %d passages, %d visits; %+v", tr.Frames, len(tr.Passages), len(vs), st)
-	at := assign(fx, tr, vs)
+	at := assign(personOf, tr, vs)
 	perPassage := make([][]int, len(tr.Passages))
 	for i, vi := range vs {
 		k := at[i]
@@ -62,7 +68,7 @@ func TestDoorVideo(t *testing.T) {
 			t.Errorf("%s: no descriptor", desc)
 		}
 		for j, d := range vi.Descriptors {
-			who, dist := fx.personOf(d)
+			who, dist := personOf(d)
 			if who != ps.Person {
 				t.Errorf("%s: descriptor %d is nearest to %s (%.3f), not %s", desc, j, who, dist, ps.Person)
 			}
@@ -290,7 +296,7 @@ func TestCNNDetector(t *testing.T) {
 	fx := setup(t)
 	v := synth(t, "steady-2s", doorsim.Options{Scenario: doorsim.Steady, Seed: 3, Duration: 2 * time.Second})
 	matleak.Check(t)
-	cnn, err := cv.OpenFaces(testenv.Models(t), camera.FaceOptions{CNN: true})
+	cnn, err := cv.OpenFaces(testenv.Models(t), camera.FaceOptions{Detector: camera.MMOD})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -71,7 +71,7 @@ func (t *trackStage) sample(obs observation, ids []string, described map[int][]f
 		if bestGood {
 			if d, ok := described[best]; ok {
 				s.Descriptor = d
-			} else if face, err := t.p.desc.Describe(f.crop.Image, f.crop.Box); err != nil {
+			} else if face, err := t.describe(f); err != nil {
 				t.p.log.Warn("describing a sampled face failed", "frame", obs.seq, "err", err)
 			} else {
 				t.p.n.described.Add(1)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"joren/vision"
 	"joren/vision/track"
 )
 
@@ -80,7 +81,7 @@ func (t *trackStage) handle(obs observation) []track.Visit {
 		if s.crop == nil || !t.tr.Wants(ids[i], s.q.Score, obs.time) {
 			continue
 		}
-		face, err := t.p.desc.Describe(s.crop.Image, s.crop.Box)
+		face, err := t.describe(s)
 		if err != nil {
 			// One face that dlib cannot describe is no reason to stop
 			// watching the door.
@@ -138,4 +139,14 @@ func (t *trackStage) lose(vs []track.Visit) {
 	}
 	t.p.n.lost.Add(int64(len(vs)))
 	t.p.log.Warn("visits not handed over: the pipeline was stopped and nothing read them", "lost", len(vs), "waited", t.p.cfg.Drain)
+}
+
+// describe computes the descriptor of a face worth one: aligned on its
+// five landmarks if the detector gave them (Run checked that the
+// describer can), else as the describer finds its landmarks.
+func (t *trackStage) describe(s seen) (vision.Face, error) {
+	if s.five != nil {
+		return t.p.desc.(FiveDescriber).DescribeFive(s.crop.Image, s.crop.Box, *s.five)
+	}
+	return t.p.desc.Describe(s.crop.Image, s.crop.Box)
 }

@@ -11,8 +11,10 @@
 //     size (motion blur and defocus remove the fine detail the Laplacian
 //     measures);
 //   - frontalness: where the nose sits between the eyes, from the shape
-//     predictor's landmarks (68 points, or dlib's 5): a face turned by
-//     about 35 degrees or more is rejected.
+//     predictor's landmarks (68 points, or dlib's 5) or from YuNet's five
+//     (eye centres, nose tip, mouth corners; AssessFive): a face turned by
+//     about 35 degrees or more is rejected. YuNet's points see a profile
+//     that the shape predictor, drawing a frontal face on any box, misses.
 //
 // The score in [0, 1] is the product of the three, each scaled to [0, 1];
 // it ranks the faces of one track and becomes the visit's Quality.

@@ -5,6 +5,7 @@ import (
 	"image"
 	"math"
 
+	"joren/vision"
 	"joren/vision/frame"
 )
 
@@ -95,13 +96,24 @@ func (g Gate) Size(box image.Rectangle) Assessment {
 // Assess measures a face of im (box in im's coordinates) with its
 // landmarks and scores it.
 func (g Gate) Assess(im frame.Image, box image.Rectangle, landmarks []image.Point) Assessment {
+	return g.assess(im, box, func() float64 { return Frontalness(landmarks) })
+}
+
+// AssessFive measures a face of im whose five landmarks a detector gave
+// (YuNet: eye centres, nose tip, mouth corners) and scores it: no shape
+// predictor needed.
+func (g Gate) AssessFive(im frame.Image, box image.Rectangle, five [5]vision.Point) Assessment {
+	return g.assess(im, box, func() float64 { return FrontalnessFive(five) })
+}
+
+func (g Gate) assess(im frame.Image, box image.Rectangle, frontal func() float64) Assessment {
 	g = g.WithDefaults()
 	a := g.Size(box)
 	if a.Reject != OK {
 		return a
 	}
 	a.Sharpness = Sharpness(im, box)
-	a.Frontal = Frontalness(landmarks)
+	a.Frontal = frontal()
 	size := math.Min(1, float64(a.Width)/float64(g.IdealFace))
 	sharp := math.Min(1, a.Sharpness/g.GoodSharpness)
 	a.Score = size * sharp * a.Frontal
@@ -185,12 +197,51 @@ func Frontalness(pts []image.Point) float64 {
 	default:
 		return 0
 	}
+	return frontal(a, b, nose, depth)
+}
+
+// FrontalnessOf is the frontalness of a detected face: from its five
+// detector landmarks if it has them (YuNet), else from its shape.
+func FrontalnessOf(f vision.Face) float64 {
+	if f.Five != nil {
+		return FrontalnessFive(*f.Five)
+	}
+	return Frontalness(f.Landmarks)
+}
+
+// FrontalnessFive is Frontalness for five landmarks in ArcFace's order
+// (eye centres, nose tip, mouth corners; YuNet's): where the nose tip
+// falls between the eye centres, on the same scale as the 68-point
+// measure (whose eye centres and nose tip these are): 1 frontal, 0 when
+// the tip is off the middle by 0.8 of the eye distance. A nose tip
+// outside the span of the mouth corners as well as of the eyes is a
+// profile whatever the eyes say (a detector's landmarks on a profile can
+// put both eyes on one side), and so are points that are not numbers.
+func FrontalnessFive(five [5]vision.Point) float64 {
+	for _, p := range five {
+		if math.IsNaN(p.X) || math.IsNaN(p.Y) || math.IsInf(p.X, 0) || math.IsInf(p.Y, 0) {
+			return 0
+		}
+	}
+	a, b := fpoint{five[0].X, five[0].Y}, fpoint{five[1].X, five[1].Y}
+	nose := fpoint{five[2].X, five[2].Y}
+	f := frontal(a, b, nose, 0.8)
+	// The mouth corners are a second, shorter baseline: the tip projects
+	// beyond them only on a profile.
+	if m := frontal(fpoint{five[3].X, five[3].Y}, fpoint{five[4].X, five[4].Y}, nose, 0.5); m == 0 {
+		return 0
+	}
+	return f
+}
+
+// frontal is 1 when nose projects midway between a and b, falling to 0
+// when it is depth times |ab| off the middle; 0 when a and b coincide.
+func frontal(a, b, nose fpoint, depth float64) float64 {
 	ex, ey := b.x-a.x, b.y-a.y
 	d2 := ex*ex + ey*ey
 	if d2 < 1 {
 		return 0
 	}
-	// t is where the nose projects on the line from eye a to eye b.
 	t := ((nose.x-a.x)*ex + (nose.y-a.y)*ey) / d2
 	return math.Max(0, 1-math.Abs(t-0.5)/depth)
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"joren/vision"
 	"joren/vision/frame"
 )
 
@@ -33,6 +34,75 @@ func head(yaw float64, n int) []image.Point {
 		return []image.Point{proj(1.3, 0, 0), proj(0.7, 0, 0), proj(-1.3, 0, 0), proj(-0.7, 0, 0), proj(0, 1.1, 0.6)}
 	}
 	return make([]image.Point, n)
+}
+
+// headFive is a 3-D face's five ArcFace landmarks (the geometry of the
+// usual head-pose model: eye centres at x = ±1, the nose tip 0.8 in front
+// of them, mouth corners at x = ±1 level with the eyes' depth) turned by
+// yaw degrees and seen from the front, in pixels.
+func headFive(yaw float64) [5]vision.Point {
+	th := yaw * math.Pi / 180
+	proj := func(x, y, z float64) vision.Point {
+		return vision.Point{X: 200 + 60*(x*math.Cos(th)+z*math.Sin(th)), Y: 200 + 60*y}
+	}
+	return [5]vision.Point{proj(-1, 0, 0), proj(1, 0, 0), proj(0, 0.9, 0.8), proj(-1, 1.7, 0), proj(1, 1.7, 0)}
+}
+
+func TestFrontalnessFive(t *testing.T) {
+	prev := 2.0
+	for _, tc := range []struct {
+		yaw      float64
+		min, max float64
+	}{
+		{0, 1, 1},
+		{10, 0.9, 0.93},
+		{20, 0.8, 0.84},
+		{30, 0.68, 0.73},
+		{45, 0.45, 0.52},
+		{55, 0, 0}, // the nose tip beyond a mouth corner: a profile
+		{80, 0, 0},
+	} {
+		for _, sign := range []float64{1, -1} {
+			f := FrontalnessFive(headFive(sign * tc.yaw))
+			if f < tc.min || f > tc.max {
+				t.Errorf("yaw %+.0f: frontalness %.3f, want %.2f-%.2f", sign*tc.yaw, f, tc.min, tc.max)
+			}
+			if f > prev+1e-9 {
+				t.Errorf("frontalness rises with yaw %.0f", tc.yaw)
+			}
+		}
+		prev = FrontalnessFive(headFive(tc.yaw))
+	}
+	// A tilted (rolled) head is as frontal as an upright one.
+	up, rolled := headFive(20), headFive(20)
+	for i, p := range rolled {
+		a := 0.5
+		rolled[i] = vision.Point{X: 200 + (p.X-200)*math.Cos(a) - (p.Y-200)*math.Sin(a), Y: 200 + (p.X-200)*math.Sin(a) + (p.Y-200)*math.Cos(a)}
+	}
+	if a, b := FrontalnessFive(up), FrontalnessFive(rolled); math.Abs(a-b) > 1e-9 {
+		t.Errorf("rolled head %.3f, upright %.3f", b, a)
+	}
+	nan := headFive(0)
+	nan[1].X = math.NaN()
+	inf := headFive(0)
+	inf[4].Y = math.Inf(-1)
+	for name, five := range map[string][5]vision.Point{
+		"NaN": nan, "infinite": inf, "all in one point": {}, "eyes in one point": {{X: 10, Y: 10}, {X: 10, Y: 10}, {X: 10, Y: 20}, {X: 5, Y: 30}, {X: 15, Y: 30}},
+	} {
+		if f := FrontalnessFive(five); f != 0 {
+			t.Errorf("%s: frontalness %v", name, f)
+		}
+	}
+}
+
+func TestFrontalnessOf(t *testing.T) {
+	five := headFive(30)
+	if got, want := FrontalnessOf(vision.Face{Five: &five, Landmarks: head(0, 68)}), FrontalnessFive(five); got != want {
+		t.Errorf("a face with five landmarks: %v, want theirs %v", got, want)
+	}
+	if got, want := FrontalnessOf(vision.Face{Landmarks: head(30, 68)}), Frontalness(head(30, 68)); got != want {
+		t.Errorf("a face with a shape: %v, want %v", got, want)
+	}
 }
 
 func TestFrontalness(t *testing.T) {
@@ -177,6 +247,20 @@ func TestGate(t *testing.T) {
 				t.Error("no description")
 			}
 		})
+	}
+	// Five landmarks (YuNet's) are judged the same way, without a shape
+	// predictor.
+	if a := g.AssessFive(sharp, face, headFive(0)); !a.Worth() || a.Frontal != 1 {
+		t.Errorf("frontal five points: %v", a)
+	}
+	if a := g.AssessFive(sharp, face, headFive(60)); a.Reject != Turned {
+		t.Errorf("turned five points: %v", a)
+	}
+	if a := g.AssessFive(boxBlur(sharp, 9), face, headFive(0)); a.Reject != Blurred {
+		t.Errorf("blurred, five points: %v", a)
+	}
+	if a := g.AssessFive(sharp, image.Rect(20, 20, 60, 60), headFive(0)); a.Reject != Small || a.Frontal != 0 {
+		t.Errorf("small, five points: %v", a)
 	}
 	// Bigger, sharper, more frontal: higher score.
 	a := g.Assess(sharp, face, frontal)

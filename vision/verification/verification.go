@@ -3,8 +3,23 @@ package verification
 import (
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
+	"strings"
 )
+
+// PersonOf is the person a labelled photo shows, by the naming convention
+// of joren evaluate and the shared photos: its file name without digits
+// and extension ("bona2.jpg" is "bona").
+func PersonOf(file string) string {
+	base := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
+	return strings.Map(func(r rune) rune {
+		if r >= '0' && r <= '9' {
+			return -1
+		}
+		return r
+	}, base)
+}
 
 // Sample is one labelled descriptor.
 type Sample struct {

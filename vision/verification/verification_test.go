@@ -72,3 +72,17 @@ func TestEvaluateThresholds(t *testing.T) {
 		t.Error("one person accepted")
 	}
 }
+
+func TestPersonOf(t *testing.T) {
+	for file, want := range map[string]string{
+		"bona2.jpg":                "bona",
+		"/photos/jimin13.JPEG":     "jimin",
+		"nana.jpg":                 "nana",
+		"dir.v2/chaeyeon2.png":     "chaeyeon",
+		"2024-05-01 visitor7.webp": "-- visitor",
+	} {
+		if got := PersonOf(file); got != want {
+			t.Errorf("PersonOf(%q) = %q, want %q", file, got, want)
+		}
+	}
+}

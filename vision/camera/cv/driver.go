@@ -13,13 +13,9 @@ import (
 // needs no cgo.
 type Driver struct{}
 
-// OpenFaces loads the face models of dir (see OpenFaces).
+// OpenFaces loads the face models of dir (see Open).
 func (Driver) OpenFaces(dir string, o camera.FaceOptions) (camera.Faces, error) {
-	f, err := OpenFaces(dir, o)
-	if err != nil {
-		return nil, err
-	}
-	return f, nil
+	return Open(dir, o)
 }
 
 // OpenSource prepares the source named by spec (see capture.Parse): a

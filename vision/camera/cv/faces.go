@@ -1,8 +1,10 @@
 package cv
 
 import (
+	"errors"
 	"fmt"
 	"image"
+	"log/slog"
 	"path/filepath"
 	"sync"
 
@@ -26,6 +28,7 @@ type Faces struct {
 	frames *dlib.Frames
 	cnn    bool
 	net    *onnx.Embedder // nil: dlib's ResNet describes
+	dnn    *onnx.ResNet   // dlib's ResNet through OpenCV's DNN; nil: dlib's own code
 
 	// small is the picture Detect searches once shrunk: one buffer for
 	// every frame instead of one each (Detect runs for most frames).
@@ -33,22 +36,44 @@ type Faces struct {
 	small gocv.Mat
 }
 
-// OpenFaces loads the face models of dir: dlib's detector (HOG, or MMOD
-// if o.CNN) and shape predictor, and dlib's ResNet or the registered
-// ONNX network o.ONNX.
-func OpenFaces(dir string, o camera.FaceOptions) (*Faces, error) {
-	frames, err := dlib.OpenFrames(dir, o.CNN)
+// Open loads the face models of dir for the detector o names: OpenYuNet
+// for YuNet (the default), OpenFaces for dlib's detectors.
+func Open(dir string, o camera.FaceOptions) (camera.Faces, error) {
+	if o.Detector == "" || o.Detector == camera.YuNet {
+		f, err := OpenYuNet(dir, o)
+		if err != nil {
+			return nil, err
+		}
+		return f, nil
+	}
+	f, err := OpenFaces(dir, o)
 	if err != nil {
 		return nil, err
 	}
-	f := &Faces{frames: frames, cnn: o.CNN}
+	return f, nil
+}
+
+// OpenFaces loads the face models of dir: dlib's detector (HOG, or MMOD
+// if o.Detector says so) and shape predictor, and dlib's ResNet (run by
+// OpenCV's DNN if `joren models build` or `fetch` converted it: the same
+// descriptors for less CPU) or the registered ONNX network o.ONNX.
+func OpenFaces(dir string, o camera.FaceOptions) (*Faces, error) {
+	cnn := o.Detector == camera.MMOD
+	frames, err := dlib.OpenFrames(dir, cnn)
+	if err != nil {
+		return nil, err
+	}
+	f := &Faces{frames: frames, cnn: cnn}
+	if o.ONNX == nil {
+		f.dnn = openDNN(dir, frames, o.Log)
+	}
 	if o.ONNX != nil {
 		net, err := onnx.Open(filepath.Join(dir, o.ONNX.File()), *o.ONNX)
 		if err != nil {
 			frames.Close()
 			return nil, err
 		}
-		f.net = onnx.NewEmbedder(frames, net, o.CNN)
+		f.net = onnx.NewEmbedder(frames, net, cnn)
 	}
 	f.small = gocv.NewMat()
 	return f, nil
@@ -106,6 +131,9 @@ func (f *Faces) Landmarks(im frame.Image, box image.Rectangle) ([]image.Point, e
 // Describe computes the descriptor of the face in box, with its
 // landmarks.
 func (f *Faces) Describe(im frame.Image, box image.Rectangle) (vision.Face, error) {
+	if f.dnn != nil {
+		return f.dnn.Describe(dlib.Frame(im), box)
+	}
 	if f.net == nil {
 		return f.frames.Describe(dlib.Frame(im), box)
 	}
@@ -130,10 +158,35 @@ func (f *Faces) Close() error {
 	f.mu.Lock()
 	f.small.Close()
 	f.mu.Unlock()
+	if f.dnn != nil {
+		f.dnn.Close()
+	}
 	if f.net != nil {
 		return f.net.Close() // the frames too
 	}
 	return f.frames.Close()
+}
+
+// openDNN loads dlib's ResNet converted for OpenCV's DNN, for the ResNet
+// frames loaded. Without it (a model directory made before conversions
+// existed), or if OpenResNet refuses it (a conversion of another file, an
+// OpenCV that computes differently), it returns nil and dlib's own code
+// describes: the same descriptors for more CPU.
+func openDNN(dir string, frames *dlib.Frames, log *slog.Logger) *onnx.ResNet {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r, err := onnx.OpenResNet(dir, frames, onnx.ResNetOptions{})
+	switch {
+	case errors.Is(err, onnx.ErrNoResNet):
+		log.Info("dlib's ResNet runs in dlib: the model directory has no conversion for OpenCV (joren models build or fetch makes one)")
+		return nil
+	case err != nil:
+		log.Warn("dlib's ResNet runs in dlib, not through OpenCV's DNN", "err", err)
+		return nil
+	}
+	log.Info("dlib's ResNet runs through OpenCV's DNN")
+	return r
 }
 
 // mat wraps im's pixels in a Mat (copied first if its rows are not
