@@ -3,6 +3,7 @@ package appliance
 import (
 	"context"
 	"io"
+	"joren/internal/testenv"
 	"log"
 	"log/slog"
 	"net"
@@ -24,6 +25,7 @@ func TestHostLabel(t *testing.T) {
 // A real mDNS query on this machine's multicast finds the box's page:
 // its host joren-<device>.local, its port, its addresses.
 func TestAnnounce(t *testing.T) {
+	testenv.Native(t, "qemu-user does not emulate the multicast socket options an mDNS query sets")
 	a := &Appliance{log: slog.New(slog.DiscardHandler), device: "door-7"}
 	a.cfg.Device.Site = "shibuya-1"
 	ctx, cancel := context.WithCancel(context.Background())

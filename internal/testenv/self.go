@@ -20,10 +20,26 @@ func Self(t testing.TB, args ...string) *exec.Cmd {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return Command(exe, args...)
+}
+
+// Command runs bin, a copy of this test binary or another binary built
+// for the tests' target, under the emulator JOREN_TEST_EXEC names, if any.
+func Command(bin string, args ...string) *exec.Cmd {
 	if emu := strings.Fields(os.Getenv("JOREN_TEST_EXEC")); len(emu) > 0 {
-		return exec.Command(emu[0], append(append(emu[1:], exe), args...)...)
+		return exec.Command(emu[0], append(append(emu[1:], bin), args...)...)
 	}
-	return exec.Command(exe, args...)
+	return exec.Command(bin, args...)
+}
+
+// Native skips a test that needs what a user-mode emulator does not
+// provide (why says what) when the test binary runs under one
+// (JOREN_TEST_EXEC). It runs natively in every make test.
+func Native(t testing.TB, why string) {
+	t.Helper()
+	if emu := strings.Fields(os.Getenv("JOREN_TEST_EXEC")); len(emu) > 0 {
+		t.Skipf("%s: not under the emulator %s (this test runs natively in make test)", why, emu[0])
+	}
 }
 
 // RealTime skips a test that holds the pipeline to wall-clock bounds (a
