@@ -4,9 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"joren/internal/testenv"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
@@ -119,7 +119,7 @@ func BenchmarkDecodeMemory(b *testing.B) {
 // decodeInChild prepares the picture at path in a child process and
 // returns its peak resident memory and what preparing added to it, in MB.
 func decodeInChild(b *testing.B, path string, maxSide int) (peak, added float64) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestDecodeMemoryChild$", "-test.v", "-test.count=1")
+	cmd := testenv.Self(b, "-test.run=^TestDecodeMemoryChild$", "-test.v", "-test.count=1")
 	cmd.Env = append(os.Environ(), "JOREN_PICTURE_MEMORY="+path, "JOREN_PICTURE_MAX_SIDE="+strconv.Itoa(maxSide))
 	out, err := cmd.CombinedOutput()
 	if err != nil {

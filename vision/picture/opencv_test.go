@@ -3,13 +3,13 @@ package picture
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"testing"
 
 	"gocv.io/x/gocv"
 
+	"joren/internal/testenv"
 	"joren/vision/internal/matleak"
 )
 
@@ -78,7 +78,7 @@ func TestCheckMaxPixels(t *testing.T) {
 // the check, is an error.
 func TestOpenCVLimitsFromTheEnvironment(t *testing.T) {
 	if os.Getenv("JOREN_PICTURE_ENV_CHILD") == "" {
-		cmd := exec.Command(os.Args[0], "-test.run=^TestOpenCVLimitsFromTheEnvironment$", "-test.v", "-test.count=1")
+		cmd := testenv.Self(t, "-test.run=^TestOpenCVLimitsFromTheEnvironment$", "-test.v", "-test.count=1")
 		cmd.Env = append(os.Environ(), "JOREN_PICTURE_ENV_CHILD=1",
 			"OPENCV_IO_MAX_IMAGE_PIXELS=1000", "OPENCV_IO_MAX_IMAGE_WIDTH=50", "OPENCV_IO_MAX_IMAGE_HEIGHT=1KB")
 		out, err := cmd.CombinedOutput()
