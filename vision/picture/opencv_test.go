@@ -3,6 +3,7 @@ package picture
 import (
 	"errors"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -108,5 +109,35 @@ func TestOpenCVLimitsFromTheEnvironment(t *testing.T) {
 	}
 	if _, err := Prepare(encodePNG(t, noise(20, 20, 53)), Options{}); err != nil {
 		t.Errorf("Prepare of 400 pixels: %v", err)
+	}
+}
+
+// TestServiceSetsOpenCVLimits: the systemd unit gives joren OpenCV's
+// limits, so that on the box it starts once instead of starting itself
+// again to set them (cmd/joren's limitOpenCV).
+func TestServiceSetsOpenCVLimits(t *testing.T) {
+	unit, err := os.ReadFile(filepath.Join(testenv.Root(t), "init", "joren.service"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{}
+	for _, line := range strings.Split(string(unit), "\n") {
+		if v, ok := strings.CutPrefix(line, "Environment="); ok {
+			for _, kv := range strings.Fields(v) {
+				k, val, _ := strings.Cut(kv, "=")
+				env[k] = val
+			}
+		}
+	}
+	lookup := func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	if add := OpenCVEnv(lookup); len(add) != 0 {
+		t.Errorf("init/joren.service lacks %v", add)
+	}
+	// The same values OpenCVEnv would add: the unit loosens nothing.
+	for _, kv := range OpenCVEnv(func(string) (string, bool) { return "", false }) {
+		k, want, _ := strings.Cut(kv, "=")
+		if env[k] != want {
+			t.Errorf("init/joren.service sets %s=%s, want %s", k, env[k], want)
+		}
 	}
 }
