@@ -13,6 +13,7 @@ import (
 
 	"joren/vision/frame"
 	"joren/vision/picture"
+	"joren/vision/verification"
 )
 
 // FaceFinder finds the faces of a BGR picture (dlib's HOG detector in
@@ -37,18 +38,6 @@ type Cast struct {
 	// Skipped lists the photos not used and why (no face found, several
 	// faces, unreadable).
 	Skipped []string
-}
-
-// PersonOf names the person of a photo file: its name without digits and
-// extension.
-func PersonOf(file string) string {
-	base := strings.TrimSuffix(filepath.Base(file), filepath.Ext(file))
-	return strings.Map(func(r rune) rune {
-		if r >= '0' && r <= '9' {
-			return -1
-		}
-		return r
-	}, base)
 }
 
 // maxPhotoSide bounds the photos before the face finder sees them: faces
@@ -165,5 +154,5 @@ func cutOut(path string, find FaceFinder) (*Actor, error) {
 	gocv.Ellipse(&alpha, image.Pt(fc.X, face.Max.Y+h*3/2), image.Pt(w*13/10, h*11/10), 0, 0, 360, white, -1)
 	k := max(3, w/8) | 1
 	gocv.GaussianBlur(alpha, &alpha, image.Pt(k, k), 0, 0, gocv.BorderConstant)
-	return &Actor{Person: PersonOf(path), Photo: filepath.Base(path), cut: cut, alpha: alpha, face: face}, nil
+	return &Actor{Person: verification.PersonOf(path), Photo: filepath.Base(path), cut: cut, alpha: alpha, face: face}, nil
 }

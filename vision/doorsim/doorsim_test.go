@@ -68,16 +68,6 @@ func TestMain(m *testing.M) {
 
 func TestMatProfile(t *testing.T) { matleak.Required(t) }
 
-func TestPersonOf(t *testing.T) {
-	for in, want := range map[string]string{
-		"bona2.jpg": "bona", "/x/y/chaeyeon2.jpg": "chaeyeon", "tzuyu.png": "tzuyu", "a1b2.jpeg": "ab",
-	} {
-		if got := PersonOf(in); got != want {
-			t.Errorf("%s: %q, want %q", in, got, want)
-		}
-	}
-}
-
 func TestCast(t *testing.T) {
 	c, _ := testCast(t)
 	// The shared photos: 11 people; HOG finds no face in eunseo.jpg and

@@ -24,6 +24,7 @@ import (
 	"joren/vision/frame"
 	"joren/vision/pipeline"
 	"joren/vision/track"
+	"joren/vision/verification"
 	"joren/vocab"
 )
 
@@ -205,7 +206,7 @@ func nearest(m vocab.Model, refs map[string][]float32, d []float32) (string, flo
 	best, bd := "", math.Inf(1)
 	for photo, r := range refs {
 		if dist := m.Distance(d, r); dist < bd {
-			best, bd = doorsim.PersonOf(photo), dist
+			best, bd = verification.PersonOf(photo), dist
 		}
 	}
 	return best, bd

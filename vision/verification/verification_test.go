@@ -80,6 +80,9 @@ func TestPersonOf(t *testing.T) {
 		"nana.jpg":                 "nana",
 		"dir.v2/chaeyeon2.png":     "chaeyeon",
 		"2024-05-01 visitor7.webp": "-- visitor",
+		"/x/y/chaeyeon2.jpg":       "chaeyeon",
+		"tzuyu.png":                "tzuyu",
+		"a1b2.jpeg":                "ab",
 	} {
 		if got := PersonOf(file); got != want {
 			t.Errorf("PersonOf(%q) = %q, want %q", file, got, want)
