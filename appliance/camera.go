@@ -1,8 +1,10 @@
 package appliance
 
 import (
+	"errors"
 	"fmt"
 
+	"joren/cluster/store"
 	"joren/vision/camera"
 	"joren/vision/doorsim/truth"
 	"joren/vision/models"
@@ -29,6 +31,17 @@ func (a *Appliance) openFaces() error {
 	if err != nil {
 		return fmt.Errorf("vision.detector: %w", err)
 	}
+	if det == camera.Auto {
+		// The store's people decide, before the store is opened for the
+		// faces' model.
+		stored, err := store.ReadModel(a.storeDir())
+		if err != nil && !errors.Is(err, store.ErrNoStore) {
+			a.log.Warn("choosing the face detector without the identity store's model", "err", err)
+		}
+		var why string
+		det, why = camera.Choose(det, a.cfg.Device.Models, stored.Name)
+		a.log.Info("face detector chosen (vision.detector: auto)", "detector", det, "why", why)
+	}
 	o := camera.FaceOptions{Detector: det, Log: a.log}
 	if v.Embedder == "onnx" {
 		s, err := models.FindONNX(a.cfg.Device.Models, v.ONNXModel)
@@ -43,7 +56,7 @@ func (a *Appliance) openFaces() error {
 	}
 	a.faces, a.model = faces, faces.Model()
 	a.onClose(faces.Close)
-	a.log.Info("face models loaded", "models", a.cfg.Device.Models, "model", a.model.ID(), "detector", v.Detector)
+	a.log.Info("face models loaded", "models", a.cfg.Device.Models, "model", a.model.ID(), "detector", det)
 	return nil
 }
 

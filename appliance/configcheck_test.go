@@ -84,7 +84,7 @@ func mutations() []mutation {
 		{"camera.max_image_pixels", []string{"50000000", "1", "268435456", "0", "-5", "268435457", "many"}},
 		{"vision.embedder", []string{"dlib", "onnx", "arcface"}},
 		{"vision.onnx_model", []string{"", "no-such-net"}},
-		{"vision.detector", []string{"yunet", "hog", "mmod", "cnn", "fast"}},
+		{"vision.detector", []string{"auto", "yunet", "hog", "mmod", "cnn", "fast"}},
 		{"vision.detect_width", []string{"320", "10", "99999"}},
 		{"vision.min_face", []string{"80", "5"}},
 		{"vision.min_sharpness", []string{"0", "-1", ".inf"}},

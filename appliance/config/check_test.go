@@ -244,6 +244,7 @@ func TestMachine(t *testing.T) {
 		{"models missing", "vision:\n  detector: hog\n", "", ""},  // replaced below
 		{"YuNet missing", "vision:\n  detector: yunet\n", "", ""}, // replaced below
 		{"YuNet present", "vision:\n  detector: yunet\n", "", ""}, // replaced below
+		{"auto without YuNet", "", "", ""},                        // replaced below
 		{"onnx not registered", "vision:\n  embedder: onnx\n  onnx_model: no-such-net\n", `joren.yaml:9: vision.onnx_model: no ONNX model called "no-such-net"`, ""},
 		{"recording missing", "camera:\n  source: " + m.dir + "/door.avi\n", "joren.yaml:8: camera.source: stat " + m.dir + "/door.avi: no such file", ""},
 		{"recording as file:// missing", "camera:\n  source: file://" + m.dir + "/door.avi\n", "camera.source: stat " + m.dir + "/door.avi", ""},
@@ -277,6 +278,15 @@ func TestMachine(t *testing.T) {
 			}
 			text = strings.Replace(text, m.models, noYuNet, 1)
 			c.err = "vision.detector: yunet: stat " + filepath.Join(noYuNet, models.YuNetFile) + ": no such file or directory (run joren models build or joren models fetch yunet, or choose detector: hog)"
+		case "auto without YuNet":
+			noYuNet := t.TempDir()
+			for _, name := range models.Files {
+				if err := os.Symlink(filepath.Join(m.models, name), filepath.Join(noYuNet, name)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			text = strings.Replace(text, m.models, noYuNet, 1)
+			c.warn = "vision.detector: auto chooses hog: " + models.YuNetFile + " is not in the model directory (joren models fetch yunet adds it)"
 		case "YuNet present":
 			text = strings.Replace(text, m.models, testenv.ModelsWithYuNet(t), 1)
 		case "data directory is a file":

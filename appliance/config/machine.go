@@ -17,6 +17,7 @@ import (
 	"joren/appliance/internal/password"
 	"joren/cluster/store"
 	"joren/device/pins"
+	"joren/vision/camera"
 	"joren/vision/doorsim/truth"
 	"joren/vision/models"
 )
@@ -317,6 +318,13 @@ func csiBoard() error {
 // checkFaceModels checks that the detector's and the embedder's files are
 // in the model directory, whose dlib files are.
 func (c Config) checkFaceModels(r *report) {
+	if c.Vision.Detector == string(camera.Auto) {
+		// What the box will choose, when it is not the default.
+		stored, _ := store.ReadModel(c.StoreDir())
+		if d, why := camera.Choose(camera.Auto, c.Device.Models, stored.Name); d != camera.YuNet {
+			r.warn("vision.detector", []string{"device.models"}, "auto chooses %s: %s", d, why)
+		}
+	}
 	if c.Vision.Detector == "yunet" {
 		if _, err := os.Stat(filepath.Join(c.Device.Models, models.YuNetFile)); err != nil {
 			r.bad("vision.detector", []string{"device.models"}, "yunet: %v (run joren models build or joren models fetch yunet, or choose detector: hog)", err)

@@ -87,7 +87,7 @@ func (c Config) validate(r *report) {
 	}
 	c.Camera.validate(r)
 	oneOf("vision.embedder", c.Vision.Embedder, "dlib", "onnx")
-	oneOf("vision.detector", c.Vision.Detector, "yunet", "hog", "mmod", "cnn")
+	oneOf("vision.detector", c.Vision.Detector, "auto", "yunet", "hog", "mmod", "cnn")
 	if c.Vision.DetectWidth < 160 || c.Vision.DetectWidth > 4096 {
 		r.bad("vision.detect_width", nil, "%d: want 160-4096", c.Vision.DetectWidth)
 	}

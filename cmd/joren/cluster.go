@@ -462,6 +462,9 @@ func describe(p cluster.Params) string {
 // embeddingsModel is the model of a descriptor file: the one --embedder
 // names (a file does not say which threshold or metric its numbers need).
 func embeddingsModel(modelDir string, ff *faceFlags) (vocab.Model, error) {
+	if err := ff.settle(modelDir); err != nil {
+		return vocab.Model{}, err
+	}
 	yn := ff.detector == detectorYuNet
 	mirror, err := ff.mirrored()
 	if err != nil {

@@ -14,6 +14,7 @@ import (
 
 	"joren/appliance/control"
 	"joren/vision"
+	"joren/vision/camera"
 	"joren/vision/dlib"
 	"joren/vision/embed"
 	"joren/vision/models"
@@ -33,6 +34,10 @@ type faceFlags struct {
 	maxSide   int
 	maxPixels int64
 	workers   int
+	// stored is the name of the model of the store the faces are for (""
+	// for none): --detector auto describes faces as its people were
+	// (storePlace.faces sets it).
+	stored string
 }
 
 // detectorYuNet selects YuNet (package yunet) in the photo commands; hog and
@@ -45,6 +50,20 @@ const (
 	mirrorOn   = "on"
 	mirrorOff  = "off"
 )
+
+// settle turns --detector auto into the detector camera.Choose picks for
+// the model directory and the store's model.
+func (f *faceFlags) settle(modelDir string) error {
+	d, err := camera.ParseDetector(f.detector)
+	if err != nil {
+		return usagef("--detector: %v", err)
+	}
+	if d == camera.Auto {
+		d, _ = camera.Choose(d, modelDir, f.stored)
+		f.detector = string(d)
+	}
+	return nil
+}
 
 // mirrored tells whether descriptors are averaged with their mirror
 // image's: with YuNet, as --mirror says; auto is what was measured to pay
@@ -75,7 +94,7 @@ const (
 func (f *faceFlags) register(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&f.embedder, "embedder", embedderDlib, "face descriptors: dlib (ResNet, 128-D) or onnx (a registered ArcFace-style network)")
 	cmd.Flags().StringVar(&f.onnxModel, "onnx-model", "", "with --embedder onnx: the registered network's name (default: the only one)")
-	cmd.Flags().StringVar(&f.detector, "detector", string(dlib.HOG), "face detector: hog (dlib), cnn (dlib's MMOD: finds more faces, seconds per image) or yunet (finds turned and small faces, with five landmarks that align the face)")
+	cmd.Flags().StringVar(&f.detector, "detector", string(camera.Auto), "face detector: auto (yunet where the model directory has it, unless the identity store's people were described from hog's faces), yunet (finds turned and small faces, with five landmarks that align the face), hog (dlib) or cnn (dlib's MMOD: finds more faces, seconds per image)")
 	cmd.Flags().IntVar(&f.jitter, "jitter", 0, "average each descriptor over this many jittered copies (slower, steadier)")
 	cmd.Flags().StringVar(&f.mirror, "mirror", mirrorAuto, "with --detector yunet: average each descriptor with its mirror image's: on, off, or auto (on for dlib, where it raised ROC AUC by 0.04 for 60% more time; off for ONNX networks, where it changed nothing; docs/embedders.md)")
 	cmd.Flags().IntVar(&f.maxSide, "max-side", 2000, "scale larger images down to this many pixels on their longer side before detection (0: never)")
@@ -101,6 +120,9 @@ func (f *faceFlags) open(modelDir string) (*faceFinder, error) {
 	}
 	if err := picture.CheckMaxPixels("--max-pixels", f.maxPixels); err != nil {
 		return nil, usagef("%v", err)
+	}
+	if err := f.settle(modelDir); err != nil {
+		return nil, err
 	}
 	if f.detector == detectorYuNet {
 		return f.openYuNet(modelDir)

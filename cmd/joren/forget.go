@@ -47,7 +47,7 @@ with --image only the face's descriptor is sent, never the photo.`,
 				if err != nil {
 					return err
 				}
-				if face, err = imageFace(g, &ff, p.faces(cmd, &ff), image); err != nil {
+				if face, err = imageFace(g, &ff, p.faces(cmd, g, &ff), image); err != nil {
 					return err
 				}
 			}

@@ -51,7 +51,7 @@ func addPersonCommands(g *globals, parent *cobra.Command, sf *storeFlags, k pers
 			}
 			// Every image must give a face before anything is stored; the
 			// descriptors, never the pictures, go to the store.
-			faces, err := enrolFaces(g, &ff, p.faces(cmd, &ff), args[1:])
+			faces, err := enrolFaces(g, &ff, p.faces(cmd, g, &ff), args[1:])
 			if err != nil {
 				return err
 			}

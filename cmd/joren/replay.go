@@ -140,8 +140,29 @@ func replay(cmd *cobra.Command, g *globals, f *replayFlags) error {
 		defer os.RemoveAll(tmp)
 		f.sf.dir = tmp
 	}
-	// A new store records the installed model; an existing one keeps its own.
-	st, err := f.sf.open(cmd, g, storeRequest{access: create, noSpace: f.scorer == "distance"})
+	// A visits file's descriptors name their model: a new store records
+	// it, an existing store of another model is refused. Otherwise a new
+	// store records the installed model; an existing one keeps its own.
+	var (
+		model      vocab.Model
+		visits     io.Reader = os.Stdin
+		visitsName           = "standard input"
+	)
+	if f.visits != "" {
+		if f.visits != "-" {
+			fh, err := os.Open(f.visits)
+			if err != nil {
+				return err
+			}
+			defer fh.Close()
+			visits, visitsName = fh, f.visits
+		}
+		var err error
+		if model, visits, err = visitsModel(g, visits); err != nil {
+			return fmt.Errorf("%s: %w", visitsName, err)
+		}
+	}
+	st, err := f.sf.open(cmd, g, storeRequest{access: create, model: model, noSpace: f.scorer == "distance"})
 	if err != nil {
 		return err
 	}
@@ -176,16 +197,7 @@ func replay(cmd *cobra.Command, g *globals, f *replayFlags) error {
 			return visits[i-1], nil
 		}
 	} else {
-		r, name := io.Reader(os.Stdin), "standard input"
-		if f.visits != "-" {
-			fh, err := os.Open(f.visits)
-			if err != nil {
-				return err
-			}
-			defer fh.Close()
-			r, name = fh, f.visits
-		}
-		rd := month.NewReader(r, name, svc.Model().Dim)
+		rd := month.NewReader(visits, visitsName, svc.Model().Dim)
 		next = rd.Next
 	}
 	if scoring {

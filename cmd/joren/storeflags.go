@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -13,6 +15,7 @@ import (
 	"joren/appliance/control"
 	"joren/cluster/identity"
 	"joren/cluster/store"
+	"joren/vision/camera"
 	"joren/vision/dlib"
 	"joren/vision/models"
 	"joren/vocab"
@@ -225,22 +228,45 @@ func (p storePlace) policyAgrees(svc control.Policy) error {
 // faces sets the flags of ff not given to the configuration's vision
 // settings (the device's descriptors), and returns the directory of the
 // face models to embed faces with.
-func (p storePlace) faces(cmd *cobra.Command, ff *faceFlags) string {
-	if p.cfg == nil {
-		return p.modelDir
+func (p storePlace) faces(cmd *cobra.Command, g *globals, ff *faceFlags) string {
+	if p.cfg != nil {
+		fl := cmd.Flags()
+		v := p.cfg.Vision
+		if !fl.Changed("embedder") {
+			ff.embedder = v.Embedder
+		}
+		if !fl.Changed("onnx-model") {
+			ff.onnxModel = v.ONNXModel
+		}
+		if !fl.Changed("detector") {
+			ff.detector = v.Detector
+		}
 	}
-	fl := cmd.Flags()
-	v := p.cfg.Vision
-	if !fl.Changed("embedder") {
-		ff.embedder = v.Embedder
-	}
-	if !fl.Changed("onnx-model") {
-		ff.onnxModel = v.ONNXModel
-	}
-	if !fl.Changed("detector") {
-		ff.detector = v.Detector
+	if ff.detector == string(camera.Auto) {
+		ff.stored = p.modelName(cmd.Context(), g)
 	}
 	return p.modelDir
+}
+
+// modelName is the name of the store's model ("" if there is no store,
+// or it cannot tell): read from the file, or asked of the running service
+// that holds it.
+func (p storePlace) modelName(ctx context.Context, g *globals) string {
+	m, err := store.ReadModel(p.dir)
+	if err == nil || errors.Is(err, store.ErrNoStore) {
+		return m.Name
+	}
+	if p.socket != "" {
+		if cl, derr := control.Dial(ctx, p.socket); derr == nil {
+			defer cl.Close()
+			if info, ierr := cl.Info(ctx); ierr == nil && sameDir(info.Store, p.dir) {
+				name, _, _ := strings.Cut(info.Model, "@")
+				return name
+			}
+		}
+	}
+	g.log.Warn("choosing the face detector without the identity store's model", "err", err)
+	return ""
 }
 
 // checkDevice warns when the store is not as the configuration expects:

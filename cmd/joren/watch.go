@@ -108,7 +108,7 @@ Privacy: frames and faces stay in memory. Nothing is written to disk unless
 	fl.BoolVar(&f.realtime, "realtime", false, "play recordings at their frame rate, dropping frames when busy")
 	fl.StringVar(&f.start, "start", "", "time of a recording's first frame, RFC 3339 (default: now)")
 	fl.StringVar(&f.clock, "clock", "", "time frames from the \"timeline\" of this JSON file (a joren sim video truth file)")
-	fl.StringVar(&f.detector, "detector", string(camera.HOG), "face detector: yunet (finds turned and small faces, with five landmarks that align them, for less CPU; its descriptors are another model: a store of hog's refuses them), hog (dlib's), or mmod (dlib's CNN: about 10 s per megapixel; lower --detect-width)")
+	fl.StringVar(&f.detector, "detector", string(camera.Auto), "face detector: auto (yunet where the model directory has it, else hog), yunet (finds turned and small faces, with five landmarks that align them, for less CPU; its descriptors are another model: a store of hog's refuses them), hog (dlib's), or mmod (dlib's CNN: about 10 s per megapixel; lower --detect-width)")
 	fl.StringVar(&f.embedder, "embedder", embedderDlib, "face descriptors: dlib (ResNet, 128-D) or onnx (a registered ArcFace-style network)")
 	fl.StringVar(&f.onnxModel, "onnx-model", "", "with --embedder onnx: the registered network's name (default: the only one)")
 	fl.IntVar(&f.detectWidth, "detect-width", 640, "frames wider than this are shrunk to it for detection (faces must be 80 px there)")
@@ -166,6 +166,7 @@ func runWatch(ctx context.Context, g *globals, f watchFlags) error {
 	if err != nil {
 		return usagef("--detector: %v", err)
 	}
+	det, _ = camera.Choose(det, g.modelDir, "") // no store: as a new box's
 	if f.detectWidth < 80 || f.minFace < 1 || f.k < 1 {
 		return usagef("--detect-width must be at least 80, --min-face and --descriptors-per-visit at least 1")
 	}

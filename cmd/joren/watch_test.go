@@ -109,7 +109,7 @@ func testWatchJSON(t *testing.T, path string, tr truth.Truth) {
 		if d := l.Time.Sub(p.Start); d < -time.Second || d > time.Second {
 			t.Errorf("visit %d at %v, passage %d (%s) at %v", i, l.Time, i, p.Person, p.Start)
 		}
-		if l.Described < 1 || len(l.Descriptors) != l.Described || len(l.Descriptors[0]) != vocab.DlibResNetDim || l.Faces < 10 || !strings.HasPrefix(l.Model, vocab.DlibResNetName+"@") {
+		if l.Described < 1 || len(l.Descriptors) != l.Described || len(l.Descriptors[0]) != vocab.DlibResNetDim || l.Faces < 10 || !strings.HasPrefix(l.Model, vocab.DlibResNetName+"+five+mirror@") {
 			t.Errorf("visit %d: %d faces, %d descriptors of %d values, model %s", i, l.Faces, len(l.Descriptors), len(l.Descriptors[0]), l.Model)
 		}
 		if len(p.With) > 0 && len(l.Together) == 0 {

@@ -26,7 +26,7 @@ const (
 	// YuNet finds turned and small faces with five landmarks in one pass,
 	// for less CPU than HOG; the faces are aligned on those five points
 	// (dlib's chip cut from them, averaged with its mirror image: a model
-	// of its own, vocab.Model name "+five+mirror"). The default.
+	// of its own, vocab.Model name "+five+mirror").
 	YuNet Detector = "yunet"
 	// HOG is dlib's HOG detector, with dlib's shape predictor.
 	HOG Detector = "hog"
@@ -34,11 +34,15 @@ const (
 	// about 10 s per megapixel on a CPU (give the pipeline a small
 	// DetectWidth).
 	MMOD Detector = "mmod"
+	// Auto lets Choose decide: YuNet, unless the store's people were
+	// described from HOG's faces or YuNet is not installed. The default.
+	Auto Detector = "auto"
 )
 
 // FaceOptions choose the face models.
 type FaceOptions struct {
-	// Detector finds the faces (default YuNet).
+	// Detector finds the faces ("" or Auto: Choose's choice for a new
+	// store).
 	Detector Detector
 	// ONNX, if set, describes faces with that registered network (aligned
 	// on the detector's landmarks) instead of dlib's ResNet.
@@ -48,16 +52,16 @@ type FaceOptions struct {
 	Log *slog.Logger
 }
 
-// ParseDetector reads a detector's name: yunet, hog, or mmod (also cnn,
-// its older name).
+// ParseDetector reads a detector's name: auto, yunet, hog, or mmod (also
+// cnn, its older name).
 func ParseDetector(s string) (Detector, error) {
 	switch s {
-	case string(YuNet), string(HOG), string(MMOD):
+	case string(Auto), string(YuNet), string(HOG), string(MMOD):
 		return Detector(s), nil
 	case "cnn":
 		return MMOD, nil
 	}
-	return "", fmt.Errorf("detector %q: want yunet, hog or mmod", s)
+	return "", fmt.Errorf("detector %q: want auto, yunet, hog or mmod", s)
 }
 
 // Source is where frames come from. Run it once.

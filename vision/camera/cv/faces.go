@@ -39,7 +39,9 @@ type Faces struct {
 // Open loads the face models of dir for the detector o names: OpenYuNet
 // for YuNet (the default), OpenFaces for dlib's detectors.
 func Open(dir string, o camera.FaceOptions) (camera.Faces, error) {
-	if o.Detector == "" || o.Detector == camera.YuNet {
+	// Auto without a store: as for a new box.
+	o.Detector, _ = camera.Choose(o.Detector, dir, "")
+	if o.Detector == camera.YuNet {
 		f, err := OpenYuNet(dir, o)
 		if err != nil {
 			return nil, err
