@@ -6,7 +6,8 @@
 
 # dlib.net publishes its files without versions, and YuNet is taken at a
 # pinned commit: the hashes in joren-models.hash pin them all (the same
-# as joren's `models fetch`, which vision/models_test keeps in step).
+# as joren's `models fetch`; vision/models' TestBuildroot* tests keep the
+# two in step).
 JOREN_MODELS_VERSION = 2
 JOREN_MODELS_SITE = http://dlib.net/files
 JOREN_MODELS_SOURCE = dlib_face_recognition_resnet_model_v1.dat.bz2
