@@ -4,33 +4,56 @@
 #
 ################################################################################
 
-# dlib.net publishes the files without versions; the hashes in
-# joren-models.hash pin them (the same as joren's `models fetch`).
-JOREN_MODELS_VERSION = 1
+# dlib.net publishes its files without versions, and YuNet is taken at a
+# pinned commit: the hashes in joren-models.hash pin them all (the same
+# as joren's `models fetch`; vision/models' TestBuildroot* tests keep the
+# two in step).
+JOREN_MODELS_VERSION = 2
 JOREN_MODELS_SITE = http://dlib.net/files
 JOREN_MODELS_SOURCE = dlib_face_recognition_resnet_model_v1.dat.bz2
+# YuNet, the face detector `vision.detector: auto` prefers: OpenCV Zoo's
+# face_detection_yunet_2023mar.onnx at the commit joren pins (Git LFS,
+# which github.com/.../raw/ redirects to). Not compressed.
+JOREN_MODELS_YUNET_URL = https://github.com/opencv/opencv_zoo/raw/f12e12798e8314f7c074a6656816c048dcc95b7a/models/face_detection_yunet/face_detection_yunet_2023mar.onnx
+JOREN_MODELS_YUNET = $(notdir $(JOREN_MODELS_YUNET_URL))
 JOREN_MODELS_EXTRA_DOWNLOADS = \
 	shape_predictor_5_face_landmarks.dat.bz2 \
-	mmod_human_face_detector.dat.bz2
-JOREN_MODELS_LICENSE = CC0-1.0
+	mmod_human_face_detector.dat.bz2 \
+	$(JOREN_MODELS_YUNET_URL)
+JOREN_MODELS_BZ2 = $(filter %.bz2,$(JOREN_MODELS_SOURCE) $(JOREN_MODELS_EXTRA_DOWNLOADS))
+JOREN_MODELS_LICENSE = CC0-1.0 (dlib models), Apache-2.0 (YuNet)
+# Apache-2.0 wants its notice beside YuNet: libfacedetection.train's
+# LICENSE, the copy joren itself installs with `models fetch` (pinned in
+# joren-models.hash). The dlib files come without one (CC0).
+JOREN_MODELS_YUNET_NOTICE = $(BR2_EXTERNAL_JOREN_PATH)/../vision/models/yunet.LICENSE
+JOREN_MODELS_LICENSE_FILES = $(JOREN_MODELS_YUNET).LICENSE
 JOREN_MODELS_DEPENDENCIES = host-bzip2
 JOREN_MODELS_INSTALL_DIR = $(TARGET_DIR)/usr/share/joren/models
+JOREN_MODELS_FILES = \
+	$(basename $(JOREN_MODELS_BZ2)) \
+	$(JOREN_MODELS_YUNET) \
+	$(JOREN_MODELS_YUNET).LICENSE
 
 define JOREN_MODELS_EXTRACT_CMDS
-	$(foreach f,$(JOREN_MODELS_SOURCE) $(JOREN_MODELS_EXTRA_DOWNLOADS),\
+	$(foreach f,$(JOREN_MODELS_BZ2),\
 		$(HOST_DIR)/bin/bzip2 -dc $(JOREN_MODELS_DL_DIR)/$(f) \
 			>$(@D)/$(basename $(f))$(sep))
+	cp $(JOREN_MODELS_DL_DIR)/$(JOREN_MODELS_YUNET) $(@D)/$(JOREN_MODELS_YUNET)
+	cp $(JOREN_MODELS_YUNET_NOTICE) $(@D)/$(JOREN_MODELS_YUNET).LICENSE
 endef
 
+# The MANIFEST records every file with its origin and licence, as `joren
+# models fetch` does; it refuses a notice that is not the pinned one.
 define JOREN_MODELS_BUILD_CMDS
-	$(JOREN_MODELS_PKGDIR)/manifest $(@D) $(JOREN_MODELS_SITE) \
+	$(JOREN_MODELS_PKGDIR)/manifest $(@D) \
 		$(JOREN_MODELS_PKGDIR)/joren-models.hash \
-		$(basename $(JOREN_MODELS_SOURCE) $(JOREN_MODELS_EXTRA_DOWNLOADS)) \
+		$(addprefix $(JOREN_MODELS_SITE)/,$(JOREN_MODELS_BZ2)) \
+		$(JOREN_MODELS_YUNET_URL) \
 		>$(@D)/MANIFEST
 endef
 
 define JOREN_MODELS_INSTALL_TARGET_CMDS
-	$(foreach f,MANIFEST $(basename $(JOREN_MODELS_SOURCE) $(JOREN_MODELS_EXTRA_DOWNLOADS)),\
+	$(foreach f,MANIFEST $(JOREN_MODELS_FILES),\
 		$(INSTALL) -D -m 0644 $(@D)/$(f) $(JOREN_MODELS_INSTALL_DIR)/$(f)$(sep))
 endef
 
