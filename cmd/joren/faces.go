@@ -58,9 +58,12 @@ func (f *faceFlags) settle(modelDir string) error {
 	if err != nil {
 		return usagef("--detector: %v", err)
 	}
-	if d == camera.Auto {
+	switch d {
+	case camera.Auto:
 		d, _ = camera.Choose(d, modelDir, f.stored)
 		f.detector = string(d)
+	case camera.MMOD:
+		f.detector = string(dlib.CNN) // dlib's name for it
 	}
 	return nil
 }

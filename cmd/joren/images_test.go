@@ -10,8 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"joren/appliance/config"
@@ -55,7 +55,8 @@ func zeroPNG(t *testing.T, path string, w, h int) {
 func runChild(t *testing.T, args ...string) (stdout, stderr string, code int, peakMB float64) {
 	t.Helper()
 	cmd := testenv.Self(t, append([]string{"--models", testenv.Models(t)}, args...)...)
-	cmd.Env = append(os.Environ(), "JOREN_RUN_MAIN=1")
+	peakFile := filepath.Join(t.TempDir(), "peak")
+	cmd.Env = append(os.Environ(), "JOREN_RUN_MAIN=1", "JOREN_PEAK_FILE="+peakFile)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -67,8 +68,12 @@ func runChild(t *testing.T, args ...string) (stdout, stderr string, code int, pe
 	default:
 		t.Fatalf("joren %s: %v (a signal: a crash)\n%s", strings.Join(args, " "), err, errb.String())
 	}
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		peakMB = float64(ru.Maxrss) / 1024
+	b, err := os.ReadFile(peakFile)
+	if err != nil {
+		t.Fatalf("joren %s: its peak memory: %v", strings.Join(args, " "), err)
+	}
+	if peakMB, err = strconv.ParseFloat(string(b), 64); err != nil || peakMB <= 0 {
+		t.Fatalf("joren %s: its peak memory %q: %v", strings.Join(args, " "), b, err)
 	}
 	for _, crash := range []string{"SIGABRT", "terminate called", "goroutine ", "panic:", "cv::Exception"} {
 		if strings.Contains(errb.String(), crash) {

@@ -22,14 +22,18 @@ const (
 	exitUsage   = 2 // the command line is wrong
 )
 
-func main() {
+func main() { os.Exit(runMain()) }
+
+// runMain runs the command line and returns the exit status (the tests'
+// TestMain runs it when the test binary stands in for joren).
+func runMain() int {
 	limitOpenCV()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	// The first signal stops the work cleanly; a second one kills.
 	context.AfterFunc(ctx, stop)
 	err := newRootCommand().ExecuteContext(ctx)
-	os.Exit(exitCode(err, os.Stderr))
+	return exitCode(err, os.Stderr)
 }
 
 // limitOpenCV starts joren again with OpenCV's image size limits in its

@@ -11,6 +11,7 @@ import (
 
 	"joren/internal/testenv"
 	"joren/vision"
+	"joren/vision/camera"
 	"joren/vision/picture"
 )
 
@@ -18,7 +19,7 @@ import (
 // as the door camera's recognizer computes it.
 func imageDescriptor(t *testing.T, name string) []float32 {
 	t.Helper()
-	ff := faceFlags{embedder: embedderDlib, detector: "hog", maxSide: 2000, maxPixels: picture.DefaultMaxPixels, workers: 1}
+	ff := faceFlags{embedder: embedderDlib, detector: string(camera.Auto), maxSide: 2000, maxPixels: picture.DefaultMaxPixels, workers: 1}
 	finder, err := ff.open(testenv.Models(t))
 	if err != nil {
 		t.Fatal(err)
