@@ -7,6 +7,7 @@ import (
 	"joren/cluster/store"
 	"joren/sync/event"
 	"joren/sync/outbox"
+	"joren/vision/quality"
 )
 
 // Config is the whole configuration. Every field has a `doc` tag (the
@@ -52,7 +53,7 @@ type Vision struct {
 	Embedder     string  `yaml:"embedder" doc:"Descriptors: dlib (ResNet, 128-D) or onnx (a network registered with joren models add-onnx)."`
 	ONNXModel    string  `yaml:"onnx_model" doc:"With embedder onnx: the registered network's name. Empty: the only one."`
 	Detector     string  `yaml:"detector" doc:"auto (the default: yunet where the model directory has it, unless the identity store's people were described from hog's faces, which then keeps hog), yunet (finds turned and small faces, with five landmarks that align them, for less CPU), hog (dlib's) or mmod (dlib's CNN: seconds per megapixel, use a small detect_width; cnn is its older name). The store keeps one model: changing between yunet and hog or mmod means enrolling people again."`
-	DetectWidth  int     `yaml:"detect_width" doc:"Frames are shrunk to this width before detection; HOG finds faces of 80 pixels and more at this size."`
+	DetectWidth  int     `yaml:"detect_width" doc:"Frames are shrunk to this width before detection; YuNet finds faces of about 20 pixels and more at this size, HOG of about 80."`
 	MinFace      int     `yaml:"min_face" doc:"Smallest face, in pixels of the full frame, worth a descriptor."`
 	MinSharpness float64 `yaml:"min_sharpness" doc:"Sharpness (variance of the Laplacian of the face at 96x96 pixels) a face needs for a descriptor: blurred faces make poor descriptors."`
 	MinFrontal   float64 `yaml:"min_frontal" doc:"Frontalness (0-1, from the landmarks) a face needs for a descriptor: 0.4 lets a face turned by 30 degrees through, not one turned by 45."`
@@ -146,7 +147,7 @@ func Default() Config {
 	return Config{
 		Device: Device{DataDir: "/data/joren", Models: "/usr/share/joren/models"},
 		Camera: Camera{Source: "/dev/video0", Width: 640, Height: 480, FPS: 15, MaxImagePixels: DefaultMaxImagePixels},
-		Vision: Vision{Embedder: "dlib", Detector: "auto", DetectWidth: 640, MinFace: 80, MinSharpness: 100, MinFrontal: 0.4, Descriptors: 3},
+		Vision: Vision{Embedder: "dlib", Detector: "auto", DetectWidth: 640, MinFace: quality.DefaultMinFace, MinSharpness: 100, MinFrontal: 0.4, Descriptors: 3},
 		Store: Store{
 			KeyFile: "/run/joren/store.key", Mode: string(store.Counting), RetentionDays: pol.Retention,
 			MaxIdentities: lim.MaxIdentities, MaxBytes: lim.MaxBytes, MaintainHour: 3,

@@ -111,7 +111,7 @@ Privacy: frames and faces stay in memory. Nothing is written to disk unless
 	fl.StringVar(&f.detector, "detector", string(camera.Auto), "face detector: auto (yunet where the model directory has it, else hog), yunet (finds turned and small faces, with five landmarks that align them, for less CPU; its descriptors are another model: a store of hog's refuses them), hog (dlib's), or mmod (dlib's CNN: about 10 s per megapixel; lower --detect-width)")
 	fl.StringVar(&f.embedder, "embedder", embedderDlib, "face descriptors: dlib (ResNet, 128-D) or onnx (a registered ArcFace-style network)")
 	fl.StringVar(&f.onnxModel, "onnx-model", "", "with --embedder onnx: the registered network's name (default: the only one)")
-	fl.IntVar(&f.detectWidth, "detect-width", 640, "frames wider than this are shrunk to it for detection (faces must be 80 px there)")
+	fl.IntVar(&f.detectWidth, "detect-width", 640, "frames wider than this are shrunk to it for detection (YuNet finds faces of about 20 px there, HOG of about 80)")
 	fl.IntVar(&f.minFace, "min-face", quality.DefaultMinFace, "smallest face width, in pixels, that gets a descriptor")
 	fl.IntVar(&f.k, "descriptors-per-visit", 3, "descriptors kept per visit, best first")
 	fl.StringVar(&f.debugDir, "debug-dir", "", "write every described face (JPEG) and visits.jsonl here: face pictures on disk, for debugging only")

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"joren/cluster/store"
 	"joren/internal/testenv"
 	"joren/vision/models"
 	"joren/vocab"
@@ -118,10 +119,11 @@ func TestYuNetCommands(t *testing.T) {
 		code int
 		want string
 	}{
-		{"mirror without YuNet", dir, []string{"compare", "--mirror", "on", "a.jpg", "b.jpg"}, exitUsage, "--mirror works with --detector yunet only"},
+		{"mirror without YuNet", dir, []string{"compare", "--detector", "hog", "--mirror", "on", "a.jpg", "b.jpg"}, exitUsage, "--mirror works with --detector yunet only"},
 		{"bad mirror", dir, []string{"compare", "--detector", "yunet", "--mirror=sometimes", "a.jpg", "b.jpg"}, exitUsage, `--mirror "sometimes": want on, off or auto`},
 		{"jitter with YuNet", dir, []string{"compare", "--detector", "yunet", "--jitter", "3", "a.jpg", "b.jpg"}, exitUsage, "--jitter works with --detector hog or cnn only"},
-		{"unknown detector", dir, []string{"compare", "--detector", "haar", "a.jpg", "b.jpg"}, exitUsage, `(or "yunet")`},
+		{"unknown detector", dir, []string{"compare", "--detector", "haar", "a.jpg", "b.jpg"}, exitUsage, `want auto, yunet, hog or mmod`},
+		{"auto without YuNet", noYuNet, []string{"compare", "--mirror", "on", "a.jpg", "b.jpg"}, exitUsage, "--mirror works with --detector yunet only"},
 		{"no YuNet file", noYuNet, []string{"compare", "--detector", "yunet", "a.jpg", "b.jpg"}, exitFailure, models.YuNetFile + " is missing"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -194,5 +196,32 @@ func TestModelsFetchYuNet(t *testing.T) {
 	}
 	if _, err := models.FindONNX(dir, models.SFace.Settings.Name); err == nil {
 		t.Error("a file that is not SFace was registered as SFace")
+	}
+}
+
+// TestAutoFollowsTheStore: --detector auto (the default) describes a photo
+// as the store's people were described: with HOG for a store from before
+// YuNet, which refuses YuNet's descriptors, with YuNet for a new store.
+func TestAutoFollowsTheStore(t *testing.T) {
+	old := filepath.Join(t.TempDir(), "store")
+	if out, stderr, code := run(t, "staff", "add", "Bona", face(t, "bona.jpg"), "--store", old, "--detector", "hog"); code != exitOK {
+		t.Fatalf("a store of HOG's descriptors: exit %d: %s %s", code, out, stderr)
+	}
+	if out, stderr, code := run(t, "staff", "add", "Jimin", face(t, "jimin6.jpg"), "--store", old); code != exitOK {
+		t.Errorf("auto into HOG's store: exit %d: %s %s", code, out, stderr)
+	}
+	if m, err := store.ReadModel(old); err != nil || m.Name != vocab.DlibResNetName {
+		t.Errorf("the old store's model: %s, %v", m.ID(), err)
+	}
+	_, stderr, code := run(t, "staff", "add", "Tzuyu", face(t, "tzuyu.jpg"), "--store", old, "--detector", "yunet")
+	if code != exitFailure || !strings.Contains(stderr, "holds descriptors of model "+vocab.DlibResNetName+"@") {
+		t.Errorf("yunet into HOG's store: exit %d: %s", code, stderr)
+	}
+	fresh := filepath.Join(t.TempDir(), "store")
+	if out, stderr, code := run(t, "staff", "add", "Bona", face(t, "bona.jpg"), "--store", fresh); code != exitOK {
+		t.Fatalf("a new store: exit %d: %s %s", code, out, stderr)
+	}
+	if m, err := store.ReadModel(fresh); err != nil || m.Name != vocab.DlibResNetName+"+five+mirror" {
+		t.Errorf("a new store's model: %s, %v", m.ID(), err)
 	}
 }

@@ -5,7 +5,8 @@
 // cheap and pure Go:
 //
 //   - size: the face's width in pixels (dlib's network sees a 150-pixel
-//     chip; faces under 80 pixels are upscaled mush);
+//     chip, upscaled from smaller faces; under 64 pixels, DefaultMinFace,
+//     too little of the face is left: docs/pipeline.md);
 //   - sharpness: the variance of the Laplacian of the face, resampled to a
 //     fixed 96x96 gray picture so that values do not depend on the face's
 //     size (motion blur and defocus remove the fine detail the Laplacian

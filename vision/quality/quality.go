@@ -22,8 +22,8 @@ const (
 // Gate holds the thresholds. Zero values take the defaults.
 type Gate struct {
 	// MinFace is the smallest face width, in frame pixels, that is
-	// described (default 80: below it HOG misses faces anyway and the
-	// descriptor's 150-pixel chip is upscaled).
+	// described (default 64: docs/pipeline.md measures what smaller faces
+	// cost; the descriptor's 150-pixel chip is upscaled below 150).
 	MinFace int
 	// IdealFace is the width at which size stops adding to the score
 	// (default 150, dlib's chip).
@@ -41,7 +41,7 @@ type Gate struct {
 
 // Default thresholds.
 const (
-	DefaultMinFace       = 80
+	DefaultMinFace       = 64
 	DefaultIdealFace     = 150
 	DefaultMinSharpness  = 100
 	DefaultGoodSharpness = 300
