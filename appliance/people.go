@@ -1,9 +1,11 @@
 package appliance
 
 import (
+	"context"
 	"fmt"
 	"time"
 
+	"joren/appliance/control"
 	"joren/appliance/installer"
 	"joren/cluster/identity"
 	"joren/cluster/store"
@@ -46,28 +48,16 @@ func (p pagePeople) sources(n int, now time.Time) []string {
 	return out
 }
 
-// AddStaff enrols a member of staff. Staff are not customers: if the box
-// counted them as a visitor before (the visits of their enrolment itself,
-// or earlier ones), that visitor is forgotten.
+// AddStaff enrols a member of staff as the command does (control.Ops:
+// the visitor they were counted as before is forgotten).
 func (p pagePeople) AddStaff(name string, faces [][]float32) (installer.StaffMember, error) {
-	now := time.Now()
-	was, err := p.a.svc.Match(faces)
+	a, err := p.a.ops.AddStaff(context.Background(), control.Enrolment{
+		Name: name, Faces: control.Faces{Descriptors: faces, Sources: p.sources(len(faces), time.Now())},
+	})
 	if err != nil {
 		return installer.StaffMember{}, err
 	}
-	m, err := p.a.svc.AddStaff(name, p.sources(len(faces), now), faces, now)
-	if err != nil {
-		return installer.StaffMember{}, err
-	}
-	if was.Visitor != "" && was.Customer == "" && was.Staff == "" {
-		if f, ok, err := p.a.svc.Forget(was.Visitor); err != nil {
-			p.a.log.Warn("the new staff member's visits as a visitor could not be forgotten", "error", err)
-		} else if ok {
-			p.dropRecent(f.ID)
-			p.a.log.Info("the new staff member's visits as a visitor are forgotten: staff are not counted", "visits", f.Visits)
-		}
-	}
-	return staffMember(m), nil
+	return installer.StaffMember{Name: a.Staff.Name, Faces: a.Staff.Faces, Added: a.Staff.Added}, nil
 }
 
 func (p pagePeople) RemoveStaff(name string) (bool, error) { return p.a.svc.RemoveStaff(name) }
@@ -128,13 +118,20 @@ func (p pagePeople) Forget(visitor string) (installer.Forgotten, bool, error) {
 	return forgotten(f), ok, err
 }
 
-// dropRecent removes a forgotten visitor from the last decisions the page
-// lists and from the button's "last customer".
-func (p pagePeople) dropRecent(id string) {
-	p.a.recent.forget(id)
-	p.a.forget.Drop(id)
-}
+func (p pagePeople) dropRecent(id string) { p.a.dropRecent(id) }
 
 func forgotten(f identity.Forgotten) installer.Forgotten {
 	return installer.Forgotten{Visits: f.Visits, Days: f.Days, Logged: f.Logged, Customer: f.Customer}
+}
+
+// dropRecent removes a forgotten visitor from the last decisions the page
+// lists and from the button's "last customer", whoever forgot them (the
+// page, a command through the control socket).
+func (a *Appliance) dropRecent(id string) {
+	if a.recent != nil {
+		a.recent.forget(id)
+	}
+	if a.forget != nil {
+		a.forget.Drop(id)
+	}
 }

@@ -63,7 +63,9 @@ func (a *Appliance) openStore() error {
 		return err
 	}
 	a.svc = svc
-	a.ops = control.New(st, svc, control.Options{Log: a.log})
+	// A visitor deleted by a command or the page leaves the page's list
+	// of decisions and the button's "last customer" too.
+	a.ops = control.New(st, svc, control.Options{Log: a.log, OnForget: a.dropRecent})
 	a.forget = NewForgetLast(forgetter{svc}, 2*time.Minute)
 	return nil
 }

@@ -74,6 +74,7 @@ func (o *Ops) Forget(_ context.Context, id string) (Forgotten, error) {
 	if !ok {
 		return Forgotten{}, refuse(NotFound, "no visitor %s in %s; nothing deleted", id, o.st.Dir())
 	}
+	o.forgot(f.ID)
 	o.log.Info("visitor forgotten on request", "visitor", f.ID, "logged", f.Logged)
 	return forgotten(f), nil
 }

@@ -19,11 +19,12 @@ import (
 // concurrent use: they go through the identity service, which serialises
 // them with the decisions of the running pipeline.
 type Ops struct {
-	st  *store.Store
-	svc *identity.Service
-	pol identity.Policy
-	now func() time.Time
-	log *slog.Logger
+	st       *store.Store
+	svc      *identity.Service
+	pol      identity.Policy
+	now      func() time.Time
+	log      *slog.Logger
+	onForget func(string)
 }
 
 // Options configure Ops.
@@ -36,6 +37,9 @@ type Options struct {
 	Now func() time.Time
 	// Log receives what was done (nil: discarded).
 	Log *slog.Logger
+	// OnForget, if set, hears the id of every visitor an operation
+	// deleted (the running service drops them from what it shows).
+	OnForget func(visitor string)
 }
 
 // New returns the operations on st through svc. svc may be nil for a store
@@ -51,7 +55,14 @@ func New(st *store.Store, svc *identity.Service, o Options) *Ops {
 	if svc != nil {
 		pol = svc.Policy()
 	}
-	return &Ops{st: st, svc: svc, pol: pol, now: o.Now, log: o.Log}
+	return &Ops{st: st, svc: svc, pol: pol, now: o.Now, log: o.Log, onForget: o.OnForget}
+}
+
+// forgot tells Options.OnForget of a deleted visitor.
+func (o *Ops) forgot(visitor string) {
+	if o.onForget != nil {
+		o.onForget(visitor)
+	}
 }
 
 // errReadOnly is returned by a change asked of Ops without a service.

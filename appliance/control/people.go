@@ -34,12 +34,15 @@ type StaffAdded struct {
 	Staff Staff `json:"staff"`
 	// Added faces, now Staff.Faces in all.
 	Added int `json:"added"`
-	// Visitor is the visitor these faces also match, if any (a staff
-	// member counted as a customer before being enrolled), with their
-	// visits and days.
+	// Visitor is the visitor the faces matched before they were enrolled
+	// (a staff member counted as a customer before), forgotten now with
+	// their visits and days: staff are never counted.
 	Visitor string `json:"visitor,omitempty"`
 	Visits  int    `json:"visits,omitempty"`
 	Days    int    `json:"days,omitempty"`
+	// Customer is the enrolled customer the faces also match, if any: an
+	// enrolment given with consent is not undone by enrolling staff.
+	Customer string `json:"customer,omitempty"`
 }
 
 // Staff lists the staff members, by name.
@@ -60,7 +63,9 @@ func (o *Ops) Staff(context.Context) ([]Staff, error) {
 }
 
 // AddStaff enrols a staff member's faces (added to theirs if the name is
-// enrolled), and says which visitor they also match.
+// enrolled). Staff are not customers: the visitor the box counted them as
+// before (the visits of the enrolment itself, at the door, or earlier
+// ones) is forgotten, and said; an enrolled customer is only said.
 func (o *Ops) AddStaff(_ context.Context, e Enrolment) (StaffAdded, error) {
 	svc, err := o.service()
 	if err != nil {
@@ -72,14 +77,27 @@ func (o *Ops) AddStaff(_ context.Context, e Enrolment) (StaffAdded, error) {
 	if err := o.check(e.Faces); err != nil {
 		return StaffAdded{}, err
 	}
+	// Whom they were, before their faces are staff's.
+	was, err := svc.Match(e.Faces.Descriptors)
+	if err != nil {
+		return StaffAdded{}, refuse(Invalid, "%v", err)
+	}
 	m, err := svc.AddStaff(e.Name, sources(e.Faces), e.Faces.Descriptors, o.now())
 	if err != nil {
 		return StaffAdded{}, err
 	}
 	o.log.Info("staff enrolled", "staff", e.Name, "faces", len(e.Faces.Descriptors))
-	a := StaffAdded{Staff: staffOf(m), Added: len(e.Faces.Descriptors)}
-	if match, err := svc.Match(e.Faces.Descriptors); err == nil && match.Visitor != "" {
-		a.Visitor, a.Visits, a.Days = match.Visitor, match.Visits, match.Days
+	a := StaffAdded{Staff: staffOf(m), Added: len(e.Faces.Descriptors), Customer: was.Customer}
+	if was.Visitor != "" && was.Customer == "" && was.Staff == "" {
+		f, ok, err := svc.Forget(was.Visitor)
+		switch {
+		case err != nil:
+			o.log.Warn("the new staff member's visits as a visitor could not be forgotten", "staff", e.Name, "visitor", was.Visitor, "error", err)
+		case ok:
+			a.Visitor, a.Visits, a.Days = f.ID, f.Visits, f.Days
+			o.forgot(f.ID)
+			o.log.Info("the new staff member's visits as a visitor are forgotten: staff are not counted", "staff", e.Name, "visitor", f.ID, "visits", f.Visits)
+		}
 	}
 	return a, nil
 }
@@ -205,6 +223,7 @@ func (o *Ops) RemoveCustomer(_ context.Context, name string) (CustomerRemoved, e
 	if !ok {
 		return CustomerRemoved{}, refuse(NotFound, "no customer named %q (see `joren customers list`); nothing deleted", name)
 	}
+	o.forgot(f.ID)
 	r := CustomerRemoved{Name: name, Visits: f.Visits, Days: f.Days, Logged: f.Logged}
 	if r.FileBefore, r.FileAfter, err = svc.Compact(); err != nil {
 		return r, err

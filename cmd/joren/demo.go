@@ -76,7 +76,7 @@ afresh every time.`,
 	fl.Uint64Var(&o.Seed, "seed", 1, "the same seed gives the same video")
 	fl.BoolVar(&fresh, "fresh", false, "make the video again even if it exists")
 	fl.StringVar(&embedder, "embedder", embedderDlib, "face descriptors: dlib or onnx (a registered network)")
-	fl.StringVar(&detector, "detector", string(camera.YuNet), "face detector: yunet, hog or mmod (as vision.detector)")
+	fl.StringVar(&detector, "detector", string(camera.Auto), "face detector: auto (yunet where the model directory has it), yunet, hog or mmod (as vision.detector)")
 	fl.StringVar(&broker, "broker", "", "publish the events to this MQTT broker (mqtt://HOST:PORT) instead of one inside the demo, e.g. for joren-office's dashboard (make office-demo)")
 	return cmd
 }

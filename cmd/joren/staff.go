@@ -46,8 +46,12 @@ and the file's name.`,
 			fmt.Fprintf(g.stdout, "staff %s: %d face(s) enrolled, %d in all\n", e.Name, a.Added, a.Staff.Faces)
 			// A staff member counted as a customer before enrolment.
 			if a.Visitor != "" {
-				fmt.Fprintf(g.stdout, "%s also matches visitor %s (%d visits on %d days); `joren forget --visitor %s` deletes that visitor\n",
-					e.Name, a.Visitor, a.Visits, a.Days, a.Visitor)
+				fmt.Fprintf(g.stdout, "%s was counted as visitor %s (%d visits on %d days): that visitor is forgotten, staff are not counted\n",
+					e.Name, a.Visitor, a.Visits, a.Days)
+			}
+			if a.Customer != "" {
+				fmt.Fprintf(g.stdout, "%s is also enrolled customer %s, who stays enrolled (`joren customers remove %s` if they should not be)\n",
+					e.Name, a.Customer, a.Customer)
 			}
 			return nil
 		},
