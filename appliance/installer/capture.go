@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"joren/vision/pipeline"
+	"joren/vision/quality"
 )
 
 // CaptureOptions tune a Capture. Zero values take the defaults.
@@ -29,6 +30,12 @@ type CaptureOptions struct {
 	// turned away, ends tracks); without it, a new track is another
 	// person.
 	Same func(a, b []float32) bool
+	// MinWidth is the narrowest face kept, in frame pixels (default 100):
+	// the door describes faces down to vision.min_face, but a descriptor
+	// moves away from the person's full-size one as the face shrinks
+	// (docs/pipeline.md), and an enrolment is what the door's faces are
+	// compared with.
+	MinWidth int
 }
 
 // Capture collects descriptors of the face in front of the camera for the
@@ -65,6 +72,9 @@ type Progress struct {
 	Hint string
 }
 
+// DefaultMinWidth is CaptureOptions.MinWidth's default.
+const DefaultMinWidth = 100
+
 // ErrBusy means a collection is already running.
 var ErrBusy = errors.New("the camera is busy with another enrolment: wait for it to end")
 
@@ -81,6 +91,9 @@ func NewCapture(opt CaptureOptions) *Capture {
 	}
 	if opt.Lost <= 0 {
 		opt.Lost = 2 * time.Second
+	}
+	if opt.MinWidth <= 0 {
+		opt.MinWidth = DefaultMinWidth
 	}
 	return &Capture{opt: opt, now: time.Now}
 }
@@ -114,6 +127,9 @@ func (c *Capture) Sample(s pipeline.Sample) {
 		return
 	case s.Descriptor == nil:
 		j.hint = "Look straight at the camera" + reasonHint(string(s.Quality.Reject)) + "."
+		return
+	case s.Box.Dx() < c.opt.MinWidth:
+		j.hint = "Look straight at the camera" + reasonHint(string(quality.Small)) + "."
 		return
 	}
 	if j.track != "" && s.Track != j.track && !c.same(j, s.Descriptor) {

@@ -3,6 +3,7 @@ package installer
 import (
 	"context"
 	"errors"
+	"image"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -13,7 +14,7 @@ import (
 )
 
 func good(track string, v float32) pipeline.Sample {
-	return pipeline.Sample{Faces: 1, Good: 1, Track: track, Descriptor: []float32{v}}
+	return pipeline.Sample{Faces: 1, Good: 1, Track: track, Box: image.Rect(200, 100, 360, 260), Descriptor: []float32{v}}
 }
 
 // A collection asks the pipeline for faces only while it runs, one every
@@ -44,6 +45,12 @@ func TestCapture(t *testing.T) {
 		c.Sample(pipeline.Sample{Faces: 1, Track: "a", Quality: quality.Assessment{Reject: quality.Turned}})
 		if p := c.Progress(); p.Got != 0 || !strings.Contains(p.Hint, "not to the side") {
 			t.Errorf("a turned face: %+v", p)
+		}
+		small := good("a", 5)
+		small.Box = image.Rect(200, 100, 280, 180) // described at the door, too small to enrol
+		c.Sample(small)
+		if p := c.Progress(); p.Got != 0 || !strings.Contains(p.Hint, "a little closer") {
+			t.Errorf("a small face: %+v", p)
 		}
 		c.Sample(good("a", 1))
 		if c.Wants() {
