@@ -173,6 +173,8 @@ func reasonHint(reason string) string {
 		return ", and keep still"
 	case "turned":
 		return ", not to the side"
+	case "cut":
+		return ", all of your face in the picture"
 	}
 	return ""
 }

@@ -52,7 +52,7 @@ type Face struct {
 	// to be measured).
 	Quality float64
 	// Passed tells whether the face was good enough for a descriptor;
-	// Reason says why not (small, blurred, turned).
+	// Reason says why not (small, blurred, turned, cut).
 	Passed bool
 	Reason string
 	// Track is the face's track, if any.

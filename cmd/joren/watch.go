@@ -259,7 +259,7 @@ func printVisit(w io.Writer, v track.Visit) {
 		for _, c := range []struct {
 			n    int
 			what string
-		}{{r.Small, "small"}, {r.Blurred, "blurred"}, {r.Turned, "turned"}} {
+		}{{r.Small, "small"}, {r.Blurred, "blurred"}, {r.Turned, "turned"}, {r.Cut, "cut by the frame's edge"}} {
 			if c.n > 0 {
 				why = append(why, fmt.Sprintf("%d %s", c.n, c.what))
 			}

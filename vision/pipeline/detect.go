@@ -8,6 +8,7 @@ import (
 	"joren/vision"
 	"joren/vision/frame"
 	"joren/vision/motion"
+	"joren/vision/quality"
 )
 
 // detectStage runs the motion gate on every frame and the face detector
@@ -106,6 +107,11 @@ func (d *detectStage) process(f *frame.Frame) (observation, error) {
 		b := fc.Box
 		n.faces.Add(1)
 		s := seen{box: b, q: gate.Size(b)}
+		if quality.Cuts(b, f.Bounds()) {
+			// Part of a face, at the door's side: its descriptor would
+			// split the track of the person entering (see quality.Cut).
+			s.q.Reject = quality.Cut
+		}
 		switch {
 		case !s.q.Worth():
 		case d.p.five != nil:

@@ -20,6 +20,12 @@ import (
 // background. Its top-left pixel is marked (B, G, R) = (0, 255, 0) and the
 // pixel right of it carries the person: (person, 0, 255). The
 // checkerboard's phase flips every frame, so the motion gate sees it.
+//
+// A face may run off the frame's left or right edge (someone entering or
+// leaving): then the mark is on the top-left pixel in view and the pixel
+// right of it says how much is in view: (person, width, 255). The fake
+// describer gives such a face someone else's descriptor, as a network
+// shown half a face does.
 
 const (
 	fakeW, fakeH = 320, 240
@@ -46,8 +52,9 @@ func draw(s shot, seq int) frame.Image {
 		im.Pix[i] = 128
 	}
 	for _, p := range s {
-		for y := p.box.Min.Y; y < p.box.Max.Y; y++ {
-			for x := p.box.Min.X; x < p.box.Max.X; x++ {
+		seen := p.box.Intersect(im.Bounds())
+		for y := seen.Min.Y; y < seen.Max.Y; y++ {
+			for x := seen.Min.X; x < seen.Max.X; x++ {
 				v := byte(40)
 				if ((x/2)+(y/2)+seq)%2 == 0 {
 					v = 220
@@ -56,8 +63,12 @@ func draw(s shot, seq int) frame.Image {
 				im.Pix[i], im.Pix[i+1], im.Pix[i+2] = v, v, v
 			}
 		}
-		i := p.box.Min.Y*im.Step + 3*p.box.Min.X
-		copy(im.Pix[i:], []byte{0, 255, 0, p.id, 0, 255})
+		cut := byte(0)
+		if seen.Dx() < faceSide {
+			cut = byte(seen.Dx())
+		}
+		i := seen.Min.Y*im.Step + 3*seen.Min.X
+		copy(im.Pix[i:], []byte{0, 255, 0, p.id, cut, 255})
 	}
 	return im
 }
@@ -146,8 +157,12 @@ func (f *faces) Detect(im frame.Image, scale float64) ([]image.Rectangle, error)
 	for y := 0; y < im.Rows; y++ {
 		for x := 0; x+1 < im.Cols; x++ {
 			if b, g, r := im.At(x, y); b == 0 && g == 255 && r == 0 {
-				if _, g2, r2 := im.At(x+1, y); g2 == 0 && r2 == 255 {
-					out = append(out, image.Rect(x, y, x+faceSide, y+faceSide))
+				if _, g2, r2 := im.At(x+1, y); r2 == 255 {
+					w := faceSide
+					if g2 > 0 { // cut by the frame's edge: its part in view
+						w = int(g2)
+					}
+					out = append(out, image.Rect(x, y, x+w, y+faceSide))
 				}
 			}
 		}
@@ -161,10 +176,14 @@ func (f *faces) Landmarks(im frame.Image, box image.Rectangle) ([]image.Point, e
 	return []image.Point{o.Add(image.Pt(70, 40)), o.Add(image.Pt(80, 40)), o.Add(image.Pt(20, 40)), o.Add(image.Pt(30, 40)), o.Add(image.Pt(50, 60))}, nil
 }
 
-// Describe gives each person a descriptor of their own, a little noisy.
+// Describe gives each person a descriptor of their own, a little noisy;
+// a face cut by the frame's edge gets another's.
 func (f *faces) Describe(im frame.Image, box image.Rectangle) (vision.Face, error) {
 	f.work()
-	id, _, _ := im.At(box.Min.X+1, box.Min.Y)
+	id, cut, _ := im.At(box.Min.X+1, box.Min.Y)
+	if cut > 0 {
+		id += 64
+	}
 	d := make([]float32, vocab.DlibResNetDim)
 	r := rand.New(rand.NewPCG(uint64(id), uint64(box.Min.X)))
 	for i := range d {

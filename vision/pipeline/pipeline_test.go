@@ -106,6 +106,15 @@ func checkDoorVideo(t *testing.T, personOf func([]float32) (string, float64), tr
 	if blurred == 0 {
 		t.Error("no face was rejected as blurred, yet a quarter of each passage is motion-blurred")
 	}
+	// Nor were faces cut by the frame's edge described: people enter and
+	// leave at its sides.
+	cut := 0
+	for _, vi := range vs {
+		cut += vi.Rejected.Cut
+	}
+	if cut == 0 {
+		t.Error("no face was rejected as cut by the frame's edge, yet every passage enters and leaves at a side")
+	}
 	// Motion gated the empty stretches: faces were searched for in about
 	// the frames with people only.
 	busy := 0

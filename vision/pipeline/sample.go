@@ -33,7 +33,7 @@ type Sample struct {
 	Faces, Good int
 	// Track, Box and Quality are the sampled face's: the largest good
 	// face, or the largest face when none is good (then Descriptor is nil
-	// and Quality says why: small, blurred, turned).
+	// and Quality says why: small, blurred, turned, cut).
 	Track   string
 	Box     image.Rectangle
 	Quality quality.Assessment

@@ -17,6 +17,10 @@
 //     about 35 degrees or more is rejected. YuNet's points see a profile
 //     that the shape predictor, drawing a frontal face on any box, misses.
 //
+// A camera's frame adds a fourth, Cuts: a face whose box reaches the
+// frame's edge is only partly in view (the pipeline checks it, since a photo
+// may be cropped tight around a whole face).
+//
 // The score in [0, 1] is the product of the three, each scaled to [0, 1];
 // it ranks the faces of one track and becomes the visit's Quality.
 package quality

@@ -17,6 +17,11 @@ const (
 	Small   Reason = "small"
 	Blurred Reason = "blurred"
 	Turned  Reason = "turned"
+	// Cut: the face runs off the edge of the camera's view (someone
+	// entering or leaving it). The detector still finds it and guesses
+	// landmarks beyond the edge, but a descriptor of half a face lands far
+	// from the person's others.
+	Cut Reason = "cut"
 )
 
 // Gate holds the thresholds. Zero values take the defaults.
@@ -91,6 +96,16 @@ func (g Gate) Size(box image.Rectangle) Assessment {
 		a.Reject = Small
 	}
 	return a
+}
+
+// Cuts tells whether a face's box, clipped to the camera's frame (in the
+// frame's coordinates), was cut by it: the box reaches the frame's edge.
+// A detector's box spans the whole face, forehead to chin, and lies inside
+// the frame when the face does; one that reaches the edge is part of a face
+// (its width says nothing of the face's size). Only a camera's frame is
+// judged so: a photo may be cropped tight around a whole face.
+func Cuts(box, frame image.Rectangle) bool {
+	return box.Min.X <= frame.Min.X || box.Min.Y <= frame.Min.Y || box.Max.X >= frame.Max.X || box.Max.Y >= frame.Max.Y
 }
 
 // Assess measures a face of im (box in im's coordinates) with its
@@ -278,6 +293,7 @@ type Rejections struct {
 	Small   int `json:"small,omitempty"`
 	Blurred int `json:"blurred,omitempty"`
 	Turned  int `json:"turned,omitempty"`
+	Cut     int `json:"cut,omitempty"`
 }
 
 // Add counts one rejected face.
@@ -289,8 +305,18 @@ func (r *Rejections) Add(why Reason) {
 		r.Blurred++
 	case Turned:
 		r.Turned++
+	case Cut:
+		r.Cut++
 	}
 }
 
+// Merge adds the counts of o.
+func (r *Rejections) Merge(o Rejections) {
+	r.Small += o.Small
+	r.Blurred += o.Blurred
+	r.Turned += o.Turned
+	r.Cut += o.Cut
+}
+
 // Total is the number of rejected faces.
-func (r Rejections) Total() int { return r.Small + r.Blurred + r.Turned }
+func (r Rejections) Total() int { return r.Small + r.Blurred + r.Turned + r.Cut }

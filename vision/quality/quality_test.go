@@ -271,11 +271,41 @@ func TestGate(t *testing.T) {
 		t.Errorf("smaller %.3f >= larger %.3f", b.Score, a.Score)
 	}
 	var r Rejections
-	for _, why := range []Reason{Small, Small, Blurred, Turned, OK} {
+	for _, why := range []Reason{Small, Small, Blurred, Turned, Cut, OK} {
 		r.Add(why)
 	}
-	if r != (Rejections{Small: 2, Blurred: 1, Turned: 1}) || r.Total() != 4 {
+	if r != (Rejections{Small: 2, Blurred: 1, Turned: 1, Cut: 1}) || r.Total() != 5 {
 		t.Errorf("%+v", r)
+	}
+	r.Merge(Rejections{Small: 1, Cut: 2})
+	if r != (Rejections{Small: 3, Blurred: 1, Turned: 1, Cut: 3}) {
+		t.Errorf("merged: %+v", r)
+	}
+}
+
+// TestCuts: a box that reaches the frame's edge, on any side, is a face
+// cut by it; one inside the frame, even by a pixel, is not.
+func TestCuts(t *testing.T) {
+	fr := image.Rect(0, 0, 640, 480)
+	for _, c := range []struct {
+		name string
+		box  image.Rectangle
+		want bool
+	}{
+		{"inside", image.Rect(200, 100, 330, 260), false},
+		{"a pixel from each edge", image.Rect(1, 1, 639, 479), false},
+		{"entering on the left", image.Rect(0, 93, 75, 251), true},
+		{"leaving on the right", image.Rect(525, 61, 640, 277), true},
+		{"forehead cut at the top", image.Rect(200, 0, 330, 140), true},
+		{"chin cut at the bottom", image.Rect(200, 380, 330, 480), true},
+	} {
+		if got := Cuts(c.box, fr); got != c.want {
+			t.Errorf("%s %v: cut %v, want %v", c.name, c.box, got, c.want)
+		}
+	}
+	// A frame need not start at the origin.
+	if !Cuts(image.Rect(10, 20, 50, 60), image.Rect(10, 0, 100, 100)) {
+		t.Error("a box at the left edge of a frame offset by 10 is not cut")
 	}
 }
 

@@ -410,9 +410,7 @@ func (t *Tracker) merge(into, tr *track) *track {
 	into.faces += tr.faces
 	into.minFace, into.maxFace = min(into.minFace, tr.minFace), max(into.maxFace, tr.maxFace)
 	into.bestScore = max(into.bestScore, tr.bestScore)
-	into.rejected.Small += tr.rejected.Small
-	into.rejected.Blurred += tr.rejected.Blurred
-	into.rejected.Turned += tr.rejected.Turned
+	into.rejected.Merge(tr.rejected)
 	into.ended = false
 	t.ended = slices.DeleteFunc(t.ended, func(e *track) bool { return e == into })
 	for i, l := range t.live {
