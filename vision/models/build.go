@@ -134,7 +134,7 @@ func Build(ctx context.Context, o BuildOptions) (warnings []string, err error) {
 	}
 	// The same network for OpenCV's DNN module, cheaper to run than
 	// dlib's own code on the same CPU (docs/pipeline.md).
-	if err := convertResNet(o.Dir, &man, o.Log); err != nil {
+	if err := convertResNet(o.Dir, &man, time.Now(), o.Log); err != nil {
 		return nil, err
 	}
 

@@ -21,6 +21,14 @@ import (
 // file this reader does not know is an error naming it; the .dat file is
 // left as it is and dlib keeps running it.
 func ConvertResNet(dir string, log *slog.Logger) error {
+	return ConvertResNetAt(dir, time.Now(), log)
+}
+
+// ConvertResNetAt is ConvertResNet recording the conversion in MANIFEST as
+// installed at installed, not now: an image build passes its
+// SOURCE_DATE_EPOCH, so that two builds of one commit write the same
+// MANIFEST (cmd/joren-convert).
+func ConvertResNetAt(dir string, installed time.Time, log *slog.Logger) error {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -28,10 +36,10 @@ func ConvertResNet(dir string, log *slog.Logger) error {
 	if err != nil {
 		return err
 	}
-	return convertResNet(dir, &man, log)
+	return convertResNet(dir, &man, installed, log)
 }
 
-func convertResNet(dir string, man *Manifest, log *slog.Logger) error {
+func convertResNet(dir string, man *Manifest, installed time.Time, log *slog.Logger) error {
 	src := filepath.Join(dir, ResNetFile)
 	data, err := os.ReadFile(src)
 	if err != nil {
@@ -60,7 +68,7 @@ func convertResNet(dir string, man *Manifest, log *slog.Logger) error {
 	}
 	s := sha256.Sum256(onnx)
 	man.Set(Entry{Name: ResNetONNXFile, SHA256: hex.EncodeToString(s[:]), Size: int64(len(onnx)), Origin: origin,
-		Licence: licence, SourceSHA256: digest, Installed: time.Now().UTC()})
+		Licence: licence, SourceSHA256: digest, Installed: installed.UTC()})
 	if err := man.write(dir); err != nil {
 		return err
 	}

@@ -153,7 +153,7 @@ func Fetch(ctx context.Context, o FetchOptions) error {
 		if r.Name != ResNetFile {
 			continue
 		}
-		if err := convertResNet(o.Dir, &man, o.Log); err != nil {
+		if err := convertResNet(o.Dir, &man, time.Now(), o.Log); err != nil {
 			// dlib still runs the file: only the faster path is missing.
 			o.Log.Warn("dlib's ResNet was not converted for OpenCV: descriptors will be computed by dlib, which costs more CPU", "err", err)
 		}
