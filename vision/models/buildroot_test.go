@@ -159,12 +159,32 @@ func TestBuildrootPackagePinsWhatFetchPins(t *testing.T) {
 	}
 }
 
+// hostJorenConvert builds cmd/joren-convert for this machine into bin, as
+// Buildroot's host-joren does (pure Go, no cgo, host GOOS/GOARCH even
+// when the tests run as another architecture's binaries).
+func hostJorenConvert(t *testing.T, root, bin string) {
+	t.Helper()
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatal("the go command is not on PATH: host-joren's joren-convert is built with it")
+	}
+	cmd := exec.Command(gobin, "build", "-trimpath", "-o", filepath.Join(bin, "joren-convert"), "./cmd/joren-convert")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=", "GOARCH=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building joren-convert as host-joren does: %v\n%s", err, out)
+	}
+}
+
 // TestBuildrootPackageInstallsWhatFetchWould runs the package's steps on a
-// download directory as Buildroot leaves it: the real YuNet and dlib's real
-// MMOD detector (bzip2-compressed as dlib.net serves it). The landmark
-// model and the ResNet in the test model directory are not the files the
-// image ships (Debian's 68-point model, face-api's conversion), so small
-// stand-ins take their place: the steps only decompress and record them.
+// download directory as Buildroot leaves it: the real YuNet, dlib's real
+// MMOD detector and the test models' real ResNet (bzip2-compressed as
+// dlib.net serves them), with joren-convert built as host-joren builds
+// it. The landmark model in the test model directory is not the file the
+// image ships (Debian's 68-point model), so a small stand-in takes its
+// place: the steps only decompress and record it. The ResNet is face-api's
+// conversion, not dlib.net's file, but the same network in the same
+// format: what the steps do with it is what they do with dlib's.
 func TestBuildrootPackageInstallsWhatFetchWould(t *testing.T) {
 	work := t.TempDir()
 	p := newBRPackage(t, work)
@@ -201,7 +221,12 @@ func TestBuildrootPackageInstallsWhatFetchWould(t *testing.T) {
 	}
 	bzip(DetectorFile, mmod)
 	bzip(ShapePredictorFile, []byte("stand-in for dlib's 5-point landmark model\n"))
-	bzip(ResNetFile, []byte("stand-in for dlib's ResNet\n"))
+	resnet, err := os.ReadFile(filepath.Join(testenv.Models(t), ResNetFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bzip(ResNetFile, resnet)
+	hostJorenConvert(t, p.root, hostBin)
 	yunet, err := os.ReadFile(testenv.YuNet(t))
 	if err != nil {
 		t.Fatal(err)
@@ -254,6 +279,54 @@ func TestBuildrootPackageInstallsWhatFetchWould(t *testing.T) {
 	if n != want {
 		t.Errorf("notice entry %+v, want %+v (as installNotice records it)", n, want)
 	}
+	// dlib's ResNet converted for OpenCV, recorded as `joren models
+	// fetch` records it: the same bytes and entry as ConvertResNet makes
+	// from the same .dat (which then keeps it), so the box's joren
+	// verifies it and runs the network through OpenCV.
+	ref := t.TempDir()
+	if err := os.WriteFile(filepath.Join(ref, ResNetFile), resnet, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	refMan := Manifest{}
+	rd, _ := man.Lookup(ResNetFile)
+	refMan.Set(rd)
+	if err := refMan.write(ref); err != nil {
+		t.Fatal(err)
+	}
+	if err := ConvertResNet(ref, nil); err != nil {
+		t.Fatal(err)
+	}
+	onnx, err := os.ReadFile(filepath.Join(dir, ResNetONNXFile))
+	if err != nil {
+		t.Fatalf("the package installs no converted ResNet: %v", err)
+	}
+	if want, _ := os.ReadFile(filepath.Join(ref, ResNetONNXFile)); !bytes.Equal(onnx, want) {
+		t.Errorf("%s installed is not the file ConvertResNet makes from the same %s", ResNetONNXFile, ResNetFile)
+	}
+	if src, err := ResNetONNXSource(onnx); err != nil || src != sha256Hex(resnet) || src != rd.SHA256 {
+		t.Errorf("%s converted from sha256 %s (%v), want the installed %s's %s", ResNetONNXFile, src, err, ResNetFile, sha256Hex(resnet))
+	}
+	refMan, _ = ReadManifest(ref)
+	c, _ := man.Lookup(ResNetONNXFile)
+	wantC, _ := refMan.Lookup(ResNetONNXFile)
+	wantC.Installed = c.Installed
+	if c != wantC {
+		t.Errorf("converted ResNet recorded as\n  %+v\nConvertResNet records\n  %+v", c, wantC)
+	}
+	if c.Licence != rd.Licence || rd.Licence != "CC0-1.0 (dlib-models, Davis King)" {
+		t.Errorf("converted ResNet's licence %q, want dlib's %q", c.Licence, rd.Licence)
+	}
+	before, err := os.ReadFile(filepath.Join(dir, ManifestFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ConvertResNet(dir, nil); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.ReadFile(filepath.Join(dir, ManifestFile)); !bytes.Equal(after, before) {
+		t.Error("ConvertResNet (joren models fetch on the box) would convert the image's ResNet again")
+	}
+
 	for _, e := range man.Files {
 		if got := e.Installed.Unix(); got != 1700000000 {
 			t.Errorf("%s installed at %v, want SOURCE_DATE_EPOCH", e.Name, e.Installed)

@@ -7,8 +7,9 @@
 # The source is a commit of the git repository this br2-external tree
 # lives in (or BR2_PACKAGE_JOREN_SITE): the tree and the code it builds
 # come from the same commit. Buildroot clones it and vendors the Go
-# modules at download time, which needs the network.
-JOREN_SITE = $(call qstrip,$(BR2_PACKAGE_JOREN_SITE))
+# modules at download time, which needs the network. (The defaults hold
+# without BR2_PACKAGE_JOREN too: joren-models builds host-joren.)
+JOREN_SITE = $(or $(call qstrip,$(BR2_PACKAGE_JOREN_SITE)),$(BR2_EXTERNAL_JOREN_PATH)/..)
 JOREN_SITE_METHOD = git
 JOREN_VERSION := $(or $(call qstrip,$(BR2_PACKAGE_JOREN_VERSION)),\
 	$(shell git -C $(BR2_EXTERNAL_JOREN_PATH) rev-parse HEAD 2>/dev/null))
@@ -66,4 +67,14 @@ define JOREN_INSTALL_INIT_SYSTEMD
 		$(TARGET_DIR)/usr/lib/systemd/system/joren.service
 endef
 
+# host-joren: joren's pure-Go tools for the build machine, from the same
+# source (and vendored modules) as the image's joren, without cgo, so
+# none of the target's libraries. joren-models runs joren-convert to
+# ship dlib's ResNet converted for OpenCV's DNN, as `joren models fetch`
+# would convert it on the box.
+HOST_JOREN_GOMOD = joren
+HOST_JOREN_BUILD_TARGETS = cmd/joren-convert
+HOST_JOREN_GO_ENV = CGO_ENABLED=0
+
 $(eval $(golang-package))
+$(eval $(host-golang-package))
