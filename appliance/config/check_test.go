@@ -270,22 +270,11 @@ func TestMachine(t *testing.T) {
 			text = strings.Replace(text, m.models, m.dir, 1)
 			c.err = "joren.yaml:4: device.models: model file " + filepath.Join(m.dir, "shape_predictor_5_face_landmarks.dat") + " is missing"
 		case "YuNet missing":
-			noYuNet := t.TempDir()
-			for _, name := range models.Files {
-				if err := os.Symlink(filepath.Join(m.models, name), filepath.Join(noYuNet, name)); err != nil {
-					t.Fatal(err)
-				}
-			}
+			noYuNet := m.withoutYuNet(t)
 			text = strings.Replace(text, m.models, noYuNet, 1)
 			c.err = "vision.detector: yunet: stat " + filepath.Join(noYuNet, models.YuNetFile) + ": no such file or directory (run joren models build or joren models fetch yunet, or choose detector: hog)"
 		case "auto without YuNet":
-			noYuNet := t.TempDir()
-			for _, name := range models.Files {
-				if err := os.Symlink(filepath.Join(m.models, name), filepath.Join(noYuNet, name)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			text = strings.Replace(text, m.models, noYuNet, 1)
+			text = strings.Replace(text, m.models, m.withoutYuNet(t), 1)
 			c.warn = "vision.detector: auto chooses hog: " + models.YuNetFile + " is not in the model directory (joren models fetch yunet adds it)"
 		case "YuNet present":
 			text = strings.Replace(text, m.models, testenv.ModelsWithYuNet(t), 1)
@@ -377,4 +366,17 @@ func TestMachineStore(t *testing.T) {
 	if errs, warns := problems(t, base("Asia/Tokyo", key), Options{Machine: true}); errs != "" || !strings.Contains(warns, "store.dir: the store could not be checked against this configuration") {
 		t.Errorf("store in use:\nerrors:\n%s\nwarnings:\n%s", errs, warns)
 	}
+}
+
+// withoutYuNet is a model directory of dlib's files alone (links to the
+// fixture's), as made before YuNet was provisioned.
+func (m machineFixture) withoutYuNet(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	for _, name := range models.Files {
+		if err := os.Symlink(filepath.Join(m.models, name), filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
 }
