@@ -43,6 +43,13 @@ var (
 	fix     *fixture
 	fixErr  string
 	videos  sync.Map // name -> *video
+
+	// YuNet's models, for the benchmarks that compare the detectors:
+	// loaded once, as the fixture's are (another set of dlib's models
+	// per benchmark would swell the peak RSS they report).
+	yunetOnce  sync.Once
+	yunetFaces *cv.YuNetFaces
+	yunetErr   error
 )
 
 // video is a synthesised video and its truth.
@@ -89,12 +96,28 @@ func setup(t testing.TB) *fixture {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	if yunetFaces != nil {
+		yunetFaces.Close()
+	}
 	if fix != nil {
 		fix.cast.Close()
 		fix.faces.Close()
 		os.RemoveAll(fix.dir)
 	}
 	os.Exit(code)
+}
+
+// yunetSetup returns YuNet's models (camera.YuNet, the default detector:
+// YuNet and dlib's ResNet on five-point chips), loaded on first use and
+// shared by every caller until TestMain ends.
+func yunetSetup(t testing.TB) *cv.YuNetFaces {
+	t.Helper()
+	dir := testenv.ModelsWithYuNet(t) // models load at once: a temporary directory may go
+	yunetOnce.Do(func() { yunetFaces, yunetErr = cv.OpenYuNet(dir, camera.FaceOptions{}) })
+	if yunetErr != nil {
+		t.Fatalf("opening YuNet: %v", yunetErr)
+	}
+	return yunetFaces
 }
 
 // finder adapts dlib's HOG detector to doorsim.
@@ -164,14 +187,20 @@ func synth(t testing.TB, name string, o doorsim.Options) *video {
 	return v
 }
 
-// run plays a source through a pipeline and returns its visits.
+// run plays a source through a pipeline with the fixture's models (HOG)
+// and returns its visits.
 func run(t testing.TB, src pipeline.Source, cfg pipeline.Config) ([]track.Visit, *pipeline.Pipeline, error) {
 	t.Helper()
-	fx := setup(t)
+	return runFaces(t, setup(t).faces, src, cfg)
+}
+
+// runFaces is run with faces finding and describing the faces.
+func runFaces(t testing.TB, faces camera.Faces, src pipeline.Source, cfg pipeline.Config) ([]track.Visit, *pipeline.Pipeline, error) {
+	t.Helper()
 	if cfg.Track.Entropy == nil {
 		cfg.Track.Entropy = deterministic()
 	}
-	p := pipeline.New(fx.faces, fx.faces, cfg)
+	p := pipeline.New(faces, faces, cfg)
 	out := make(chan track.Visit)
 	done := make(chan error, 1)
 	go func() { done <- p.Run(context.Background(), src, out) }()
