@@ -18,6 +18,7 @@ import (
 	"joren/cluster"
 	"joren/cluster/figure"
 	"joren/vision"
+	"joren/vision/camera"
 	"joren/vision/dlib"
 	"joren/vision/embed"
 	"joren/vision/models"
@@ -123,6 +124,7 @@ func clusterEmbeddings(ctx context.Context, g *globals, f *clusterFlags) error {
 		defer fh.Close()
 		r, name = fh, f.embeddings
 	}
+	auto := f.ff.detector == string(camera.Auto)
 	model, err := embeddingsModel(g.modelDir, &f.ff)
 	if err != nil {
 		return err
@@ -130,6 +132,12 @@ func clusterEmbeddings(ctx context.Context, g *globals, f *clusterFlags) error {
 	es, err := cluster.ReadEmbeddings(r, name, model.Dim)
 	if err != nil {
 		return err
+	}
+	if auto && f.ff.embedder == embedderDlib {
+		// A file's descriptors were cut by whichever detector made them:
+		// its model says which (none: dlib's own chips, as the shared
+		// labelled descriptors).
+		model = dlibVariantOf(es[0].Model)
 	}
 	if model.Dim == 0 { // an ONNX network's dimension: the file's
 		model.Dim = len(es[0].Descriptor)
@@ -481,4 +489,18 @@ func embeddingsModel(modelDir string, ff *faceFlags) (vocab.Model, error) {
 		return embed.Variant(onnx.Describe(s), false, mirror), nil
 	}
 	return vocab.Model{}, usagef("--embedder %q: want %s or %s", ff.embedder, embedderDlib, embedderONNX)
+}
+
+// dlibVariantOf is the dlib model a descriptor file names (dlib's own chips
+// when it names none, or another network: the reader then says so).
+func dlibVariantOf(id string) vocab.Model {
+	name, _, _ := strings.Cut(id, "@")
+	for _, five := range []bool{true, false} {
+		for _, mirror := range []bool{true, false} {
+			if m := embed.Variant(dlib.Describe(), five, mirror); m.Name == name {
+				return m
+			}
+		}
+	}
+	return dlib.Describe()
 }

@@ -253,6 +253,30 @@ func TestClusterEmbeddings(t *testing.T) {
 	if !strings.Contains(out, "dbscan: BCubed F1 0.4") {
 		t.Errorf("dbscan evaluation: %s", out)
 	}
+	// Descriptors `joren embed` made with either detector cluster as they
+	// are: the file names its model.
+	for _, det := range []string{"hog", "yunet"} {
+		out, stderr, code := run(t, "embed", "--json", "--detector", det, face(t, "bona.jpg"), face(t, "bona3.jpg"), face(t, "jimin6.jpg"))
+		if code != exitOK {
+			t.Fatalf("embed --detector %s: exit %d: %s", det, code, stderr)
+		}
+		var b strings.Builder
+		for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			var e embedLine
+			if err := json.Unmarshal([]byte(l), &e); err != nil || len(e.Faces) == 0 {
+				t.Fatalf("embed --detector %s: %q (%v)", det, l, err)
+			}
+			line, _ := json.Marshal(map[string]any{"model": e.Model, "descriptor": e.Faces[0].Descriptor})
+			b.Write(append(line, '\n'))
+		}
+		file := filepath.Join(t.TempDir(), det+".jsonl")
+		if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, stderr, code := run(t, "cluster", "--embeddings", file); code != exitOK || strings.Count(out, "\n") < 3 {
+			t.Errorf("cluster --embeddings of embed --detector %s: exit %d: %s %s", det, code, out, stderr)
+		}
+	}
 }
 
 func TestClusterBadInputs(t *testing.T) {
