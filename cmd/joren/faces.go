@@ -177,7 +177,8 @@ func (f *faceFlags) openYuNet(modelDir string) (*faceFinder, error) {
 	switch f.embedder {
 	case embedderDlib:
 		open = func() (vision.Embedder, error) {
-			frames, err := dlib.OpenFrames(modelDir, false)
+			// dlib's ResNet only: YuNet's five points cut the chip.
+			frames, err := dlib.OpenParts(modelDir, dlib.Parts{ResNet: true})
 			if err != nil {
 				return nil, err
 			}

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <dlib/dnn.h>
 #include <dlib/image_processing.h>
@@ -18,9 +19,11 @@
 using namespace dlib;
 
 struct joren_frames {
-	frontal_face_detector hog;
-	shape_predictor sp;
-	joren::anet_type net;
+	// Each model is loaded only if asked for (JOREN_PART_*): the shape
+	// predictor alone weighs about 100 MB, which a YuNet box never uses.
+	std::unique_ptr<frontal_face_detector> hog;
+	std::unique_ptr<shape_predictor> sp;
+	std::unique_ptr<joren::anet_type> net;
 	std::unique_ptr<joren::mmod_type> cnn;
 	// dlib's detectors and networks keep per-call state: one call at a time
 	// on each. One lock per model, so that the live pipeline can detect
@@ -32,6 +35,8 @@ struct joren_frames {
 namespace {
 
 char* fail(const std::string& msg) { return strdup(msg.c_str()); }
+
+const char* no_resnet = "dlib's ResNet was not loaded (or was dropped for OpenCV's copy)";
 
 // to_rgb copies a BGR frame into dlib's RGB matrix.
 void to_rgb(const uint8_t* bgr, int rows, int cols, int step, matrix<rgb_pixel>& img) {
@@ -47,7 +52,10 @@ void to_rgb(const uint8_t* bgr, int rows, int cols, int step, matrix<rgb_pixel>&
 // landmarks runs the shape predictor on the face in rect (left, top,
 // right, bottom) and copies up to max_parts of its points into points.
 full_object_detection landmarks(joren_frames* f, const matrix<rgb_pixel>& img, const long* rect, long* points, int max_parts) {
-	full_object_detection shape = f->sp(img, rectangle(rect[0], rect[1], rect[2], rect[3]));
+	if (!f->sp) {
+		throw std::runtime_error("the shape predictor was not loaded");
+	}
+	full_object_detection shape = (*f->sp)(img, rectangle(rect[0], rect[1], rect[2], rect[3]));
 	for (int i = 0; i < (int)shape.num_parts() && i < max_parts; i++) {
 		points[2*i] = shape.part(i).x();
 		points[2*i+1] = shape.part(i).y();
@@ -57,14 +65,22 @@ full_object_detection landmarks(joren_frames* f, const matrix<rgb_pixel>& img, c
 
 } // namespace
 
-extern "C" joren_frames* joren_frames_open(const char* dir, int cnn, char** err) {
+extern "C" joren_frames* joren_frames_open(const char* dir, int parts, char** err) {
 	try {
 		auto f = std::make_unique<joren_frames>();
 		std::string d = dir;
-		f->hog = get_frontal_face_detector();
-		deserialize(d + "/shape_predictor_5_face_landmarks.dat") >> f->sp;
-		deserialize(d + "/dlib_face_recognition_resnet_model_v1.dat") >> f->net;
-		if (cnn) {
+		if (parts & JOREN_PART_HOG) {
+			f->hog = std::make_unique<frontal_face_detector>(get_frontal_face_detector());
+		}
+		if (parts & JOREN_PART_SHAPE) {
+			f->sp = std::make_unique<shape_predictor>();
+			deserialize(d + "/shape_predictor_5_face_landmarks.dat") >> *f->sp;
+		}
+		if (parts & JOREN_PART_RESNET) {
+			f->net = std::make_unique<joren::anet_type>();
+			deserialize(d + "/dlib_face_recognition_resnet_model_v1.dat") >> *f->net;
+		}
+		if (parts & JOREN_PART_MMOD) {
 			f->cnn = std::make_unique<joren::mmod_type>();
 			deserialize(d + "/mmod_human_face_detector.dat") >> *f->cnn;
 		}
@@ -79,6 +95,11 @@ extern "C" joren_frames* joren_frames_open(const char* dir, int cnn, char** err)
 }
 
 extern "C" void joren_frames_close(joren_frames* f) { delete f; }
+
+extern "C" void joren_frames_drop_resnet(joren_frames* f) {
+	std::lock_guard<std::mutex> lock(f->net_mu);
+	f->net.reset();
+}
 
 extern "C" int joren_frames_detect(joren_frames* f, const uint8_t* bgr, int rows, int cols, int step, int cnn,
 	long* rects, double* scores, int max, char** err) {
@@ -96,8 +117,12 @@ extern "C" int joren_frames_detect(joren_frames* f, const uint8_t* bgr, int rows
 				dets.push_back(rect_detection{d.detection_confidence, 0, d.rect});
 			}
 		} else {
+			if (!f->hog) {
+				*err = fail("the HOG detector was not loaded");
+				return -1;
+			}
 			std::lock_guard<std::mutex> lock(f->hog_mu);
-			f->hog(img, dets);
+			(*f->hog)(img, dets);
 		}
 		for (int i = 0; i < (int)dets.size() && i < max; i++) {
 			rects[4*i] = dets[i].rect.left();
@@ -127,7 +152,10 @@ extern "C" int joren_frames_describe(joren_frames* f, const uint8_t* bgr, int ro
 			matrix<rgb_pixel> chip;
 			extract_image_chip(img, get_face_chip_details(shape, 150, 0.25), chip);
 			std::lock_guard<std::mutex> lock(f->net_mu);
-			matrix<float, 0, 1> d = f->net(chip);
+			if (!f->net) {
+				throw std::runtime_error(no_resnet);
+			}
+			matrix<float, 0, 1> d = (*f->net)(chip);
 			std::memcpy(desc, &d(0, 0), d.size() * sizeof(float));
 		}
 		return n;
@@ -173,7 +201,10 @@ extern "C" int joren_frames_describe_chips(joren_frames* f, const uint8_t* chips
 		std::vector<matrix<float, 0, 1>> out;
 		{
 			std::lock_guard<std::mutex> lock(f->net_mu);
-			out = f->net(batch);
+			if (!f->net) {
+				throw std::runtime_error(no_resnet);
+			}
+			out = (*f->net)(batch);
 		}
 		for (int i = 0; i < n; i++) {
 			std::memcpy(desc + (size_t)i * 128, &out[i](0, 0), 128 * sizeof(float));

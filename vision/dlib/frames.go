@@ -20,11 +20,11 @@ import (
 // takes pixels instead of a JPEG, which a camera frame would otherwise be
 // encoded to at every step. Safe for concurrent use: calls to one model
 // (HOG, MMOD, ResNet) are serialised, so detection in one goroutine and
-// description in another run at the same time.
+// description in another run at the same time. OpenParts loads only some
+// of the models.
 type Frames struct {
 	f     *C.joren_frames
 	model vocab.Model
-	cnn   bool
 }
 
 // Frame is a BGR image in memory: Rows x Cols pixels, Step bytes per row,
@@ -49,9 +49,58 @@ type Detection struct {
 	Score float64
 }
 
-// OpenFrames loads the models from dir; cnn also loads the MMOD detector.
+// Parts selects the models OpenParts loads. Each costs memory on the box
+// (dlib's ResNet about 25 MB, the shape predictor about 100 MB): load only
+// those used. A method that needs a model not loaded returns an error
+// naming it.
+type Parts struct {
+	HOG    bool // dlib's frontal face detector: Detect
+	MMOD   bool // dlib's CNN detector: Detect with cnn
+	Shape  bool // the shape predictor: Landmarks, Chip, Describe
+	ResNet bool // dlib's ResNet: Describe, DescribeChips, DescribeChip
+}
+
+// files are the model files the parts read. The ResNet's is always read:
+// its digest names the descriptors (Model), whichever copy of the network
+// computes them.
+func (p Parts) files() []string {
+	names := []string{models.ResNetFile}
+	if p.Shape {
+		names = append(names, models.ShapePredictorFile)
+	}
+	if p.MMOD {
+		names = append(names, models.DetectorFile)
+	}
+	return names
+}
+
+func (p Parts) bits() C.int {
+	var b C.int
+	if p.HOG {
+		b |= C.JOREN_PART_HOG
+	}
+	if p.MMOD {
+		b |= C.JOREN_PART_MMOD
+	}
+	if p.Shape {
+		b |= C.JOREN_PART_SHAPE
+	}
+	if p.ResNet {
+		b |= C.JOREN_PART_RESNET
+	}
+	return b
+}
+
+// OpenFrames loads the HOG detector, the shape predictor and the ResNet
+// from dir; cnn also loads the MMOD detector.
 func OpenFrames(dir string, cnn bool) (*Frames, error) {
-	if err := CheckFiles(dir); err != nil {
+	return OpenParts(dir, Parts{HOG: true, MMOD: cnn, Shape: true, ResNet: true})
+}
+
+// OpenParts loads the models p asks for from dir. With none, the Frames
+// only names the descriptors (Model) of a ResNet run elsewhere.
+func OpenParts(dir string, p Parts) (*Frames, error) {
+	if err := models.CheckFiles(dir, p.files()...); err != nil {
 		return nil, err
 	}
 	digest, err := fileDigest(dir + "/" + models.ResNetFile)
@@ -61,16 +110,21 @@ func OpenFrames(dir string, cnn bool) (*Frames, error) {
 	cdir := C.CString(dir)
 	defer C.free(unsafe.Pointer(cdir))
 	var cerr *C.char
-	c := 0
-	if cnn {
-		c = 1
-	}
-	f := C.joren_frames_open(cdir, C.int(c), &cerr)
+	f := C.joren_frames_open(cdir, p.bits(), &cerr)
 	if f == nil {
 		defer C.free(unsafe.Pointer(cerr))
 		return nil, fmt.Errorf("loading dlib models from %s: %s", dir, C.GoString(cerr))
 	}
-	return &Frames{f: f, model: withDigest(Describe(), digest), cnn: cnn}, nil
+	return &Frames{f: f, model: withDigest(Describe(), digest)}, nil
+}
+
+// DropResNet frees dlib's ResNet, for a caller that has another copy of
+// the network describe chips (package onnx's, once checked against this
+// one): Model stays, descriptions fail afterwards.
+func (f *Frames) DropResNet() {
+	if f.f != nil {
+		C.joren_frames_drop_resnet(f.f)
+	}
 }
 
 // Model describes the descriptors computed.

@@ -11,11 +11,23 @@ extern "C" {
 
 typedef struct joren_frames joren_frames;
 
-// joren_frames_open loads the shape predictor and ResNet from dir (and the
-// MMOD detector if cnn is set). On failure it returns NULL and sets *err
-// (to be freed by the caller).
-joren_frames* joren_frames_open(const char* dir, int cnn, char** err);
+// The models joren_frames_open can load, or'ed together. An entry point
+// that needs a model not loaded fails with a message saying so.
+enum joren_part {
+	JOREN_PART_HOG = 1,    // frontal face detector (joren_frames_detect)
+	JOREN_PART_MMOD = 2,   // CNN detector (joren_frames_detect with cnn)
+	JOREN_PART_SHAPE = 4,  // shape predictor (describe, chip)
+	JOREN_PART_RESNET = 8, // ResNet (describe with desc, describe_chips)
+};
+
+// joren_frames_open loads the parts (JOREN_PART_*) asked for from dir. On
+// failure it returns NULL and sets *err (to be freed by the caller).
+joren_frames* joren_frames_open(const char* dir, int parts, char** err);
 void joren_frames_close(joren_frames* f);
+
+// joren_frames_drop_resnet frees the ResNet (waiting for a description
+// under way to end): descriptions fail afterwards.
+void joren_frames_drop_resnet(joren_frames* f);
 
 // joren_frames_detect finds faces in a BGR image of rows x cols pixels,
 // step bytes per row. It writes up to max rectangles (left, top, right,

@@ -70,8 +70,9 @@ func Variant(m vocab.Model, five, mirror bool) vocab.Model {
 	return m
 }
 
-// Dlib describes YuNet's faces with dlib's ResNet. Close closes det and
-// frames.
+// Dlib describes YuNet's faces with dlib's ResNet. frames needs dlib's
+// ResNet unless o.DNN describes, and the shape predictor only with
+// o.Shape (dlib.OpenParts). Close closes det and frames.
 func Dlib(det *yunet.Detector, frames *dlib.Frames, o Options) *Embedder {
 	e := newEmbedder(det, o, Variant(frames.Model(), !o.Shape, o.Mirror), frames.Close)
 	e.describe = func(im frame.Image, f yunet.Face) ([]float32, []image.Point, error) {

@@ -32,7 +32,8 @@ func detector(t testing.TB) *yunet.Detector {
 
 func dlibEmbedder(t testing.TB, o Options) *Embedder {
 	t.Helper()
-	f, err := dlib.OpenFrames(testenv.Models(t), false)
+	// Only what the embedder uses, as the box loads it.
+	f, err := dlib.OpenParts(testenv.Models(t), dlib.Parts{ResNet: true, Shape: o.Shape})
 	if err != nil {
 		t.Fatal(err)
 	}

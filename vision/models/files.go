@@ -21,12 +21,16 @@ var Files = []string{ShapePredictorFile, ResNetFile, DetectorFile}
 // directory.
 const ManifestFile = "MANIFEST"
 
-// CheckFiles tells whether dir holds every file of Files, each a non-empty
-// regular file, without reading them: dlib checks this before loading,
-// and the appliance's configuration check with the same rule.
-func CheckFiles(dir string) error {
+// CheckFiles tells whether dir holds every file of names (of Files if
+// none), each a non-empty regular file, without reading them: dlib checks
+// the files it is about to load, and the appliance's configuration check
+// every file with the same rule.
+func CheckFiles(dir string, names ...string) error {
+	if len(names) == 0 {
+		names = Files
+	}
 	var errs []error
-	for _, name := range Files {
+	for _, name := range names {
 		p := filepath.Join(dir, name)
 		st, err := os.Stat(p)
 		switch {

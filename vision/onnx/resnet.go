@@ -32,8 +32,10 @@ var ErrNoResNet = fmt.Errorf("no %s in the model directory (run joren models bui
 // dlib's, digest included: descriptors of the two paths are one model and
 // stores never tell them apart (docs/embedders.md).
 //
-// Landmarks and the chip come from dlib (frames), whose detector,
-// landmarks and ResNet stay loaded. Calls are serialised on the network.
+// Landmarks and the chip of Describe and Faces come from dlib (frames);
+// dlib's ResNet is needed only to open it, and a caller that describes
+// chips only (YuNet's) may drop it then (dlib.Frames.DropResNet). Calls
+// are serialised on the network.
 type ResNet struct {
 	frames *dlib.Frames
 	own    bool // Close closes frames (OpenResNetEmbedder)

@@ -24,8 +24,9 @@ import (
 // landmarks: dlib's ResNet on dlib's chip cut from the five points and
 // averaged with its mirror image (through OpenCV's DNN where the model
 // directory has the conversion), or an ONNX network on ArcFace's
-// template. No shape predictor runs. It is the pipeline's FiveDetector and
-// FiveDescriber. Safe for concurrent use: YuNet and each network
+// template. Only those models are loaded: no shape predictor, no HOG
+// detector, and dlib's own ResNet only when OpenCV's copy is missing (or
+// refused). It is the pipeline's FiveDetector and FiveDescriber. Safe for concurrent use: YuNet and each network
 // serialise their calls.
 type YuNetFaces struct {
 	det *yunet.Detector
@@ -61,12 +62,18 @@ func OpenYuNet(dir string, o camera.FaceOptions) (*YuNetFaces, error) {
 		f.emb = embed.ONNX(det, net, embed.Options{})
 		return f, nil
 	}
-	frames, err := dlib.OpenFrames(dir, false)
+	// dlib's ResNet only: no HOG detector, no shape predictor (about
+	// 100 MB) that YuNet's five points make useless.
+	frames, err := dlib.OpenParts(dir, dlib.Parts{ResNet: true})
 	if err != nil {
 		det.Close()
 		return nil, err
 	}
 	f.dnn = openDNN(dir, frames, o.Log)
+	if f.dnn != nil {
+		// OpenCV's copy describes; dlib's only served to check it.
+		frames.DropResNet()
+	}
 	f.emb = embed.Dlib(det, frames, embed.Options{Mirror: true, DNN: f.dnn})
 	return f, nil
 }
