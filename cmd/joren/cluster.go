@@ -137,7 +137,7 @@ func clusterEmbeddings(ctx context.Context, g *globals, f *clusterFlags) error {
 		// A file's descriptors were cut by whichever detector made them:
 		// its model says which (none: dlib's own chips, as the shared
 		// labelled descriptors).
-		model = dlibVariantOf(es[0].Model)
+		model, _ = dlibVariant(dlib.Describe(), es[0].Model)
 	}
 	if model.Dim == 0 { // an ONNX network's dimension: the file's
 		model.Dim = len(es[0].Descriptor)
@@ -489,18 +489,4 @@ func embeddingsModel(modelDir string, ff *faceFlags) (vocab.Model, error) {
 		return embed.Variant(onnx.Describe(s), false, mirror), nil
 	}
 	return vocab.Model{}, usagef("--embedder %q: want %s or %s", ff.embedder, embedderDlib, embedderONNX)
-}
-
-// dlibVariantOf is the dlib model a descriptor file names (dlib's own chips
-// when it names none, or another network: the reader then says so).
-func dlibVariantOf(id string) vocab.Model {
-	name, _, _ := strings.Cut(id, "@")
-	for _, five := range []bool{true, false} {
-		for _, mirror := range []bool{true, false} {
-			if m := embed.Variant(dlib.Describe(), five, mirror); m.Name == name {
-				return m
-			}
-		}
-	}
-	return dlib.Describe()
 }

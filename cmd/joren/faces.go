@@ -68,6 +68,21 @@ func (f *faceFlags) settle(modelDir string) error {
 	return nil
 }
 
+// dlibVariant is the model of dlib's network base whose name the model id
+// names (`NAME@DIGEST` or `NAME`): dlib's own chips, five-point chips,
+// mirrored or not (embed.Variant). Not one of them: base, false.
+func dlibVariant(base vocab.Model, id string) (vocab.Model, bool) {
+	name, _, _ := strings.Cut(id, "@")
+	for _, five := range []bool{false, true} {
+		for _, mirror := range []bool{false, true} {
+			if m := embed.Variant(base, five, mirror); m.Name == name {
+				return m, true
+			}
+		}
+	}
+	return base, false
+}
+
 // mirrored tells whether descriptors are averaged with their mirror
 // image's: with YuNet, as --mirror says; auto is what was measured to pay
 // (docs/embedders.md): on for dlib's ResNet (ROC AUC 0.764 to 0.803 on

@@ -8,7 +8,6 @@ import (
 	"io"
 
 	"joren/cluster/month"
-	"joren/vision/embed"
 	"joren/vocab"
 )
 
@@ -35,13 +34,8 @@ func visitsModel(g *globals, r io.Reader) (vocab.Model, io.Reader, error) {
 	if json.Unmarshal(first, &v) != nil || v.Model == "" {
 		return vocab.Model{}, rest, nil // the reader says what is wrong, with the line
 	}
-	base := installedModel(g, g.modelDir)
-	for _, five := range []bool{false, true} {
-		for _, mirror := range []bool{false, true} {
-			if m := embed.Variant(base, five, mirror); v.Model == m.ID() || v.Model == m.Name {
-				return m, rest, nil
-			}
-		}
+	if m, ok := dlibVariant(installedModel(g, g.modelDir), v.Model); ok {
+		return m, rest, nil
 	}
 	return vocab.Model{}, rest, nil
 }
