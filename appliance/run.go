@@ -91,8 +91,14 @@ func (a *Appliance) Run(ctx context.Context) error {
 	})
 	g.Go(func() error { return a.pub.Run(pubCtx, toPublish) })
 
+	// The indicator outlives the stages by the patterns it still has to
+	// show when a recording ends (await drains it); a signal or a
+	// stage's failure cuts it at once.
+	indCtx, stopInd := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopInd()
+	defer context.AfterFunc(ctx, stopInd)()
 	if a.ind != nil {
-		aux.Go(func() error { return a.ind.Run(auxCtx) })
+		aux.Go(func() error { return a.ind.Run(indCtx) })
 		a.ind.Show(indicator.Started) // the lamp test
 	}
 	if a.btn != nil {
@@ -118,7 +124,7 @@ func (a *Appliance) Run(ctx context.Context) error {
 	a.o.Notifier.Ready()
 	a.log.Info("joren running", "device", a.device, "site", a.cfg.Device.Site, "camera", a.src.String(), "model", a.model.ID(),
 		"store", a.storeDir(), "identities", a.svc.Len(), "outbox_pending", a.box.Len())
-	err := a.await(ctx, g, aux, stopNow)
+	err := a.await(ctx, g, aux, stopNow, stopInd)
 	for _, l := range a.lines {
 		l.Halt()
 	}
@@ -136,7 +142,7 @@ func (a *Appliance) Run(ctx context.Context) error {
 // beside them, each wait bounded by stopBudget from the stop. A stage that
 // does not end in time is abandoned: Close then leaves everything open
 // (it may be in use) to the process's exit.
-func (a *Appliance) await(ctx context.Context, g, aux *errgroup.Group, stop context.CancelFunc) error {
+func (a *Appliance) await(ctx context.Context, g, aux *errgroup.Group, stop, stopInd context.CancelFunc) error {
 	stages, sides := make(chan error, 1), make(chan error, 1)
 	go func() { stages <- g.Wait() }()
 	var (
@@ -151,6 +157,14 @@ func (a *Appliance) await(ctx context.Context, g, aux *errgroup.Group, stop cont
 	stopped := time.Now()
 	a.o.Notifier.Stopping()
 	stop()
+	if ended && err == nil && a.ind != nil {
+		// A recording that ended: its last decisions' patterns are shown
+		// whole (a signal cuts them short).
+		drain, cancel := context.WithTimeout(context.Background(), drainBudget)
+		a.ind.Drain(drain)
+		cancel()
+	}
+	stopInd()
 	go func() { sides <- aux.Wait() }()
 	limit := time.NewTimer(stopBudget)
 	defer limit.Stop()

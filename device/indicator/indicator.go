@@ -26,6 +26,8 @@ type Indicator struct {
 
 	mu      sync.Mutex
 	pending Kind // "" when nothing waits
+	// idle is closed while nothing plays or waits (Drain waits on it).
+	idle chan struct{}
 
 	played    atomic.Int64
 	coalesced atomic.Int64
@@ -40,7 +42,42 @@ func New(out Output, patterns Patterns, log *slog.Logger) *Indicator {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Indicator{out: out, patterns: patterns, log: log, wake: make(chan struct{}, 1)}
+	idle := make(chan struct{})
+	close(idle)
+	return &Indicator{out: out, patterns: patterns, log: log, wake: make(chan struct{}, 1), idle: idle}
+}
+
+// busy marks the indicator busy (a request waits or plays); in.mu held.
+func (in *Indicator) busy() {
+	select {
+	case <-in.idle:
+		in.idle = make(chan struct{})
+	default:
+	}
+}
+
+// done marks the indicator idle; in.mu held.
+func (in *Indicator) done() {
+	select {
+	case <-in.idle:
+	default:
+		close(in.idle)
+	}
+}
+
+// Drain waits until the pattern playing and the one waiting are over, or
+// ctx is done: a recording that ended shows its last decision whole
+// before the indicator is stopped (a stop by signal cuts it short).
+func (in *Indicator) Drain(ctx context.Context) error {
+	in.mu.Lock()
+	idle := in.idle
+	in.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Show asks for the pattern of k. It never blocks: if a pattern is
@@ -51,6 +88,7 @@ func (in *Indicator) Show(k Kind) {
 		return
 	}
 	in.mu.Lock()
+	in.busy()
 	switch {
 	case in.pending == "":
 		in.pending = k
@@ -84,6 +122,9 @@ func (in *Indicator) Run(ctx context.Context) error {
 		in.mu.Lock()
 		k := in.pending
 		in.pending = ""
+		if k == "" {
+			in.done()
+		}
 		in.mu.Unlock()
 		if k != "" {
 			in.played.Add(1)

@@ -216,3 +216,39 @@ var errBroken = &lineError{}
 type lineError struct{}
 
 func (*lineError) Error() string { return "GPIO17: write: input/output error" }
+
+// Drain returns once the pattern playing and the one waiting are over
+// (a recording's last decision shown whole), at once when idle, and when
+// its context ends, whichever is first.
+func TestDrain(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		led, _, out := board(t)
+		ps := Patterns{}
+		ps.Set("regular=led 600ms")
+		ps.Set("became-regular=led 100ms, off 100ms, led 100ms")
+		ind := New(out, ps, nil)
+		start(t, ind)
+		t0 := time.Now()
+		if err := ind.Drain(context.Background()); err != nil || time.Since(t0) != 0 {
+			t.Fatalf("idle: Drain took %v, %v", time.Since(t0), err)
+		}
+		ind.Show(Regular)
+		synctest.Wait()         // playing
+		ind.Show(BecameRegular) // waits for the first
+		short, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		if err := ind.Drain(short); err == nil || time.Since(t0) != 200*time.Millisecond {
+			t.Errorf("a context shorter than the patterns: Drain took %v, %v", time.Since(t0), err)
+		}
+		if err := ind.Drain(context.Background()); err != nil || time.Since(t0) != 900*time.Millisecond {
+			t.Errorf("Drain returned after %v (%v), want when both patterns were over (900ms)", time.Since(t0), err)
+		}
+		if ind.Played() != 2 || led.Rises() != 3 {
+			t.Errorf("played %d patterns, %d rises of the LED; want 2 and 3", ind.Played(), led.Rises())
+		}
+		ind.Show(Regular) // busy again
+		if err := ind.Drain(context.Background()); err != nil || time.Since(t0) != 1500*time.Millisecond {
+			t.Errorf("a second Drain returned after %v (%v), want 1500ms", time.Since(t0), err)
+		}
+	})
+}
