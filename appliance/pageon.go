@@ -16,6 +16,13 @@ func (a *Appliance) TurnPageOn(by string) error {
 	if a.pageOn == nil {
 		return ErrNoPage
 	}
+	// A request while the page is on has nothing to do. It is the page
+	// that says, not servePage: the page refuses connections as soon as
+	// it turns off, before Serve returns, and a press in that moment must
+	// not be lost.
+	if a.page.On() {
+		return nil
+	}
 	select {
 	case a.pageOn <- by:
 	default: // already asked
@@ -31,11 +38,6 @@ func (a *Appliance) servePage(ctx context.Context) error {
 		if err := a.page.Serve(ctx, ln); err != nil {
 			return err
 		}
-		// Requests made while the page was on have nothing to do.
-		select {
-		case <-a.pageOn:
-		default:
-		}
 		for ln = nil; ln == nil; {
 			select {
 			case <-ctx.Done():
@@ -50,6 +52,12 @@ func (a *Appliance) servePage(ctx context.Context) error {
 				}
 				ln = l
 				a.log.Warn("the box's page is turned on again", "by", by)
+				// Presses made while it was being turned on are
+				// answered by this one.
+				select {
+				case <-a.pageOn:
+				default:
+				}
 			}
 		}
 	}

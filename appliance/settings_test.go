@@ -99,11 +99,13 @@ func TestRejectedConfig(t *testing.T) {
 }
 
 // The page turns itself off; TurnPageOn (the button, head office) turns it
-// on again on the same address, for another round.
+// on again on the same address, for another round. A press right after the
+// page stopped answering is not lost, even while the page is still shutting
+// down (CI once lost it that way under qemu).
 func TestTurnPageOn(t *testing.T) {
 	pw := filepath.Join(t.TempDir(), "pw")
 	os.WriteFile(pw, []byte("correct horse battery\n"), 0o600)
-	srv, err := installer.New(installer.Options{PasswordFile: pw, OffAfter: 300 * time.Millisecond, Live: installer.NewLive(installer.LiveOptions{}),
+	srv, err := installer.New(installer.Options{PasswordFile: pw, OffAfter: 1500 * time.Millisecond, Live: installer.NewLive(installer.LiveOptions{}),
 		Status: pageStatus{}, Pseudonym: func(vocab.Decision) string { return "" }})
 	if err != nil {
 		t.Fatal(err)
@@ -121,7 +123,7 @@ func TestTurnPageOn(t *testing.T) {
 	go func() { done <- a.servePage(ctx) }()
 	up := func(want bool) {
 		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
+		deadline := time.Now().Add(30 * time.Second)
 		for {
 			c, err := net.Dial("tcp", addr)
 			if c != nil {
@@ -137,7 +139,13 @@ func TestTurnPageOn(t *testing.T) {
 		}
 	}
 	up(true)
+	if err := a.TurnPageOn("a press while on"); err != nil || len(a.pageOn) != 0 {
+		t.Fatalf("a press while the page is on was queued (%v): it would turn the page on again as soon as it is off", err)
+	}
 	up(false) // turned itself off
+	if srv.On() {
+		t.Fatal("the page refuses connections but says it is on")
+	}
 	if err := a.TurnPageOn("the test"); err != nil {
 		t.Fatal(err)
 	}

@@ -332,6 +332,11 @@ wait:
 	return err
 }
 
+// On tells whether the page is on: serving, or about to serve for the
+// first time. It is false from the moment the page turns itself off, while
+// it is still shutting down, until Serve is called again.
+func (s *Server) On() bool { return !s.isOff() }
+
 // isOff tells whether the page has turned off (or is past its time).
 func (s *Server) isOff() bool {
 	s.mu.Lock()
