@@ -41,6 +41,7 @@ func (d *detectStage) Run(ctx context.Context, in <-chan *frame.Frame, out chan<
 	}()
 	for {
 		var f *frame.Frame
+		d.p.waiting.Store(time.Now().UnixNano())
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
@@ -50,6 +51,7 @@ func (d *detectStage) Run(ctx context.Context, in <-chan *frame.Frame, out chan<
 			}
 			f = g
 		}
+		d.p.waiting.Store(0)
 		if ctx.Err() != nil {
 			f.Release()
 			return ctx.Err()

@@ -143,7 +143,10 @@ func (c *fakeCamera) Run(ctx context.Context, out chan<- *frame.Frame) error {
 // synctest's clock advances by it), to stand for dlib at work.
 type faces struct {
 	busy time.Duration
-	mu   sync.Mutex
+	// stalls makes the Detect calls it names (from 1) take that much
+	// longer: a CPU starved for a moment.
+	stalls map[int]time.Duration
+	mu     sync.Mutex
 	// detected counts Detect calls.
 	detected int
 }
@@ -152,7 +155,9 @@ func (f *faces) Detect(im frame.Image, scale float64) ([]image.Rectangle, error)
 	f.work()
 	f.mu.Lock()
 	f.detected++
+	stall := f.stalls[f.detected]
 	f.mu.Unlock()
+	time.Sleep(stall)
 	var out []image.Rectangle
 	for y := 0; y < im.Rows; y++ {
 		for x := 0; x+1 < im.Cols; x++ {

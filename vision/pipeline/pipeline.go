@@ -164,6 +164,10 @@ type Pipeline struct {
 	log  *slog.Logger
 	five FiveDetector // det, when it finds five landmarks
 	n    counters
+	// waiting is when detect began waiting for a frame (Unix ns), 0 while
+	// it works on one: the track stage tells a silent camera (detect
+	// waits) from a stalled pipeline (detect works).
+	waiting atomic.Int64
 }
 
 // New makes a pipeline with det finding faces and desc describing them

@@ -16,12 +16,13 @@ type trackStage struct {
 	// drain is done when sends must give up: Config.Drain after the
 	// pipeline was stopped.
 	drain context.Context
-	// last is the time of the last observation and arrived when it came:
-	// for live sources the tracker's clock keeps running between frames
-	// (a camera that stops sending must not keep a visit open).
-	last    time.Time
-	arrived time.Time
-	live    bool
+	// last is the time of the last observation and free when the stage
+	// was done with it: for live sources the tracker's clock keeps
+	// running while the camera is silent (a camera that stops sending
+	// must not keep a visit open).
+	last time.Time
+	free time.Time
+	live bool
 }
 
 func newTrackStage(p *Pipeline, drain context.Context) *trackStage {
@@ -50,14 +51,15 @@ func (t *trackStage) Run(ctx context.Context, in <-chan observation, out chan<- 
 			}
 			begin := time.Now()
 			due := t.handle(obs)
-			t.p.n.trackBusy.Add(int64(time.Since(begin)))
+			t.free = time.Now()
+			t.p.n.trackBusy.Add(int64(t.free.Sub(begin)))
 			if !t.emit(out, due) {
 				t.lose(t.tr.Flush())
 				return ctx.Err()
 			}
 		case <-tick.C:
-			if t.live && !t.last.IsZero() {
-				if !t.emit(out, t.tr.Expire(t.last.Add(time.Since(t.arrived)))) {
+			if quiet, ok := t.quiet(); ok {
+				if !t.emit(out, t.tr.Expire(t.last.Add(quiet))) {
 					t.lose(t.tr.Flush())
 					return ctx.Err()
 				}
@@ -66,8 +68,27 @@ func (t *trackStage) Run(ctx context.Context, in <-chan observation, out chan<- 
 	}
 }
 
+// quiet tells how long a live camera has been silent: both stages wait
+// for it. While detect works on a frame the pipeline is stalled, not the
+// camera silent: the frames it drops meanwhile end no track (the tracker
+// counts such steps short), and neither must the clock here.
+func (t *trackStage) quiet() (time.Duration, bool) {
+	waiting := t.p.waiting.Load()
+	if !t.live || t.last.IsZero() || waiting == 0 {
+		return 0, false
+	}
+	return time.Since(later(time.Unix(0, waiting), t.free)), true
+}
+
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 func (t *trackStage) handle(obs observation) []track.Visit {
-	t.last, t.arrived, t.live = obs.time, time.Now(), obs.live
+	t.last, t.live = obs.time, obs.live
 	dets := make([]track.Detection, len(obs.faces))
 	for i, s := range obs.faces {
 		dets[i] = track.Detection{Box: s.box, Quality: s.q}

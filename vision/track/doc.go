@@ -15,7 +15,10 @@
 //     continues that track instead of making a second visit.
 //
 // A track ends when its face has not been seen for Gap; it waits Linger
-// for such a continuation, then becomes a visit. Tracks with fewer than
+// for such a continuation, then becomes a visit. Gap and Linger count the
+// time spent looking: a step between two frames counts at most MaxStep,
+// so a pipeline that stalls under load and drops frames does not end the
+// tracks of the faces still in front of it. Tracks with fewer than
 // MinFaces faces are detector noise and are dropped. Tracks that overlap
 // in time name each other in Visit.Together: two people passing together
 // are two visits that the identity store must not merge.

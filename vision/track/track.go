@@ -21,8 +21,13 @@ type Config struct {
 	// K is the number of descriptors a visit keeps, best first (default 3).
 	K int
 	// Gap is how long a face may go unseen before its track ends (default
-	// 500 ms: a few dropped or missed frames never end a track).
+	// 500 ms: a few dropped or missed frames never end a track). Time is
+	// counted while looking (see MaxStep).
 	Gap time.Duration
+	// MaxStep is the most a step between two frames counts toward Gap and
+	// Linger (default Gap/2): when the pipeline stalls, frames are dropped,
+	// and a face unseen while nobody looked has not left.
+	MaxStep time.Duration
 	// Linger is how long an ended track with descriptors waits for a new
 	// track of the same face to continue it before it becomes a visit
 	// (default 500 ms: with Gap, a visit comes 1 s after its face was last
@@ -62,6 +67,9 @@ func (c Config) withDefaults(m vocab.Model) Config {
 	}
 	if c.Gap <= 0 {
 		c.Gap = 500 * time.Millisecond
+	}
+	if c.MaxStep <= 0 {
+		c.MaxStep = c.Gap / 2
 	}
 	if c.Linger < 0 {
 		c.Linger = 0
@@ -139,18 +147,20 @@ type scored struct {
 type track struct {
 	id                string
 	start, seen, prev time.Time
-	box               image.Rectangle
-	vx, vy            float64 // pixels per second
-	faces             int
-	descs             []scored // best first, at most K
-	described         int
-	lastDescribed     time.Time
-	rejected          quality.Rejections
-	minFace, maxFace  int
-	bestScore         float64
-	reported          bool // its visit was reported early (MaxDuration)
-	ended             bool
-	closed            bool // split: it takes no more faces
+	// seenL and prevL are seen and prev on the tracker's look clock.
+	seenL, prevL     time.Duration
+	box              image.Rectangle
+	vx, vy           float64 // pixels per second
+	faces            int
+	descs            []scored // best first, at most K
+	described        int
+	lastDescribed    time.Time
+	rejected         quality.Rejections
+	minFace, maxFace int
+	bestScore        float64
+	reported         bool // its visit was reported early (MaxDuration)
+	ended            bool
+	closed           bool // split: it takes no more faces
 }
 
 type span struct {
@@ -168,13 +178,14 @@ type Tracker struct {
 	ended   []*track // waiting Linger for a continuation
 	held    []Visit  // due, waiting for tracks that started earlier
 	done    []span   // reported visits, kept for Together
+	clock   lookClock
 	stats   Stats
 }
 
 // New makes a tracker for descriptors of model m.
 func New(m vocab.Model, cfg Config) *Tracker {
 	cfg = cfg.withDefaults(m)
-	return &Tracker{cfg: cfg, model: m, entropy: ulid.Monotonic(cfg.Entropy, 0)}
+	return &Tracker{cfg: cfg, model: m, entropy: ulid.Monotonic(cfg.Entropy, 0), clock: lookClock{maxStep: cfg.MaxStep}}
 }
 
 // Config returns the settings in use, defaults filled in.
@@ -238,8 +249,9 @@ func (t *Tracker) Update(at time.Time, dets []Detection) []string {
 		s      float64
 	}
 	var pairs []pair
+	now := t.clock.advance(at)
 	for ti, tr := range t.live {
-		if tr.closed || at.Sub(tr.seen) > t.cfg.Gap {
+		if tr.closed || now-tr.seenL > t.cfg.Gap {
 			continue
 		}
 		p := tr.predict(at)
@@ -273,7 +285,7 @@ func (t *Tracker) Update(at time.Time, dets []Detection) []string {
 		if ids[di] != "" {
 			continue
 		}
-		tr := &track{id: t.newID(at), start: at, seen: at, box: d.Box, minFace: math.MaxInt}
+		tr := &track{id: t.newID(at), start: at, seen: at, seenL: now, box: d.Box, minFace: math.MaxInt}
 		t.stats.Tracks++
 		t.observe(tr, at, d)
 		t.live = append(t.live, tr)
@@ -293,6 +305,7 @@ func (t *Tracker) observe(tr *track, at time.Time, d Detection) {
 		}
 	}
 	tr.prev, tr.seen, tr.box = tr.seen, at, d.Box
+	tr.prevL, tr.seenL = tr.seenL, t.clock.now
 	tr.faces++
 	w := d.Box.Dx()
 	tr.minFace, tr.maxFace = min(tr.minFace, w), max(tr.maxFace, w)
@@ -375,9 +388,9 @@ func (t *Tracker) nearest(tr *track, d []float32) float64 {
 // takes no more faces; if its person shows up again elsewhere, their new
 // track continues it by descriptor.
 func (t *Tracker) split(tr *track, at time.Time) *track {
-	nt := &track{id: t.newID(at), start: at, seen: at, box: tr.box, faces: 1, minFace: tr.box.Dx(), maxFace: tr.box.Dx(), bestScore: tr.bestScore}
+	nt := &track{id: t.newID(at), start: at, seen: at, seenL: t.clock.now, box: tr.box, faces: 1, minFace: tr.box.Dx(), maxFace: tr.box.Dx(), bestScore: tr.bestScore}
 	tr.faces--
-	tr.seen = tr.prev
+	tr.seen, tr.seenL = tr.prev, tr.prevL
 	tr.closed = true
 	t.live = append(t.live, nt)
 	t.stats.Tracks++
@@ -406,6 +419,7 @@ func (t *Tracker) continued(tr *track, d []float32) *track {
 // live again.
 func (t *Tracker) merge(into, tr *track) *track {
 	into.seen, into.prev, into.box = tr.seen, tr.prev, tr.box
+	into.seenL, into.prevL = tr.seenL, tr.prevL
 	into.vx, into.vy = tr.vx, tr.vy
 	into.faces += tr.faces
 	into.minFace, into.maxFace = min(into.minFace, tr.minFace), max(into.maxFace, tr.maxFace)
@@ -427,10 +441,11 @@ func (t *Tracker) merge(into, tr *track) *track {
 // descriptor to be continued by), and tracks older than MaxDuration.
 func (t *Tracker) Expire(at time.Time) []Visit {
 	var due []*track
+	now := t.clock.advance(at)
 	keep := t.live[:0]
 	for _, tr := range t.live {
 		switch {
-		case at.Sub(tr.seen) <= t.cfg.Gap && !tr.closed:
+		case now-tr.seenL <= t.cfg.Gap && !tr.closed:
 			if !tr.reported && len(tr.descs) > 0 && at.Sub(tr.start) >= t.cfg.MaxDuration {
 				tr.reported = true
 				due = append(due, tr)
@@ -451,7 +466,7 @@ func (t *Tracker) Expire(at time.Time) []Visit {
 	t.live = keep
 	waiting := t.ended[:0]
 	for _, tr := range t.ended {
-		if at.Sub(tr.seen) > t.cfg.Gap+t.cfg.Linger {
+		if now-tr.seenL > t.cfg.Gap+t.cfg.Linger {
 			due = append(due, tr)
 		} else {
 			waiting = append(waiting, tr)

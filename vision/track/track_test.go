@@ -250,6 +250,61 @@ func TestShortGapBridged(t *testing.T) {
 	}
 }
 
+// A stalled pipeline drops frames: a face it had no time to look at has
+// not left. Frames that keep coming without the face still end the track.
+func TestStallIsNotAGap(t *testing.T) {
+	cases := []struct {
+		name   string
+		stall  int // frames dropped in the middle of the passage
+		absent int // then frames without the face
+		visits int
+	}{
+		{"short stall", 8, 0, 1},        // 0.53 s
+		{"long stall", 30, 0, 1},        // 2 s: the CPU was starved
+		{"stall, then away", 30, 12, 2}, // 0.8 s of frames without the face
+		{"away", 0, 12, 2},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			// No descriptors: a continuation by descriptor cannot hide a
+			// track that ended.
+			w := newWorld(t, Config{})
+			box := image.Rect(100, 100, 220, 220)
+			n := 0
+			for ; n < 20; n++ {
+				w.tr.Update(at(n), []Detection{{Box: box}})
+				w.visits = append(w.visits, w.tr.Expire(at(n))...)
+			}
+			n += c.stall
+			for range c.absent {
+				w.frame(n)
+				n++
+			}
+			for end := n + 20; n < end; n++ {
+				w.tr.Update(at(n), []Detection{{Box: box}})
+				w.visits = append(w.visits, w.tr.Expire(at(n))...)
+			}
+			if vs := w.flush(); len(vs) != c.visits {
+				t.Fatalf("%d visits, want %d: %+v", len(vs), c.visits, vs)
+			}
+		})
+	}
+}
+
+// Frame times that run back (a camera's clock stepped) count nothing and
+// end nothing.
+func TestTimeRunsBack(t *testing.T) {
+	w := newWorld(t, Config{})
+	box := image.Rect(100, 100, 220, 220)
+	for _, n := range []int{0, 1, 2, 3, -100, -99, 4, 5, 6} {
+		w.tr.Update(at(n), []Detection{{Box: box}})
+		w.visits = append(w.visits, w.tr.Expire(at(n))...)
+	}
+	if vs := w.flush(); len(vs) != 1 || vs[0].Faces != 9 {
+		t.Fatalf("%d visits %+v", len(vs), vs)
+	}
+}
+
 func TestFastFaceWithDroppedFrames(t *testing.T) {
 	// Only every fourth frame arrives and the face moves 60 px per frame:
 	// boxes of consecutive arrivals do not overlap enough, centres do.
