@@ -45,7 +45,7 @@ type Camera struct {
 	FPS    float64 `yaml:"fps" doc:"Requested frame rate (USB and csi cameras; the pace of a picture folder)."`
 	Clock  string  `yaml:"clock" doc:"DEMO AND TESTS: time a recording's frames from this joren sim truth file's timeline (simulated days) instead of the wall clock. Empty on a device."`
 
-	MaxImagePixels int64 `yaml:"max_image_pixels" doc:"A folder of pictures as the source: pictures whose header claims more pixels are skipped before decoding (50 million fits a 2 GB Raspberry Pi; at most 268435456)."`
+	MaxImagePixels int64 `yaml:"max_image_pixels" doc:"The largest picture or frame read: a folder's pictures whose header claims more pixels are skipped before decoding; a camera, stream, video or pipeline whose frames are larger is refused, naming their size (50 million fits a 2 GB Raspberry Pi; at most 268435456)."`
 }
 
 // Vision tunes the face pipeline.

@@ -117,7 +117,7 @@ Privacy: frames and faces stay in memory. Nothing is written to disk unless
 	fl.StringVar(&f.debugDir, "debug-dir", "", "write every described face (JPEG) and visits.jsonl here: face pictures on disk, for debugging only")
 	fl.IntVar(&f.retries, "retries", 0, "give up after this many failures in a row to (re)open the source (0: never for cameras and streams, 3 for recordings)")
 	fl.DurationVar(&f.stall, "stall", 10*time.Second, "a camera or stream without a frame for this long is reopened")
-	fl.Int64Var(&f.maxPixels, "max-pixels", picture.DefaultMaxPixels, "image folder: skip images whose header claims more pixels, before decoding them")
+	fl.Int64Var(&f.maxPixels, "max-pixels", picture.DefaultMaxPixels, "image folder: skip images whose header claims more pixels, before decoding them; any other source: refuse frames with more pixels")
 	return cmd
 }
 

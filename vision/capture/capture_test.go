@@ -304,18 +304,20 @@ func TestRecordingErrors(t *testing.T) {
 		name, src string
 		frames    int // at least
 		want      []string
+		maxPixels int64
 	}{
-		{"truncated", truncated, 25, []string{truncated, "stops at frame", "of 60: truncated or corrupt", "gave up after 3"}},
-		{"not a video", garbage, 0, []string{garbage, "not a video OpenCV can read"}},
-		{"empty", empty, 0, []string{empty, "is empty"}},
-		{"missing", filepath.Join(dir, "nope.avi"), 0, []string{"nope.avi: no such file"}},
-		{"folder without images", emptyDir, 0, []string{emptyDir, "has no images"}},
-		{"missing folder", filepath.Join(dir, "nope") + "/", 0, []string{"nope/: no such file"}},
+		{"truncated", truncated, 25, []string{truncated, "stops at frame", "of 60: truncated or corrupt", "gave up after 3"}, 0},
+		{"frames over the pixel limit", good, 0, []string{good, "frames of 320x240 (76800 pixels) are over the pixel limit of 76799 pixels"}, 320*240 - 1},
+		{"not a video", garbage, 0, []string{garbage, "not a video OpenCV can read"}, 0},
+		{"empty", empty, 0, []string{empty, "is empty"}, 0},
+		{"missing", filepath.Join(dir, "nope.avi"), 0, []string{"nope.avi: no such file"}, 0},
+		{"folder without images", emptyDir, 0, []string{emptyDir, "has no images"}, 0},
+		{"missing folder", filepath.Join(dir, "nope") + "/", 0, []string{"nope/: no such file"}, 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			matleak.Check(t)
 			var logs logtest.Buffer
-			src, err := Open(tc.src, Options{Retry: Retry{Min: 10 * time.Millisecond}, Log: logs.Logger()})
+			src, err := Open(tc.src, Options{Retry: Retry{Min: 10 * time.Millisecond}, MaxPixels: tc.maxPixels, Log: logs.Logger()})
 			if err != nil {
 				t.Fatal(err)
 			}

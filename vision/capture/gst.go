@@ -26,12 +26,13 @@ const gstPoll = 100 // milliseconds
 // open (and busy) for ever, and it prints GStreamer's errors instead of
 // returning them.
 type gstReader struct {
-	p    *C.jg_pipe
-	desc string // for the log, passwords hidden
-	quit <-chan struct{}
-	idx  int
-	fps  float64
-	w, h int
+	p     *C.jg_pipe
+	desc  string // for the log, passwords hidden
+	quit  <-chan struct{}
+	idx   int
+	fps   float64
+	w, h  int
+	limit int64 // pixels in a frame (frameLimit)
 }
 
 // checkPipeline builds the pipeline desc without starting it: a missing
@@ -94,6 +95,11 @@ func openGst(desc string, o Options, quit <-chan struct{}) (*gstReader, error) {
 		return nil, errors.New("the pipeline's frames are not BGR video")
 	}
 	r.w, r.h = int(w), int(h)
+	r.limit = frameLimit(o)
+	if err := checkFrameSize(r.w, r.h, r.limit); err != nil {
+		r.close()
+		return nil, err
+	}
 	r.fps = o.FPS
 	if n > 0 && d > 0 {
 		r.fps = float64(n) / float64(d)
@@ -139,6 +145,10 @@ func (r *gstReader) next(get func(int) []byte) (frame.Image, error) {
 	if w <= 0 || h <= 0 {
 		C.jg_drop(r.p)
 		return frame.Image{}, fmt.Errorf("%w: frame %d is %dx%d", errUnreadable, r.idx, w, h)
+	}
+	if err := checkFrameSize(int(w), int(h), r.limit); err != nil {
+		C.jg_drop(r.p)
+		return frame.Image{}, fmt.Errorf("frame %d: %w", r.idx, err)
 	}
 	r.w, r.h = int(w), int(h)
 	img := frame.Image{Pix: get(3 * r.w * r.h), Rows: r.h, Cols: r.w, Step: 3 * r.w}

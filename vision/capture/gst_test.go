@@ -449,3 +449,25 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// A pipeline whose frames are over the pixel limit is refused with their
+// size, before a frame of it goes anywhere.
+func TestPipelineOverPixelLimit(t *testing.T) {
+	matleak.Check(t)
+	src, err := Open("gst:videotestsrc ! video/x-raw,width=400,height=300", Options{MaxPixels: 100_000, Retry: Retry{Min: 10 * time.Millisecond, Attempts: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, cancel, done := runLive(src)
+	defer cancel()
+	n := 0
+	for f := range out {
+		n++
+		f.Release()
+	}
+	err = <-done
+	src.Wait()
+	if want := "frames of 400x300 (120000 pixels) are over the pixel limit of 100000 pixels"; err == nil || !strings.Contains(err.Error(), want) || n != 0 {
+		t.Fatalf("%d frames, error %v; want %q", n, err, want)
+	}
+}

@@ -49,6 +49,7 @@ type videoReader struct {
 	idx   int
 	total int // frames in a file (0: unknown)
 	fps   float64
+	limit int64 // pixels in a frame (frameLimit)
 }
 
 // V4L2 and FFmpeg are asked for explicitly: OpenCV's "any" backend tries
@@ -90,7 +91,7 @@ func openVideo(spec Spec, o Options, from int) (*videoReader, error) {
 		}
 		return nil, fmt.Errorf("%s is not a video OpenCV can read (corrupt or unsupported format)", spec.Path)
 	}
-	r := &videoReader{spec: spec, vc: vc, mat: gocv.NewMat(), conv: gocv.NewMat()}
+	r := &videoReader{spec: spec, vc: vc, mat: gocv.NewMat(), conv: gocv.NewMat(), limit: frameLimit(o)}
 	if spec.Kind == Device {
 		if o.Width > 0 && o.Height > 0 {
 			// MJPG lets USB 2 cameras send 720p at full rate.
@@ -101,6 +102,10 @@ func openVideo(spec Spec, o Options, from int) (*videoReader, error) {
 		if o.FPS > 0 {
 			vc.Set(gocv.VideoCaptureFPS, o.FPS)
 		}
+	}
+	if err := checkFrameSize(int(vc.Get(gocv.VideoCaptureFrameWidth)), int(vc.Get(gocv.VideoCaptureFrameHeight)), r.limit); err != nil {
+		r.close()
+		return nil, fmt.Errorf("%s: %w", redact(spec.Path), err)
 	}
 	r.fps = vc.Get(gocv.VideoCaptureFPS)
 	if o.FPS > 0 && spec.Kind != Device {
@@ -149,6 +154,11 @@ func (r *videoReader) next(get func(int) []byte) (frame.Image, error) {
 	}
 	r.idx++
 	m := r.mat
+	if err := checkFrameSize(m.Cols(), m.Rows(), r.limit); err != nil {
+		// The stream changed its size: the source is lost, and
+		// reopening it refuses it with the same error.
+		return frame.Image{}, fmt.Errorf("frame %d: %w", r.idx-1, err)
+	}
 	switch m.Type() {
 	case gocv.MatTypeCV8UC3:
 	case gocv.MatTypeCV8UC1:

@@ -57,7 +57,10 @@ type Options struct {
 	Buffers int
 	// MaxPixels is the largest picture a folder source reads (0:
 	// picture.DefaultMaxPixels): a picture whose header claims more is
-	// skipped and counted as unreadable before anything is decoded.
+	// skipped and counted as unreadable before anything is decoded. It
+	// also bounds the frames of cameras, streams, videos and pipelines:
+	// a source whose frames are larger is refused with an error naming
+	// their size.
 	MaxPixels int64
 	// Log receives connection events (nil: discarded).
 	Log *slog.Logger
