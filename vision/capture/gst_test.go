@@ -458,16 +458,9 @@ func TestPipelineOverPixelLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, cancel, done := runLive(src)
-	defer cancel()
-	n := 0
-	for f := range out {
-		n++
-		f.Release()
-	}
-	err = <-done
+	nums, _, _, err := collect(t, src, 1, 0)
 	src.Wait()
-	if want := "frames of 400x300 (120000 pixels) are over the pixel limit of 100000 pixels"; err == nil || !strings.Contains(err.Error(), want) || n != 0 {
-		t.Fatalf("%d frames, error %v; want %q", n, err, want)
+	if want := "frames of 400x300 (120000 pixels) are over the pixel limit of 100000 pixels"; err == nil || !strings.Contains(err.Error(), want) || len(nums) != 0 {
+		t.Fatalf("%d frames, error %v; want %q", len(nums), err, want)
 	}
 }
