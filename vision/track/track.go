@@ -474,17 +474,13 @@ func (t *Tracker) Expire(at time.Time) []Visit {
 	}
 	clear(t.ended[len(waiting):])
 	t.ended = waiting
-	return t.report(at, due)
+	return t.report(due)
 }
 
 // Flush ends every track (the stream is over) and returns their visits.
 func (t *Tracker) Flush() []Visit {
 	var due []*track
-	var last time.Time
 	for _, tr := range append(t.live, t.ended...) {
-		if tr.seen.After(last) {
-			last = tr.seen
-		}
 		switch {
 		case tr.faces < t.cfg.MinFaces:
 			t.stats.Discarded++
@@ -493,7 +489,7 @@ func (t *Tracker) Flush() []Visit {
 		}
 	}
 	t.live, t.ended = nil, nil
-	return t.report(last, due)
+	return t.report(due)
 }
 
 // report makes the visits of the due tracks and returns those whose turn
@@ -501,7 +497,7 @@ func (t *Tracker) Flush() []Visit {
 // waits while a track that started before it is still open (at most
 // MaxDuration). Consumers such as the identity store read visits in time
 // order.
-func (t *Tracker) report(at time.Time, due []*track) []Visit {
+func (t *Tracker) report(due []*track) []Visit {
 	for _, tr := range due {
 		v := Visit{
 			Visit: vocab.Visit{
@@ -528,7 +524,7 @@ func (t *Tracker) report(at time.Time, due []*track) []Visit {
 	for _, tr := range due {
 		t.done = append(t.done, span{tr.id, tr.start, tr.seen})
 	}
-	t.prune(at)
+	t.prune()
 	if len(t.held) == 0 {
 		return nil
 	}
@@ -567,13 +563,18 @@ func (t *Tracker) together(tr *track, now []*track) []string {
 	return ids
 }
 
-// prune forgets reported visits no live track can overlap any more.
-func (t *Tracker) prune(at time.Time) {
-	horizon := t.cfg.MaxDuration + t.cfg.Gap + t.cfg.Linger
+// prune forgets reported visits no open track overlaps: tracks yet to
+// start start later than they ended. (Not by a horizon of time: a track
+// stays open across a stall however long the frames' times jumped.)
+func (t *Tracker) prune() {
+	open := slices.Concat(t.live, t.ended)
 	keep := t.done[:0]
 	for _, s := range t.done {
-		if at.Sub(s.end) <= horizon {
-			keep = append(keep, s)
+		for _, tr := range open {
+			if !tr.start.After(s.end) {
+				keep = append(keep, s)
+				break
+			}
 		}
 	}
 	t.done = keep

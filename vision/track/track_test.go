@@ -263,6 +263,9 @@ func TestStallIsNotAGap(t *testing.T) {
 		{"long stall", 30, 0, 1},        // 2 s: the CPU was starved
 		{"stall, then away", 30, 12, 2}, // 0.8 s of frames without the face
 		{"away", 0, 12, 2},
+		// 15 s: no stall but a break (a recording's timeline skips, a
+		// camera reopened): it ends the track.
+		{"break", 225, 0, 2},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -288,6 +291,20 @@ func TestStallIsNotAGap(t *testing.T) {
 				t.Fatalf("%d visits, want %d: %+v", len(vs), c.visits, vs)
 			}
 		})
+	}
+}
+
+// Two people in view together, then the recording's timeline skips to
+// the next passage while the second is still open: the second's visit
+// still names the first's, reported before the skip.
+func TestTogetherAcrossABreak(t *testing.T) {
+	w := newWorld(t, Config{})
+	a, b := walk("ann", 0, 20, 0, 200, 50), walk("bob", 10, 30, 400, 200, 300)
+	w.play(0, 31, a, b)
+	w.idle(31+fps*1800, 31+fps*1800+30) // half an hour later
+	vs := w.flush()
+	if len(vs) != 2 || !slices.Contains(vs[1].Together, vs[0].ID) || !slices.Contains(vs[0].Together, vs[1].ID) {
+		t.Fatalf("visits %+v: want two, naming each other", vs)
 	}
 }
 
