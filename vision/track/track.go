@@ -446,7 +446,7 @@ func (t *Tracker) Expire(at time.Time) []Visit {
 	for _, tr := range t.live {
 		switch {
 		case now-tr.seenL <= t.cfg.Gap && !tr.closed:
-			if !tr.reported && len(tr.descs) > 0 && at.Sub(tr.start) >= t.cfg.MaxDuration {
+			if !tr.reported && len(tr.descs) > 0 && tr.faces >= t.cfg.MinFaces && at.Sub(tr.start) >= t.cfg.MaxDuration {
 				tr.reported = true
 				due = append(due, tr)
 			}

@@ -308,6 +308,17 @@ func TestTogetherAcrossABreak(t *testing.T) {
 	}
 }
 
+// A face seen once is noise however long the tracker waits for it: a
+// stall that keeps its track open past MaxDuration reports no visit.
+func TestOneFaceNeverAVisit(t *testing.T) {
+	w := newWorld(t, Config{MaxDuration: 5 * time.Second})
+	w.frame(0, face{person: "ann", box: image.Rect(100, 100, 220, 220), q: 0.9})
+	w.frame(6 * fps) // 6 s later: a stall, not a break
+	if vs := w.flush(); len(vs) != 0 {
+		t.Fatalf("visits %+v from one face", vs)
+	}
+}
+
 // Frame times that run back (a camera's clock stepped) count nothing and
 // end nothing.
 func TestTimeRunsBack(t *testing.T) {
