@@ -161,6 +161,11 @@ type track struct {
 	reported         bool // its visit was reported early (MaxDuration)
 	ended            bool
 	closed           bool // split: it takes no more faces
+	// relinked: a face was linked to it by position across a stall (a
+	// step longer than Gap); its next descriptor must be as close as a
+	// continuation's (Merge), not merely under Split, or it is someone
+	// else who stepped where the track's face was going.
+	relinked bool
 }
 
 type span struct {
@@ -295,6 +300,9 @@ func (t *Tracker) Update(at time.Time, dets []Detection) []string {
 }
 
 func (t *Tracker) observe(tr *track, at time.Time, d Detection) {
+	if tr.faces > 0 && at.Sub(tr.seen) > t.cfg.Gap {
+		tr.relinked = true
+	}
 	if tr.faces > 0 {
 		if dt := at.Sub(tr.seen).Seconds(); dt > 0 {
 			ox, oy := centre(tr.box)
@@ -331,6 +339,9 @@ func (t *Tracker) Wants(id string, q float64, at time.Time) bool {
 	if tr == nil || tr.reported || tr.described >= t.cfg.MaxDescribed {
 		return false
 	}
+	if tr.relinked {
+		return true // the first face after a stall says whose it is
+	}
 	if tr.described > 0 && at.Sub(tr.lastDescribed) < t.cfg.DescribeEvery {
 		return false
 	}
@@ -349,8 +360,13 @@ func (t *Tracker) Describe(id string, d []float32, q float64, at time.Time) (str
 	if tr == nil {
 		return id, fmt.Errorf("descriptor for track %s: no such live track", id)
 	}
+	limit := t.cfg.Split
+	if tr.relinked {
+		limit = t.cfg.Merge
+		tr.relinked = false
+	}
 	switch {
-	case len(tr.descs) > 0 && t.nearest(tr, d) > t.cfg.Split:
+	case len(tr.descs) > 0 && t.nearest(tr, d) > limit:
 		tr = t.split(tr, at)
 	case len(tr.descs) == 0:
 		if into := t.continued(tr, d); into != nil {

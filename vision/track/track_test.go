@@ -308,6 +308,30 @@ func TestTogetherAcrossABreak(t *testing.T) {
 	}
 }
 
+// Across a stall, a face is linked to a track by position only on trust:
+// someone else who stepped where the track's face was going is told apart
+// by a descriptor farther than Merge, even when it is under Split.
+func TestStallRelinkChecked(t *testing.T) {
+	w := newWorld(t, Config{})
+	w.descriptor("ann")
+	bob := slices.Clone(w.people["ann"])
+	bob[0] += 0.5 // between Merge (0.4) and Split (0.6) from ann
+	w.people["bob"] = bob
+	ann, stranger := walk("ann", 0, 20, 0, 190, 100), walk("bob", 35, 60, 340, 500, 100)
+	w.play(0, 20, ann)
+	// 1 s stalled: no frames. Bob appears where ann was heading.
+	w.play(35, 60, stranger)
+	vs := w.flush()
+	if len(vs) != 2 {
+		t.Fatalf("%d visits: want ann's and bob's", len(vs))
+	}
+	for i, want := range []string{"ann", "bob"} {
+		if who := w.personOf(vs[i]); who != want {
+			t.Errorf("visit %d is %s's, want %s's", i, who, want)
+		}
+	}
+}
+
 // A face seen once is noise however long the tracker waits for it: a
 // stall that keeps its track open past MaxDuration reports no visit.
 func TestOneFaceNeverAVisit(t *testing.T) {
