@@ -11,13 +11,7 @@ import (
 // several times over (the decoder's, the pipeline's buffers, the preview).
 // A hostile or misconfigured stream of huge frames would otherwise take
 // the box's memory.
-func frameLimit(o Options) int64 {
-	n := o.MaxPixels
-	if n <= 0 {
-		n = picture.DefaultMaxPixels
-	}
-	return min(n, picture.MaxPixels())
-}
+func frameLimit(o Options) int64 { return picture.Limit(o.MaxPixels) }
 
 // checkFrameSize refuses frames of w x h over limit. A size of zero is
 // unknown (some streams tell it with their first frame) and passes.

@@ -123,10 +123,7 @@ func (h *Header) readJPEG(data []byte) error {
 // pixels (maxPixels <= 0: DefaultMaxPixels; never more than MaxPixels), or
 // a side longer than MaxSideLimit.
 func (h Header) Check(maxPixels int64) error {
-	if maxPixels <= 0 {
-		maxPixels = DefaultMaxPixels
-	}
-	maxPixels = min(maxPixels, MaxPixels())
+	maxPixels = Limit(maxPixels)
 	if h.Pixels() > maxPixels {
 		return &TooLargeError{Header: h, Limit: maxPixels}
 	}

@@ -56,6 +56,15 @@ func OpenCVEnv(lookup func(string) (string, bool)) []string {
 	return add
 }
 
+// Limit is the pixel limit a setting of maxPixels enforces: maxPixels
+// (<= 0: DefaultMaxPixels), never more than MaxPixels.
+func Limit(maxPixels int64) int64 {
+	if maxPixels <= 0 {
+		maxPixels = DefaultMaxPixels
+	}
+	return min(maxPixels, MaxPixels())
+}
+
 // MaxPixels is the largest pixel limit this process can enforce: the
 // ceiling, or OpenCV's own limits from the environment if lower (a setting
 // above them would let the header check pass pictures that OpenCV then
