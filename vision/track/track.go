@@ -300,10 +300,10 @@ func (t *Tracker) Update(at time.Time, dets []Detection) []string {
 }
 
 func (t *Tracker) observe(tr *track, at time.Time, d Detection) {
-	if tr.faces > 0 && at.Sub(tr.seen) > t.cfg.Gap {
-		tr.relinked = true
-	}
 	if tr.faces > 0 {
+		if at.Sub(tr.seen) > t.cfg.Gap {
+			tr.relinked = true
+		}
 		if dt := at.Sub(tr.seen).Seconds(); dt > 0 {
 			ox, oy := centre(tr.box)
 			nx, ny := centre(d.Box)
@@ -583,14 +583,19 @@ func (t *Tracker) together(tr *track, now []*track) []string {
 // start start later than they ended. (Not by a horizon of time: a track
 // stays open across a stall however long the frames' times jumped.)
 func (t *Tracker) prune() {
-	open := slices.Concat(t.live, t.ended)
+	var first time.Time // the earliest start of an open track
+	open := false
+	for _, tracks := range [2][]*track{t.live, t.ended} {
+		for _, tr := range tracks {
+			if !open || tr.start.Before(first) {
+				first, open = tr.start, true
+			}
+		}
+	}
 	keep := t.done[:0]
 	for _, s := range t.done {
-		for _, tr := range open {
-			if !tr.start.After(s.end) {
-				keep = append(keep, s)
-				break
-			}
+		if open && !first.After(s.end) {
+			keep = append(keep, s)
 		}
 	}
 	t.done = keep
