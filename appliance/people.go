@@ -93,7 +93,7 @@ func (p pagePeople) AddCustomer(name, note string, faces [][]float32) (installer
 func (p pagePeople) RemoveCustomer(name string) (installer.Forgotten, bool, error) {
 	f, ok, err := p.a.svc.RemoveCustomer(name)
 	if ok {
-		p.dropRecent(f.ID)
+		p.a.dropRecent(f.ID)
 	}
 	return forgotten(f), ok, err
 }
@@ -113,12 +113,10 @@ func (p pagePeople) Match(faces [][]float32) (installer.Person, error) {
 func (p pagePeople) Forget(visitor string) (installer.Forgotten, bool, error) {
 	f, ok, err := p.a.svc.Forget(visitor)
 	if ok {
-		p.dropRecent(f.ID)
+		p.a.dropRecent(f.ID)
 	}
 	return forgotten(f), ok, err
 }
-
-func (p pagePeople) dropRecent(id string) { p.a.dropRecent(id) }
 
 func forgotten(f identity.Forgotten) installer.Forgotten {
 	return installer.Forgotten{Visits: f.Visits, Days: f.Days, Logged: f.Logged, Customer: f.Customer}
